@@ -1,0 +1,43 @@
+# Two commands matter: `make run` (everything, demo on SQLite) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+export DEBUG ?= 1
+
+.PHONY: run test lint setup browser messages ci clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP) messages
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+	$(PY) manage.py ensure_schedules
+
+messages: $(STAMP)
+	scripts/ensure-system-packages gettext
+	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
+
+browser:
+	scripts/ensure-system-packages chromium
+
+## make run: set up and run the portal, worker and emulators with demo data.
+run: setup
+	$(PY) manage.py demo_superuser
+	@if $(PY) manage.py help sandbox_seed >/dev/null 2>&1; then $(PY) manage.py sandbox_seed; fi
+	$(PY) manage.py serve_demo
+
+## make test: the whole suite (DATABASE_URL selects SQLite or PostgreSQL).
+test: $(STAMP) messages browser
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) var staticfiles db.sqlite3*

@@ -1,0 +1,10 @@
+"""Admin registrations, one module per area."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from integration.admin import logs, shops, tenancy  # noqa: F401
+
+admin.site.site_header = _("RetailCRM ↔ HelpDeskEddy portal")
+admin.site.site_title = _("Integration portal")
+admin.site.index_title = _("Shops, connections and sync logs")

@@ -1,0 +1,80 @@
+"""Shops with their connections, the page a shop admin lives on."""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from integration.admin.forms import WriteOnlySecretForm
+from integration.admin.mixins import TenantScopedAdminMixin, TenantScopedInlineMixin
+from integration.models import ConnectionStatus, HelpDeskEddyConnection, RetailCrmConnection, Shop
+
+HEALTH_COLOURS = {
+    ConnectionStatus.OK: "#1a7f37",
+    ConnectionStatus.UNKNOWN: "#6e7781",
+    ConnectionStatus.FAILING: "#bc4c00",
+    ConnectionStatus.NEEDS_ATTENTION: "#cf222e",
+}
+
+
+def health_badge(connection) -> str:
+    if connection is None:
+        return format_html('<span style="color:#6e7781">{}</span>', _("not connected"))
+    return format_html(
+        '<span style="color:{}" title="{}">● {}</span>',
+        HEALTH_COLOURS.get(connection.status, "#6e7781"),
+        connection.last_error or "",
+        connection.get_status_display(),
+    )
+
+
+class ConnectionInlineBase(TenantScopedInlineMixin, admin.StackedInline):
+    form = WriteOnlySecretForm
+    extra = 1
+    max_num = 1
+    can_delete = True
+    readonly_fields = ("status", "last_success_at", "last_error_at", "last_error",
+                       "consecutive_failures")
+
+
+class RetailCrmConnectionInline(ConnectionInlineBase):
+    model = RetailCrmConnection
+    fields = ("base_url", "api_key", "site_code", *ConnectionInlineBase.readonly_fields)
+
+
+class HelpDeskEddyConnectionInline(ConnectionInlineBase):
+    model = HelpDeskEddyConnection
+    fields = ("base_url", "agent_email", "api_key", "hde_user_id",
+              *ConnectionInlineBase.readonly_fields)
+    readonly_fields = (*ConnectionInlineBase.readonly_fields, "hde_user_id")
+
+
+@admin.register(Shop)
+class ShopAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    shop_lookup = ""
+    list_display = ("name", "agency", "active", "language", "retailcrm_health", "hde_health")
+    list_filter = ("active", "language", "agency")
+    search_fields = ("name", "agency__name")
+    readonly_fields = ("public_id", "created_at")
+    fields = ("agency", "name", "public_id", "active", "language", "currency", "timezone",
+              "created_at")
+    inlines = [RetailCrmConnectionInline, HelpDeskEddyConnectionInline]
+    actions = ["test_connections"]
+    list_select_related = ("agency", "retailcrm", "helpdeskeddy")
+
+    @admin.display(description=_("RetailCRM"))
+    def retailcrm_health(self, shop):
+        return health_badge(getattr(shop, "retailcrm", None))
+
+    @admin.display(description=_("HelpDeskEddy"))
+    def hde_health(self, shop):
+        return health_badge(getattr(shop, "helpdeskeddy", None))
+
+    @admin.action(description=_("Test connections"), permissions=["view"])
+    def test_connections(self, request, queryset):
+        from integration.services.connections import shop_connections_test
+
+        for shop in queryset[:20]:
+            for result in shop_connections_test(shop=shop):
+                level = messages.SUCCESS if result.ok else messages.ERROR
+                self.message_user(request, f"{shop.name} · {result.provider}: {result.message}",
+                                  level)

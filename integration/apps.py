@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class IntegrationConfig(AppConfig):
+    name = "integration"
+    verbose_name = _("RetailCRM ↔ HelpDeskEddy integration")
+
+    def ready(self):
+        from integration import (
+            checks,  # noqa: F401  (registers system checks)
+            signals,
+        )
+
+        signals.connect_post_migrate(self)

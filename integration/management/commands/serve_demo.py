@@ -1,0 +1,28 @@
+import os
+import sys
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the web server and the django-q2 worker together (honcho, Procfile.dev). "
+        "Ctrl-C stops both."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+
+    def handle(self, *args, port, **options):
+        from honcho.manager import Manager
+
+        python = sys.executable
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        manager = Manager()
+        manager.add_process(
+            "web", f"{python} manage.py runserver 127.0.0.1:{port} --noreload", env=env
+        )
+        manager.add_process("worker", f"{python} manage.py qcluster", env=env)
+        self.stdout.write(f"Portal: http://127.0.0.1:{port}/admin/ (Ctrl-C stops everything)")
+        manager.loop()
+        sys.exit(manager.returncode)

@@ -1,0 +1,26 @@
+from integration.models.connections import (
+    ConnectionStatus,
+    HelpDeskEddyConnection,
+    RetailCrmConnection,
+)
+from integration.models.events import EventSource, EventState, InboundEvent
+from integration.models.logs import ApiCall, Provider
+from integration.models.ratelimit import RateLimitState
+from integration.models.tenancy import Agency, Language, Membership, Role, Shop
+
+__all__ = [
+    "Agency",
+    "ApiCall",
+    "ConnectionStatus",
+    "EventSource",
+    "EventState",
+    "HelpDeskEddyConnection",
+    "InboundEvent",
+    "Language",
+    "Membership",
+    "Provider",
+    "RateLimitState",
+    "RetailCrmConnection",
+    "Role",
+    "Shop",
+]

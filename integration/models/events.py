@@ -1,0 +1,61 @@
+"""Inbound events: every webhook or polled change is stored before processing."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from integration.querysets import ShopOwnedQuerySet
+
+
+class EventState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PROCESSING = "processing", _("Processing")
+    DONE = "done", _("Done")
+    IGNORED = "ignored", _("Ignored")
+    PARKED = "parked", _("Parked: connection needs attention")
+    DEAD = "dead", _("Dead: gave up")
+
+
+class EventSource(models.TextChoices):
+    HDE_WEBHOOK = "hde", _("HDE webhook")
+    RETAILCRM_TRIGGER = "retailcrm", _("RetailCRM trigger")
+    RETAILCRM_HISTORY = "retailcrm_history", _("RetailCRM order history")
+    RECONCILE = "reconcile", _("Reconciliation")
+
+
+class InboundEvent(models.Model):
+    shop = models.ForeignKey(
+        "integration.Shop", on_delete=models.CASCADE, related_name="events", verbose_name=_("shop")
+    )
+    source = models.CharField(_("source"), max_length=20, choices=EventSource.choices)
+    source_key = models.CharField(
+        _("source key"), max_length=200,
+        help_text=_("Identifies the delivery; a repeated delivery with the same key is a no-op."),
+    )
+    event_type = models.CharField(_("event type"), max_length=60, blank=True, default="")
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    state = models.CharField(
+        _("state"), max_length=12, choices=EventState.choices, default=EventState.PENDING,
+        db_index=True,
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    objects = ShopOwnedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("inbound event")
+        verbose_name_plural = _("inbound events")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "source", "source_key"], name="event_shop_source_key_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_source_display()} {self.source_key} ({self.state})"

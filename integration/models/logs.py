@@ -1,0 +1,47 @@
+"""Observability: one ApiCall row per outbound vendor call."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from integration.querysets import ShopOwnedQuerySet
+
+
+class Provider(models.TextChoices):
+    RETAILCRM = "retailcrm", "RetailCRM"
+    HELPDESKEDDY = "helpdeskeddy", "HelpDeskEddy"
+
+
+class ApiCall(models.Model):
+    """What the portal asked a vendor, how it went and why. Never holds a key:
+    paths are stored without query secrets and errors are redacted."""
+
+    shop = models.ForeignKey(
+        "integration.Shop", on_delete=models.CASCADE, related_name="api_calls",
+        verbose_name=_("shop"),
+    )
+    provider = models.CharField(_("provider"), max_length=20, choices=Provider.choices)
+    method = models.CharField(_("method"), max_length=8)
+    path = models.CharField(_("path"), max_length=500)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=40, default="ok")
+    duration_ms = models.PositiveIntegerField(_("duration, ms"), default=0)
+    error = models.TextField(_("error"), blank=True, default="")
+    rate_limit_remaining = models.IntegerField(null=True, blank=True)
+    interactive = models.BooleanField(_("interactive"), default=False)
+    event = models.ForeignKey(
+        "integration.InboundEvent", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="api_calls", verbose_name=_("caused by event"),
+    )
+    request_id = models.CharField(_("widget request"), max_length=40, blank=True, default="")
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    objects = ShopOwnedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API call")
+        verbose_name_plural = _("API calls")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["shop", "provider", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.provider} {self.method} {self.path} → {self.status_code}"

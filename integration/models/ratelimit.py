@@ -1,0 +1,29 @@
+"""Cross-process rate-limit state, keyed by vendor account host.
+
+Not tenant-owned: several shops (and keys) may share one vendor account, and
+the vendor counts the account, so the budget must be shared across them.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RateLimitState(models.Model):
+    """Per vendor account: our sliding-window log, the vendor-reported
+    `X-Rate-Limit-Remaining`, and a ban."""
+
+    key = models.CharField(_("account"), max_length=200, unique=True)
+    # Send times (epoch seconds) inside the current sliding window; updated
+    # under a row lock, see integration.clients.throttle.
+    hits = models.JSONField(default=list, blank=True)
+    banned_until = models.DateTimeField(_("banned until"), null=True, blank=True)
+    remaining = models.IntegerField(_("remaining in window"), null=True, blank=True)
+    remaining_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("vendor rate-limit state")
+        verbose_name_plural = _("vendor rate-limit states")
+
+    def __str__(self):
+        return self.key

@@ -1,0 +1,35 @@
+"""Connection tests: one cheap authenticated call per vendor, recorded on the
+connection row (the client keeps its health) and reported to the admin."""
+
+from dataclasses import dataclass
+
+from integration.clients.errors import ApiError
+
+
+@dataclass
+class ConnectionTestResult:
+    provider: str
+    ok: bool
+    message: str
+
+
+def shop_connections_test(*, shop) -> list[ConnectionTestResult]:
+    from integration.clients.helpdeskeddy import HelpDeskEddyClient
+    from integration.clients.retailcrm import RetailCrmClient
+
+    results = []
+    for attr, client_class, label in (
+        ("retailcrm", RetailCrmClient, "RetailCRM"),
+        ("helpdeskeddy", HelpDeskEddyClient, "HelpDeskEddy"),
+    ):
+        connection = getattr(shop, attr, None)
+        if connection is None:
+            results.append(ConnectionTestResult(label, False, "not configured"))
+            continue
+        try:
+            summary = client_class.for_connection(connection, interactive=True).test_connection()
+        except ApiError as error:
+            results.append(ConnectionTestResult(label, False, str(error)))
+        else:
+            results.append(ConnectionTestResult(label, True, summary))
+    return results

@@ -1,0 +1,3 @@
+"""Emulator URLs, mounted under /sandbox/ when SANDBOX_ENABLED."""
+
+urlpatterns = []

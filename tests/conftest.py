@@ -1,0 +1,123 @@
+"""Test fixtures: tenants and users, a loopback-only network guard, and the
+headless browser."""
+
+import os
+import shutil
+import socket
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from integration.models import Agency, Membership, Role, Shop
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch):
+    """Tests may only talk to this machine: any other address is a bug."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(sock, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and sock.family in (socket.AF_INET, socket.AF_INET6):
+            if host not in ("localhost", "::1") and not host.startswith("127."):
+                raise RuntimeError(f"Test tried to reach a non-loopback address: {host}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+@pytest.fixture(autouse=True)
+def _sync_jobs(settings):
+    """django-q2 runs tasks inline in tests unless a test starts a cluster."""
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+
+
+@pytest.fixture
+def make_agency(db):
+    def make(name):
+        return Agency.objects.create(name=name)
+
+    return make
+
+
+@pytest.fixture
+def make_shop(db):
+    def make(agency, name="Shop", **fields):
+        return Shop.objects.create(agency=agency, name=name, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_member(db):
+    def make(agency, role=Role.OWNER, username=None, password="pw-123456!"):
+        User = get_user_model()
+        username = username or f"{role}-{agency.name}".lower().replace(" ", "-")
+        user = User.objects.create_user(username=username, password=password,
+                                        email=f"{username}@example.com")
+        Membership.objects.create(user=user, agency=agency, role=role)
+        user.refresh_from_db()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def two_tenants(make_agency, make_shop, make_member):
+    """Agency A and agency B, each with one shop and users of every role."""
+    a, b = make_agency("Agency A"), make_agency("Agency B")
+    tenants = {}
+    for key, agency in (("a", a), ("b", b)):
+        tenants[key] = {
+            "agency": agency,
+            "shop": make_shop(agency, name=f"Shop {key.upper()}"),
+            "owner": make_member(agency, Role.OWNER),
+            "admin": make_member(agency, Role.ADMIN),
+            "viewer": make_member(agency, Role.VIEWER),
+        }
+    return tenants
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright. Never downloads a browser.
+
+    Missing browser: under CI=true the run fails; elsewhere the test skips
+    with a loud message (`make test` installs chromium when run as root).
+    """
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        message = "Debian chromium is not installed (apt-get install chromium)."
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"BROWSER MISSING UNDER CI: {message}", pytrace=False)
+        pytest.skip(f"BROWSER TESTS SKIPPED: {message}")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--disable-quic"],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def artifacts_dir():
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "test-artifacts")
+    os.makedirs(path, exist_ok=True)
+    return path
