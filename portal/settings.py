@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "django_q",
     "integration",
     "sandbox",
+    "sandbox.retailcrm",
+    "sandbox.hde",
 ]
 
 MIDDLEWARE = [

@@ -1,3 +1,8 @@
 """Emulator URLs, mounted under /sandbox/ when SANDBOX_ENABLED."""
 
-urlpatterns = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("retailcrm/", include("sandbox.retailcrm.urls")),
+    path("hde/", include("sandbox.hde.urls")),
+]

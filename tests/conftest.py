@@ -12,6 +12,9 @@ from integration.models import Agency, Membership, Role, Shop
 
 CHROMIUM = "/usr/bin/chromium"
 
+# Vendor-specific fixtures live beside their owners' tests.
+pytest_plugins = ["tests.fixtures_retailcrm", "tests.fixtures_hde"]
+
 
 @pytest.fixture(autouse=True)
 def _loopback_only(monkeypatch):

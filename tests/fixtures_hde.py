@@ -1,0 +1,1 @@
+"""Fixtures for the hde emulator and client tests."""

@@ -1,0 +1,1 @@
+"""Fixtures for the retailcrm emulator and client tests."""
