@@ -1,7 +1,28 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from integration import views
+from integration.api import hooks
+
+# The admin's look for Django's own set-password pages (invitation links).
+_ADMIN_CHROME = {"site_header": admin.site.site_header, "site_title": admin.site.site_title}
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("hooks/hde/<uuid:public_id>/", hooks.hde_webhook, name="hook-hde"),
+    path("hooks/retailcrm/<uuid:public_id>/", hooks.retailcrm_trigger, name="hook-retailcrm"),
+    # Invitation links (integration.services.invitations) land here. Django's
+    # view checks the token, moves it out of the URL into the session and
+    # lets the colleague choose a password.
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(extra_context=_ADMIN_CHROME),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(extra_context=_ADMIN_CHROME),
+        name="password_reset_complete",
+    ),
 ]
