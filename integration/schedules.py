@@ -8,6 +8,13 @@ from django_q.models import Schedule
 
 SCHEDULES = [
     {
+        # Every minute: due retries and events whose worker died mid-job.
+        "name": "inbound-events-sweep",
+        "func": "integration.tasks.inbound_events_sweep_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+    {
         "name": "purge-old-logs",
         "func": "integration.tasks.logs_purge_task",
         "schedule_type": Schedule.HOURLY,

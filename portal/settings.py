@@ -1,6 +1,8 @@
 """Settings for the portal. Every value that differs between machines comes from
 the environment (see `.env.example` for the full list with safe dev values)."""
 
+import os
+
 from django.utils.translation import gettext_lazy as _
 
 from portal.env import BASE_DIR, env, required_secret
@@ -86,7 +88,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # Live-server tests need a database that other threads and processes can
     # open, so the test database is a file, never ":memory:".
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
+    # One file per test process, so parallel runs never share (and clobber) it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / "var" / f"test-db-{os.getpid()}.sqlite3")
+    }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

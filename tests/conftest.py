@@ -32,9 +32,12 @@ def _loopback_only(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _sync_jobs(settings):
-    """django-q2 runs tasks inline in tests unless a test starts a cluster."""
-    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+def _sync_jobs(monkeypatch):
+    """django-q2 runs tasks inline in tests unless a test starts a cluster.
+    (django-q2 reads Q_CLUSTER once at import, so its Conf is patched.)"""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Sync logs: read-only, filterable, scoped to the user's shops."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
 from integration.admin.mixins import ReadOnlyAdminMixin, TenantScopedAdminMixin
 from integration.models import ApiCall, InboundEvent, RateLimitState
@@ -26,6 +27,23 @@ class InboundEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelA
     date_hierarchy = "created_at"
     list_select_related = ("shop",)
     readonly_fields = [f.name for f in InboundEvent._meta.fields]
+    actions = ["replay"]
+
+    @admin.action(description=_("Replay dead, parked or ignored events"), permissions=["replay"])
+    def replay(self, request, queryset):
+        from integration.services.inbox import inbound_events_replay
+
+        count = inbound_events_replay(queryset=queryset)
+        self.message_user(request, _("%(n)d events queued again.") % {"n": count},
+                          messages.SUCCESS)
+
+    def has_replay_permission(self, request):
+        """Replaying changes state, so it needs the role that edits shops,
+        checked against every selected event's agency."""
+        from integration.access import can_edit_agency_data, shops_for_user
+
+        agencies = shops_for_user(request.user).values_list("agency_id", flat=True).distinct()
+        return any(can_edit_agency_data(request.user, agency) for agency in agencies)
 
 
 @admin.register(RateLimitState)

@@ -6,7 +6,14 @@ from django.utils.translation import gettext_lazy as _
 
 from integration.admin.forms import WriteOnlySecretForm
 from integration.admin.mixins import TenantScopedAdminMixin, TenantScopedInlineMixin
-from integration.models import ConnectionStatus, HelpDeskEddyConnection, RetailCrmConnection, Shop
+from integration.models import (
+    ConnectionStatus,
+    HelpDeskEddyConnection,
+    RetailCrmConnection,
+    SecretKind,
+    Shop,
+    ShopSecret,
+)
 
 HEALTH_COLOURS = {
     ConnectionStatus.OK: "#1a7f37",
@@ -48,6 +55,21 @@ class HelpDeskEddyConnectionInline(ConnectionInlineBase):
     readonly_fields = (*ConnectionInlineBase.readonly_fields, "hde_user_id")
 
 
+class ShopSecretInline(TenantScopedInlineMixin, admin.TabularInline):
+    """Secrets are listed by hint only; new ones come from the shop actions,
+    which show the plaintext once."""
+
+    model = ShopSecret
+    extra = 0
+    fields = ("kind", "hint", "label", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = _("Webhook secrets and widget tokens")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Shop)
 class ShopAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     shop_lookup = ""
@@ -57,8 +79,9 @@ class ShopAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = ("public_id", "created_at")
     fields = ("agency", "name", "public_id", "active", "language", "currency", "timezone",
               "created_at")
-    inlines = [RetailCrmConnectionInline, HelpDeskEddyConnectionInline]
-    actions = ["test_connections"]
+    inlines = [RetailCrmConnectionInline, HelpDeskEddyConnectionInline, ShopSecretInline]
+    actions = ["test_connections", "issue_hde_webhook_secret", "issue_retailcrm_trigger_secret",
+               "issue_widget_token"]
     list_select_related = ("agency", "retailcrm", "helpdeskeddy")
 
     @admin.display(description=_("RetailCRM"))
@@ -78,3 +101,41 @@ class ShopAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 level = messages.SUCCESS if result.ok else messages.ERROR
                 self.message_user(request, f"{shop.name} · {result.provider}: {result.message}",
                                   level)
+
+    def _issue(self, request, queryset, kind, replace):
+        from django.conf import settings
+        from django.urls import reverse
+
+        from integration.services.secrets import shop_secret_issue
+
+        route = {SecretKind.HDE_WEBHOOK: "hook-hde", SecretKind.RETAILCRM_TRIGGER: "hook-retailcrm"}
+        for shop in queryset[:20]:
+            if not self._may_edit(request, shop):
+                self.message_user(request, _("%(shop)s: you may not change this shop.")
+                                  % {"shop": shop.name}, messages.ERROR)
+                continue
+            token = shop_secret_issue(shop=shop, kind=kind, replace=replace)
+            where = ""
+            if kind in route:
+                where = settings.PORTAL_BASE_URL + reverse(route[kind], args=[shop.public_id])
+            self.message_user(
+                request,
+                _("%(shop)s: %(kind)s (shown once, copy it now): %(token)s %(where)s")
+                % {"shop": shop.name, "kind": SecretKind(kind).label, "token": token,
+                   "where": where},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Issue a new HDE webhook secret (revokes the old one)"),
+                  permissions=["change"])
+    def issue_hde_webhook_secret(self, request, queryset):
+        self._issue(request, queryset, SecretKind.HDE_WEBHOOK, replace=True)
+
+    @admin.action(description=_("Issue a new RetailCRM trigger secret (revokes the old one)"),
+                  permissions=["change"])
+    def issue_retailcrm_trigger_secret(self, request, queryset):
+        self._issue(request, queryset, SecretKind.RETAILCRM_TRIGGER, replace=True)
+
+    @admin.action(description=_("Issue a widget API token"), permissions=["change"])
+    def issue_widget_token(self, request, queryset):
+        self._issue(request, queryset, SecretKind.WIDGET_TOKEN, replace=False)

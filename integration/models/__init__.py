@@ -6,10 +6,12 @@ from integration.models.connections import (
 from integration.models.events import EventSource, EventState, InboundEvent
 from integration.models.logs import ApiCall, Provider
 from integration.models.ratelimit import RateLimitState
+from integration.models.secrets import AuthFailure, SecretKind, ShopSecret
 from integration.models.tenancy import Agency, Language, Membership, Role, Shop
 
 __all__ = [
     "Agency",
+    "AuthFailure",
     "ApiCall",
     "ConnectionStatus",
     "EventSource",
@@ -22,5 +24,7 @@ __all__ = [
     "RateLimitState",
     "RetailCrmConnection",
     "Role",
+    "SecretKind",
     "Shop",
+    "ShopSecret",
 ]

@@ -1,0 +1,79 @@
+"""Issue, verify and revoke per-shop secrets (webhook secrets, widget tokens).
+
+Tokens are 32 random bytes (url-safe), stored as SHA-256. Verification hashes
+the presented value and compares with `hmac.compare_digest` against every
+active hash of that kind, so timing reveals nothing. Refused attempts are
+counted per shop and client address; past the limit the endpoint answers 429
+before even looking at the secret.
+"""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.utils import timezone
+
+from integration.models import AuthFailure, ShopSecret
+
+FAILURE_LIMIT = 20
+FAILURE_WINDOW = timedelta(minutes=5)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def shop_secret_issue(*, shop, kind: str, label: str = "", replace: bool = False) -> str:
+    """Create a secret and return its plaintext, the only time it exists.
+
+    `replace` revokes the shop's other secrets of that kind (webhook secrets
+    are one per shop; widget tokens may coexist, one per operator group).
+    """
+    token = secrets.token_urlsafe(32)
+    if replace:
+        shop_secret_revoke_all(shop=shop, kind=kind)
+    ShopSecret.objects.create(shop=shop, kind=kind, token_hash=_hash(token), hint=token[-4:],
+                              label=label)
+    return token
+
+
+def shop_secret_revoke_all(*, shop, kind: str) -> int:
+    return ShopSecret.objects.filter(shop=shop, kind=kind, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def shop_secret_match(*, shop, kind: str, presented: str) -> ShopSecret | None:
+    """The active secret equal to `presented`, or None."""
+    if not presented:
+        return None
+    presented_hash = _hash(presented)
+    match = None
+    active = ShopSecret.objects.filter(shop=shop, kind=kind, revoked_at__isnull=True)
+    for candidate in active:
+        if hmac.compare_digest(candidate.token_hash, presented_hash):
+            match = candidate
+    if match is not None:
+        ShopSecret.objects.filter(pk=match.pk).update(last_used_at=timezone.now())
+    return match
+
+
+def secret_lookup(*, kind: str, presented: str) -> ShopSecret | None:
+    """Find the shop by a presented token alone (bearer tokens carry no shop)."""
+    if not presented:
+        return None
+    return (
+        ShopSecret.objects.select_related("shop")
+        .filter(kind=kind, token_hash=_hash(presented), revoked_at__isnull=True)
+        .first()
+    )
+
+
+def auth_failures_exceeded(key: str) -> bool:
+    since = timezone.now() - FAILURE_WINDOW
+    return AuthFailure.objects.filter(key=key, created_at__gte=since).count() >= FAILURE_LIMIT
+
+
+def auth_failure_record(key: str) -> None:
+    AuthFailure.objects.create(key=key)
