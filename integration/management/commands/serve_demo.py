@@ -1,12 +1,14 @@
 import os
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
     help = (
-        "Run the web server and the django-q2 worker together (honcho, Procfile.dev). "
+        "Run the web server, the django-q2 worker and (with the sandbox) the HDE emulator's "
+        "dispatcher together under honcho. "
         "Ctrl-C stops both."
     )
 
@@ -23,6 +25,10 @@ class Command(BaseCommand):
             "web", f"{python} manage.py runserver 127.0.0.1:{port} --noreload", env=env
         )
         manager.add_process("worker", f"{python} manage.py qcluster", env=env)
+        if settings.SANDBOX_ENABLED:
+            # The HDE emulator's dispatcher sends its webhooks from its own
+            # process, like the real HDE, never from inside a request.
+            manager.add_process("hde-dispatcher", f"{python} manage.py sandbox_hde_pump", env=env)
         self.stdout.write(f"Portal: http://127.0.0.1:{port}/admin/ (Ctrl-C stops everything)")
         manager.loop()
         sys.exit(manager.returncode)

@@ -1,0 +1,148 @@
+"""Seed both emulators and the demo agencies wired to them.
+
+One command for the demo (`make run`) and for benchmarks: a rerun resets to
+the same data (shop public ids are derived from names, so bookmarked widget
+links keep working; secrets and tokens are new on each run). With `--json`
+exactly one JSON document goes to stdout; progress goes to stderr.
+"""
+
+import json
+import sys
+import uuid
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.urls import reverse
+
+from integration.models import (
+    Agency,
+    HelpDeskEddyConnection,
+    Membership,
+    RetailCrmConnection,
+    Role,
+    SecretKind,
+    Shop,
+)
+from integration.services.hde_setup import BASIC_USERNAME, DISPATCHER_TEMPLATES
+from integration.services.secrets import shop_secret_issue
+
+DEMO_NAMESPACE = uuid.UUID("6f1c2a9e-3d4b-4c8e-9a0f-7b5e1d2c3a4b")
+DEMO_PASSWORD = "demo-pass-2026"
+
+# (agency, shop, RetailCRM account code, HDE account code, language)
+DEMO_SHOPS = [
+    ("Demo Agency", "Demo Shop", "demo", "demo", "ru"),
+    ("Second Agency", "Second Shop", "agency-second", "agency-second", "en"),
+]
+
+
+def _log(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+class Command(BaseCommand):
+    help = "Reset the RetailCRM and HDE emulators and the demo agencies wired to them."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print one JSON document.")
+        parser.add_argument("--base-url", default=None,
+                            help="Public URL of this portal (default PORTAL_BASE_URL).")
+
+    def handle(self, *args, json: bool = False, base_url=None, **options):  # noqa: A002
+        base_url = (base_url or settings.PORTAL_BASE_URL).rstrip("/")
+        from sandbox.hde import seed as hde_seed
+        from sandbox.retailcrm import seed as retailcrm_seed
+
+        _log("Seeding the RetailCRM emulator…")
+        retailcrm = retailcrm_seed.seed(base_url=base_url)
+        _log("Seeding the HDE emulator…")
+        hde = hde_seed.seed(base_url=base_url)
+        with transaction.atomic():
+            shops = self._wire_demo_shops(base_url, retailcrm, hde)
+            users = self._demo_users()
+        document = {"base_url": base_url, "retailcrm": retailcrm, "hde": hde, "shops": shops,
+                    "users": users}
+        if json:
+            self.stdout.write(_json_dumps(document))
+        else:
+            self._print_summary(document)
+
+    def _wire_demo_shops(self, base_url, retailcrm, hde):
+        rc_accounts = {a["code"]: a for a in retailcrm["accounts"]}
+        hde_accounts = {a["code"]: a for a in hde["accounts"]}
+        Agency.objects.filter(name__in=[row[0] for row in DEMO_SHOPS]).delete()
+        shops = []
+        for agency_name, shop_name, rc_code, hde_code, language in DEMO_SHOPS:
+            agency, _ = Agency.objects.get_or_create(name=agency_name)
+            shop = Shop.objects.create(
+                agency=agency, name=shop_name, language=language,
+                public_id=uuid.uuid5(DEMO_NAMESPACE, shop_name),
+            )
+            rc, desk = rc_accounts[rc_code], hde_accounts[hde_code]
+            RetailCrmConnection.objects.create(shop=shop, base_url=rc["url"],
+                                               api_key=rc["api_key"],
+                                               site_code=rc.get("site", ""))
+            HelpDeskEddyConnection.objects.create(shop=shop, base_url=desk["url"],
+                                                  agent_email=desk["email"],
+                                                  api_key=desk["api_key"])
+            webhook_secret = shop_secret_issue(shop=shop, kind=SecretKind.HDE_WEBHOOK,
+                                               label="demo")
+            trigger_secret = shop_secret_issue(shop=shop, kind=SecretKind.RETAILCRM_TRIGGER,
+                                               label="demo")
+            widget_token = shop_secret_issue(shop=shop, kind=SecretKind.WIDGET_TOKEN,
+                                             label="demo")
+            webhook_url = base_url + reverse("hook-hde", args=[shop.public_id])
+            _wire_dispatcher(hde_code, webhook_url, webhook_secret)
+            shops.append({
+                "agency": agency_name, "name": shop_name, "public_id": str(shop.public_id),
+                "retailcrm_account": rc_code, "hde_account": hde_code,
+                "webhook_url": webhook_url, "webhook_secret": webhook_secret,
+                "trigger_url": base_url + reverse("hook-retailcrm", args=[shop.public_id]),
+                "trigger_secret": trigger_secret, "widget_token": widget_token,
+            })
+        return shops
+
+    def _demo_users(self):
+        User = get_user_model()
+        users = []
+        for agency_name, *_ in DEMO_SHOPS:
+            username = agency_name.lower().replace(" ", "-") + "-owner"
+            User.objects.filter(username=username).delete()
+            user = User.objects.create_user(username=username, password=DEMO_PASSWORD,
+                                            email=f"{username}@example.com")
+            Membership.objects.create(user=user, agency=Agency.objects.get(name=agency_name),
+                                      role=Role.OWNER)
+            users.append({"username": username, "password": DEMO_PASSWORD,
+                          "agency": agency_name, "role": "owner"})
+        return users
+
+    def _print_summary(self, document):
+        self.stdout.write(self.style.SUCCESS("Emulators and demo shops are ready."))
+        for shop in document["shops"]:
+            self.stdout.write(f"  {shop['agency']} / {shop['name']}: {shop['public_id']}")
+        for account in document["hde"]["accounts"]:
+            if account.get("ticket_page"):
+                self.stdout.write(f"  HDE tickets ({account['code']}): {account['ticket_page']}")
+        for user in document["users"]:
+            self.stdout.write(f"  Agency login: {user['username']} / {user['password']}")
+
+
+def _wire_dispatcher(hde_code: str, webhook_url: str, secret: str) -> None:
+    """Point the HDE emulator's dispatcher at the portal, exactly as the
+    README tells a real HDE admin to: one rule per event, the secret as Basic
+    credentials, a body with the event name and ids only."""
+    from sandbox.hde import dispatcher
+    from sandbox.hde.models import Account
+
+    account = Account.objects.get(code=hde_code)
+    for event, template in DISPATCHER_TEMPLATES.items():
+        dispatcher.add_webhook_rule(
+            account, name=f"Portal: {event}", events=[event], url=webhook_url,
+            template=template, username=BASIC_USERNAME, password=secret,
+        )
+
+
+def _json_dumps(document) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2)
