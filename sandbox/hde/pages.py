@@ -1,0 +1,146 @@
+"""The emulator's agent-facing pages: ticket list, ticket card, new ticket.
+
+These pages are the demo and the browser-test surface for what an operator
+sees in HDE. They go through `sandbox.hde.services`, so a ticket created or
+answered here fires the same dispatcher rules as one made through the API.
+The sidebar frames whatever URL is in the ticket's "CRM card" custom field:
+the portal writes that field; the emulator never builds portal links.
+"""
+
+from django import forms
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+
+from sandbox.hde import services as svc
+from sandbox.hde.models import (
+    Account,
+    CustomField,
+    Department,
+    HdeUser,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+    TicketType,
+)
+
+CRM_CARD_FIELD = "CRM card"
+
+
+def _agent(account) -> HdeUser:
+    """The staff user the pages act as (the seeded integration agent)."""
+    agent = HdeUser.objects.filter(account=account, group_type=HdeUser.STAFF).first()
+    if agent is None:
+        raise Http404("This emulated account has no staff user; run sandbox_seed.")
+    return agent
+
+
+def _names(model, account, key="hid"):
+    return {getattr(item, key): svc.name_of(item.name)
+            for item in model.objects.filter(account=account)}
+
+
+def crm_card_url(account, ticket) -> str:
+    field = next((f for f in CustomField.objects.filter(account=account)
+                  if f.name.get("en") == CRM_CARD_FIELD), None)
+    if field is None:
+        return ""
+    return str((ticket.custom_fields or {}).get(str(field.hid), "") or "").strip()
+
+
+def ticket_list(request, account):
+    account = get_object_or_404(Account, code=account)
+    tickets = (Ticket.objects.filter(account=account).select_related("user", "owner")
+               .order_by("-date_created", "-hid"))
+    priorities = _names(Priority, account)
+    statuses = _names(Status, account, key="slug")
+    rows = [{"ticket": t, "priority": priorities.get(t.priority_id, t.priority_id),
+             "status": statuses.get(t.status_id, t.status_id)} for t in tickets]
+    return render(request, "sandbox/hde/ticket_list.html", {"account": account, "rows": rows})
+
+
+class ReplyForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("client", "Ответ клиента"), ("comment", "Комментарий")])
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10000)
+
+
+def ticket_page(request, account, ticket_id):
+    account = get_object_or_404(Account, code=account)
+    ticket = get_object_or_404(Ticket.objects.select_related("user", "owner"),
+                               account=account, hid=ticket_id)
+    form = ReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        is_comment = form.cleaned_data["kind"] == "comment"
+        svc.add_message(account, ticket, text=form.cleaned_data["text"],
+                        author=_agent(account) if is_comment else ticket.user,
+                        is_comment=is_comment)
+        return redirect(request.path)
+    fields = []
+    values = svc.custom_values_json(account, ticket.custom_fields or {})
+    definitions = {f.hid: f for f in CustomField.objects.filter(account=account)}
+    for item in values:
+        value = item["field_value"]
+        if isinstance(value, dict):
+            value = svc.name_of(value.get("name", {}))
+        fields.append({"name": svc.name_of(definitions[item["id"]].name),
+                       "value": "" if value in (0, None) and item["field_type"] == "select"
+                       else value})
+    card = crm_card_url(account, ticket)
+    context = {
+        "account": account, "ticket": ticket, "form": form,
+        "messages_list": Message.objects.filter(ticket=ticket).select_related("user")
+        .order_by("date_created", "hid"),
+        "priority": _names(Priority, account).get(ticket.priority_id, ticket.priority_id),
+        "status": _names(Status, account, key="slug").get(ticket.status_id, ticket.status_id),
+        "type": _names(TicketType, account).get(ticket.type_id, ticket.type_id),
+        "department": _names(Department, account).get(ticket.department_id, ""),
+        "fields": fields,
+        "crm_card": card if card.startswith(("http://", "https://")) else "",
+        "crm_card_text": card,
+    }
+    return render(request, "sandbox/hde/ticket_page.html", context)
+
+
+class NewTicketForm(forms.Form):
+    customer = forms.ChoiceField(label="Клиент из базы", required=False)
+    email = forms.EmailField(label="или e-mail", required=False)
+    phone = forms.CharField(label="или телефон", required=False, max_length=40)
+    name = forms.CharField(label="Имя (для нового контакта)", required=False, max_length=100)
+    title = forms.CharField(label="Тема", max_length=500)
+    description = forms.CharField(label="Сообщение", widget=forms.Textarea(attrs={"rows": 5}))
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        clients = HdeUser.objects.filter(account=account, group_type=HdeUser.CLIENT)
+        self.fields["customer"].choices = [("", "— выберите —")] + [
+            (str(u.hid), f"{u.full_name} <{u.email}>{' ' + u.phone if u.phone else ''}")
+            for u in clients
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("customer") or data.get("email") or data.get("phone")):
+            raise forms.ValidationError("Выберите клиента или укажите e-mail или телефон.")
+        return data
+
+
+def ticket_new(request, account):
+    """Create a ticket exactly like `POST /api/v2/tickets/` would."""
+    account = get_object_or_404(Account, code=account)
+    form = NewTicketForm(request.POST or None, account=account)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        body = {"title": data["title"], "description": data["description"], "source": "web"}
+        try:
+            if data["customer"]:
+                body["user_id"] = data["customer"]
+            else:
+                body["user_id"] = svc.user_for_contact(
+                    account, email=data["email"], phone=data["phone"], name=data["name"]
+                ).hid
+            ticket = svc.create_ticket(account, body, svc.Actor(_agent(account)))
+        except svc.HdeError as error:
+            form.add_error(None, error.details or error.title)
+        else:
+            return redirect("sandbox_hde:ticket", account=account.code, ticket_id=ticket.hid)
+    return render(request, "sandbox/hde/ticket_new.html", {"account": account, "form": form})
