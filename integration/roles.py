@@ -15,7 +15,7 @@ GROUP_NAMES = {
     Role.VIEWER: "Agency viewer",
 }
 # Read-only everywhere: logs and vendor state are written by the portal only.
-READ_ONLY_MODELS = {"apicall", "ratelimitstate", "authfailure"}
+READ_ONLY_MODELS = {"apicall", "ratelimitstate", "authfailure", "ticketledger", "sideeffect"}
 OWNER_ONLY_MODELS = {"agency", "membership"}
 
 

@@ -32,6 +32,12 @@ def _loopback_only(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Real hashing costs ~0.3 s per user; tests create dozens of users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _sync_jobs(monkeypatch):
     """django-q2 runs tasks inline in tests unless a test starts a cluster.
     (django-q2 reads Q_CLUSTER once at import, so its Conf is patched.)"""

@@ -1,3 +1,14 @@
+from integration.models.automation import (
+    ConditionField,
+    MatchMode,
+    Operator,
+    PriorityRule,
+    RuleCondition,
+    ShopSettings,
+    SideEffect,
+    SideEffectState,
+    TicketLedger,
+)
 from integration.models.connections import (
     ConnectionStatus,
     HelpDeskEddyConnection,
@@ -10,6 +21,15 @@ from integration.models.secrets import AuthFailure, SecretKind, ShopSecret
 from integration.models.tenancy import Agency, Language, Membership, Role, Shop
 
 __all__ = [
+    "ConditionField",
+    "MatchMode",
+    "Operator",
+    "PriorityRule",
+    "RuleCondition",
+    "ShopSettings",
+    "SideEffect",
+    "SideEffectState",
+    "TicketLedger",
     "Agency",
     "AuthFailure",
     "ApiCall",
