@@ -148,7 +148,8 @@ def seed(*, base_url: str) -> dict:
     with transaction.atomic():
         for model in (HistoryRecord, Task, Note, Order, Customer, User, ApiKey, Account):
             model.objects.all().delete()
-        result = {"accounts": [_seed_account(plan, now, base_url) for plan in PLANS]}
+        result = {"accounts": [seed_account(plan, base_url=base_url, now=now)
+                               for plan in PLANS]}
     gate.limiter.reset()
     return result
 
@@ -310,7 +311,9 @@ class _Builder:
         )
 
 
-def _seed_account(plan: AccountPlan, now: datetime, base_url: str) -> dict:
+def seed_account(plan: AccountPlan, *, base_url: str, now: datetime | None = None) -> dict:
+    """Create one account from a plan (the tests use small plans)."""
+    now = now or timezone.now().replace(microsecond=0)
     statuses, groups = status_books()
     account = Account.objects.create(
         code=plan.code, name=plan.name, timezone=plan.tz,
@@ -345,6 +348,8 @@ def _seed_account(plan: AccountPlan, now: datetime, base_url: str) -> dict:
             for key in keys[1:]
         },
         "sites": [code for code, _, _ in plan.sites],
+        # The store a portal shop works with (the connection's site code).
+        "site": plan.sites[0][0],
         "timezone": plan.tz,
         "people": {
             person_key: {

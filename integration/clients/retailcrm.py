@@ -1,0 +1,300 @@
+"""RetailCRM API v5 client for one shop's connection.
+
+Transport, throttle, retries, call logging and connection health come from
+`BaseClient`; this module knows RetailCRM's URLs, encodings and envelope
+(reference: /work/shared/reference/retailcrm-api.md, cited as §N). The same
+code talks to a real `https://<account>.retailcrm.ru` and to the sandbox
+emulator: the account URL is configuration, nothing here special-cases it.
+
+Timestamps in answers carry no offset; they are in the *account's* timezone
+(§7). The client starts with the shop's timezone and switches to the
+account's own once `account_settings()` (or `test_connection()`) has read it.
+"""
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from integration.clients import retailcrm_parsing as parsing
+from integration.clients.base import NOT_JSON, BaseClient
+from integration.clients.errors import (
+    ApiAccessDenied,
+    ApiError,
+    ApiNotFound,
+    ApiRateLimited,
+    ApiServerError,
+    ApiUnauthorized,
+    ApiUnexpectedResponse,
+    ApiValidationError,
+)
+from integration.clients.retailcrm_parsing import (
+    Credentials,
+    Customer,
+    HistoryBatch,
+    Note,
+    Order,
+    Page,
+    Site,
+    Status,
+    StatusGroup,
+    User,
+)
+
+PAGE_LIMITS = (20, 50, 100)  # the only accepted `limit` values (§5.2)
+HISTORY_LIMIT = 100  # history pages hold at most 100 records (§12)
+WRONG_URL_HINT = (
+    "RetailCRM answered with an HTML page instead of JSON: the account URL looks wrong "
+    "(expected https://<account>.retailcrm.ru)."
+)
+
+
+class RetailCrmClient(BaseClient):
+    provider = "retailcrm"
+    rate_limit_settings = (
+        "RETAILCRM_RATE_LIMIT", "RETAILCRM_RATE_WINDOW", "RETAILCRM_INTERACTIVE_RESERVE",
+    )
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.tz = ZoneInfo(getattr(self.shop, "timezone", "") or "Europe/Moscow")
+        self.site_code = getattr(self.connection, "site_code", "") or ""
+
+    @classmethod
+    def for_connection(cls, connection, *, interactive=False, event=None, request_id=""):
+        return cls(shop=connection.shop, connection=connection, interactive=interactive,
+                   event=event, request_id=request_id)
+
+    def auth_headers(self) -> dict[str, str]:
+        # The header, never the `apiKey` query parameter, so keys stay out of
+        # URLs, proxies and logs (§2).
+        return {"X-API-KEY": self.connection.api_key}
+
+    # -- the envelope -------------------------------------------------------
+    def raise_for_response(self, response, body, path: str) -> None:
+        """Map an answer to the error tree.
+
+        - 503 (and 429) is the rate limit (§6), usually an nginx HTML page;
+        - other 5xx are the vendor's trouble;
+        - non-JSON otherwise means a wrong account URL (§5.3: HTML 404/405
+          for a missing account) or a broken body;
+        - `success: false` is an error even with HTTP 200 (§18.11).
+        """
+        status = response.status_code
+        if status in (429, 503):
+            raise ApiRateLimited(
+                "RetailCRM rate limit exceeded (10 requests/second per account).",
+                retry_after=_retry_after(response), status_code=status,
+            )
+        if status >= 500:
+            raise ApiServerError("RetailCRM server error.", status_code=status)
+        if body is NOT_JSON or not isinstance(body, dict):
+            text = response.text.lstrip()[:1].lower()
+            is_html = text == "<" or "html" in response.headers.get("Content-Type", "")
+            if is_html:
+                raise ApiUnexpectedResponse(WRONG_URL_HINT, status_code=status)
+            raise ApiUnexpectedResponse("RetailCRM answered with malformed JSON.",
+                                        status_code=status)
+        if status < 400 and body.get("success") is not False:
+            return
+        message = str(body.get("errorMsg") or f"RetailCRM error (HTTP {status})")
+        errors = parsing.error_details(body)
+        if errors:
+            message = f"{message} " + "; ".join(f"{k}: {v}" for k, v in errors.items())
+        kwargs = {"status_code": status, "errors": errors}
+        if "Access denied" in message:
+            raise ApiAccessDenied(message, **kwargs)
+        if "apiKey" in message or status == 401:
+            raise ApiUnauthorized(message, **kwargs)
+        if status == 403:
+            raise ApiAccessDenied(message, **kwargs)
+        if status == 404 or message.startswith("Not found"):
+            raise ApiNotFound(message, **kwargs)
+        if 400 <= status < 500 or body.get("success") is False:
+            raise ApiValidationError(message, **kwargs)
+        raise ApiError(message, **kwargs)
+
+    def _get(self, path: str, params=None) -> dict:
+        return self.request("GET", path, params=params)
+
+    def _post(self, path: str, **fields) -> dict:
+        """Form-encoded POST; nested entities as one JSON-string field (§4)."""
+        data = {
+            name: json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list))
+            else value
+            for name, value in fields.items() if value is not None
+        }
+        return self.request("POST", path, data=data)
+
+    def _site_filter(self) -> dict:
+        return {"filter[sites][]": [self.site_code]} if self.site_code else {}
+
+    # -- account ------------------------------------------------------------
+    def check_credentials(self) -> Credentials:
+        """`/api/credentials` is unversioned (§1): the key's scopes and stores,
+        compared with what the portal needs."""
+        return parsing.parse_credentials(self._get("/api/credentials"))
+
+    def account_settings(self) -> dict:
+        """`/api/v5/settings`; remembers the account timezone (§7)."""
+        settings = self._get("/api/v5/settings").get("settings") or {}
+        timezone = (settings.get("timezone") or {}).get("value") or ""
+        if timezone:
+            self.tz = ZoneInfo(timezone)
+        return {"timezone": timezone, "currency": (settings.get("default_currency") or {})
+                .get("value", "")}
+
+    def test_connection(self) -> str:
+        """One line for the admin's "Test connections" action."""
+        credentials = self.check_credentials()
+        account = self.account_settings()
+        stores = ", ".join(credentials.sites_available) or "none"
+        scope = "all stores" if credentials.site_access == "access_full" else "selected stores"
+        summary = f"Key works; {scope}: {stores}; timezone {account['timezone'] or 'unknown'}"
+        if self.site_code and self.site_code not in credentials.sites_available:
+            summary += f"; WARNING: the key cannot see store '{self.site_code}'"
+        if credentials.missing:
+            missing = ", ".join(f"{s} ({why})" for s, why in credentials.missing.items())
+            return f"{summary}; missing rights: {missing}"
+        return f"{summary}; all needed rights present"
+
+    # -- customers ----------------------------------------------------------
+    def customers_by_email(self, email: str) -> list[Customer]:
+        """Exact (case-insensitive) e-mail matches. `filter[email]` may match
+        substrings (§8.1, unverified), so results are compared here."""
+        wanted = email.strip().lower()
+        if not wanted:
+            return []
+        body = self._get("/api/v5/customers", {"filter[email]": wanted, "limit": 100,
+                                                **self._site_filter()})
+        found = [parsing.parse_customer(raw, self.tz) for raw in body.get("customers") or []]
+        return [c for c in found if c.email.strip().lower() == wanted]
+
+    def customers_by_phone(self, phone: str) -> list[Customer]:
+        """There is no `filter[phone]`: `filter[name]` also matches phones
+        (§8.1, §18.8). We send the 10 national digits (a substring of every
+        stored +7/8/spaced form) and keep only customers one of whose phones
+        normalises to the same E.164 number."""
+        wanted = parsing.normalise_phone(phone)
+        if not wanted:
+            return []
+        national = wanted[-10:] if wanted.startswith("+7") else wanted.lstrip("+")
+        body = self._get("/api/v5/customers", {"filter[name]": national, "limit": 100,
+                                                **self._site_filter()})
+        found = [parsing.parse_customer(raw, self.tz) for raw in body.get("customers") or []]
+        return [c for c in found
+                if any(parsing.normalise_phone(p) == wanted for p in c.phones)]
+
+    def customer(self, customer_id: int) -> Customer:
+        """By internal id: `by=id`, because the path means externalId by
+        default (§3, §18.2)."""
+        body = self._get(f"/api/v5/customers/{int(customer_id)}", {"by": "id"})
+        return parsing.parse_customer(body.get("customer") or {}, self.tz)
+
+    def create_customer(self, *, first_name: str, last_name: str = "", email: str = "",
+                        phone: str = "", external_id: str = "", site: str = "") -> int:
+        customer = {"firstName": first_name}
+        if last_name:
+            customer["lastName"] = last_name
+        if email:
+            customer["email"] = email
+        if phone:
+            customer["phones"] = [{"number": phone}]
+        if external_id:
+            customer["externalId"] = external_id
+        body = self._post("/api/v5/customers/create", customer=customer,
+                          site=site or self.site_code or None)
+        return int(body["id"])
+
+    # -- orders -------------------------------------------------------------
+    def customer_orders(self, customer_id: int, *, limit: int = 20, page: int = 1) -> Page[Order]:
+        """Newest first (the vendor's default order is not documented, §8.1;
+        both the real service and the emulator return newest first)."""
+        if limit not in PAGE_LIMITS:
+            raise ValueError(f"limit must be one of {PAGE_LIMITS}")
+        body = self._get("/api/v5/orders", {"filter[customerId]": int(customer_id),
+                                             "limit": limit, "page": page})
+        return parsing.parse_page(body, "orders", lambda raw: parsing.parse_order(raw, self.tz))
+
+    def orders_by_number(self, number: str) -> list[Order]:
+        body = self._get("/api/v5/orders", {"filter[numbers][]": [number.strip()],
+                                             "limit": 20, **self._site_filter()})
+        return [parsing.parse_order(raw, self.tz) for raw in body.get("orders") or []]
+
+    def order_history(self, since_id: int | None = None, *,
+                      limit: int = HISTORY_LIMIT) -> HistoryBatch:
+        """Changes after `since_id`, ascending (§12). Feed `last_id` back in
+        as the next `since_id`; `more` says another batch is waiting.
+        Records with `by_this_key` are our own writes (§18.15)."""
+        params = {"limit": min(limit, HISTORY_LIMIT)}
+        if since_id is not None:
+            params["filter[sinceId]"] = int(since_id)
+        body = self._get("/api/v5/orders/history", params)
+        records = [parsing.parse_history_record(raw, self.tz)
+                   for raw in body.get("history") or []]
+        pagination = body.get("pagination") or {}
+        return HistoryBatch(
+            records=records,
+            last_id=records[-1].id if records else since_id,
+            more=int(pagination.get("totalPageCount", 1) or 1) > 1,
+        )
+
+    # -- notes and tasks ----------------------------------------------------
+    def customer_notes(self, customer_id: int, *, limit: int = 20, page: int = 1) -> Page[Note]:
+        body = self._get("/api/v5/customers/notes", {
+            "filter[customerIds][]": [int(customer_id)], "limit": limit, "page": page,
+        })
+        return parsing.parse_page(body, "notes", lambda raw: parsing.parse_note(raw, self.tz))
+
+    def create_note(self, customer_id: int, text: str, *, manager_id: int | None = None) -> int:
+        note = {"text": text, "customer": {"id": int(customer_id)}}
+        if manager_id:
+            note["managerId"] = int(manager_id)
+        return int(self._post("/api/v5/customers/notes/create", note=note)["id"])
+
+    def create_task(self, *, text: str, performer_id: int, customer_id: int | None = None,
+                    order_id: int | None = None, commentary: str = "",
+                    due: datetime | None = None) -> int:
+        """`performerId` on write (the read model calls it `performer`, §13.2);
+        `datetime` is `Y-m-d H:i` in the account timezone (§7)."""
+        task = {"text": text, "performerId": int(performer_id)}
+        if commentary:
+            task["commentary"] = commentary
+        if customer_id:
+            task["customer"] = {"id": int(customer_id)}
+        if order_id:
+            task["order"] = {"id": int(order_id)}
+        if due is not None:
+            task["datetime"] = due.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+        return int(self._post("/api/v5/tasks/create", task=task,
+                              site=self.site_code or None)["id"])
+
+    # -- users and reference books --------------------------------------------
+    def users(self) -> list[User]:
+        """Every user (all pages of 100); cache the result, it rarely changes."""
+        users, page = [], 1
+        while True:
+            body = self._get("/api/v5/users", {"limit": 100, "page": page})
+            result = parsing.parse_page(body, "users", parsing.parse_user)
+            users.extend(result.items)
+            if not result.has_next:
+                return users
+            page += 1
+
+    def user(self, user_id: int) -> User:
+        return parsing.parse_user(self._get(f"/api/v5/users/{int(user_id)}").get("user") or {})
+
+    def statuses(self) -> dict[str, Status]:
+        return parsing.parse_statuses(self._get("/api/v5/reference/statuses"))
+
+    def status_groups(self) -> dict[str, StatusGroup]:
+        return parsing.parse_status_groups(self._get("/api/v5/reference/status-groups"))
+
+    def sites(self) -> dict[str, Site]:
+        return parsing.parse_sites(self._get("/api/v5/reference/sites"))
+
+
+def _retry_after(response) -> float | None:
+    try:
+        return float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
