@@ -55,15 +55,19 @@ def _state_row(key: str) -> RateLimitState:
 
 def _take_db(key: str, budget: Budget, interactive: bool) -> float:
     """Take a slot; return 0 on success or the seconds to wait before retrying."""
-    now = time.time()
     with transaction.atomic():
         state = _state_row(key)
+        # The clock is read only once the row lock is held: a timestamp taken
+        # before waiting for the lock would be older than the grant it
+        # records, so that hit would leave the window early and let one
+        # request too many through.
+        now = time.time()
         if state.banned_until and state.banned_until > timezone.now():
             raise ApiBanned(
                 f"Account {key} is banned by the vendor until {state.banned_until:%H:%M:%S} UTC.",
                 retry_after=(state.banned_until - timezone.now()).total_seconds(),
             )
-        hits = [t for t in (state.hits or []) if t > now - budget.window]
+        hits = sorted(t for t in (state.hits or []) if t > now - budget.window)
         if len(hits) < budget.cap(interactive):
             hits.append(now)
             state.hits = hits
@@ -74,12 +78,20 @@ def _take_db(key: str, budget: Budget, interactive: bool) -> float:
         return max(0.005, hits[excess] + budget.window - now)
 
 
+# The script reads Redis's own clock: it is the same for every worker on every
+# machine, and it is read while the script holds Redis, so a grant is logged
+# at the moment it is made (a client-side timestamp is late by a round trip
+# and skewed between hosts). Redis >= 5 replicates effects, so TIME before
+# writes is allowed; older servers need replicate_commands() first.
 _LUA_TAKE = """
-local key, now, window, cap = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local key, window, cap = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
 if count < cap then
-  redis.call('ZADD', key, now, ARGV[4])
+  redis.call('ZADD', key, now, ARGV[3])
   redis.call('EXPIRE', key, math.ceil(window) + 1)
   return '0'
 end
@@ -106,7 +118,7 @@ def _take_redis(key: str, budget: Budget, interactive: bool) -> float:
     _, script = _redis()
     wait = script(
         keys=[f"ratelimit:{key}"],
-        args=[time.time(), budget.window, budget.cap(interactive), uuid.uuid4().hex],
+        args=[budget.window, budget.cap(interactive), uuid.uuid4().hex],
     )
     return max(0.0, float(wait))
 
@@ -143,7 +155,19 @@ def record_ban(key: str, seconds: float) -> None:
 
 
 def record_remaining(key: str, remaining: int) -> None:
-    RateLimitState.objects.filter(key=key).update(remaining=remaining, remaining_at=timezone.now())
+    """Keep the vendor's last `X-Rate-Limit-Remaining` for the account.
+
+    The row may not exist yet: with REDIS_URL set, `acquire` never writes it
+    (only a ban does), so an update alone would drop every reading there.
+    """
+    now = timezone.now()
+    if RateLimitState.objects.filter(key=key).update(remaining=remaining, remaining_at=now):
+        return
+    try:
+        with transaction.atomic():
+            RateLimitState.objects.create(key=key, hits=[], remaining=remaining, remaining_at=now)
+    except IntegrityError:  # another process created it meanwhile
+        RateLimitState.objects.filter(key=key).update(remaining=remaining, remaining_at=now)
 
 
 def low_remaining_wait(key: str, *, threshold: int, window: float) -> float:
