@@ -14,6 +14,7 @@ from integration.models.connections import (
     HelpDeskEddyConnection,
     RetailCrmConnection,
 )
+from integration.models.customers import CustomerLink
 from integration.models.events import EventSource, EventState, InboundEvent
 from integration.models.logs import ApiCall, Provider
 from integration.models.ratelimit import RateLimitState
@@ -34,6 +35,7 @@ __all__ = [
     "AuthFailure",
     "ApiCall",
     "ConnectionStatus",
+    "CustomerLink",
     "EventSource",
     "EventState",
     "HelpDeskEddyConnection",
