@@ -127,7 +127,7 @@ def build(*, shop, crm_url, customer, orders_page, pinned, notes, tickets, refs,
     profile = CustomerProfile(
         id=customer.id, name=full_name(customer),
         emails=[customer.email] if customer.email else [], phones=list(customer.phones),
-        vip=customer.vip, bad=customer.bad, segments=list(customer.segments),
+        vip=customer.vip, bad=customer.bad, segments=_segment_codes(customer),
         segment_names=_segment_names(customer), tags=list(customer.tags),
         created_at=_iso(customer.created_at, tz), site=customer.site,
         personal_discount=float((customer.raw or {}).get("personalDiscount") or 0),
@@ -153,6 +153,12 @@ def build(*, shop, crm_url, customer, orders_page, pinned, notes, tickets, refs,
     if notes is None:
         context.notice = "Notes could not be loaded."
     return context
+
+
+def _segment_codes(customer) -> list[str]:
+    """Rules match segment *codes*, which stay put when a segment is renamed."""
+    raw = (customer.raw or {}).get("segments") or []
+    return [s.get("code", "") for s in raw if isinstance(s, dict) and s.get("code")]
 
 
 def _segment_names(customer) -> list[str]:
