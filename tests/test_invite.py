@@ -156,3 +156,27 @@ def test_membership_user_choices_exclude_other_tenants(client, two_tenants):
     names = set(choices.values_list("username", flat=True))
     assert "viewer-agency-a" in names
     assert not any(name.endswith("agency-b") for name in names)
+
+
+@pytest.mark.django_db
+def test_membership_filter_lists_only_own_agencies(client, two_tenants):
+    """The changelist's "By agency" filter used to list every agency in the
+    database, naming other tenants."""
+    client.force_login(two_tenants["a"]["owner"])
+    page = client.get(reverse("admin:integration_membership_changelist")).content.decode()
+    assert "Agency A" in page
+    assert "Agency B" not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(strict=True, reason=(
+    "Known leak, not in this change's files: roles.py grants owners view_user/add_user and "
+    "Django's UserAdmin is unscoped, so owners list every tenant's users. Invitations no "
+    "longer need those permissions. Remove this mark once fixed."
+))
+def test_owner_cannot_list_other_tenants_users(client, two_tenants):
+    client.force_login(two_tenants["a"]["owner"])
+    response = client.get("/admin/auth/user/")
+    listed = (set(response.context["cl"].queryset.values_list("username", flat=True))
+              if response.status_code == 200 else set())
+    assert "owner-agency-b" not in listed

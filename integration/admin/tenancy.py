@@ -58,7 +58,9 @@ class InviteColleagueForm(forms.Form):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ("user", "agency", "role", "created_at")
-    list_filter = ("role", "agency")
+    # RelatedOnly: the plain related filter lists every agency in the
+    # database, i.e. other tenants' names.
+    list_filter = ("role", ("agency", admin.RelatedOnlyFieldListFilter))
     search_fields = ("user__username", "user__email", "agency__name")
     autocomplete_fields = ()
 
