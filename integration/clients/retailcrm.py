@@ -71,47 +71,9 @@ class RetailCrmClient(BaseClient):
 
     # -- the envelope -------------------------------------------------------
     def raise_for_response(self, response, body, path: str) -> None:
-        """Map an answer to the error tree.
-
-        - 503 (and 429) is the rate limit (§6), usually an nginx HTML page;
-        - other 5xx are the vendor's trouble;
-        - non-JSON otherwise means a wrong account URL (§5.3: HTML 404/405
-          for a missing account) or a broken body;
-        - `success: false` is an error even with HTTP 200 (§18.11).
-        """
-        status = response.status_code
-        if status in (429, 503):
-            raise ApiRateLimited(
-                "RetailCRM rate limit exceeded (10 requests/second per account).",
-                retry_after=_retry_after(response), status_code=status,
-            )
-        if status >= 500:
-            raise ApiServerError("RetailCRM server error.", status_code=status)
-        if body is NOT_JSON or not isinstance(body, dict):
-            text = response.text.lstrip()[:1].lower()
-            is_html = text == "<" or "html" in response.headers.get("Content-Type", "")
-            if is_html:
-                raise ApiUnexpectedResponse(WRONG_URL_HINT, status_code=status)
-            raise ApiUnexpectedResponse("RetailCRM answered with malformed JSON.",
-                                        status_code=status)
-        if status < 400 and body.get("success") is not False:
-            return
-        message = str(body.get("errorMsg") or f"RetailCRM error (HTTP {status})")
-        errors = parsing.error_details(body)
-        if errors:
-            message = f"{message} " + "; ".join(f"{k}: {v}" for k, v in errors.items())
-        kwargs = {"status_code": status, "errors": errors}
-        if "Access denied" in message:
-            raise ApiAccessDenied(message, **kwargs)
-        if "apiKey" in message or status == 401:
-            raise ApiUnauthorized(message, **kwargs)
-        if status == 403:
-            raise ApiAccessDenied(message, **kwargs)
-        if status == 404 or message.startswith("Not found"):
-            raise ApiNotFound(message, **kwargs)
-        if 400 <= status < 500 or body.get("success") is False:
-            raise ApiValidationError(message, **kwargs)
-        raise ApiError(message, **kwargs)
+        error = error_for_response(response, body)
+        if error is not None:
+            raise error
 
     def _get(self, path: str, params=None) -> dict:
         return self.request("GET", path, params=params)
@@ -291,6 +253,50 @@ class RetailCrmClient(BaseClient):
 
     def sites(self) -> dict[str, Site]:
         return parsing.parse_sites(self._get("/api/v5/reference/sites"))
+
+
+def error_for_response(response, body) -> ApiError | None:
+    """The error an answer stands for, or None for a success.
+
+    - 503 (and 429) is the rate limit (§6), usually an nginx HTML page;
+    - other 5xx are the vendor's trouble;
+    - non-JSON otherwise means a wrong account URL (§5.3: HTML 404/405 for a
+      missing account) or a broken body;
+    - `success: false` is an error even with HTTP 200 (§18.11);
+    - `errors` may be an object or a list (§5.3); kept on the error.
+    """
+    status = response.status_code
+    if status in (429, 503):
+        return ApiRateLimited(
+            "RetailCRM rate limit exceeded (10 requests/second per account).",
+            retry_after=_retry_after(response), status_code=status,
+        )
+    if status >= 500:
+        return ApiServerError("RetailCRM server error.", status_code=status)
+    if body is NOT_JSON or not isinstance(body, dict):
+        first = response.text.lstrip()[:1]
+        if first == "<" or "html" in response.headers.get("Content-Type", ""):
+            return ApiUnexpectedResponse(WRONG_URL_HINT, status_code=status)
+        return ApiUnexpectedResponse("RetailCRM answered with malformed JSON.",
+                                     status_code=status)
+    if status < 400 and body.get("success") is not False:
+        return None
+    message = str(body.get("errorMsg") or f"RetailCRM error (HTTP {status})")
+    errors = parsing.error_details(body)
+    if errors:
+        message = f"{message} " + "; ".join(f"{k}: {v}" for k, v in errors.items())
+    kwargs = {"status_code": status, "errors": errors}
+    if "Access denied" in message:
+        return ApiAccessDenied(message, **kwargs)
+    if "apiKey" in message or status == 401:
+        return ApiUnauthorized(message, **kwargs)
+    if status == 403:
+        return ApiAccessDenied(message, **kwargs)
+    if status == 404 or message.startswith("Not found"):
+        return ApiNotFound(message, **kwargs)
+    if 400 <= status < 500 or body.get("success") is False:
+        return ApiValidationError(message, **kwargs)
+    return ApiError(message, **kwargs)
 
 
 def _retry_after(response) -> float | None:
