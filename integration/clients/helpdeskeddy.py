@@ -148,15 +148,19 @@ class HelpDeskEddyClient(BaseClient):
         limit = to_int(response.headers.get("X-Rate-Limit"))
         remaining = to_int(response.headers.get("X-Rate-Limit-Remaining"))
         self.last_rate_limit = (limit, remaining)
-        if remaining is not None:
-            throttle.record_remaining(self.account_key, remaining)
         if response.status_code == 401:
             try:
                 body = response.json()
             except ValueError:
                 body = None
             if is_ban(401, body):
+                # The ban answer's "remaining 0" describes the ban, not a
+                # window: recording it would hold background calls back for
+                # a further window after the ban lifts.
                 throttle.record_ban(self.account_key, settings.INTEGRATION["HDE_BAN_SECONDS"])
+                return
+        if remaining is not None:
+            throttle.record_remaining(self.account_key, remaining)
 
     def raise_for_response(self, response, body, path: str) -> None:
         """Map HDE answers to the shared error tree (§3)."""
