@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from sandbox.hde import services as svc
+from sandbox.hde.html import clean_html
 from sandbox.hde.models import (
     Account,
     CustomField,
@@ -88,8 +89,11 @@ def ticket_page(request, account, ticket_id):
     card = crm_card_url(account, ticket)
     context = {
         "account": account, "ticket": ticket, "form": form,
-        "messages_list": Message.objects.filter(ticket=ticket).select_related("user")
-        .order_by("date_created", "hid"),
+        "messages_list": [
+            {"message": m, "html": clean_html(m.text)}
+            for m in Message.objects.filter(ticket=ticket).select_related("user")
+            .order_by("date_created", "hid")
+        ],
         "priority": _names(Priority, account).get(ticket.priority_id, ticket.priority_id),
         "status": _names(Status, account, key="slug").get(ticket.status_id, ticket.status_id),
         "type": _names(TicketType, account).get(ticket.type_id, ticket.type_id),
