@@ -15,7 +15,8 @@ GROUP_NAMES = {
     Role.VIEWER: "Agency viewer",
 }
 # Read-only everywhere: logs and vendor state are written by the portal only.
-READ_ONLY_MODELS = {"apicall", "ratelimitstate", "authfailure", "ticketledger", "sideeffect"}
+READ_ONLY_MODELS = {"apicall", "ratelimitstate", "authfailure", "ticketledger", "sideeffect",
+                    "widgetrequest"}
 OWNER_ONLY_MODELS = {"agency", "membership"}
 
 

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
-from integration import views
+from integration import views, widget_views
 from integration.api import hooks
 
 # The admin's look for Django's own set-password pages (invitation links).
@@ -10,6 +10,8 @@ _ADMIN_CHROME = {"site_header": admin.site.site_header, "site_title": admin.site
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("api/v1/", include("integration.api.urls")),
+    path("widget/<uuid:public_id>/<str:token>/", widget_views.widget_page, name="widget-page"),
     path("hooks/hde/<uuid:public_id>/", hooks.hde_webhook, name="hook-hde"),
     path("hooks/retailcrm/<uuid:public_id>/", hooks.retailcrm_trigger, name="hook-retailcrm"),
     # Invitation links (integration.services.invitations) land here. Django's

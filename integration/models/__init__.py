@@ -16,7 +16,7 @@ from integration.models.connections import (
 )
 from integration.models.customers import CustomerLink
 from integration.models.events import EventSource, EventState, InboundEvent
-from integration.models.logs import ApiCall, Provider
+from integration.models.logs import ApiCall, Provider, WidgetRequest
 from integration.models.ratelimit import RateLimitState
 from integration.models.secrets import AuthFailure, SecretKind, ShopSecret
 from integration.models.tenancy import Agency, Language, Membership, Role, Shop
@@ -31,6 +31,7 @@ __all__ = [
     "SideEffect",
     "SideEffectState",
     "TicketLedger",
+    "WidgetRequest",
     "Agency",
     "AuthFailure",
     "ApiCall",

@@ -45,3 +45,29 @@ class ApiCall(models.Model):
 
     def __str__(self):
         return f"{self.provider} {self.method} {self.path} → {self.status_code}"
+
+
+class WidgetRequest(models.Model):
+    """One operator look at the widget: how long it took, whether the cache
+    answered, and how it ended (for the console's health view: widget p95)."""
+
+    shop = models.ForeignKey(
+        "integration.Shop", on_delete=models.CASCADE, related_name="widget_requests",
+        verbose_name=_("shop"),
+    )
+    request_id = models.CharField(max_length=40, db_index=True)
+    channel = models.CharField(_("channel"), max_length=8, default="page")  # page / api
+    duration_ms = models.PositiveIntegerField(_("duration, ms"))
+    cache_hit = models.BooleanField(_("cache hit"), default=False)
+    outcome = models.CharField(_("outcome"), max_length=20)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    objects = ShopOwnedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("widget request")
+        verbose_name_plural = _("widget requests")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.outcome} in {self.duration_ms} ms"

@@ -1,0 +1,37 @@
+"""Widget API authentication: a per-shop bearer token, stored hashed.
+
+The token decides the shop; views never read a shop id from the request, so
+a token of shop A can only ever see shop A's customers.
+"""
+
+from django.contrib.auth.models import AnonymousUser
+from rest_framework import authentication, exceptions, permissions
+
+from integration.models import SecretKind, ShopSecret
+from integration.services.secrets import secret_lookup
+
+
+class WidgetTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <widget token>'.")
+        secret = secret_lookup(kind=SecretKind.WIDGET_TOKEN, presented=token.strip())
+        if secret is None or not secret.shop.active:
+            raise exceptions.AuthenticationFailed("Unknown or revoked widget token.")
+        return AnonymousUser(), secret
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="widget"'
+
+
+class HasWidgetToken(permissions.BasePermission):
+    message = "A widget token is required: 'Authorization: Bearer <token>'."
+
+    def has_permission(self, request, view):
+        return isinstance(request.auth, ShopSecret)
