@@ -148,6 +148,8 @@ class HelpDeskEddyClient(BaseClient):
         limit = to_int(response.headers.get("X-Rate-Limit"))
         remaining = to_int(response.headers.get("X-Rate-Limit-Remaining"))
         self.last_rate_limit = (limit, remaining)
+        # For BaseClient._record to put into ApiCall.rate_limit_remaining.
+        self._local.rate_limit_remaining = remaining
         if response.status_code == 401:
             try:
                 body = response.json()
