@@ -13,7 +13,7 @@ from integration.models import Agency, Membership, Role, Shop
 CHROMIUM = "/usr/bin/chromium"
 
 # Vendor-specific fixtures live beside their owners' tests.
-pytest_plugins = ["tests.fixtures_retailcrm", "tests.fixtures_hde"]
+pytest_plugins = ["tests.fixtures_retailcrm", "tests.fixtures_hde", "tests.fixtures_portal"]
 
 
 @pytest.fixture(autouse=True)
