@@ -24,12 +24,27 @@ from sandbox.retailcrm.models import Account
 from sandbox.retailcrm.seed import DEMO_READONLY_KEY
 
 
+class EmulatorView:
+    """What reached the emulator's `demo` account during one test; requests
+    still in flight from an earlier test do not count."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+
+    def requests(self):
+        return gate.request_log.entries("demo", since=self.started)
+
+    def max_per_window(self, window):
+        return gate.request_log.max_per_window("demo", window, since=self.started)
+
+
+@pytest.fixture
+def seen(rc_emulator):
+    return EmulatorView()
+
+
 def _set_fault(**fields):
     Account.objects.filter(code="demo").update(**fields)
-
-
-def _requests_at_emulator(account="demo"):
-    return gate.request_log.entries(account)
 
 
 def test_wrong_key_marks_the_connection_as_needing_attention(rc_connect):
@@ -71,7 +86,7 @@ def test_unreachable_host_is_a_retryable_host_error(rc_connect):
     assert connection.status == ConnectionStatus.FAILING
 
 
-def test_slow_answer_is_a_retryable_error_without_retrying_the_read(rc_client, rc_knobs):
+def test_slow_answer_is_a_retryable_error_without_retrying_the_read(rc_client, rc_knobs, seen):
     rc_knobs.INTEGRATION = {**rc_knobs.INTEGRATION, "HTTP_READ_TIMEOUT": 0.4}
     _set_fault(latency_ms=1200)
     client = RetailCrmClient.for_connection(rc_client.connection)
@@ -81,7 +96,7 @@ def test_slow_answer_is_a_retryable_error_without_retrying_the_read(rc_client, r
     assert caught.value.retryable
     assert "Read timed out" in str(caught.value.__cause__)
     assert time.monotonic() - started < 1.0  # reads are not retried
-    assert len(_requests_at_emulator()) <= 1
+    assert len(seen.requests()) <= 1
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -106,29 +121,29 @@ def test_stalled_body_is_a_retryable_error(rc_client, rc_knobs):
     assert caught.value.retryable
 
 
-def test_a_503_burst_is_retried_for_gets_with_a_row_per_attempt(rc_client, rc_shop):
+def test_a_503_burst_is_retried_for_gets_with_a_row_per_attempt(rc_client, rc_shop, seen):
     _set_fault(fault="503", fault_burst=2)
     assert "new" in rc_client.statuses()
-    assert [r.status for r in _requests_at_emulator()] == [503, 503, 200]
+    assert [r.status for r in seen.requests()] == [503, 503, 200]
     rows = ApiCall.objects.filter(shop=rc_shop).order_by("id")
     assert [(r.status_code, r.outcome) for r in rows] == [
         (503, "retried"), (503, "retried"), (200, "ok")]
     assert Account.objects.get(code="demo").fault == ""  # the burst is over
 
 
-def test_persistent_503_ends_as_rate_limited_after_the_retry_budget(rc_client):
+def test_persistent_503_ends_as_rate_limited_after_the_retry_budget(rc_client, seen):
     _set_fault(fault="503")
     with pytest.raises(ApiRateLimited) as caught:
         rc_client.statuses()
     assert caught.value.status_code == 503 and caught.value.retryable
-    assert len(_requests_at_emulator()) == 1 + 3  # first try + HTTP_RETRY_TOTAL
+    assert len(seen.requests()) == 1 + 3  # first try + HTTP_RETRY_TOTAL
 
 
-def test_writes_are_never_retried(rc_client, rc_people):
+def test_writes_are_never_retried(rc_client, rc_people, seen):
     _set_fault(fault="503")
     with pytest.raises(ApiRateLimited):
         rc_client.create_note(rc_people["vip"], "once only")
-    assert [r.method for r in _requests_at_emulator()] == ["POST"]
+    assert [r.method for r in seen.requests()] == ["POST"]
 
 
 def test_429_retry_after_is_honoured(rc_client):
@@ -138,11 +153,11 @@ def test_429_retry_after_is_honoured(rc_client):
     assert time.monotonic() - started >= 0.9  # Retry-After: 1
 
 
-def test_server_errors(rc_client):
+def test_server_errors(rc_client, seen):
     _set_fault(fault="500")
     with pytest.raises(ApiServerError):
         rc_client.statuses()
-    assert len(_requests_at_emulator()) == 1  # 500 is not in the retry list
+    assert len(seen.requests()) == 1  # 500 is not in the retry list
     _set_fault(fault="502", fault_burst=1)
     assert rc_client.statuses()  # 502 is: one retry fixes it
 
@@ -158,7 +173,7 @@ def test_not_json_answers_are_unexpected(rc_client, fault, message):
     assert message in str(caught.value)
 
 
-def test_throttle_keeps_the_account_under_the_vendor_limit(rc_connect, rc_knobs):
+def test_throttle_keeps_the_account_under_the_vendor_limit(rc_connect, rc_knobs, seen):
     """Default budget (8/s of the vendor's 10) against the emulator's real
     10 rps limiter: twenty calls, no 503, at most 8 in any second."""
     rc_knobs.INTEGRATION = {**rc_knobs.INTEGRATION, "RETAILCRM_RATE_LIMIT": 8,
@@ -167,9 +182,8 @@ def test_throttle_keeps_the_account_under_the_vendor_limit(rc_connect, rc_knobs)
     client = RetailCrmClient.for_connection(rc_connect(), interactive=True)
     for _ in range(20):
         client.statuses()
-    seen = _requests_at_emulator()
-    assert [r.status for r in seen] == [200] * 20
-    assert gate.request_log.max_per_window("demo", window=0.9) <= 8
+    assert [r.status for r in seen.requests()] == [200] * 20
+    assert seen.max_per_window(0.9) <= 8
 
 
 def test_background_calls_leave_the_operator_a_reserved_share(rc_connect, rc_knobs):
@@ -189,7 +203,7 @@ def test_background_calls_leave_the_operator_a_reserved_share(rc_connect, rc_kno
 
 
 def test_the_budget_is_shared_by_every_shop_on_one_account(rc_connect, rc_knobs, make_agency,
-                                                          make_shop):
+                                                          make_shop, seen):
     rc_knobs.INTEGRATION = {**rc_knobs.INTEGRATION, "RETAILCRM_RATE_LIMIT": 2,
                             "RETAILCRM_RATE_WINDOW": 0.5, "RETAILCRM_INTERACTIVE_RESERVE": 0}
     other_shop = make_shop(make_agency("Other agency"), name="Other shop")
@@ -213,6 +227,6 @@ def test_the_budget_is_shared_by_every_shop_on_one_account(rc_connect, rc_knobs,
     for thread in threads:
         thread.join()
     assert errors == []
-    assert len(_requests_at_emulator()) == 8
+    assert len(seen.requests()) == 8
     assert time.monotonic() - started >= 1.4  # 8 calls at 2 per 0.5 s
-    assert gate.request_log.max_per_window("demo", window=0.45) <= 2
+    assert seen.max_per_window(0.45) <= 2

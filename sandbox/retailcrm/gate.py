@@ -54,7 +54,7 @@ class SlidingWindowLimiter:
 @dataclass(frozen=True)
 class LoggedRequest:
     account: str
-    at: float  # time.monotonic()
+    at: float  # time.monotonic() when the request arrived
     method: str
     path: str
     status: int
@@ -72,17 +72,21 @@ class RequestLog:
         with self._lock:
             self._entries.append(entry)
 
-    def entries(self, account: str | None = None) -> list[LoggedRequest]:
+    def entries(self, account: str | None = None, *, since: float = 0.0) -> list[LoggedRequest]:
+        """Requests (to `account`) that arrived at or after `since`, in the
+        order they were answered."""
         with self._lock:
-            return [e for e in self._entries if account is None or e.account == account]
+            return [e for e in self._entries
+                    if (account is None or e.account == account) and e.at >= since]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
 
-    def max_per_window(self, account: str, window: float = RATE_WINDOW_SECONDS) -> int:
-        """The largest number of requests seen inside any `window` seconds."""
-        times = sorted(e.at for e in self.entries(account))
+    def max_per_window(self, account: str, window: float = RATE_WINDOW_SECONDS, *,
+                       since: float = 0.0) -> int:
+        """The largest number of requests that arrived inside any `window` seconds."""
+        times = sorted(e.at for e in self.entries(account, since=since))
         best, start = 0, 0
         for end, moment in enumerate(times):
             while moment - times[start] >= window:

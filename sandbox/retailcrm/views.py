@@ -70,12 +70,13 @@ def route(method: str, pattern: str, scope: str | None):
 
 @csrf_exempt
 def api(request, account: str, path: str):
+    arrived = time.monotonic()
     account_row = gate.find_account(account)
     if account_row is None:
         return gate.unknown_account(request)
     response = _gated(request, account_row, path)
     gate.request_log.add(gate.LoggedRequest(
-        account=account_row.code, at=time.monotonic(), method=request.method,
+        account=account_row.code, at=arrived, method=request.method,
         path=f"/api/{path}", status=response.status_code,
     ))
     return response
