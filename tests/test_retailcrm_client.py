@@ -42,7 +42,8 @@ def test_test_connection_summarises_rights_stores_and_timezone(rc_connect):
 def test_account_settings_switch_parsing_to_the_account_timezone(rc_connect, rc_emulator):
     client = RetailCrmClient.for_connection(rc_connect(account="second", site="second"))
     assert client.tz == ZoneInfo("Europe/Moscow")  # the shop's, until the account says
-    assert client.account_settings()["timezone"] == "Asia/Yekaterinburg"
+    settings = client.account_settings()
+    assert (settings.timezone, settings.currency) == ("Asia/Yekaterinburg", "RUB")
     assert client.tz == ZoneInfo("Asia/Yekaterinburg")
     customer = client.customer(1)
     stored = Account.objects.get(code="agency-second").customer_set.get(crm_id=1)

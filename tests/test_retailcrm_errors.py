@@ -2,6 +2,7 @@
 provoked for real: the emulator's fault injection, a closed port, a wrong
 account URL, a refused key, and request counting at the emulator."""
 
+import socket
 import threading
 import time
 
@@ -82,6 +83,41 @@ def test_unreachable_host_is_a_retryable_host_error(rc_connect):
     with pytest.raises(ApiHostError) as caught:
         RetailCrmClient.for_connection(connection).statuses()
     assert caught.value.retryable
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.FAILING
+
+
+@pytest.fixture
+def black_hole():
+    """A loopback port whose accept queue is full: connections hang in SYN
+    like a firewalled vendor host."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        try:
+            filler.connect(server.getsockname())
+        except BlockingIOError:
+            pass
+        fillers.append(filler)
+    time.sleep(0.05)
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/sandbox/retailcrm/demo"
+    for sock in (*fillers, server):
+        sock.close()
+
+
+def test_connect_timeout_is_a_timeout_error(rc_connect, rc_knobs, black_hole):
+    rc_knobs.INTEGRATION = {**rc_knobs.INTEGRATION, "HTTP_CONNECT_TIMEOUT": 0.2,
+                            "HTTP_RETRY_TOTAL": 1}
+    connection = rc_connect(url=black_hole)
+    started = time.monotonic()
+    with pytest.raises(ApiTimeoutError) as caught:
+        RetailCrmClient.for_connection(connection).statuses()
+    assert caught.value.retryable and caught.value.outcome == "timeout"
+    assert 0.35 <= time.monotonic() - started < 2.0  # one retry of the connect
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.FAILING
 

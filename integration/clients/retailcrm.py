@@ -28,6 +28,7 @@ from integration.clients.errors import (
     ApiValidationError,
 )
 from integration.clients.retailcrm_parsing import (
+    AccountSettings,
     Credentials,
     Customer,
     HistoryBatch,
@@ -96,14 +97,12 @@ class RetailCrmClient(BaseClient):
         compared with what the portal needs."""
         return parsing.parse_credentials(self._get("/api/credentials"))
 
-    def account_settings(self) -> dict:
+    def account_settings(self) -> AccountSettings:
         """`/api/v5/settings`; remembers the account timezone (§7)."""
-        settings = self._get("/api/v5/settings").get("settings") or {}
-        timezone = (settings.get("timezone") or {}).get("value") or ""
-        if timezone:
-            self.tz = ZoneInfo(timezone)
-        return {"timezone": timezone, "currency": (settings.get("default_currency") or {})
-                .get("value", "")}
+        settings = parsing.parse_settings(self._get("/api/v5/settings"))
+        if settings.timezone:
+            self.tz = ZoneInfo(settings.timezone)
+        return settings
 
     def test_connection(self) -> str:
         """One line for the admin's "Test connections" action."""
@@ -111,7 +110,7 @@ class RetailCrmClient(BaseClient):
         account = self.account_settings()
         stores = ", ".join(credentials.sites_available) or "none"
         scope = "all stores" if credentials.site_access == "access_full" else "selected stores"
-        summary = f"Key works; {scope}: {stores}; timezone {account['timezone'] or 'unknown'}"
+        summary = f"Key works; {scope}: {stores}; timezone {account.timezone or 'unknown'}"
         if self.site_code and self.site_code not in credentials.sites_available:
             summary += f"; WARNING: the key cannot see store '{self.site_code}'"
         if credentials.missing:

@@ -148,6 +148,21 @@ def parse_credentials(body: dict) -> Credentials:
 
 
 @dataclass
+class AccountSettings:
+    timezone: str  # IANA name; naive vendor timestamps are in it (§7)
+    currency: str
+
+
+def parse_settings(body: dict) -> AccountSettings:
+    """`/api/v5/settings`: each setting is `{"value": …, "updated_at": …}`."""
+    settings = body.get("settings") or {}
+    return AccountSettings(
+        timezone=(settings.get("timezone") or {}).get("value") or "",
+        currency=(settings.get("default_currency") or {}).get("value") or "",
+    )
+
+
+@dataclass
 class Customer:
     id: int
     site: str
