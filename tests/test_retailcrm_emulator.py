@@ -42,8 +42,12 @@ def test_customers_list_get_create_edit(official, rc_people):
     by_email = official.customers({"email": "anna.smirnova@example.ru"}).get_response()
     assert [c["id"] for c in by_email["customers"]] == [rc_people["vip"]]
     assert by_email["customers"][0]["phones"] == [{"number": "+7 (916) 123-45-67"}]
-    by_phone = official.customers({"name": "9161234567"}, limit=50).get_response()
-    assert {c["id"] for c in by_phone["customers"]} == {rc_people["vip"], rc_people["vip_twin"]}
+    pair = {rc_people["vip"], rc_people["vip_twin"]}
+    for typed in ("9161234567", "+7 (916) 123-45-67", "8-916-123-45-67"):
+        by_phone = official.customers({"name": typed}, limit=50).get_response()
+        assert {c["id"] for c in by_phone["customers"]} == pair, typed
+    by_name = official.customers({"name": "СМИРНОВА"}).get_response()["customers"]
+    assert [c["id"] for c in by_name] == [rc_people["vip"]]
 
     phone_only = official.customer(rc_people["phone_only"], "id").get_response()["customer"]
     assert "email" not in phone_only  # omitted, not null
@@ -208,6 +212,11 @@ def test_latency_and_the_faults_admin_endpoint(rc_emulator):
     assert statuses == [503, 503, 200]
     assert requests.post(f"{url}/_faults", data={"fault": "nonsense"}, timeout=5
                          ).status_code == 400
+    assert requests.post(f"{url}/_faults", json={"latency_ms": "soon"}, timeout=5
+                         ).status_code == 400
+    assert requests.post(f"{url}/_faults", json={"latency_ms": 5, "fault": ""}, timeout=5
+                         ).json()["latency_ms"] == 5
+    assert Account.objects.get(code="demo").latency_ms == 5
 
 
 def test_rate_limit_answers_503_html_like_nginx(rc_emulator):

@@ -58,6 +58,7 @@ class Call:
         return self.key.visible_sites()
 
 
+PHONE_LIKE = re.compile(r"^[\d\s+()\-.]+$")
 ROUTES: list[tuple[str, re.Pattern, object, str | None]] = []
 
 
@@ -219,9 +220,13 @@ def customers_list(call):
         rows = rows.filter(email__contains=str(flt["email"]).strip().lower())
     if flt.get("name"):
         needle = str(flt["name"]).strip().lower()
-        digits = store.phone_digits(needle)
-        if digits and len(digits) >= 5 and len(digits) >= len(needle.replace(" ", "")) - 4:
-            needle = digits  # a phone typed with +, spaces, brackets or dashes
+        if PHONE_LIKE.match(needle) and len(store.phone_digits(needle)) >= 5:
+            # A phone typed with +, spaces, brackets or dashes. The vendor's
+            # matching rules are unverified (§8.1, §19); we match digits, and
+            # a Russian +7/8 number by its 10 national digits.
+            needle = store.phone_digits(needle)
+            if len(needle) == 11 and needle[0] in "78":
+                needle = needle[1:]
         rows = rows.filter(search_text__contains=needle)
     if as_list(flt.get("managers")):
         wanted = {int(m) for m in as_list(flt["managers"]) if str(m).isdigit()}
@@ -509,17 +514,22 @@ def faults(request, account: str):
     if row is None:
         return gate.unknown_account(request)
     if request.method == "POST":
-        if request.content_type == "application/json":
-            values = json.loads(request.body or b"{}")
-        else:
-            values = request.POST.dict()
+        try:
+            if request.content_type == "application/json":
+                values = dict(json.loads(request.body or b"{}"))
+            else:
+                values = request.POST.dict()
+            for name in set(values) & (FAULT_FIELDS - {"fault"}):
+                values[name] = int(values[name])
+        except (ValueError, TypeError):
+            values = {"": None}
         unknown = set(values) - FAULT_FIELDS
         if unknown or values.get("fault", "") not in Fault.values:
             return JsonResponse({"success": False, "errorMsg": "Unknown field or fault.",
                                  "allowed": sorted(FAULT_FIELDS), "faults": Fault.values},
                                 status=400)
         for name, value in values.items():
-            setattr(row, name, value if name == "fault" else int(value))
+            setattr(row, name, value)
         row.save(update_fields=list(values) or None)
         gate.limiter.reset(row.code)
     return JsonResponse({name: getattr(row, name) for name in sorted(FAULT_FIELDS)})
