@@ -14,7 +14,7 @@ import requests
 import retailcrm
 
 from sandbox.retailcrm import gate
-from sandbox.retailcrm.models import Account, HistoryRecord
+from sandbox.retailcrm.models import Account
 from sandbox.retailcrm.seed import DEMO_FULL_KEY, DEMO_OUTLET_KEY, DEMO_READONLY_KEY
 
 
@@ -62,9 +62,10 @@ def test_customers_list_get_create_edit(official, rc_people):
     edited = official.customer_edit({"externalId": "hd-1", "email": "vera@new.example.ru"},
                                     site="outlet")
     assert edited.get_response() == {"success": True, "id": new_id, "state": "found"}
-    fields = [r.doc["field"] for r in HistoryRecord.objects.filter(
-        entity="customer", doc__customer__id=new_id).order_by("crm_id")]
-    assert fields == ["id", "email"]
+    history = official.customers_history({"customerId": new_id}, limit=100).get_response()
+    assert [(h["field"], h["newValue"], h["apiKey"]["current"]) for h in history["history"]] == [
+        ("id", new_id, True), ("email", "vera@new.example.ru", True)]
+    assert history["history"][0]["customer"]["email"] == "vera@example.ru"  # as created
     duplicate = official.customer_create({"firstName": "Вера", "externalId": "hd-1"}, "outlet")
     assert duplicate.get_status_code() == 400
     assert duplicate.get_error_msg() == "Errors in the entity format"
