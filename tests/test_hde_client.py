@@ -158,6 +158,20 @@ def test_comments_and_posts_are_sent_as_form_fields(hde_client, hde_emulator):
     assert texts == ["<p>Ждала весь день, курьера так и не было.</p>", "Мы разбираемся."]
 
 
+def test_deleting_a_comment_reads_the_success_inside_the_errors_array(hde_client, hde_raw):
+    comment = hde_client.add_comment(4, "outdated summary")
+
+    details = hde_client.delete_comment(4, comment.id)
+
+    assert details == (f"Comment with id {{{comment.id}}} in ticket with id {{4}} "
+                       "successfully deleted")
+    assert hde_client.list_comments(4) == []
+    raw = hde_raw("DELETE", f"tickets/4/comments/{comment.id}/")
+    assert raw.status_code == 404 and raw.json()["errors"][0]["code"] == "e-404"
+    with pytest.raises(ApiNotFound):
+        hde_client.delete_comment(4, comment.id)
+
+
 def test_find_users_by_email_is_exact_and_phone_only_contacts_have_no_real_email(hde_client):
     assert [u.email for u in hde_client.find_users_by_email("Anna.Smirnova@example.ru")] == [
         "anna.smirnova@example.ru"]

@@ -339,6 +339,15 @@ class HelpDeskEddyClient(BaseClient):
         body = self.request("POST", path, data=form)  # form fields, like real integrations
         return parse_post(self._data(body, path), self.tz, is_comment=kind == "comments")
 
+    def delete_comment(self, ticket_id: int, comment_id: int) -> str:
+        """Remove an internal comment (e.g. the portal's outdated summary).
+
+        §3 quirk: success is answered inside the `errors` array with an
+        `s-204` code; returns its details text."""
+        path = f"/api/v2/tickets/{int(ticket_id)}/comments/{int(comment_id)}/"
+        body = self.request("DELETE", path)
+        return str(_first_error(body).get("details") or "")
+
     def list_posts(self, ticket_id: int) -> list[Post]:
         return self._list_messages(ticket_id, "posts")
 

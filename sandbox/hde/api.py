@@ -323,6 +323,25 @@ posts_list, post_create = _messages(False)
 comments_list, comment_create = _messages(True)
 
 
+def _message_delete(is_comment: bool):
+    def view(request, account, actor, ticket_id, message_id):
+        """§3 quirk: a successful delete answers HTTP 200 with the `errors`
+        envelope and an `s-204` code."""
+        ticket = svc.get_ticket(account, ticket_id)
+        kind = "Comment" if is_comment else "Post"
+        deleted, _ = Message.objects.filter(ticket=ticket, hid=int(message_id),
+                                            is_comment=is_comment).delete()
+        if not deleted:
+            raise svc.not_found(f"{kind} with id {{{message_id}}} in ticket with id "
+                                f"{{{ticket.hid}}} not found")
+        return JsonResponse({"errors": [{
+            "code": "s-204", "title": "No content",
+            "details": f"{kind} with id {{{message_id}}} in ticket with id {{{ticket.hid}}} "
+                       "successfully deleted"}]})
+
+    return view
+
+
 # --- users -------------------------------------------------------------------
 def users_list(request, account, actor):
     q = request.GET
@@ -405,6 +424,10 @@ ROUTES = [
     (re.compile(r"/tickets/(?P<ticket_id>\d+)/posts/"), {"GET": posts_list, "POST": post_create}),
     (re.compile(r"/tickets/(?P<ticket_id>\d+)/comments/"),
      {"GET": comments_list, "POST": comment_create}),
+    (re.compile(r"/tickets/(?P<ticket_id>\d+)/posts/(?P<message_id>\d+)/"),
+     {"DELETE": _message_delete(False)}),
+    (re.compile(r"/tickets/(?P<ticket_id>\d+)/comments/(?P<message_id>\d+)/"),
+     {"DELETE": _message_delete(True)}),
     (re.compile(r"/users/"), {"GET": users_list, "POST": user_create}),
     (re.compile(r"/users/custom_fields/"), {"GET": user_custom_fields}),
     (re.compile(r"/users/(?P<user_id>\d+)/"), {"GET": user_get, "PUT": user_update}),
