@@ -131,6 +131,23 @@ def test_a_ban_stops_every_client_of_the_account_until_it_lifts(hde_connect, hde
     assert counters() == (6, 1)
 
 
+def test_a_ban_on_one_account_leaves_other_accounts_alone(hde_connect, hde_limits, make_agency,
+                                                          make_shop):
+    Account.objects.filter(code="agency-second").update(rate_limit_per_minute=1,
+                                                        ban_seconds=60)
+    other_shop = make_shop(make_agency("Second agency"), name="Second")
+    second = HelpDeskEddyClient.for_connection(hde_connect(account="second", shop=other_shop),
+                                               interactive=True)
+    demo = HelpDeskEddyClient.for_connection(hde_connect(), interactive=True)
+    assert second.account_key != demo.account_key
+    assert demo.account_key == HelpDeskEddyClient.account_key_for(demo.connection)
+    assert demo.account_key.endswith("/sandbox/hde/demo")
+    second.get_ticket(1)
+    with pytest.raises(ApiBanned):
+        second.get_ticket(1)
+    assert demo.get_ticket(1).id == 1
+
+
 def test_low_vendor_remaining_makes_background_calls_wait_or_give_up(hde_connect, hde_limits):
     emulator_limits(rate_limit_per_minute=10, rate_window_seconds=60)
     hde_limits(HDE_LOW_REMAINING=8, HDE_RATE_WINDOW=60.0, THROTTLE_MAX_WAIT=1.0)

@@ -95,6 +95,11 @@ class HelpDeskEddyClient(BaseClient):
         self.last_rate_limit: tuple[int | None, int | None] = (None, None)
         super().__init__(shop=shop, connection=connection, interactive=interactive,
                          event=event, request_id=request_id)
+        # The HDE account is what its base URL names: the host for every
+        # `https://company.helpdeskeddy.com`, plus a path prefix when an
+        # install is served under one. The 300/minute limit and the ban are
+        # per account (§4), so that is what the throttle and caches key on.
+        self.account_key = self.account_key_for(connection)
         # §2: dates carry no zone; they are the HDE system's local time, which
         # we take to be the shop's configured zone.
         try:
@@ -102,6 +107,13 @@ class HelpDeskEddyClient(BaseClient):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             self.tz = zoneinfo.ZoneInfo("UTC")
         self.lang = getattr(shop, "language", "") or "ru"
+
+    @classmethod
+    def account_key_for(cls, connection) -> str:
+        """The throttle key (RateLimitState.key) of a connection's HDE account,
+        e.g. for the admin to show a ban."""
+        parts = urlsplit(connection.base_url.rstrip("/"))
+        return f"{cls.provider}:{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
     @classmethod
     def for_connection(cls, connection, *, interactive=False, event=None, request_id=""):
@@ -219,7 +231,9 @@ class HelpDeskEddyClient(BaseClient):
 
     @property
     def host(self) -> str:
-        return urlsplit(self.base_url).netloc.lower()
+        """Account identity: host, plus the path prefix of the base URL if any."""
+        parts = urlsplit(self.base_url)
+        return parts.netloc.lower() + parts.path.rstrip("/")
 
     # -- connection ----------------------------------------------------------
     def test_connection(self) -> str:
