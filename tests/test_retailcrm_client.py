@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import retailcrm
+from django.core.cache import cache
 
 from integration.clients.errors import ApiNotFound, ApiValidationError
 from integration.clients.retailcrm import RetailCrmClient
@@ -40,7 +41,9 @@ def test_test_connection_summarises_rights_stores_and_timezone(rc_connect):
 
 
 def test_account_settings_switch_parsing_to_the_account_timezone(rc_connect, rc_emulator):
-    client = RetailCrmClient.for_connection(rc_connect(account="second", site="second"))
+    cache.clear()
+    connection = rc_connect(account="second", site="second")
+    client = RetailCrmClient.for_connection(connection)
     assert client.tz == ZoneInfo("Europe/Moscow")  # the shop's, until the account says
     settings = client.account_settings()
     assert (settings.timezone, settings.currency) == ("Asia/Yekaterinburg", "RUB")
@@ -49,6 +52,10 @@ def test_account_settings_switch_parsing_to_the_account_timezone(rc_connect, rc_
     stored = Account.objects.get(code="agency-second").customer_set.get(crm_id=1)
     # Parsed in the account's zone, the naive vendor timestamp is the true instant.
     assert customer.created_at == stored.created_at
+    # The next client of this account knows the zone without asking again.
+    assert RetailCrmClient.for_connection(connection).tz == ZoneInfo("Asia/Yekaterinburg")
+    demo = RetailCrmClient.for_connection(rc_connect())  # same host, other account
+    assert demo.tz == ZoneInfo("Europe/Moscow")
 
 
 def test_customers_by_email_is_exact_and_respects_the_store(rc_connect, rc_people):

@@ -7,13 +7,17 @@ code talks to a real `https://<account>.retailcrm.ru` and to the sandbox
 emulator: the account URL is configuration, nothing here special-cases it.
 
 Timestamps in answers carry no offset; they are in the *account's* timezone
-(§7). The client starts with the shop's timezone and switches to the
-account's own once `account_settings()` (or `test_connection()`) has read it.
+(§7). `account_settings()` (also run by `test_connection()`) reads it and
+keeps it in the shared cache for a day, so every later client of that account
+parses in the right zone without an extra round-trip; until then the shop's
+timezone is the best guess.
 """
 
 import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from django.core.cache import cache
 
 from integration.clients import retailcrm_parsing as parsing
 from integration.clients.base import NOT_JSON, BaseClient
@@ -43,6 +47,7 @@ from integration.clients.retailcrm_parsing import (
 
 PAGE_LIMITS = (20, 50, 100)  # the only accepted `limit` values (§5.2)
 HISTORY_LIMIT = 100  # history pages hold at most 100 records (§12)
+TIMEZONE_CACHE_SECONDS = 24 * 3600
 WRONG_URL_HINT = (
     "RetailCRM answered with an HTML page instead of JSON: the account URL looks wrong "
     "(expected https://<account>.retailcrm.ru)."
@@ -57,7 +62,8 @@ class RetailCrmClient(BaseClient):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.tz = ZoneInfo(getattr(self.shop, "timezone", "") or "Europe/Moscow")
+        known = cache.get(self._timezone_cache_key())
+        self.tz = ZoneInfo(known or getattr(self.shop, "timezone", "") or "Europe/Moscow")
         self.site_code = getattr(self.connection, "site_code", "") or ""
 
     @classmethod
@@ -102,7 +108,12 @@ class RetailCrmClient(BaseClient):
         settings = parsing.parse_settings(self._get("/api/v5/settings"))
         if settings.timezone:
             self.tz = ZoneInfo(settings.timezone)
+            cache.set(self._timezone_cache_key(), settings.timezone, TIMEZONE_CACHE_SECONDS)
         return settings
+
+    def _timezone_cache_key(self) -> str:
+        # Per account URL, not per host: one host may serve several accounts.
+        return f"retailcrm:account-timezone:{self.base_url}"
 
     def test_connection(self) -> str:
         """One line for the admin's "Test connections" action."""
