@@ -13,3 +13,6 @@ class IntegrationConfig(AppConfig):
         )
 
         signals.connect_post_migrate(self)
+        from integration.handlers import register_all
+
+        register_all()

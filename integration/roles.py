@@ -28,9 +28,8 @@ def _codenames_for(role: str, model_names: list[str]) -> set[str]:
             continue
         if role == Role.OWNER or (role == Role.ADMIN and model not in OWNER_ONLY_MODELS):
             codenames.update({f"add_{model}", f"change_{model}", f"delete_{model}"})
-    if role == Role.OWNER:
-        # Owners invite colleagues, which creates users.
-        codenames.update({"view_user", "add_user"})
+    # No auth.User rights for anyone: Django's user admin is not tenant
+    # scoped; owners invite colleagues through the scoped invite view.
     return codenames
 
 

@@ -1,5 +1,6 @@
 """Keep role groups in step with memberships."""
 
+from django.apps import apps as global_apps
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
@@ -14,6 +15,8 @@ def membership_changed(sender, instance, **kwargs):
 
 def connect_post_migrate(app_config):
     post_migrate.connect(
-        lambda sender, apps=None, **kw: sync_role_groups(apps) if apps else None,
+        # Test cleanups (flush) send post_migrate without `apps`: the groups
+        # must come back then too, or later tests' users lose their rights.
+        lambda sender, apps=None, **kw: sync_role_groups(apps or global_apps),
         sender=app_config, weak=False, dispatch_uid="integration.sync_role_groups",
     )

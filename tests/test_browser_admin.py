@@ -107,20 +107,14 @@ def test_owner_sees_only_own_shop_and_api_key_never_comes_back(
     assert RetailCrmConnection.objects.get(shop=shop_a).api_key == API_KEY
 
 
-LEAKY_FILTER = pytest.mark.xfail(strict=True, reason=(
-    "Known leak outside this change's files: list_filter on a foreign key lists every row of "
-    "the related model (other tenants' agency/shop names). Use "
-    "('agency'|'shop', admin.RelatedOnlyFieldListFilter) in ShopAdmin, ApiCallAdmin and "
-    "InboundEventAdmin, then remove this mark."
-))
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("model", [
     "membership",
-    pytest.param("shop", marks=LEAKY_FILTER),
-    pytest.param("apicall", marks=LEAKY_FILTER),
-    pytest.param("inboundevent", marks=LEAKY_FILTER),
+    "shop",
+    "apicall",
+    "inboundevent",
 ])
 def test_changelist_filters_never_name_another_tenant(client, two_tenants, model):
     """Seen in the screenshots of the browser test: the filter sidebar is

@@ -133,12 +133,6 @@ def test_new_connection_requires_a_key(client, two_tenants):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason=(
-    "KNOWN LEAK in integration/admin/shops.py (outside this change): for a user without change "
-    "permission (viewer role) the admin renders every inline field read-only, api_key included, "
-    "i.e. the decrypted key as text. Fix: drop api_key from the inline's fields for read-only "
-    "users and show key_hint instead. Remove this mark once fixed."
-))
 def test_viewer_does_not_see_the_key(client, two_tenants):
     tenant = two_tenants["a"]
     RetailCrmConnection.objects.create(

@@ -273,10 +273,6 @@ def test_a_slow_write_times_out(hde_client, hde_emulator, hde_limits):
     assert ApiCall.objects.get().outcome == "timeout"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "integration/clients/base.py builds Retry(read=0): urllib3 wraps a GET's read timeout in "
-    "MaxRetryError, which requests turns into ConnectionError, so it is reported as "
-    "ApiHostError. Fix: Retry(read=False) (see the HDE report); then drop this mark."))
 def test_a_slow_read_times_out(hde_client, hde_emulator, hde_limits):
     hde_limits(HTTP_READ_TIMEOUT=0.3, HTTP_RETRY_TOTAL=1)
     Account.objects.filter(code="demo").update(fault_kind="timeout", fault_next=1,

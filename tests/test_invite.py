@@ -169,11 +169,6 @@ def test_membership_filter_lists_only_own_agencies(client, two_tenants):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason=(
-    "Known leak, not in this change's files: roles.py grants owners view_user/add_user and "
-    "Django's UserAdmin is unscoped, so owners list every tenant's users. Invitations no "
-    "longer need those permissions. Remove this mark once fixed."
-))
 def test_owner_cannot_list_other_tenants_users(client, two_tenants):
     client.force_login(two_tenants["a"]["owner"])
     response = client.get("/admin/auth/user/")

@@ -135,10 +135,6 @@ def test_slow_answer_is_a_retryable_error_without_retrying_the_read(rc_client, r
     assert len(seen.requests()) <= 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "base.py: with Retry(read=0) urllib3 wraps a read timeout in MaxRetryError, which "
-    "requests raises as ConnectionError, so the base reports ApiHostError, not "
-    "ApiTimeoutError (fix proposed in the issue-3 report)"))
 def test_slow_answer_times_out(rc_client, rc_knobs):
     rc_knobs.INTEGRATION = {**rc_knobs.INTEGRATION, "HTTP_READ_TIMEOUT": 0.4}
     _set_fault(latency_ms=1200)

@@ -12,8 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _manage(*args, env_overrides):
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY",
-                                                             "FIELD_ENCRYPTION_KEYS"}}
+    # A clean production-like environment: nothing from the test session
+    # (browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright's loop).
+    dropped = {"DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(env_overrides)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)

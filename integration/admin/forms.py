@@ -10,6 +10,8 @@ class WriteOnlySecretForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.secret_field not in self.fields:
+            return  # read-only page: the key is not a form field at all
         field = self.fields[self.secret_field]
         field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
         self.initial[self.secret_field] = ""

@@ -11,7 +11,8 @@ from integration.models import ApiCall, InboundEvent, RateLimitState
 class ApiCallAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "shop", "provider", "method", "path", "status_code",
                     "outcome", "duration_ms", "interactive")
-    list_filter = ("provider", "outcome", "status_code", "interactive", "created_at", "shop")
+    list_filter = ("provider", "outcome", "status_code", "interactive", "created_at",
+                   ("shop", admin.RelatedOnlyFieldListFilter))
     search_fields = ("path", "error")
     date_hierarchy = "created_at"
     list_select_related = ("shop",)
@@ -22,7 +23,7 @@ class ApiCallAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin)
 class InboundEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "shop", "source", "event_type", "source_key", "state",
                     "attempts", "next_attempt_at")
-    list_filter = ("state", "source", "created_at", "shop")
+    list_filter = ("state", "source", "created_at", ("shop", admin.RelatedOnlyFieldListFilter))
     search_fields = ("source_key", "last_error")
     date_hierarchy = "created_at"
     list_select_related = ("shop",)

@@ -42,6 +42,17 @@ class ConnectionInlineBase(TenantScopedInlineMixin, admin.StackedInline):
     readonly_fields = ("status", "last_success_at", "last_error_at", "last_error",
                        "consecutive_failures")
 
+    def get_fields(self, request, obj=None):
+        """Read-only users (viewers) would get every field rendered as text,
+        the decrypted key included: they see the masked hint instead."""
+        fields = list(super().get_fields(request, obj))
+        if not self.has_change_permission(request, obj):
+            fields = ["key_hint" if name == "api_key" else name for name in fields]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "key_hint")
+
 
 class RetailCrmConnectionInline(ConnectionInlineBase):
     model = RetailCrmConnection
@@ -74,7 +85,9 @@ class ShopSecretInline(TenantScopedInlineMixin, admin.TabularInline):
 class ShopAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     shop_lookup = ""
     list_display = ("name", "agency", "active", "language", "retailcrm_health", "hde_health")
-    list_filter = ("active", "language", "agency")
+    # RelatedOnly: the filter lists only agencies present in the scoped
+    # queryset, never other tenants' names.
+    list_filter = ("active", "language", ("agency", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "agency__name")
     readonly_fields = ("public_id", "created_at")
     fields = ("agency", "name", "public_id", "active", "language", "currency", "timezone",

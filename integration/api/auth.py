@@ -5,6 +5,7 @@ a token of shop A can only ever see shop A's customers.
 """
 
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from integration.models import SecretKind, ShopSecret
@@ -35,3 +36,14 @@ class HasWidgetToken(permissions.BasePermission):
 
     def has_permission(self, request, view):
         return isinstance(request.auth, ShopSecret)
+
+
+class WidgetTokenScheme(OpenApiAuthenticationExtension):
+    """Tells the OpenAPI schema how widget requests authenticate."""
+
+    target_class = "integration.api.auth.WidgetTokenAuthentication"
+    name = "widgetToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer",
+                "description": "Per-shop widget token (issued in the admin, shown once)."}

@@ -128,7 +128,8 @@ def _hde_event(body: dict, raw: bytes):
     # A new ticket happens once; a reply is told apart by its post id and a
     # change by the update time. Without either, the body hash still makes a
     # vendor retry of the same delivery a no-op.
-    distinct = str(body.get("post_id") or body.get("date_update") or "").strip()
+    distinct = str(body.get("post_id") or "").strip() or ":".join(
+        str(body.get(k) or "").strip() for k in ("date_update", "status")).strip(":")
     if event_type == "new_ticket":
         key = f"new_ticket:{ticket_id}"
     else:

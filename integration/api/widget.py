@@ -31,7 +31,7 @@ class WidgetApi(APIView):
 class ContextApi(WidgetApi):
     """Who is behind a ticket: profile, orders, history, manager."""
 
-    class InputSerializer(serializers.Serializer):
+    class ContextQuerySerializer(serializers.Serializer):
         email = serializers.EmailField(required=False, allow_blank=True)
         phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
         ticket_id = serializers.IntegerField(required=False, min_value=1)
@@ -47,10 +47,10 @@ class ContextApi(WidgetApi):
                     "Give at least one of: email, phone, ticket_id, order_number, customer_id.")
             return data
 
-    @extend_schema(parameters=[InputSerializer], responses={200: dict})
+    @extend_schema(parameters=[ContextQuerySerializer], responses={200: dict})
     def get(self, request):
         started = time.monotonic()
-        params = self.InputSerializer(data=request.query_params)
+        params = self.ContextQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
         request_id = uuid.uuid4().hex
@@ -99,21 +99,21 @@ class _ActionApi(WidgetApi):
 
 
 class NoteCreateApi(_ActionApi):
-    class InputSerializer(serializers.Serializer):
+    class NoteInputSerializer(serializers.Serializer):
         customer_id = serializers.IntegerField(min_value=1)
         text = serializers.CharField(max_length=5000)
         nonce = serializers.CharField(max_length=64)
         ticket_id = serializers.IntegerField(required=False, min_value=1, default=0)
 
-    @extend_schema(request=InputSerializer, responses={201: dict})
+    @extend_schema(request=NoteInputSerializer, responses={201: dict})
     def post(self, request):
-        return self.run(self.InputSerializer, lambda d: widget_actions.widget_note_add(
+        return self.run(self.NoteInputSerializer, lambda d: widget_actions.widget_note_add(
             shop=self.shop, customer_id=d["customer_id"], text=d["text"], nonce=d["nonce"],
             ticket_id=d["ticket_id"]))
 
 
 class TaskCreateApi(_ActionApi):
-    class InputSerializer(serializers.Serializer):
+    class TaskInputSerializer(serializers.Serializer):
         customer_id = serializers.IntegerField(min_value=1)
         text = serializers.CharField(max_length=2000, required=False, allow_blank=True,
                                      default="")
@@ -121,15 +121,15 @@ class TaskCreateApi(_ActionApi):
         manager_id = serializers.IntegerField(required=False, min_value=1)
         ticket_id = serializers.IntegerField(required=False, min_value=1, default=0)
 
-    @extend_schema(request=InputSerializer, responses={201: dict})
+    @extend_schema(request=TaskInputSerializer, responses={201: dict})
     def post(self, request):
-        return self.run(self.InputSerializer, lambda d: widget_actions.widget_task_create(
+        return self.run(self.TaskInputSerializer, lambda d: widget_actions.widget_task_create(
             shop=self.shop, customer_id=d["customer_id"], text=d["text"], nonce=d["nonce"],
             manager_id=d.get("manager_id"), ticket_id=d["ticket_id"]))
 
 
 class CustomerCreateApi(_ActionApi):
-    class InputSerializer(serializers.Serializer):
+    class CustomerInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False, allow_blank=True,
                                      default="")
         email = serializers.EmailField(required=False, allow_blank=True, default="")
@@ -138,8 +138,11 @@ class CustomerCreateApi(_ActionApi):
         nonce = serializers.CharField(max_length=64)
         hde_user_id = serializers.IntegerField(required=False, min_value=1)
 
-    @extend_schema(request=InputSerializer, responses={201: dict})
+    @extend_schema(request=CustomerInputSerializer, responses={201: dict})
     def post(self, request):
-        return self.run(self.InputSerializer, lambda d: widget_actions.widget_customer_create(
-            shop=self.shop, name=d["name"], email=d["email"], phone=d["phone"],
-            nonce=d["nonce"], hde_user_id=d.get("hde_user_id")))
+        def create(d):
+            return widget_actions.widget_customer_create(
+                shop=self.shop, name=d["name"], email=d["email"], phone=d["phone"],
+                nonce=d["nonce"], hde_user_id=d.get("hde_user_id"))
+
+        return self.run(self.CustomerInputSerializer, create)

@@ -135,7 +135,11 @@ class BaseClient:
         retry = AccountedRetry(
             total=knobs["HTTP_RETRY_TOTAL"],
             connect=knobs["HTTP_RETRY_TOTAL"],
-            read=0,
+            # read=False: a read timeout is raised as itself (ReadTimeout), not
+            # wrapped into MaxRetryError/ConnectionError, so it maps to
+            # ApiTimeoutError; reads are never retried (the vendor may be
+            # working on it).
+            read=False,
             status=knobs["HTTP_RETRY_TOTAL"],
             backoff_factor=knobs["HTTP_RETRY_BACKOFF"],
             status_forcelist=(429, 502, 503, 504),

@@ -1,5 +1,7 @@
 from integration.models.automation import (
     ConditionField,
+    FieldMapping,
+    MappedValue,
     MatchMode,
     Operator,
     PriorityRule,
@@ -23,6 +25,8 @@ from integration.models.tenancy import Agency, Language, Membership, Role, Shop
 
 __all__ = [
     "ConditionField",
+    "FieldMapping",
+    "MappedValue",
     "MatchMode",
     "Operator",
     "PriorityRule",

@@ -159,6 +159,9 @@ class TicketLedger(models.Model):
     opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     last_portal_update_at = models.DateTimeField(null=True, blank=True)
+    # HDE's `date_updated` right after the portal's own PUT: a "ticket changed"
+    # webhook carrying this time reflects our write and is ignored (loop guard).
+    portal_update_marker = models.CharField(max_length=40, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -202,3 +205,40 @@ class SideEffect(models.Model):
 
     def __str__(self):
         return f"{self.key} ({self.state})"
+
+
+class MappedValue(models.TextChoices):
+    CRM_CARD = "crm_card", _("Link to the customer card (signed widget link)")
+    CUSTOMER_ID = "customer_id", _("RetailCRM customer id")
+    CUSTOMER_NAME = "customer_name", _("Customer name")
+    ORDERS_COUNT = "orders_count", _("Orders count")
+    TOTAL_SUM = "total_sum", _("Total spent")
+    AVERAGE_SUM = "average_sum", _("Average order")
+    LAST_ORDER_STATUS = "last_order_status", _("Newest order: status")
+    LAST_ORDER_NUMBER = "last_order_number", _("Newest order: number")
+    MANAGER = "manager", _("Responsible manager")
+    VIP = "vip", _("VIP (1/0)")
+    SEGMENTS = "segments", _("Segments")
+
+
+class FieldMapping(models.Model):
+    """Which RetailCRM value goes into which HDE ticket custom field (written
+    by the ticket job in the same PUT as the priority)."""
+
+    shop = models.ForeignKey("integration.Shop", on_delete=models.CASCADE,
+                             related_name="field_mappings", verbose_name=_("shop"))
+    value = models.CharField(_("RetailCRM value"), max_length=30, choices=MappedValue.choices)
+    hde_field_id = models.PositiveIntegerField(_("HDE custom field"))
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    objects = ShopOwnedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("field mapping")
+        verbose_name_plural = _("field mappings")
+        ordering = ["shop", "position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["shop", "hde_field_id"],
+                                               name="mapping_shop_field_unique")]
+
+    def __str__(self):
+        return f"{self.get_value_display()} → HDE field {self.hde_field_id}"

@@ -109,7 +109,15 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                          hde_user_id: int | None = None, page: int = 1, refresh: bool = False,
                          interactive: bool = True, request_id: str = "", event=None,
                          deadline: float = DEADLINE_SECONDS, today: date | None = None,
+                         raise_errors: bool = False, with_hde_history: bool = True,
                          ) -> CustomerContext:
+    """The context for a ticket or an identifier.
+
+    Interactive callers (the widget) get an answer within `deadline` whatever
+    RetailCRM does. Jobs pass `raise_errors=True` to get the client's error
+    (so the inbox can retry, park or give up) and `with_hde_history=False`
+    to keep a new ticket within three HDE calls.
+    """
     from integration.clients.retailcrm import RetailCrmClient
 
     started = time.monotonic()
@@ -144,6 +152,8 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
             found = _find(client, email=email, phone=phone, order_number=order_number,
                           timeout=remaining())
         except (ApiError, TimeoutError) as error:
+            if raise_errors:
+                raise
             stale_id = cache.get(lookup_key + ":stale")
             if stale_id is None:
                 return CustomerContext(status=ContextStatus.UNAVAILABLE,
@@ -172,9 +182,12 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
     try:
         context = _fill(client, shop, settings, customer_id=customer_id,
                         customer=found.customer if found else None, page=page,
-                        order_number=order_number, hde_user_id=hde_user_id or ticket.user_id,
+                        order_number=order_number,
+                        hde_user_id=(hde_user_id or ticket.user_id) if with_hde_history else None,
                         timeout=remaining(), today=today)
     except (ApiError, TimeoutError) as error:
+        if raise_errors:
+            raise
         stale = cache.get(f"ctxstale:{shop.pk}:{customer_id}:{page}")
         if stale is None:
             return CustomerContext(status=ContextStatus.UNAVAILABLE,

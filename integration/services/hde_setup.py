@@ -12,9 +12,11 @@ DISPATCHER_TEMPLATES = {
     "new_ticket": '{"event": "new_ticket", "ticket_id": "{ticket_id}"}',
     # "Новый ответ в заявке" (new reply): the post id tells replies apart.
     "new_reply": '{"event": "new_reply", "ticket_id": "{ticket_id}", "post_id": "{last_post_id}"}',
-    # "Изменения в заявке" (ticket changed): the update time tells changes apart.
+    # "Изменения в заявке" (ticket changed): update time and status slug tell
+    # changes apart, and let the portal recognise the echo of its own PUT.
     "ticket_changed": (
-        '{"event": "ticket_changed", "ticket_id": "{ticket_id}", "date_update": "{date_update}"}'
+        '{"event": "ticket_changed", "ticket_id": "{ticket_id}", '
+        '"date_update": "{date_update}", "status": "{status_id}"}'
     ),
 }
 BASIC_USERNAME = "hde"

@@ -25,11 +25,14 @@ from integration.models import (
     SecretKind,
     Shop,
 )
-from integration.services.hde_setup import BASIC_USERNAME, DISPATCHER_TEMPLATES
 from integration.services.secrets import shop_secret_issue
+from integration.services.shop_setup import hde_dispatcher_wire, shop_defaults_apply
 
 DEMO_NAMESPACE = uuid.UUID("6f1c2a9e-3d4b-4c8e-9a0f-7b5e1d2c3a4b")
 DEMO_PASSWORD = "demo-pass-2026"
+
+# The HDE emulator's seeded priorities (ids are not ordered by severity).
+HDE_URGENT, HDE_STANDARD = 1, 2
 
 # (agency, shop, RetailCRM account code, HDE account code, language)
 DEMO_SHOPS = [
@@ -70,6 +73,8 @@ class Command(BaseCommand):
             self._print_summary(document)
 
     def _wire_demo_shops(self, base_url, retailcrm, hde):
+        from sandbox.hde import seed as hde_fields
+
         rc_accounts = {a["code"]: a for a in retailcrm["accounts"]}
         hde_accounts = {a["code"]: a for a in hde["accounts"]}
         Agency.objects.filter(name__in=[row[0] for row in DEMO_SHOPS]).delete()
@@ -94,7 +99,17 @@ class Command(BaseCommand):
             widget_token = shop_secret_issue(shop=shop, kind=SecretKind.WIDGET_TOKEN,
                                              label="demo")
             webhook_url = base_url + reverse("hook-hde", args=[shop.public_id])
-            _wire_dispatcher(hde_code, webhook_url, webhook_secret)
+            hde_dispatcher_wire(hde_account_code=hde_code, webhook_url=webhook_url,
+                                secret=webhook_secret)
+            shop_defaults_apply(
+                shop=shop, normal_priority_id=HDE_STANDARD, high_priority_id=HDE_URGENT,
+                crm_card_field_id=hde_fields.CRM_CARD,
+                mappings={"customer_id": hde_fields.CUSTOMER_ID,
+                          "orders_count": hde_fields.ORDERS_COUNT,
+                          "total_sum": hde_fields.TOTAL_SPENT,
+                          "last_order_status": hde_fields.LAST_ORDER_STATUS},
+                fallback_manager_id=rc.get("fallback_manager_id"),
+            )
             shops.append({
                 "agency": agency_name, "name": shop_name, "public_id": str(shop.public_id),
                 "retailcrm_account": rc_code, "hde_account": hde_code,
@@ -127,21 +142,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"  HDE tickets ({account['code']}): {account['ticket_page']}")
         for user in document["users"]:
             self.stdout.write(f"  Agency login: {user['username']} / {user['password']}")
-
-
-def _wire_dispatcher(hde_code: str, webhook_url: str, secret: str) -> None:
-    """Point the HDE emulator's dispatcher at the portal, exactly as the
-    README tells a real HDE admin to: one rule per event, the secret as Basic
-    credentials, a body with the event name and ids only."""
-    from sandbox.hde import dispatcher
-    from sandbox.hde.models import Account
-
-    account = Account.objects.get(code=hde_code)
-    for event, template in DISPATCHER_TEMPLATES.items():
-        dispatcher.add_webhook_rule(
-            account, name=f"Portal: {event}", events=[event], url=webhook_url,
-            template=template, username=BASIC_USERNAME, password=secret,
-        )
 
 
 def _json_dumps(document) -> str:

@@ -1,0 +1,13 @@
+"""Which service handles which inbound event (registered at start-up)."""
+
+from integration.models import EventSource
+from integration.services.inbox import register_handler
+
+
+def register_all() -> None:
+    register_handler(EventSource.HDE_WEBHOOK, "new_ticket",
+                     "integration.services.tickets.ticket_event_handle")
+    register_handler(EventSource.HDE_WEBHOOK, "new_reply",
+                     "integration.services.tickets.ticket_event_handle")
+    register_handler(EventSource.HDE_WEBHOOK, "ticket_changed",
+                     "integration.services.tickets.ticket_changed_handle")
