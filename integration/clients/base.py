@@ -106,9 +106,16 @@ class BaseClient:
         self.interactive = interactive
         self.event = event
         self.request_id = request_id
-        self.account_key = f"{self.provider}:{connection.host}"
+        self.account_key = self.account_key_for(connection)
         self._local = threading.local()
         self.session = self._build_session()
+
+    @classmethod
+    def account_key_for(cls, connection) -> str:
+        """The throttle/ban key of the vendor account behind a connection
+        (shared by every shop and key on that account); the admin uses it to
+        show headroom and bans."""
+        return f"{cls.provider}:{connection.host}"
 
     # -- hooks for subclasses ---------------------------------------------
     def auth_headers(self) -> dict[str, str]:
@@ -176,6 +183,7 @@ class BaseClient:
         prepared_path = safe_path(requests.Request(method, url, params=params).prepare().url)
         self._local.path = prepared_path
         self._local.started = time.monotonic()
+        self._local.rate_limit_remaining = None
         try:
             response = self.session.request(
                 method, url, params=params, data=data, json=json_body, timeout=timeout,
@@ -245,6 +253,7 @@ class BaseClient:
             outcome=outcome,
             duration_ms=int((time.monotonic() - started) * 1000),
             error=redact(error_text, self.secrets()),
+            rate_limit_remaining=getattr(self._local, "rate_limit_remaining", None),
             interactive=self.interactive,
             event=self.event,
             request_id=self.request_id,
