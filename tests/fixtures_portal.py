@@ -1,9 +1,24 @@
 """A shop wired to both emulators, as the demo seed wires it."""
 
 import pytest
+from django.urls import reverse
 
 from integration.models import HelpDeskEddyConnection, SecretKind
 from integration.services.secrets import shop_secret_issue
+from integration.services.shop_setup import hde_dispatcher_wire, shop_defaults_apply
+from sandbox.hde import dispatcher
+from sandbox.hde import seed as hde_fields
+from sandbox.hde.models import Delivery
+
+URGENT, STANDARD = 1, 2  # the HDE emulator's seeded priority ids
+
+
+def pump_dispatcher() -> int:
+    """Send every queued HDE webhook (the pump is a process in `make run`)."""
+    sent = 0
+    while Delivery.objects.filter(state=Delivery.QUEUED).exists() and sent < 50:
+        sent += dispatcher.pump() or 1
+    return sent
 
 
 @pytest.fixture
@@ -17,3 +32,20 @@ def demo_shop(rc_emulator, hde_emulator, rc_connect, rc_shop):
     rc_shop.refresh_from_db()
     rc_shop.widget_token = shop_secret_issue(shop=rc_shop, kind=SecretKind.WIDGET_TOKEN)
     return rc_shop
+
+
+@pytest.fixture
+def wired_shop(demo_shop, settings, live_server):
+    """The demo shop wired exactly as `sandbox_seed` wires the demo."""
+    settings.PORTAL_BASE_URL = live_server.url
+    shop_defaults_apply(
+        shop=demo_shop, normal_priority_id=STANDARD, high_priority_id=URGENT,
+        crm_card_field_id=hde_fields.CRM_CARD,
+        mappings={"customer_id": hde_fields.CUSTOMER_ID, "orders_count": hde_fields.ORDERS_COUNT,
+                  "last_order_status": hde_fields.LAST_ORDER_STATUS})
+    secret = shop_secret_issue(shop=demo_shop, kind=SecretKind.HDE_WEBHOOK)
+    hde_dispatcher_wire(hde_account_code="demo", secret=secret,
+                        webhook_url=live_server.url + reverse("hook-hde",
+                                                              args=[demo_shop.public_id]))
+    demo_shop.webhook_secret = secret
+    return demo_shop

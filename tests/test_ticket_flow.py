@@ -1,7 +1,6 @@
 """End to end over real HTTP: the HDE emulator's dispatcher fires the webhook
 at the portal, the job runs, and both emulators end in the expected state."""
 
-import pytest
 from django.urls import reverse
 
 from integration.clients.helpdeskeddy import HelpDeskEddyClient
@@ -9,37 +8,16 @@ from integration.models import (
     ApiCall,
     EventState,
     InboundEvent,
-    SecretKind,
     ShopSettings,
     SideEffect,
     TicketLedger,
 )
-from integration.services.secrets import shop_secret_issue
-from integration.services.shop_setup import hde_dispatcher_wire, shop_defaults_apply
-from sandbox.hde import dispatcher
 from sandbox.hde import seed as hde_fields
-from sandbox.hde.models import Delivery
 from sandbox.retailcrm.models import Account as RcAccount
 from sandbox.retailcrm.models import Customer, Note, Task
+from tests.fixtures_portal import STANDARD, URGENT, pump_dispatcher
 
-URGENT, STANDARD = 1, 2
-
-
-@pytest.fixture
-def wired_shop(demo_shop, settings, live_server):
-    """The demo shop wired exactly as `sandbox_seed` wires the demo."""
-    settings.PORTAL_BASE_URL = live_server.url
-    shop_defaults_apply(
-        shop=demo_shop, normal_priority_id=STANDARD, high_priority_id=URGENT,
-        crm_card_field_id=hde_fields.CRM_CARD,
-        mappings={"customer_id": hde_fields.CUSTOMER_ID, "orders_count": hde_fields.ORDERS_COUNT,
-                  "last_order_status": hde_fields.LAST_ORDER_STATUS})
-    secret = shop_secret_issue(shop=demo_shop, kind=SecretKind.HDE_WEBHOOK)
-    hde_dispatcher_wire(hde_account_code="demo", secret=secret,
-                        webhook_url=live_server.url + reverse("hook-hde",
-                                                              args=[demo_shop.public_id]))
-    demo_shop.webhook_secret = secret
-    return demo_shop
+_pump_all = pump_dispatcher
 
 
 def _customer_writes(shop, email, subject):
@@ -48,11 +26,6 @@ def _customer_writes(shop, email, subject):
     return client.create_ticket(title=subject, description="Здравствуйте!", user_email=email)
 
 
-def _pump_all():
-    sent = 0
-    while Delivery.objects.filter(state=Delivery.QUEUED).exists() and sent < 50:
-        sent += dispatcher.pump() or 1
-    return sent
 
 
 def _hde_calls(event):

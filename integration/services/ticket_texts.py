@@ -7,6 +7,7 @@ recognise what was already written (see services.ledger).
 from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from integration.services.context_types import ContextStatus, CustomerContext
 from integration.templatetags.widget_format import money
@@ -23,10 +24,10 @@ def summary_comment(*, shop, context: CustomerContext, decision, widget_link: st
         if context.status == ContextStatus.FOUND:
             customer = context.customer
             flags = " · VIP" if customer.vip else ""
-            lines.append(f"<b>{escape(customer.name)}</b>{flags} — "
-                         + _("%(n)d orders, %(total)s spent") % {
-                             "n": customer.orders_count,
-                             "total": money(customer.total_sum, shop.currency)})
+            spent = ngettext("%(n)d order, %(total)s spent", "%(n)d orders, %(total)s spent",
+                             customer.orders_count)
+            lines.append(f"<b>{escape(customer.name)}</b>{flags} — " + spent % {
+                "n": customer.orders_count, "total": money(customer.total_sum, shop.currency)})
             active = [o for o in context.orders if o.bucket == "active"][:5]
             for order in active:
                 overdue = " ⚠ " + _("overdue") if order.overdue else ""
