@@ -1,3 +1,4 @@
+from integration.models.alerts import AlertCondition, AlertState
 from integration.models.automation import (
     ConditionField,
     FieldMapping,
@@ -24,6 +25,8 @@ from integration.models.secrets import AuthFailure, SecretKind, ShopSecret
 from integration.models.tenancy import Agency, Language, Membership, Role, Shop
 
 __all__ = [
+    "AlertCondition",
+    "AlertState",
     "ConditionField",
     "FieldMapping",
     "MappedValue",
