@@ -96,7 +96,6 @@ class User(AccountOwned):
             models.UniqueConstraint(fields=["account", "crm_id"], name="rc_user_unique")
         ]
 
-
     def __str__(self):
         return f"user {self.crm_id} ({self.account_id})"
 
@@ -115,7 +114,6 @@ class Customer(AccountOwned):
             models.UniqueConstraint(fields=["account", "crm_id"], name="rc_customer_unique")
         ]
         indexes = [models.Index(fields=["account", "site", "external_id"])]
-
 
     def __str__(self):
         return f"customer {self.crm_id} ({self.site})"
@@ -139,7 +137,6 @@ class Order(AccountOwned):
             models.Index(fields=["account", "status"]),
         ]
 
-
     def __str__(self):
         return f"order {self.number}"
 
@@ -154,7 +151,6 @@ class Note(AccountOwned):
         ]
         indexes = [models.Index(fields=["account", "customer_crm_id"])]
 
-
     def __str__(self):
         return f"note {self.crm_id} on customer {self.customer_crm_id}"
 
@@ -164,7 +160,6 @@ class Task(AccountOwned):
         constraints = [
             models.UniqueConstraint(fields=["account", "crm_id"], name="rc_task_unique")
         ]
-
 
     def __str__(self):
         return f"task {self.crm_id}"

@@ -1,0 +1,133 @@
+"""Customers (reference §8) and their notes (§9)."""
+
+import re
+
+from django.utils import timezone
+
+from sandbox.retailcrm import store
+from sandbox.retailcrm.api_orders import history_feed
+from sandbox.retailcrm.models import Customer, Note
+from sandbox.retailcrm.protocol import (
+    ApiProblem,
+    as_bool,
+    as_list,
+    crm_datetime,
+    json_field,
+    not_found,
+    ok,
+    paginate,
+    paging,
+)
+from sandbox.retailcrm.routing import find_entity, resolve_ref, route
+
+PHONE_LIKE = re.compile(r"^[\d\s+()\-.]+$")
+
+
+@route("GET", r"v5/customers", "customer_read")
+def customers_list(call):
+    limit, page = paging(call.query)
+    flt = call.filters
+    rows = Customer.objects.filter(account=call.account, site__in=call.sites)
+    if as_list(flt.get("sites")):
+        rows = rows.filter(site__in=as_list(flt["sites"]))
+    if as_list(flt.get("ids")):
+        rows = rows.filter(crm_id__in=[int(i) for i in as_list(flt["ids"]) if str(i).isdigit()])
+    if as_list(flt.get("externalIds")):
+        rows = rows.filter(external_id__in=as_list(flt["externalIds"]))
+    if flt.get("email"):
+        # Exact vs substring is unverified (§8.1); we match substrings, the
+        # client compares exactly.
+        rows = rows.filter(email__contains=str(flt["email"]).strip().lower())
+    if flt.get("name"):
+        needle = str(flt["name"]).strip().lower()
+        if PHONE_LIKE.match(needle) and len(store.phone_digits(needle)) >= 5:
+            # A phone typed with +, spaces, brackets or dashes. The vendor's
+            # matching rules are unverified (§8.1, §19); we match digits, and
+            # a Russian +7/8 number by its 10 national digits.
+            needle = store.phone_digits(needle)
+            if len(needle) == 11 and needle[0] in "78":
+                needle = needle[1:]
+        rows = rows.filter(search_text__contains=needle)
+    if as_list(flt.get("managers")):
+        wanted = {int(m) for m in as_list(flt["managers"]) if str(m).isdigit()}
+        rows = rows.filter(doc__managerId__in=list(wanted))
+    if as_bool(flt.get("vip")) is not None:
+        rows = rows.filter(doc__vip=as_bool(flt["vip"]))
+    found, pagination = paginate(rows.order_by("-crm_id"), limit, page)
+    return ok({"pagination": pagination, "customers": [c.doc for c in found]})
+
+
+@route("POST", r"v5/customers/create", "customer_write")
+def customers_create(call):
+    data = json_field(call.request, "customer")
+    site = store.resolve_site(call.account, call.key, call.query.get("site"))
+    if data.get("externalId") and Customer.objects.filter(
+        account=call.account, site=site, external_id=str(data["externalId"])
+    ).exists():
+        raise ApiProblem(400, "Errors in the entity format",
+                         {"externalId": "Customer with this externalId already exists."})
+    customer = store.create_customer(call.account, call.key, data, site)
+    return ok({"id": customer.crm_id}, status=201)
+
+
+@route("GET", r"v5/customers/history", "customer_read")
+def customers_history(call):
+    return history_feed(call, "customer", "customerId")
+
+
+@route("GET", r"v5/customers/notes", "customer_read")
+def notes_list(call):
+    limit, page = paging(call.query)
+    flt = call.filters
+    rows = Note.objects.filter(account=call.account)
+    if as_list(flt.get("customerIds")):
+        rows = rows.filter(customer_crm_id__in=[int(i) for i in as_list(flt["customerIds"])
+                                                if str(i).isdigit()])
+    if as_list(flt.get("ids")):
+        rows = rows.filter(crm_id__in=[int(i) for i in as_list(flt["ids"]) if str(i).isdigit()])
+    if flt.get("text"):
+        rows = rows.filter(doc__text__icontains=flt["text"])
+    found, pagination = paginate(rows.order_by("-created_at", "-crm_id"), limit, page)
+    return ok({"pagination": pagination, "notes": [n.doc for n in found]})
+
+
+@route("POST", r"v5/customers/notes/create", "customer_write")
+def notes_create(call):
+    data = json_field(call.request, "note")
+    customer = resolve_ref(call, Customer, data.get("customer"), call.query.get("site"))
+    if customer is None:
+        raise ApiProblem(400, "Errors in the entity format",
+                         {"customer": "Set one of the following fields: id, externalId"})
+    if not str(data.get("text", "")).strip():
+        raise ApiProblem(400, "Errors in the entity format",
+                         {"text": "This value should not be blank."})
+    now = timezone.now()
+    crm_id = Note.next_crm_id(call.account)
+    doc = {"id": crm_id, "text": data["text"],
+           "createdAt": crm_datetime(now, call.account.timezone),
+           "customer": store.customer_stub(customer)}
+    if data.get("managerId"):
+        doc["managerId"] = int(data["managerId"])
+    Note.objects.create(account=call.account, crm_id=crm_id, customer_crm_id=customer.crm_id,
+                        created_at=now, doc=doc)
+    return ok({"id": crm_id}, status=201)
+
+
+@route("POST", r"v5/customers/notes/(?P<note_id>\d+)/delete", "customer_write")
+def notes_delete(call, note_id):
+    deleted, _ = Note.objects.filter(account=call.account, crm_id=int(note_id)).delete()
+    if not deleted:
+        raise not_found()
+    return ok()
+
+
+@route("GET", r"v5/customers/(?P<ident>[^/]+)", "customer_read")
+def customers_get(call, ident):
+    return ok({"customer": find_entity(call, Customer, ident).doc})
+
+
+@route("POST", r"v5/customers/(?P<ident>[^/]+)/edit", "customer_write")
+def customers_edit(call, ident):
+    data = json_field(call.request, "customer")
+    customer = store.edit_customer(call.account, call.key, find_entity(call, Customer, ident), data)
+    return ok({"id": customer.crm_id, "state": "found"})
