@@ -21,6 +21,7 @@ from integration.models.customers import CustomerLink
 from integration.models.events import EventSource, EventState, InboundEvent
 from integration.models.logs import ApiCall, Provider, WidgetRequest
 from integration.models.ratelimit import RateLimitState
+from integration.models.replies import ReplyKind, ReplyTemplate, SentReply
 from integration.models.secrets import AuthFailure, SecretKind, ShopSecret
 from integration.models.tenancy import Agency, Language, Membership, Role, Shop
 
@@ -52,6 +53,9 @@ __all__ = [
     "Membership",
     "Provider",
     "RateLimitState",
+    "ReplyKind",
+    "ReplyTemplate",
+    "SentReply",
     "RetailCrmConnection",
     "Role",
     "SecretKind",
