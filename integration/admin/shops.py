@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from integration.admin.forms import WriteOnlySecretForm
 from integration.admin.mixins import TenantScopedAdminMixin, TenantScopedInlineMixin
+from integration.admin.rules import FieldMappingInline, ShopSettingsInline
 from integration.models import (
     ConnectionStatus,
     HelpDeskEddyConnection,
@@ -92,7 +93,8 @@ class ShopAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = ("public_id", "created_at")
     fields = ("agency", "name", "public_id", "active", "language", "currency", "timezone",
               "created_at")
-    inlines = [RetailCrmConnectionInline, HelpDeskEddyConnectionInline, ShopSecretInline]
+    inlines = [RetailCrmConnectionInline, HelpDeskEddyConnectionInline, ShopSettingsInline,
+               FieldMappingInline, ShopSecretInline]
     actions = ["test_connections", "issue_hde_webhook_secret", "issue_retailcrm_trigger_secret",
                "issue_widget_token"]
     list_select_related = ("agency", "retailcrm", "helpdeskeddy")
