@@ -34,6 +34,17 @@ from sandbox.retailcrm.models import (
     User,
 )
 from sandbox.retailcrm.references import COMPLETED_GROUPS, site_book, status_books
+from sandbox.retailcrm.seed_data import (
+    ACTIVE_OLD_STATUSES,
+    CITIES,
+    DELIVERIES,
+    FEMALE,
+    FILLER_NEWEST,
+    MALE,
+    PHONE_FORMATS,
+    PRODUCTS,
+    SEGMENTS,
+)
 from sandbox.retailcrm.store import customer_search_text
 
 FULL_SCOPES = [
@@ -48,41 +59,6 @@ DEMO_OUTLET_KEY = "demoOutletOnlyKey4Tw7Ye1Ui3Op5As"
 SECOND_FULL_KEY = "secondAgencyKey8Mn2Bv5Cx7Zl9Kj4Hg"
 
 FIRST_ORDER_ID = 1001
-
-PRODUCTS = [
-    ("Чайник электрический Polaris", 2490), ("Кофеварка капельная", 5990),
-    ("Набор кастрюль, 6 предметов", 7450), ("Пылесос беспроводной", 18990),
-    ("Утюг с парогенератором", 4390), ("Блендер погружной", 3290),
-    ("Постельное бельё, евро", 3990), ("Подушка ортопедическая", 2190),
-    ("Сковорода 28 см", 1890), ("Мультиварка 5 л", 6790), ("Термокружка 450 мл", 990),
-    ("Набор ножей", 4590), ("Увлажнитель воздуха", 5490), ("Плед флисовый", 1490),
-]
-DELIVERIES = [
-    ("courier", "Курьерская доставка", 350.0), ("russian-post", "Почта России", 290.0),
-    ("cdek", "СДЭК", 420.0), ("self-delivery", "Самовывоз", 0.0),
-]
-CITIES = [
-    ("Москва", "ул. Тверская", "101000"), ("Санкт-Петербург", "Невский пр-т", "191025"),
-    ("Казань", "ул. Баумана", "420111"), ("Екатеринбург", "ул. Вайнера", "620014"),
-    ("Новосибирск", "Красный пр-т", "630099"), ("Нижний Новгород", "ул. Большая Покровская",
-                                                 "603005"),
-]
-MALE = (["Александр", "Михаил", "Андрей", "Николай", "Владимир", "Артём", "Константин",
-         "Роман", "Евгений", "Григорий"],
-        ["Иванов", "Смирнов", "Попов", "Васильев", "Зайцев", "Павлов", "Семёнов", "Голубев",
-         "Виноградов", "Богданов"])
-FEMALE = (["Татьяна", "Наталья", "Екатерина", "Светлана", "Юлия", "Ирина", "Ксения",
-           "Дарья", "Вера", "Алина"],
-          ["Иванова", "Смирнова", "Попова", "Васильева", "Зайцева", "Павлова", "Семёнова",
-           "Голубева", "Виноградова", "Богданова"])
-PHONE_FORMATS = ["+7 ({a}) {b}-{c}-{d}", "8{a}{b}{c}{d}", "+7{a}{b}{c}{d}", "8 {a} {b} {c} {d}",
-                 "7{a}{b}{c}{d}", "8-{a}-{b}-{c}-{d}"]
-SEGMENTS = {
-    "vip": "VIP-клиенты", "loyal": "Постоянные покупатели", "wholesale": "Оптовики",
-}
-ACTIVE_OLD_STATUSES = ["complete"] * 8 + ["cancel-other", "no-call"]
-FILLER_NEWEST = ["new", "client-confirmed", "assembling", "delivering", "complete",
-                 "complete", "complete", "cancel-other"]
 
 
 @dataclass
