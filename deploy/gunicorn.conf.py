@@ -1,0 +1,36 @@
+"""gunicorn settings for the portal (`gunicorn -c deploy/gunicorn.conf.py portal.wsgi`).
+
+Why these values:
+- sync workers: every request is short (webhooks store a row and answer 202;
+  the widget answers from the shared cache when warm) and a cold widget call
+  blocks on RetailCRM for at most its deadline, so threads buy little and sync
+  workers keep Django's per-thread DB connections simple;
+- workers = 2 x cores (at least 2): measured best on a 2-core box (bench/load.py);
+  `WEB_CONCURRENCY` overrides it;
+- timeout 30 s: above the widget's cold deadline, below the proxy's;
+- max_requests with jitter recycles workers so a slow leak never grows;
+- access log to stdout: journald or the container runtime keeps it. The
+  log format carries no query string, because a signed widget link is
+  a credential.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", max(2, 2 * multiprocessing.cpu_count())))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = 200
+# The proxy (nginx, a load balancer) terminates TLS and sets X-Forwarded-Proto.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# %(U)s is the path without the query string; widget paths carry a signed token
+# in the path itself, so production proxies should also keep access logs private.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+proc_name = "portal-web"
