@@ -47,6 +47,10 @@ class ShopSettings(models.Model):
     widget_link_days = models.PositiveIntegerField(_("widget link validity, days"), default=30)
     widget_link_salt = models.CharField(max_length=32, blank=True, default="",
                                         help_text=_("Change to revoke every widget link."))
+    # Reconciliation: tickets created up to this moment have been checked
+    # against the inbox (HDE gives up retrying a webhook after a day).
+    reconciled_until = models.DateTimeField(_("tickets reconciled until"), null=True,
+                                            blank=True)
 
     objects = ShopOwnedQuerySet.as_manager()
 
