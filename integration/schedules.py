@@ -8,6 +8,15 @@ from django_q.models import Schedule
 
 SCHEDULES = [
     {
+        # Every 10 minutes: tickets whose webhook never arrived (HDE gives up
+        # after a day) are handled anyway; a new shop's open tickets are
+        # back-filled on the first run.
+        "name": "tickets-reconcile",
+        "func": "integration.tasks.tickets_reconcile_all_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 10,
+    },
+    {
         # Every minute: due retries and events whose worker died mid-job.
         "name": "inbound-events-sweep",
         "func": "integration.tasks.inbound_events_sweep_task",

@@ -17,3 +17,22 @@ def inbound_events_sweep_task() -> int:
     from integration.services.inbox import inbound_events_sweep
 
     return inbound_events_sweep()
+
+
+def tickets_reconcile_all_task() -> int:
+    """Fan out: one reconciliation task per shop."""
+    from django_q.tasks import async_task
+
+    from integration.services.reconcile import shops_reconcile_due
+
+    shop_ids = shops_reconcile_due()
+    for shop_id in shop_ids:
+        async_task("integration.tasks.tickets_reconcile_task", shop_id,
+                   task_name=f"reconcile-{shop_id}")
+    return len(shop_ids)
+
+
+def tickets_reconcile_task(shop_id: int) -> int | None:
+    from integration.services.reconcile import tickets_reconcile_safely
+
+    return tickets_reconcile_safely(shop_id=shop_id)
