@@ -16,7 +16,7 @@ GROUP_NAMES = {
 }
 # Read-only everywhere: logs and vendor state are written by the portal only.
 READ_ONLY_MODELS = {"apicall", "ratelimitstate", "authfailure", "ticketledger", "sideeffect",
-                    "widgetrequest"}
+                    "widgetrequest", "localorder"}
 OWNER_ONLY_MODELS = {"agency", "membership"}
 
 

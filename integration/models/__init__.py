@@ -20,6 +20,7 @@ from integration.models.connections import (
 from integration.models.customers import CustomerLink
 from integration.models.events import EventSource, EventState, InboundEvent
 from integration.models.logs import ApiCall, Provider, WidgetRequest
+from integration.models.orders import LocalOrder, OrderWatch
 from integration.models.ratelimit import RateLimitState
 from integration.models.replies import ReplyKind, ReplyTemplate, SentReply
 from integration.models.secrets import AuthFailure, SecretKind, ShopSecret
@@ -50,6 +51,8 @@ __all__ = [
     "HelpDeskEddyConnection",
     "InboundEvent",
     "Language",
+    "LocalOrder",
+    "OrderWatch",
     "Membership",
     "Provider",
     "RateLimitState",

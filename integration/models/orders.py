@@ -1,0 +1,99 @@
+"""Order watch: the per-shop poller state and the compact local order record.
+
+`OrderWatch` is the switchboard and the cursor of one shop's RetailCRM
+`orders/history` poll (reference retailcrm-api.md §12). `LocalOrder` is the
+portal's own compact copy of each order it has seen change: enough for the
+console's analytics (who ordered what, when, for how much, where it stands)
+without asking RetailCRM, and small enough to keep for every order.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from integration.querysets import ShopOwnedQuerySet
+
+# What a new watch treats as a problem when the account has it (§10: the
+# code of the stock "Проблема с доставкой" status).
+DEFAULT_PROBLEM_STATUS = "delivery-problem"
+
+
+class OrderWatch(models.Model):
+    shop = models.OneToOneField(
+        "integration.Shop", on_delete=models.CASCADE, related_name="order_watch",
+        verbose_name=_("shop"),
+    )
+    enabled = models.BooleanField(
+        _("follow order changes"), default=True,
+        help_text=_("Poll RetailCRM's order history every minute (triggers work either way)."))
+    # The last history id whose records are stored as inbound events; None
+    # until the first poll, which starts from "now" instead of replaying years.
+    since_id = models.PositiveBigIntegerField(_("history cursor (sinceId)"), null=True,
+                                              blank=True)
+    started_at = models.DateTimeField(_("watching since"), null=True, blank=True)
+    last_poll_at = models.DateTimeField(_("last poll"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("last successful poll"), null=True, blank=True)
+    last_poll_records = models.PositiveIntegerField(_("records in the last poll"), default=0)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    # A poll holds the shop with one conditional UPDATE of this column; the
+    # exact value is also the holder's token (see services.order_watch).
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # RetailCRM status codes. None: not chosen yet, so the first poll picks
+    # DEFAULT_PROBLEM_STATUS if the account has it; [] means "none".
+    problem_statuses = models.JSONField(_("problem statuses"), null=True, blank=True)
+    proactive_tickets = models.BooleanField(
+        _("open proactive tickets"), default=True,
+        help_text=_("On a problem status: a ticket in HelpDeskEddy, or an internal comment on "
+                    "the customer's open ticket."))
+    notify_customer = models.BooleanField(
+        _("notify the customer"), default=False,
+        help_text=_("Also send the customer a public reply. Off: only staff see the ticket."))
+    hde_department_id = models.PositiveIntegerField(
+        _("HDE department for proactive tickets"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ShopOwnedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("order watch")
+        verbose_name_plural = _("order watch")
+
+    def __str__(self):
+        return str(self.shop)
+
+
+class LocalOrder(models.Model):
+    shop = models.ForeignKey(
+        "integration.Shop", on_delete=models.CASCADE, related_name="local_orders",
+        verbose_name=_("shop"),
+    )
+    order_id = models.PositiveBigIntegerField(_("RetailCRM order id"))
+    customer_id = models.PositiveBigIntegerField(_("RetailCRM customer id"), null=True,
+                                                 blank=True)
+    number = models.CharField(_("number"), max_length=40, blank=True, default="")
+    created_at = models.DateTimeField(_("created"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=60, blank=True, default="")
+    status_group = models.CharField(_("status group"), max_length=60, blank=True, default="")
+    total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=0)
+    currency = models.CharField(_("currency"), max_length=3, blank=True, default="")
+    product_ids = models.JSONField(_("product ids"), default=list, blank=True)
+    # When this copy was read from RetailCRM: an older read never overwrites
+    # a newer one, whatever order the events are processed in.
+    synced_at = models.DateTimeField(_("read from RetailCRM at"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ShopOwnedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders (local copy)")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "order_id"], name="local_order_unique")
+        ]
+        indexes = [
+            models.Index(fields=["shop", "customer_id"], name="local_order_customer"),
+            models.Index(fields=["shop", "status_group"], name="local_order_group"),
+        ]
+
+    def __str__(self):
+        return self.number or f"#{self.order_id}"
