@@ -227,6 +227,16 @@ INTEGRATION = {
     "HTTP_RETRY_TOTAL": env.int("HTTP_RETRY_TOTAL", default=3),
     "HTTP_RETRY_BACKOFF": env.float("HTTP_RETRY_BACKOFF", default=0.3),
     "LOG_RETENTION_DAYS": env.int("LOG_RETENTION_DAYS", default=30),
+    # Personal data (deploy/README.md "Personal data"): closed tickets' ledger
+    # rows and their side-effect keys, remembered HDE user → customer links,
+    # and refused-login/webhook records (they hold client addresses).
+    "LEDGER_RETENTION_DAYS": env.int("LEDGER_RETENTION_DAYS", default=365),
+    "CUSTOMER_LINK_RETENTION_DAYS": env.int("CUSTOMER_LINK_RETENTION_DAYS", default=365),
+    "AUTH_FAILURE_RETENTION_HOURS": env.int("AUTH_FAILURE_RETENTION_HOURS", default=24),
+    # Admin login: this many refused passwords per username and address
+    # within the window, then the login form refuses until the window passes.
+    "ADMIN_LOGIN_FAILURE_LIMIT": env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5),
+    "ADMIN_LOGIN_FAILURE_WINDOW": env.int("ADMIN_LOGIN_FAILURE_WINDOW", default=900),
 }
 
 LOGGING = {

@@ -46,6 +46,22 @@ def _sync_jobs(monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", True)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_redis(settings):
+    """With REDIS_URL / a Redis CACHE_URL (the CI's third pass), start every
+    test with empty Redis databases, as the database tables are: throttle
+    logs, queued tasks and cached contexts would otherwise leak between tests
+    (the live server's port, and so every throttle key, is the same all session)."""
+    import redis
+
+    urls = [settings.REDIS_URL] if settings.REDIS_URL else []
+    cache_conf = settings.CACHES["default"]
+    if cache_conf["BACKEND"].endswith("RedisCache"):
+        urls.append(cache_conf["LOCATION"])
+    for url in urls:
+        redis.Redis.from_url(url).flushdb()
+
+
 @pytest.fixture
 def make_agency(db):
     def make(name):

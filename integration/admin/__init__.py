@@ -4,7 +4,9 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from integration.admin import logs, rules, shops, tenancy  # noqa: F401
+from integration.admin.login_throttle import ThrottledAdminAuthenticationForm
 
 admin.site.site_header = _("RetailCRM ↔ HelpDeskEddy portal")
 admin.site.site_title = _("Integration portal")
 admin.site.index_title = _("Shops, connections and sync logs")
+admin.site.login_form = ThrottledAdminAuthenticationForm
