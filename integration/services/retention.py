@@ -1,12 +1,22 @@
-"""Keep log tables bounded: rows older than LOG_RETENTION_DAYS go, in
-batches so a large purge never holds a long lock."""
+"""Keep log tables bounded: rows older than the configured days go, in
+batches so a large purge never holds a long lock.
+
+Settings (portal/settings.py INTEGRATION, from the environment; the table in
+deploy/README.md "Personal data"):
+- LOG_RETENTION_DAYS (default 30): API calls, widget requests and *finished*
+  inbound events (done, ignored, dead). Pending, processing and parked events
+  are never purged, however old: someone may still need to act on them.
+- AUTH_FAILURE_RETENTION_HOURS (default 24): refused webhook attempts only
+  matter inside the few minutes of services.secrets.FAILURE_WINDOW, and they
+  hold client addresses; a day keeps them for a look after an incident.
+"""
 
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from integration.models import ApiCall, EventState, InboundEvent
+from integration.models import ApiCall, AuthFailure, EventState, InboundEvent, WidgetRequest
 
 BATCH = 1000
 
@@ -20,10 +30,18 @@ def _purge(queryset) -> int:
         deleted += queryset.model.objects.filter(pk__in=ids).delete()[0]
 
 
+def _setting(name: str, default: int) -> int:
+    return int(settings.INTEGRATION.get(name, default))
+
+
 def logs_purge(*, now=None) -> int:
+    """Delete expired log rows; return how many went."""
     now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.INTEGRATION["LOG_RETENTION_DAYS"])
+    cutoff = now - timedelta(days=_setting("LOG_RETENTION_DAYS", 30))
     deleted = _purge(ApiCall.objects.filter(created_at__lt=cutoff))
     finished = [EventState.DONE, EventState.IGNORED, EventState.DEAD]
     deleted += _purge(InboundEvent.objects.filter(created_at__lt=cutoff, state__in=finished))
+    deleted += _purge(WidgetRequest.objects.filter(created_at__lt=cutoff))
+    auth_cutoff = now - timedelta(hours=_setting("AUTH_FAILURE_RETENTION_HOURS", 24))
+    deleted += _purge(AuthFailure.objects.filter(created_at__lt=auth_cutoff))
     return deleted
