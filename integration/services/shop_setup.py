@@ -4,6 +4,7 @@ for the emulator (a real HDE admin pastes the same rules by hand)."""
 
 from integration.models import FieldMapping, MappedValue, PriorityRule, ShopSettings
 from integration.services.priority import default_rules_create
+from integration.services.reply_defaults import reply_templates_default_create
 
 
 def shop_defaults_apply(*, shop, normal_priority_id: int, high_priority_id: int,
@@ -23,6 +24,7 @@ def shop_defaults_apply(*, shop, normal_priority_id: int, high_priority_id: int,
     if not PriorityRule.objects.for_shop(shop).exists():
         default_rules_create(shop=shop, normal_priority_id=normal_priority_id,
                              high_priority_id=high_priority_id)
+    reply_templates_default_create(shop=shop)
     return settings
 
 
