@@ -1,4 +1,5 @@
 from integration.models.alerts import AlertCondition, AlertState
+from integration.models.analytics import SupportAnalytics
 from integration.models.automation import (
     ConditionField,
     FieldMapping,
@@ -27,6 +28,7 @@ from integration.models.secrets import AuthFailure, SecretKind, ShopSecret
 from integration.models.tenancy import Agency, Language, Membership, Role, Shop
 
 __all__ = [
+    "SupportAnalytics",
     "AlertCondition",
     "AlertState",
     "ConditionField",

@@ -1,0 +1,14 @@
+"""A proxy of the ticket ledger that gives the support analytics screen its
+place in the admin: an entry on the index, a URL, and a `view_` permission
+that the role groups pick up like any model's (integration.roles)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from integration.models.automation import TicketLedger
+
+
+class SupportAnalytics(TicketLedger):
+    class Meta:
+        proxy = True
+        verbose_name = _("support analytics")
+        verbose_name_plural = _("support analytics")
