@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from integration.api.widget import widget_request_record
 from integration.clients.errors import ApiError
 from integration.models import Shop, TicketLedger
+from integration.services import replies as reply_service
 from integration.services import widget_actions
 from integration.services.context import customer_context_get
 from integration.services.context_types import TicketInfo
@@ -30,7 +31,7 @@ from integration.services.widget import (
     widget_link_verify,
 )
 
-ACTIONS = {"note", "task", "customer", "choose", "link_order"}
+ACTIONS = {"note", "task", "customer", "choose", "link_order", "reply"}
 
 
 def _framed(response, shop):
@@ -78,6 +79,7 @@ def _show(request, shop, ticket_id):
                           context=context)
     buckets = {name: [o for o in context.orders if o.bucket == name]
                for name in ("active", "completed", "cancelled")}
+    found = context.status == "found"
     return render(request, "widget/page.html", {
         "shop": shop, "ticket": ticket, "ctx": context, "buckets": buckets,
         "ticket_error": ticket_error, "nonce": secrets.token_urlsafe(16),
@@ -85,6 +87,10 @@ def _show(request, shop, ticket_id):
         "next_page": context.orders_page + 1
         if context.orders_page * 20 < context.orders_total_count else None,
         "lang": shop.language,
+        "replies": reply_service.reply_options_build(shop=shop, context=context)
+        if found else None,
+        "replies_sent": reply_service.replies_sent_on(shop=shop, ticket_id=ticket_id)
+        if found else (),
     })
 
 
@@ -127,13 +133,32 @@ def _act(request, shop, ticket_id):
             widget_actions.widget_order_link(shop=shop, ticket_id=ticket_id,
                                              order_number=form.get("order_number", ""))
             back["done"] = _("Order linked to this ticket.")
-    except widget_actions.ActionRefused as refused:
+        elif action == "reply":
+            back["done"] = _reply(shop, ticket_id, form, nonce, customer_id)
+    except (widget_actions.ActionRefused, reply_service.ReplyRefused) as refused:
         back["failed"] = str(refused)
     except ApiError as error:
         back["failed"] = _("RetailCRM refused: %(err)s") % {"err": error.message}
     except ValueError:
         back["failed"] = _("The form was incomplete.")
     return _back(request, back)
+
+
+def _reply(shop, ticket_id, form, nonce, customer_id) -> str:
+    """Send a reply template (issue 10): rendered again on the server from
+    the same cached context the page showed, sent once per nonce."""
+    try:
+        context = reply_service.ticket_context_get(shop=shop, ticket_id=ticket_id,
+                                                   customer_id=customer_id or None)
+        sent = reply_service.reply_send(
+            shop=shop, ticket_id=ticket_id, template_id=int(form.get("template_id") or 0),
+            kind=form.get("kind", ""), nonce=nonce, context=context)
+    except ApiError as error:  # only HDE raises here; RetailCRM trouble is a context state
+        raise reply_service.ReplyRefused(
+            _("HelpDeskEddy refused: %(err)s") % {"err": error.message}) from error
+    if sent.kind == "comment":
+        return _("Internal comment added to the ticket: %(name)s.") % {"name": sent.template_name}
+    return _("Reply sent to the customer: %(name)s.") % {"name": sent.template_name}
 
 
 def _back(request, params):
