@@ -24,6 +24,14 @@ SCHEDULES = [
         "minutes": 1,
     },
     {
+        # Every 5 minutes: e-mail owners/admins about refused keys, bans, dead
+        # events and a high backlog (at most once per condition per hour).
+        "name": "alerts-check",
+        "func": "integration.tasks.alerts_check_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+    },
+    {
         "name": "purge-old-logs",
         "func": "integration.tasks.logs_purge_task",
         "schedule_type": Schedule.HOURLY,

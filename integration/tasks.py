@@ -36,3 +36,9 @@ def tickets_reconcile_task(shop_id: int) -> int | None:
     from integration.services.reconcile import tickets_reconcile_safely
 
     return tickets_reconcile_safely(shop_id=shop_id)
+
+
+def alerts_check_task() -> int:
+    from integration.services.alerts import alerts_check
+
+    return alerts_check()

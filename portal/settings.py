@@ -227,6 +227,12 @@ INTEGRATION = {
     "HTTP_RETRY_TOTAL": env.int("HTTP_RETRY_TOTAL", default=3),
     "HTTP_RETRY_BACKOFF": env.float("HTTP_RETRY_BACKOFF", default=0.3),
     "LOG_RETENTION_DAYS": env.int("LOG_RETENTION_DAYS", default=30),
+    # Alerts (integration.services.alerts): a backlog at or above the threshold
+    # for this many minutes is "stays high"; one message per condition per
+    # shop per ALERT_REPEAT_MINUTES.
+    "ALERT_BACKLOG_THRESHOLD": env.int("ALERT_BACKLOG_THRESHOLD", default=50),
+    "ALERT_BACKLOG_MINUTES": env.int("ALERT_BACKLOG_MINUTES", default=15),
+    "ALERT_REPEAT_MINUTES": env.int("ALERT_REPEAT_MINUTES", default=60),
     # Personal data (deploy/README.md "Personal data"): closed tickets' ledger
     # rows and their side-effect keys, remembered HDE user → customer links,
     # and refused-login/webhook records (they hold client addresses).

@@ -10,3 +10,6 @@ admin.site.site_header = _("RetailCRM ↔ HelpDeskEddy portal")
 admin.site.site_title = _("Integration portal")
 admin.site.index_title = _("Shops, connections and sync logs")
 admin.site.login_form = ThrottledAdminAuthenticationForm
+
+# The agency console (dashboard, "Add a shop" wizard): URLs in front of the site's own.
+from integration.admin import dashboard as console  # noqa: E402, F401

@@ -1,0 +1,15 @@
+"""The admin's alert banner: conditions holding now on the user's shops
+(kept by the `alerts-check` job in AlertState; one query per page)."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/console/alert_banner.html", takes_context=True)
+def console_alert_banner(context):
+    from integration.admin.dashboard import active_alerts
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    return {"alerts": active_alerts(user) if user is not None else []}
