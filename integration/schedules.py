@@ -8,6 +8,13 @@ from django_q.models import Schedule
 
 SCHEDULES = [
     {
+        # Every minute: one order-history poll task per watched shop.
+        "name": "order-watch-poll",
+        "func": "integration.tasks.order_watch_fanout_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+    {
         # Every 10 minutes: tickets whose webhook never arrived (HDE gives up
         # after a day) are handled anyway; a new shop's open tickets are
         # back-filled on the first run.

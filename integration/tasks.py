@@ -42,3 +42,21 @@ def alerts_check_task() -> int:
     from integration.services.alerts import alerts_check
 
     return alerts_check()
+
+
+def order_watch_fanout_task() -> int:
+    from integration.services.order_watch import order_watch_fanout
+
+    return order_watch_fanout()
+
+
+def order_watch_poll_task(shop_id: int) -> str:
+    from integration.services.order_watch import order_watch_poll
+
+    return order_watch_poll(shop_id=shop_id).state
+
+
+def order_events_process_task(event_ids: list[int]) -> int:
+    from integration.services.inbox import inbound_event_process
+
+    return sum(1 for event_id in event_ids if inbound_event_process(event_id=event_id))

@@ -192,6 +192,35 @@ class RetailCrmClient(BaseClient):
                                              "limit": 20, **self._site_filter()})
         return [parsing.parse_order(raw, self.tz) for raw in body.get("orders") or []]
 
+    def order(self, order_id: int) -> Order:
+        """By internal id: `by=id`, because the path means externalId by
+        default (§3, §11.2). A deleted order answers 404 (ApiNotFound)."""
+        body = self._get(f"/api/v5/orders/{int(order_id)}", {"by": "id"})
+        return parsing.parse_order(body.get("order") or {}, self.tz)
+
+    def orders_by_ids(self, order_ids) -> list[Order]:
+        """Up to 100 orders in one request (`filter[ids][]`, §11.1); ids the
+        key cannot see, or deleted orders, are simply absent."""
+        ids = sorted({int(i) for i in order_ids})
+        if len(ids) > max(PAGE_LIMITS):
+            raise ValueError(f"at most {max(PAGE_LIMITS)} ids per request")
+        if not ids:
+            return []
+        body = self._get("/api/v5/orders", {"filter[ids][]": ids, "limit": max(PAGE_LIMITS)})
+        return [parsing.parse_order(raw, self.tz) for raw in body.get("orders") or []]
+
+    def order_history_newest_id(self) -> int:
+        """The id of the newest order-history record (0 when there is none):
+        where a new watcher starts, instead of replaying years of history.
+        Two requests whatever the history size: page 1 for the page count,
+        then the last page (records ascend by id, §12)."""
+        first = self._get("/api/v5/orders/history", {"limit": HISTORY_LIMIT})
+        pages = int((first.get("pagination") or {}).get("totalPageCount", 1) or 1)
+        body = first if pages <= 1 else self._get(
+            "/api/v5/orders/history", {"limit": HISTORY_LIMIT, "page": pages})
+        ids = [int(raw["id"]) for raw in body.get("history") or [] if raw.get("id")]
+        return max(ids, default=0)
+
     def order_history(self, since_id: int | None = None, *,
                       limit: int = HISTORY_LIMIT) -> HistoryBatch:
         """Changes after `since_id`, ascending (§12). Feed `last_id` back in
