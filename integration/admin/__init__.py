@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from integration.admin import logs, rules, shops, tenancy  # noqa: F401
+from integration.admin import logs, replies, rules, shops, tenancy  # noqa: F401
 from integration.admin.login_throttle import ThrottledAdminAuthenticationForm
 
 admin.site.site_header = _("RetailCRM ↔ HelpDeskEddy portal")
