@@ -43,4 +43,10 @@ SCHEDULES = [
         "func": "integration.tasks.logs_purge_task",
         "schedule_type": Schedule.HOURLY,
     },
+    {
+        # Daily: personal data past its retention (deploy/README.md).
+        "name": "personal-data-purge",
+        "func": "integration.tasks.personal_data_purge_task",
+        "schedule_type": Schedule.DAILY,
+    },
 ]

@@ -38,6 +38,12 @@ def tickets_reconcile_task(shop_id: int) -> int | None:
     return tickets_reconcile_safely(shop_id=shop_id)
 
 
+def personal_data_purge_task() -> dict:
+    from integration.services.personal_data import personal_data_purge
+
+    return personal_data_purge()
+
+
 def alerts_check_task() -> int:
     from integration.services.alerts import alerts_check
 

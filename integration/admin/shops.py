@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from integration.admin.forms import WriteOnlySecretForm
 from integration.admin.mixins import TenantScopedAdminMixin, TenantScopedInlineMixin
+from integration.admin.personal_data import ShopPersonalDataMixin
 from integration.admin.rules import FieldMappingInline, ShopSettingsInline
 from integration.models import (
     ConnectionStatus,
@@ -83,7 +84,7 @@ class ShopSecretInline(TenantScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Shop)
-class ShopAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+class ShopAdmin(ShopPersonalDataMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     shop_lookup = ""
     list_display = ("name", "agency", "active", "language", "retailcrm_health", "hde_health")
     # RelatedOnly: the filter lists only agencies present in the scoped

@@ -51,14 +51,20 @@ def account_settings(call):
     }})
 
 
+def _in_ordering(book: dict) -> dict:
+    """Reference books come back in their `ordering`, as RetailCRM sends them:
+    PostgreSQL's jsonb does not keep the keys' insertion order."""
+    return dict(sorted(book.items(), key=lambda item: (item[1].get("ordering", 0), item[0])))
+
+
 @route("GET", r"v5/reference/statuses", "reference_read")
 def statuses(call):
-    return ok({"statuses": call.account.references.get("statuses", {})})
+    return ok({"statuses": _in_ordering(call.account.references.get("statuses", {}))})
 
 
 @route("GET", r"v5/reference/status-groups", "reference_read")
 def status_groups(call):
-    return ok({"statusGroups": call.account.references.get("statusGroups", {})})
+    return ok({"statusGroups": _in_ordering(call.account.references.get("statusGroups", {}))})
 
 
 @route("GET", r"v5/reference/sites", "reference_read")
