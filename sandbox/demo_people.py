@@ -55,6 +55,9 @@ PEOPLE = [
                orders=2, newest_order_status="cancel-other"),
     DemoPerson("unknown", "Алексей", "Незнакомов", "stranger@example.com", "",
                "+7 900 100-20-30", in_retailcrm=False),
+    # Appended last so the HDE user ids of the people above stay put.
+    DemoPerson("hundred", "Ирина", "Сотникова", "irina.sotnikova@example.ru", "+79161000100",
+               orders=100, newest_order_status="assembling"),
 ]
 
 PEOPLE_BY_KEY = {person.key: person for person in PEOPLE}
