@@ -11,5 +11,8 @@ admin.site.site_title = _("Integration portal")
 admin.site.index_title = _("Shops, connections and sync logs")
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
+# Support analytics (a proxy of the ticket ledger).
+from integration.admin import analytics as support_analytics  # noqa: E402, F401
+
 # The agency console (dashboard, "Add a shop" wizard): URLs in front of the site's own.
 from integration.admin import dashboard as console  # noqa: E402, F401
