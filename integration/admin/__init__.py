@@ -16,3 +16,6 @@ from integration.admin import analytics as support_analytics  # noqa: E402, F401
 
 # The agency console (dashboard, "Add a shop" wizard): URLs in front of the site's own.
 from integration.admin import dashboard as console  # noqa: E402, F401
+
+# Order watch (per-shop switches, cursor, "Poll now") and the local order copies.
+from integration.admin import order_watch  # noqa: E402, F401
