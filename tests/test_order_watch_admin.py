@@ -1,0 +1,97 @@
+"""Order watch in the admin: the status picker reads the shop's RetailCRM,
+"Poll now" queues a poll, and agency A never sees or polls agency B's watch."""
+
+import pytest
+from django.urls import reverse
+
+from integration.models import LocalOrder, OrderWatch
+
+
+@pytest.fixture
+def tenants(two_tenants, rc_emulator, rc_connect):
+    rc_connect(shop=two_tenants["a"]["shop"])
+    rc_connect(account="second", site="second", shop=two_tenants["b"]["shop"])
+    for key in ("a", "b"):
+        shop = two_tenants[key]["shop"]
+        two_tenants[key]["watch"] = OrderWatch.objects.create(shop=shop)
+        LocalOrder.objects.create(shop=shop, order_id=1000 + shop.pk, number=f"N-{key}",
+                                  synced_at="2026-11-25T10:00:00+00:00")
+    return two_tenants
+
+
+def test_picker_offers_the_shops_retailcrm_statuses_and_saves(client, tenants):
+    watch = tenants["a"]["watch"]
+    client.force_login(tenants["a"]["owner"])
+    url = reverse("admin:integration_orderwatch_change", args=[watch.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Проблема с доставкой (delivery-problem)" in text
+    assert "Доставка перенесена (redirect)" in text
+    response = client.post(url, {"enabled": "on", "proactive_tickets": "on",
+                                 "problem_statuses": ["redirect", "delivery-problem"],
+                                 "hde_department_id": ""})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    watch.refresh_from_db()
+    assert sorted(watch.problem_statuses) == ["delivery-problem", "redirect"]
+    assert watch.notify_customer is False
+
+    client.post(url, {"enabled": "on", "hde_department_id": ""})  # nothing ticked
+    watch.refresh_from_db()
+    assert watch.problem_statuses == [] and watch.proactive_tickets is False
+
+
+def test_poll_now_queues_a_poll_and_the_page_shows_the_cursor(client, tenants):
+    watch = tenants["a"]["watch"]
+    client.force_login(tenants["a"]["admin"])
+    changelist = reverse("admin:integration_orderwatch_changelist")
+    response = client.post(changelist, {"action": "poll_now",
+                                        "_selected_action": [watch.pk]}, follow=True)
+    assert "Queued a poll for 1 shop(s)." in response.content.decode()
+    watch.refresh_from_db()  # django-q runs it inline in tests
+    assert watch.since_id is not None and watch.last_poll_at is not None
+    page = client.get(reverse("admin:integration_orderwatch_change", args=[watch.pk]))
+    assert str(watch.since_id) in page.content.decode()
+
+
+def test_viewer_sees_but_cannot_change_or_poll(client, tenants):
+    watch = tenants["a"]["watch"]
+    client.force_login(tenants["a"]["viewer"])
+    url = reverse("admin:integration_orderwatch_change", args=[watch.pk])
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"enabled": "", "hde_department_id": ""}).status_code == 403
+    client.post(reverse("admin:integration_orderwatch_changelist"),
+                {"action": "poll_now", "_selected_action": [watch.pk]})
+    watch.refresh_from_db()
+    assert watch.enabled and watch.last_poll_at is None
+
+
+@pytest.mark.parametrize("model", ["orderwatch", "localorder"])
+def test_agency_a_never_sees_agency_b(client, tenants, model):
+    rows = {key: (tenants[key]["watch"] if model == "orderwatch"
+                  else LocalOrder.objects.get(shop=tenants[key]["shop"])) for key in "ab"}
+    client.force_login(tenants["a"]["owner"])
+    listing = client.get(reverse(f"admin:integration_{model}_changelist"))
+    shown = set(listing.context["cl"].queryset.values_list("pk", flat=True))
+    assert rows["a"].pk in shown and rows["b"].pk not in shown
+    other = client.get(reverse(f"admin:integration_{model}_change", args=[rows["b"].pk]))
+    missing = client.get(reverse(f"admin:integration_{model}_change", args=[987654]))
+    assert other.status_code == missing.status_code == 302 and other.url == missing.url
+
+
+def test_poll_now_ignores_another_agencys_watch(client, tenants):
+    watch_b = tenants["b"]["watch"]
+    client.force_login(tenants["a"]["owner"])
+    client.post(reverse("admin:integration_orderwatch_changelist"),
+                {"action": "poll_now", "_selected_action": [watch_b.pk]})
+    watch_b.refresh_from_db()
+    assert watch_b.last_poll_at is None and watch_b.since_id is None
+
+
+def test_local_orders_are_read_only(client, tenants):
+    order = LocalOrder.objects.get(shop=tenants["a"]["shop"])
+    client.force_login(tenants["a"]["owner"])
+    url = reverse("admin:integration_localorder_change", args=[order.pk])
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"number": "X"}).status_code == 403
+    assert client.get(reverse("admin:integration_localorder_add")).status_code == 403
