@@ -79,3 +79,29 @@ def test_widget_replies_in_a_narrow_sidebar(demo_shop, settings, live_server, pa
     section.locator("details.other-replies summary").click()
     section.scroll_into_view_if_needed()
     page.screenshot(path=os.path.join(artifacts_dir, "replies-widget.png"), full_page=True)
+
+
+def test_admin_preview_for_a_demo_customer(demo_shop, live_server, page, artifacts_dir,
+                                           make_member):
+    from django.test import Client
+    from django.urls import reverse
+
+    from integration.models import Role
+
+    reply_templates_default_create(shop=demo_shop)
+    client = Client()
+    client.force_login(make_member(demo_shop.agency, Role.OWNER, username="preview-owner"))
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                               "url": live_server.url}])
+    delivery = ReplyTemplate.objects.get(shop=demo_shop, name="Дата доставки")
+    page.goto(live_server.url + reverse("admin:integration_replytemplate_change",
+                                        args=[delivery.pk]))
+    expect(page.locator(".field-variables")).to_contain_text("{{ order.track_number }}")
+    page.screenshot(path=os.path.join(artifacts_dir, "replies-admin-template.png"),
+                    full_page=True)
+    page.click("[data-preview-link]")
+    page.fill("#id_who", "ivan.petrov@example.ru")
+    page.click("input[type=submit]")
+    expect(page.locator("[data-preview-text]")).to_contain_text("Здравствуйте, Петров Иван!")
+    page.screenshot(path=os.path.join(artifacts_dir, "replies-admin-preview.png"),
+                    full_page=True)

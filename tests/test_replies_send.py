@@ -124,3 +124,21 @@ def test_another_shops_template_is_neither_offered_nor_sent(shop, make_agency, m
 def test_unknown_customer_gets_no_replies_section(shop):
     html = requests.get(widget_link_build(shop=shop, ticket_id=12), timeout=10).text
     assert 'data-state="unknown"' in html and 'data-section="replies"' not in html
+
+
+def test_two_simultaneous_submits_post_once(shop):
+    """A real double click can reach the server twice at the same moment:
+    the second one is refused while the first is still posting."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = widget_link_build(shop=shop, ticket_id=TICKET_IVAN)
+    html = requests.get(url, timeout=10).text
+    before = len(_hde(shop).list_posts(TICKET_IVAN))
+    form = {"action": "reply", "nonce": _nonce(html), "kind": "post",
+            "template_id": _template(shop, "Разбираемся").pk}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: requests.post(url, data=form, timeout=20).text,
+                                range(4)))
+    assert len(_hde(shop).list_posts(TICKET_IVAN)) == before + 1
+    assert SentReply.objects.filter(shop=shop).count() == 1
+    assert all("Reply sent" in a or "being sent already" in a for a in answers)

@@ -36,8 +36,13 @@ class ReplyTemplateAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def variables(self, obj=None):
         rows = ((f"{{{{ {name} }}}}", label)
                 for name, (label, _needs, _get) in reply_service.VARIABLES.items())
-        return format_html('<table class="reply-variables">{}</table>', format_html_join(
+        table = format_html('<table class="reply-variables">{}</table>', format_html_join(
             "", "<tr><td><code>{}</code></td><td>{}</td></tr>", rows))
+        if obj is None or obj.pk is None:
+            return table
+        return format_html('<p><a href="{}" data-preview-link>{}</a></p>{}',
+                           reverse("admin:integration_replytemplate_preview", args=[obj.pk]),
+                           _("Preview for a customer →"), table)
 
     @admin.display(description=_("conditions"))
     def conditions(self, obj):
