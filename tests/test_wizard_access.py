@@ -1,0 +1,95 @@
+"""Who may use the wizard, and on which drafts.
+
+Why: the wizard creates shops, stores keys and issues webhook secrets; an
+agency's viewer must not, and another agency's people must not even learn
+that a draft exists (404, like a missing one). These run with the test
+client: no vendor is called before the access checks answer.
+"""
+
+import uuid
+
+import pytest
+
+from integration.models import Role, SecretKind, Shop, ShopSecret
+
+
+@pytest.fixture
+def draft(two_tenants):
+    return Shop.objects.create(agency=two_tenants["a"]["agency"], name="Draft A", active=False)
+
+
+STEPS = ["retailcrm", "hde", "priorities", "hooks", "check"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("step", STEPS)
+def test_other_agency_gets_404_for_each_step(client, two_tenants, draft, step):
+    client.force_login(two_tenants["b"]["owner"])
+    url = f"/admin/console/add-shop/{draft.public_id}/{step}/"
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"issue": "1", "activate": "1"}).status_code == 404
+    assert not ShopSecret.objects.filter(shop=draft).exists()
+    draft.refresh_from_db()
+    assert not draft.active
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("step", STEPS)
+def test_viewer_gets_403_for_each_step(client, two_tenants, draft, step):
+    client.force_login(two_tenants["a"]["viewer"])
+    url = f"/admin/console/add-shop/{draft.public_id}/{step}/"
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"issue": "1"}).status_code == 403
+    assert not ShopSecret.objects.filter(shop=draft).exists()
+
+
+@pytest.mark.django_db
+def test_viewer_cannot_start_and_unknown_draft_is_404(client, two_tenants):
+    client.force_login(two_tenants["a"]["viewer"])
+    assert client.get("/admin/console/add-shop/").status_code == 403
+    html = client.get("/admin/console/").content.decode()
+    assert 'id="console-add-shop"' not in html
+    client.force_login(two_tenants["a"]["admin"])
+    assert client.get(f"/admin/console/add-shop/{uuid.uuid4()}/hde/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_agency_choices_are_the_users_own(client, two_tenants, make_member):
+    owner = two_tenants["a"]["owner"]
+    client.force_login(owner)
+    html = client.get("/admin/console/add-shop/").content.decode()
+    assert "Agency A" in html and "Agency B" not in html
+    # A forged POST naming agency B is refused by the form: no shop is made.
+    response = client.post("/admin/console/add-shop/", {
+        "agency": two_tenants["b"]["agency"].pk, "name": "Sneaky", "language": "en",
+        "base_url": "https://x.retailcrm.example", "api_key": "k" * 20})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not Shop.objects.filter(name="Sneaky").exists()
+
+
+@pytest.mark.django_db
+def test_a_user_viewer_here_and_admin_there_sees_only_the_editable_agency(
+        client, two_tenants, make_member):
+    from integration.models import Membership
+
+    user = two_tenants["a"]["viewer"]
+    Membership.objects.create(user=user, agency=two_tenants["b"]["agency"], role=Role.ADMIN)
+    client.force_login(user)
+    html = client.get("/admin/console/add-shop/").content.decode()
+    assert "Agency B" in html and "Agency A" not in html
+
+
+@pytest.mark.django_db
+def test_secrets_shown_once_then_only_reissued(client, two_tenants, draft):
+    client.force_login(two_tenants["a"]["admin"])
+    url = f"/admin/console/add-shop/{draft.public_id}/hooks/"
+    first = client.post(url, {"issue": "1"}).content.decode()
+    assert 'id="hde-secret"' in first
+    again = client.get(url).content.decode()
+    assert 'id="hde-secret"' not in again and "not shown again" in again
+    client.post(url, {"issue": "1"})
+    # Reissuing revoked the first pair: one active secret of each kind.
+    active = ShopSecret.objects.filter(shop=draft, revoked_at__isnull=True)
+    assert sorted(active.values_list("kind", flat=True)) == sorted(
+        [SecretKind.HDE_WEBHOOK, SecretKind.RETAILCRM_TRIGGER])
