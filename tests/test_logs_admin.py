@@ -240,3 +240,23 @@ def test_csv_cells_that_look_like_formulas_are_defused(client, two_tenants):
 def test_export_needs_login(client, logs):
     response = client.get(reverse("admin:integration_apicall_export"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_changelist_queries_do_not_grow_with_rows(client, two_tenants, logs):
+    """Redacting each row's path looks the shop's keys up once per page."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(two_tenants["a"]["viewer"])
+    url = reverse("admin:integration_apicall_changelist")
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for i in range(30):
+        ApiCall.objects.create(shop=logs["a"]["shop"], provider="retailcrm", method="GET",
+                               path=f"/more/{i}", event=logs["a"]["event"])
+    with CaptureQueriesContext(connection) as many:
+        html = client.get(url).content.decode()
+    assert "/more/29" in html
+    assert len(many.captured_queries) == len(few.captured_queries)

@@ -84,6 +84,13 @@ class CsvExportMixin:
     def extra_urls(self):
         return []
 
+    def changelist_view(self, request, extra_context=None):
+        with log_export.secrets_memo():
+            response = super().changelist_view(request, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # list_display methods run while rendering
+            return response
+
     def export_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
@@ -117,18 +124,18 @@ class ApiCallAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMixin, a
         path: redact the in-memory copy (read-only screen, never saved)."""
         obj = super().get_object(request, object_id, from_field)
         if obj is not None:
-            secrets = log_export.shop_secret_values([obj.shop_id])[obj.shop_id]
+            secrets = log_export.shop_secrets(obj.shop_id)
             obj.path = log_export.text_excerpt(obj.path, secrets, 500)
         return obj
 
     @admin.display(description=_("path"))
     def safe_path(self, obj):
-        secrets = log_export.shop_secret_values([obj.shop_id])[obj.shop_id]
+        secrets = log_export.shop_secrets(obj.shop_id)
         return log_export.text_excerpt(obj.path, secrets)
 
     @admin.display(description=_("error (redacted)"))
     def error_excerpt(self, obj):
-        secrets = log_export.shop_secret_values([obj.shop_id])[obj.shop_id]
+        secrets = log_export.shop_secrets(obj.shop_id)
         text = log_export.text_excerpt(obj.error, secrets)
         return format_html("<pre class=\"log-excerpt\">{}</pre>", text) if text else "—"
 
@@ -164,7 +171,7 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
 
     @admin.display(description=_("last error (redacted)"))
     def error_excerpt(self, obj):
-        secrets = log_export.shop_secret_values([obj.shop_id])[obj.shop_id]
+        secrets = log_export.shop_secrets(obj.shop_id)
         text = log_export.text_excerpt(obj.last_error, secrets)
         return format_html("<pre class=\"log-excerpt\">{}</pre>", text) if text else "—"
 
@@ -217,7 +224,7 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
     def _detail_context(self, request, event):
         """What this event caused: its API calls, and the ledger row and
         side effects of its ticket (keys `ticket:<id>` and `ticket:<id>:…`)."""
-        secrets = log_export.shop_secret_values([event.shop_id])[event.shop_id]
+        secrets = log_export.shop_secrets(event.shop_id)
         calls = [
             {"call": call, "path": log_export.text_excerpt(call.path, secrets, 200),
              "error": log_export.text_excerpt(call.error, secrets, 300)}

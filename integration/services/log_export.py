@@ -12,6 +12,8 @@ tenant-scoped) queryset, so a month of logs never sits in memory.
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.utils import timezone
 
@@ -34,6 +36,31 @@ def shop_secret_values(shop_ids: Iterable[int]) -> dict[int, list[str]]:
             if conn.api_key:
                 found[conn.shop_id].append(conn.api_key)
     return found
+
+
+_memo: ContextVar[dict | None] = ContextVar("log_export_secrets", default=None)
+
+
+@contextmanager
+def secrets_memo():
+    """Within one page render, look each shop's keys up once (a changelist
+    of 100 calls would otherwise decrypt the same keys 100 times). Scoped to
+    the render, so a key changed a second later is already the one blanked."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def shop_secrets(shop_id: int) -> list[str]:
+    memo = _memo.get()
+    if memo is not None and shop_id in memo:
+        return memo[shop_id]
+    value = shop_secret_values([shop_id])[shop_id]
+    if memo is not None:
+        memo[shop_id] = value
+    return value
 
 
 def _blank_secret_keys(value):
