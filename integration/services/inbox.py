@@ -49,8 +49,10 @@ def inbound_event_store(*, shop, source: str, source_key: str, event_type: str,
                         payload: dict) -> tuple[InboundEvent, bool]:
     """Store an event once; a repeated delivery returns the stored one.
 
-    Processing is enqueued only after the row is committed, so a worker can
-    never look for an event that is not there yet.
+    A worker can never look for an event that is not committed yet: with the
+    ORM broker the task row is written in the same transaction as the event
+    (one commit per webhook, and a rollback takes both back); with another
+    broker (Redis) it is enqueued after the commit.
     """
     known = HANDLERS.get((source, event_type)) is not None
     try:
@@ -60,21 +62,32 @@ def inbound_event_store(*, shop, source: str, source_key: str, event_type: str,
                 payload=payload, state=EventState.PENDING if known else EventState.IGNORED,
                 last_error="" if known else f"No handler for {source}/{event_type}.",
             )
+            if known:
+                inbound_event_enqueue(event_id=event.pk)
     except IntegrityError:
         event = InboundEvent.objects.get(shop=shop, source=source, source_key=source_key[:200])
         return event, False
-    if known:
-        inbound_event_enqueue(event_id=event.pk)
     return event, True
 
 
+def _broker_is_database() -> bool:
+    from django.conf import settings
+
+    return settings.Q_CLUSTER.get("orm") == "default"
+
+
 def inbound_event_enqueue(*, event_id: int) -> None:
+    from django_q.conf import Conf
     from django_q.tasks import async_task
 
-    transaction.on_commit(
-        lambda: async_task("integration.tasks.inbound_event_process_task", event_id,
-                           task_name=f"event-{event_id}")
-    )
+    def enqueue():
+        async_task("integration.tasks.inbound_event_process_task", event_id,
+                   task_name=f"event-{event_id}")
+
+    if _broker_is_database() and not Conf.SYNC:
+        enqueue()  # same database, same transaction: atomic with the event
+    else:
+        transaction.on_commit(enqueue)
 
 
 def _claim(event_id: int, now) -> bool:

@@ -55,19 +55,30 @@ def shop_secret_match(*, shop, kind: str, presented: str) -> ShopSecret | None:
         if hmac.compare_digest(candidate.token_hash, presented_hash):
             match = candidate
     if match is not None:
-        ShopSecret.objects.filter(pk=match.pk).update(last_used_at=timezone.now())
+        _touch(match)
     return match
+
+
+def _touch(secret: ShopSecret) -> None:
+    """Record use at most once a minute: a webhook burst must not turn every
+    accepted request into an extra write on the same row."""
+    now = timezone.now()
+    if secret.last_used_at is None or (now - secret.last_used_at).total_seconds() > 60:
+        ShopSecret.objects.filter(pk=secret.pk).update(last_used_at=now)
 
 
 def secret_lookup(*, kind: str, presented: str) -> ShopSecret | None:
     """Find the shop by a presented token alone (bearer tokens carry no shop)."""
     if not presented:
         return None
-    return (
+    secret = (
         ShopSecret.objects.select_related("shop")
         .filter(kind=kind, token_hash=_hash(presented), revoked_at__isnull=True)
         .first()
     )
+    if secret is not None:
+        _touch(secret)
+    return secret
 
 
 def auth_failures_exceeded(key: str) -> bool:
