@@ -231,3 +231,19 @@ def test_wizard_failures_say_what_to_fix(
     # Activation is refused while steps are missing.
     page.goto(f"{live_server.url}/admin/console/add-shop/{shop.public_id}/check/")
     assert page.locator("input[name=activate]").is_disabled()
+
+
+def test_failed_retry_leaves_a_working_hde_connection_untouched(
+        client, hde_connect, hde_shop, make_member):
+    """Re-running step 2 on a working shop with a mistyped key must not
+    break it, nor flag it as refused (which would page the agency)."""
+    connection = hde_connect()
+    HelpDeskEddyConnection.objects.filter(pk=connection.pk).update(status=ConnectionStatus.OK)
+    client.force_login(make_member(hde_shop.agency, Role.ADMIN))
+    response = client.post(f"/admin/console/add-shop/{hde_shop.public_id}/hde/", {
+        "base_url": connection.base_url, "agent_email": connection.agent_email,
+        "api_key": "hde-mistyped-key"})
+    assert "HelpDeskEddy refused this e-mail and key" in response.content.decode()
+    connection.refresh_from_db()
+    assert connection.api_key != "hde-mistyped-key"
+    assert connection.status == ConnectionStatus.OK and connection.last_error == ""

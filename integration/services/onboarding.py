@@ -174,6 +174,10 @@ def least_privilege_advice(extra: list[str]) -> str:
              "in RetailCRM: %(rights)s.") % {"rights": ", ".join(extra)}
 
 
+RESTORED_FIELDS = ("base_url", "agent_email", "api_key", "status", "last_error",
+                   "last_error_at", "consecutive_failures")
+
+
 def hde_connection_check(*, shop, base_url: str, agent_email: str, api_key: str) -> CheckResult:
     """Test an HDE URL, agent e-mail and key live. The connection row is
     written first because the test records the key's HDE user id on it; it
@@ -182,7 +186,9 @@ def hde_connection_check(*, shop, base_url: str, agent_email: str, api_key: str)
 
     previous = HelpDeskEddyConnection.objects.filter(shop=shop).first()
     connection = previous or HelpDeskEddyConnection(shop=shop)
-    old = (connection.base_url, connection.agent_email, connection.api_key)
+    # A failed try must leave a working connection exactly as it was (its
+    # health too: a "key refused" on it would page the agency for nothing).
+    kept = {name: getattr(connection, name) for name in RESTORED_FIELDS}
     connection.base_url, connection.agent_email, connection.api_key = (
         base_url, agent_email, api_key)
     connection.save()
@@ -192,8 +198,9 @@ def hde_connection_check(*, shop, base_url: str, agent_email: str, api_key: str)
         if previous is None:
             connection.delete()
         else:
-            connection.base_url, connection.agent_email, connection.api_key = old
-            connection.save(update_fields=["base_url", "agent_email", "api_key"])
+            for name, value in kept.items():
+                setattr(connection, name, value)
+            connection.save(update_fields=list(RESTORED_FIELDS))
         advice = error_advice(error, HDE)
         if isinstance(error, ApiAccessDenied) and "no HDE user" in error.message:
             advice = _("The key works, but no HDE user has the e-mail %(email)s. Enter the "
