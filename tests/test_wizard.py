@@ -247,3 +247,16 @@ def test_failed_retry_leaves_a_working_hde_connection_untouched(
     connection.refresh_from_db()
     assert connection.api_key != "hde-mistyped-key"
     assert connection.status == ConnectionStatus.OK and connection.last_error == ""
+
+
+def test_store_code_filled_when_the_key_sees_one_store(client, rc_emulator, owner):
+    """agency-second's key sees one store: the shop works with it."""
+    second = rc_emulator.second
+    client.force_login(owner)
+    response = client.post("/admin/console/add-shop/", {
+        "agency": owner.memberships.get().agency_id, "name": "One store", "language": "ru",
+        "base_url": second["url"], "api_key": second["api_key"], "site_code": ""})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    connection = RetailCrmConnection.objects.get(shop__name="One store")
+    assert connection.site_code == second["site"] == "second"
+    assert connection.shop.timezone == second["timezone"]

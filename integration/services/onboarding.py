@@ -18,6 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from integration.access import EDIT_ROLES, agencies_for_user
 from integration.clients.errors import (
@@ -50,6 +51,18 @@ RETAILCRM, HDE = "retailcrm", "helpdeskeddy"
 NORMAL_PRIORITY_NAMES = ("standard", "normal", "стандартно", "обычный", "средний", "medium")
 HIGH_PRIORITY_NAMES = ("very urgent", "urgent", "high", "срочно", "высокий")
 CRM_CARD_NAMES = ("crm card", "карточка crm", "retailcrm")
+
+
+# The portal features behind each RetailCRM right, translated (the client's
+# REQUIRED_SCOPES holds the same list in English for logs).
+SCOPE_FEATURES = {
+    "customer_read": gettext_lazy("find customers for tickets"),
+    "order_read": gettext_lazy("show orders and poll order history"),
+    "reference_read": gettext_lazy("show status names and sites"),
+    "user_read": gettext_lazy("show the responsible manager"),
+    "customer_write": gettext_lazy("create customers and notes from tickets"),
+    "task_write": gettext_lazy("create tasks for managers"),
+}
 
 
 def editable_agencies(user):
@@ -127,14 +140,16 @@ def retailcrm_connection_check(*, shop, base_url: str, api_key: str,
         account = client.account_settings()
     except ApiError as error:
         return CheckResult(ok=False, errors=[error_advice(error, RETAILCRM)])
-    result = CheckResult(ok=True, missing=dict(credentials.missing),
-                         extra=list(credentials.extra), sites=credentials.sites_available)
+    result = CheckResult(ok=True, extra=list(credentials.extra),
+                         sites=credentials.sites_available,
+                         missing={scope: str(SCOPE_FEATURES.get(scope, why))
+                                  for scope, why in credentials.missing.items()})
     if credentials.missing:
         result.ok = False
         result.errors.append(_(
             "The key lacks rights the portal needs. In RetailCRM, open Settings → Integration "
             "→ API access keys, edit this key and tick: %(rights)s.") % {
-            "rights": ", ".join(f"{scope} ({why})" for scope, why in credentials.missing.items())})
+            "rights": ", ".join(f"{scope} ({why})" for scope, why in result.missing.items())})
     if site_code and site_code not in credentials.sites_available:
         result.ok = False
         result.errors.append(_(
@@ -143,6 +158,9 @@ def retailcrm_connection_check(*, shop, base_url: str, api_key: str,
             "site": site_code, "sites": ", ".join(credentials.sites_available) or "—"})
     if not result.ok:
         return result
+    if not site_code and len(credentials.sites_available) == 1:
+        # One store: work with it, so new customers land in the right place.
+        connection.site_code = credentials.sites_available[0]
     with transaction.atomic():
         RetailCrmConnection.objects.filter(shop=shop).delete()
         connection.status = ConnectionStatus.OK
@@ -164,6 +182,9 @@ def retailcrm_connection_check(*, shop, base_url: str, api_key: str,
             shop.save(update_fields=changed)
     result.summary = _("RetailCRM key works; stores: %(sites)s; timezone %(tz)s.") % {
         "sites": ", ".join(credentials.sites_available) or "—", "tz": account.timezone or "?"}
+    if not connection.site_code and len(credentials.sites_available) > 1:
+        result.summary += " " + _("No store code given: customers of all these stores will be "
+                                  "found; enter a code to limit the shop to one.")
     return result
 
 
