@@ -298,7 +298,13 @@ def reply_send(*, shop, ticket_id: int, template_id: int, kind: str, nonce: str,
                context: CustomerContext, request_id: str = "") -> SentReply:
     """Send one template to the ticket as a public post or an internal
     comment, once per page nonce, rendered here (never from the browser's
-    copy) so empty variables can never reach the customer."""
+    copy) so empty variables can never reach the customer.
+
+    The author is the connection's API agent: HDE tells a framed page
+    nothing about which operator is looking, so the widget cannot post in
+    the operator's name. HDE e-mails a public post to the customer like any
+    reply; its "new reply" webhook comes back to the ticket job, whose side
+    effects are keyed per ticket, so nothing is written twice."""
     from integration.clients.helpdeskeddy import HelpDeskEddyClient
 
     if kind not in ReplyKind.values:
