@@ -49,6 +49,8 @@ def test_viewer_cannot_start_and_unknown_draft_is_404(client, two_tenants):
     assert client.get("/admin/console/add-shop/").status_code == 403
     html = client.get("/admin/console/").content.decode()
     assert 'id="console-add-shop"' not in html
+    index = client.get("/admin/").content.decode()
+    assert "Agency dashboard" in index and "/admin/console/add-shop/" not in index
     client.force_login(two_tenants["a"]["admin"])
     assert client.get(f"/admin/console/add-shop/{uuid.uuid4()}/hde/").status_code == 404
 
