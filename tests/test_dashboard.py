@@ -248,3 +248,12 @@ def test_dashboard_in_the_browser(role_groups, seeded, live_server, page, artifa
     assert page.locator("svg.console-chart rect.bar-events").count() == 24
     assert "Shop B" not in page.content()
     page.screenshot(path=os.path.join(artifacts_dir, "console-dashboard.png"), full_page=True)
+
+
+@pytest.mark.django_db
+def test_console_pages_render_in_russian(client, seeded):
+    client.force_login(seeded["a"]["owner"])
+    for url in ("/admin/console/", "/admin/console/add-shop/", "/admin/"):
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE="ru")
+        assert response.status_code == 200, url
+        assert '<html lang="ru"' in response.content.decode(), url
