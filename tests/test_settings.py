@@ -54,3 +54,14 @@ def test_q_cluster_never_redelivers_failed_tasks(settings):
     q = settings.Q_CLUSTER
     assert q["retry"] > q["timeout"]
     assert q["max_attempts"] == 1 and q["ack_failures"] is True and q["catch_up"] is False
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    import re
+
+    read = set(re.findall(r'env(?:\.[a-z]+)?\(\s*"([A-Z][A-Z0-9_]+)"',
+                          (ROOT / "portal" / "settings.py").read_text()))
+    read |= {"SECRET_KEY", "FIELD_ENCRYPTION_KEYS"}  # read through required_secret()
+    listed = {line.split("=", 1)[0].lstrip("# ").strip()
+              for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line}
+    assert read - listed == set()
