@@ -125,12 +125,14 @@ def local_order_apply(*, shop, snapshot: dict) -> int | None:
     }
     order_id = int(snapshot["id"])
     rows = LocalOrder.objects.for_shop(shop).filter(order_id=order_id)
-    previous = rows.values_list("customer_id", flat=True).first()
-    if rows.filter(synced_at__lt=read_at).update(**values) or rows.exists():
-        return previous
-    try:
-        with transaction.atomic():
-            LocalOrder.objects.create(shop=shop, order_id=order_id, **values)
-    except IntegrityError:  # created by a parallel worker meanwhile
+    known = rows.values_list("customer_id", "synced_at").first()
+    if known is None:
+        try:
+            with transaction.atomic():
+                LocalOrder.objects.create(shop=shop, order_id=order_id, **values)
+            return None
+        except IntegrityError:  # created by a parallel worker meanwhile
+            known = rows.values_list("customer_id", "synced_at").first()
+    if known[1] < read_at:
         rows.filter(synced_at__lt=read_at).update(**values)
-    return previous
+    return known[0]
