@@ -194,6 +194,13 @@ class BaseClient:
                 "The vendor did not answer in time.", path=prepared_path, provider=self.provider
             ), exc)
         except requests.ConnectionError as exc:
+            if _is_read_timeout(exc):
+                # A body that stalls after the headers: requests wraps the
+                # read timeout in a ConnectionError; it is still a timeout.
+                self._fail(method, prepared_path, None, ApiTimeoutError(
+                    "The vendor stopped sending its answer.", path=prepared_path,
+                    provider=self.provider,
+                ), exc)
             self._fail(method, prepared_path, None, ApiHostError(
                 "The vendor host cannot be reached.", path=prepared_path, provider=self.provider
             ), exc)
@@ -288,6 +295,14 @@ class BaseClient:
             consecutive_failures=F("consecutive_failures") + 1,
         )
         self.connection.status = status
+
+
+def _is_read_timeout(exc: Exception) -> bool:
+    from urllib3.exceptions import ReadTimeoutError
+
+    reason = exc.args[0] if exc.args else None
+    return isinstance(reason, ReadTimeoutError) or isinstance(
+        getattr(reason, "reason", None), ReadTimeoutError)
 
 
 class _NotJson:

@@ -31,5 +31,8 @@ def shop_connections_test(*, shop) -> list[ConnectionTestResult]:
         except ApiError as error:
             results.append(ConnectionTestResult(label, False, str(error)))
         else:
-            results.append(ConnectionTestResult(label, True, summary))
+            # The key works but lacks rights some features need: say so as a
+            # failure, the message lists what to add.
+            ok = "missing rights:" not in summary
+            results.append(ConnectionTestResult(label, ok, summary))
     return results

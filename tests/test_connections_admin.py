@@ -1,0 +1,41 @@
+"""The admin's "Test connections" action against both emulators."""
+
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from integration.models import ConnectionStatus, Role
+
+
+def _run_action(client, shop):
+    response = client.post(reverse("admin:integration_shop_changelist"),
+                           {"action": "test_connections", "_selected_action": [shop.pk]},
+                           follow=True)
+    return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)] or [
+        (m.level_tag, str(m)) for m in response.context["messages"]]
+
+
+def test_both_connections_pass(client, demo_shop, make_member):
+    client.force_login(make_member(demo_shop.agency, Role.ADMIN, username="tester"))
+    messages = _run_action(client, demo_shop)
+    assert [level for level, _ in messages] == ["success", "success"]
+    assert "all needed rights present" in messages[0][1]
+    demo_shop.helpdeskeddy.refresh_from_db()
+    assert demo_shop.helpdeskeddy.hde_user_id == 1  # the key's owner, for the loop guard
+    assert demo_shop.helpdeskeddy.status == ConnectionStatus.OK
+
+
+def test_missing_rights_and_wrong_key_are_reported(client, demo_shop, make_member,
+                                                   rc_emulator):
+    client.force_login(make_member(demo_shop.agency, Role.ADMIN, username="tester2"))
+    connection = demo_shop.retailcrm
+    connection.api_key = rc_emulator.demo["restricted_keys"]["read_only"]
+    connection.save()
+    level, text = _run_action(client, demo_shop)[0]
+    assert level == "error" and "missing rights" in text
+    connection.api_key = "wrong-key-123456"
+    connection.save()
+    level, text = _run_action(client, demo_shop)[0]
+    assert level == "error"
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.NEEDS_ATTENTION
+    assert "wrong-key-123456" not in text
