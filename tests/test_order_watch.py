@@ -209,3 +209,14 @@ def test_deleted_order_is_forgotten(watched, rc_emulator, client):
                 data={"order_id": order.crm_id}, content_type="application/json",
                 HTTP_X_WEBHOOK_SECRET=secret)
     assert not LocalOrder.objects.filter(shop=watched, order_id=order.crm_id).exists()
+
+
+def test_trigger_for_another_stores_order_is_ignored(watched, rc_emulator, client):
+    outlet = Order.objects.filter(account__code="demo", site="outlet").first()
+    secret = shop_secret_issue(shop=watched, kind=SecretKind.RETAILCRM_TRIGGER)
+    response = client.post(reverse("hook-retailcrm", args=[watched.public_id]),
+                           data={"order_id": outlet.crm_id, "status": outlet.status},
+                           content_type="application/json", HTTP_X_WEBHOOK_SECRET=secret)
+    assert response.status_code == 202
+    assert InboundEvent.objects.get(shop=watched).state == EventState.DONE
+    assert not LocalOrder.objects.filter(shop=watched).exists()

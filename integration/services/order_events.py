@@ -50,6 +50,9 @@ def order_event_handle(*, event) -> None:
         except ApiNotFound:
             _forget(shop, order_id)
             return
+        site = getattr(shop.retailcrm, "site_code", "")
+        if site and order.site and order.site != site:
+            return  # another store's order: the key sees several stores (§3)
         snapshot = order_snapshot(order, order_statuses_get(crm.client), timezone.now())
     previous = local_order_apply(shop=shop, snapshot=snapshot)
     for customer_id in {snapshot.get("customer_id"), previous}:
