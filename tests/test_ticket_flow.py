@@ -130,3 +130,79 @@ def test_closing_the_ticket_writes_a_closing_note_once(wired_shop):
     assert ledger.status == "closed" and ledger.closed_at is not None
     notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=ledger.customer_id)]
     assert sum("closed" in t and f"Ticket #{ticket.id}" in t for t in notes) == 1
+
+
+def test_out_of_order_change_before_new_ticket(wired_shop, client):
+    """A "changed" delivery that overtakes "new ticket" only opens the
+    ledger; the new-ticket event then runs the whole flow."""
+    import base64
+
+    from sandbox.hde.models import Delivery
+
+    hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
+    ticket = hde.create_ticket(title="Вопрос", description="…", user_email="olga.k@example.ru")
+    Delivery.objects.all().delete()  # the dispatcher's own deliveries are "late"
+    auth = "Basic " + base64.b64encode(f"hde:{wired_shop.webhook_secret}".encode()).decode()
+    url = reverse("hook-hde", args=[wired_shop.public_id])
+    changed = client.post(url, {"event": "ticket_changed", "ticket_id": ticket.id,
+                                "date_update": "x", "status": "open"},
+                          content_type="application/json", HTTP_AUTHORIZATION=auth)
+    assert InboundEvent.objects.get(pk=changed.json()["event_id"]).state == EventState.DONE
+    assert TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id).customer_id is None
+    new = client.post(url, {"event": "new_ticket", "ticket_id": ticket.id},
+                      content_type="application/json", HTTP_AUTHORIZATION=auth)
+    assert InboundEvent.objects.get(pk=new.json()["event_id"]).state == EventState.DONE
+    assert TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id).customer_id
+    assert len(hde.list_comments(ticket.id)) == 1
+
+
+def test_crash_between_call_and_record_does_not_duplicate(wired_shop):
+    """The worker died after HDE stored the comment but before the portal
+    recorded it: the retry finds the comment instead of posting again."""
+    from integration.models import SideEffectState
+    from integration.services.inbox import inbound_event_process
+
+    ticket = _customer_writes(wired_shop, "olga.k@example.ru", "Где заказ?")
+    _pump_all()
+    event = InboundEvent.objects.get(shop=wired_shop, event_type="new_ticket")
+    SideEffect.objects.filter(shop=wired_shop).update(state=SideEffectState.STARTED)
+    InboundEvent.objects.filter(pk=event.pk).update(state=EventState.PENDING)
+    assert inbound_event_process(event_id=event.pk) == EventState.DONE
+    hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
+    assert len(hde.list_comments(ticket.id)) == 1
+    ledger = TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id)
+    notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=ledger.customer_id)]
+    assert sum(t.startswith(f"Ticket #{ticket.id}:") for t in notes) == 1
+
+
+def test_hde_ban_postpones_until_it_lifts(wired_shop):
+    from integration.services.inbox import inbound_event_process
+    from sandbox.hde.models import Account as HdeAccount
+
+    ticket = _customer_writes(wired_shop, "olga.k@example.ru", "Где заказ?")
+    HdeAccount.objects.filter(code="demo").update(rate_limit_per_minute=1, ban_seconds=600)
+    _pump_all()
+    event = InboundEvent.objects.get(shop=wired_shop, event_type="new_ticket")
+    assert event.state == EventState.PENDING
+    assert "ban" in event.last_error.lower()
+    assert (event.next_attempt_at - event.updated_at).total_seconds() > 60
+    received = HdeAccount.objects.get(code="demo").requests_received
+    assert inbound_event_process(event_id=event.pk, now=event.next_attempt_at) in (
+        EventState.PENDING, None)
+    # No call reached HDE while the ban is on.
+    assert HdeAccount.objects.get(code="demo").requests_received == received
+    assert ticket.id
+
+
+def test_refused_key_parks_the_event_and_flags_the_connection(wired_shop):
+    from integration.models import ConnectionStatus
+
+    ticket = _customer_writes(wired_shop, "olga.k@example.ru", "Где заказ?")
+    connection = wired_shop.helpdeskeddy
+    connection.api_key = "revoked-key-000"
+    connection.save()
+    _pump_all()
+    event = InboundEvent.objects.get(shop=wired_shop, event_type="new_ticket")
+    assert event.state == EventState.PARKED and ticket.id
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.NEEDS_ATTENTION
