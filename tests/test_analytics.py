@@ -182,8 +182,11 @@ def test_admin_page_shows_the_figures_and_charts(client, two_tenants, seeded):
     assert 'id="products-note"' not in html  # viewers do not write to RetailCRM
     # The admin index lists the page for every role.
     assert url in client.get(reverse("admin:index")).content.decode()
-    # First visit: the user's shop and the last 30 days, no error.
-    assert client.get(url).status_code == 200
+    # First visit: the user's shop and the last 30 days in the shop's timezone.
+    first = client.get(url).context["form"].cleaned_data
+    today = timezone.localdate(timezone=MSK)
+    assert (first["shop"], first["date_to"], (first["date_to"] - first["date_from"]).days) == (
+        seeded, today, 29)
 
 
 @pytest.mark.django_db

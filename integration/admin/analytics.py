@@ -10,6 +10,7 @@ role in the shop's agency.
 """
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin, messages
@@ -73,7 +74,9 @@ def _filter_form(request, data):
     if not data.get("shop") and shops.exists():
         data["shop"] = str(shops.first().pk)
     if not data.get("date_to") or not data.get("date_from"):
-        today = timezone.localdate()
+        shop = shops.filter(pk=data.get("shop")).first() if str(data.get("shop")).isdigit() \
+            else None
+        today = timezone.localdate(timezone=ZoneInfo(shop.timezone) if shop else None)
         data.setdefault("date_to", today.isoformat())
         data.setdefault("date_from", (today - timedelta(days=29)).isoformat())
     return AnalyticsFilterForm(data, user=request.user)
