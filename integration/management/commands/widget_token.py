@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from integration.models import SecretKind, Shop
@@ -16,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, shop_public_id, label, revoke_all, **options):
         try:
             shop = Shop.objects.get(public_id=shop_public_id)
-        except (Shop.DoesNotExist, ValueError, TypeError):
+        except (Shop.DoesNotExist, ValueError, TypeError, ValidationError):
             raise CommandError(f"No shop with public id {shop_public_id}.") from None
         if revoke_all:
             count = shop_secret_revoke_all(shop=shop, kind=SecretKind.WIDGET_TOKEN)
