@@ -4,6 +4,7 @@ Every admin queryset, API view and job goes through these functions; nothing
 else filters by agency on its own.
 """
 
+from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from integration.models import Agency, Membership, Role, Shop
@@ -50,5 +51,5 @@ def get_shop_for_user_or_404(user, public_id) -> Shop:
     """Another tenant's shop answers 404, exactly like a missing one."""
     try:
         return shops_for_user(user).get(public_id=public_id)
-    except (Shop.DoesNotExist, ValueError, TypeError):
+    except (Shop.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("No such shop.") from None
