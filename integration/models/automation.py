@@ -246,3 +246,40 @@ class FieldMapping(models.Model):
 
     def __str__(self):
         return f"{self.get_value_display()} → HDE field {self.hde_field_id}"
+
+
+class ProfileValue(models.TextChoices):
+    EMAILS = "emails", _("E-mail")
+    PHONES = "phones", _("Phone")
+    ORDERS_COUNT = "orders_count", _("Orders")
+    TOTAL_SUM = "total_sum", _("Spent")
+    AVERAGE_SUM = "average_sum", _("Average order")
+    CUSTOMER_SINCE = "customer_since", _("Customer since")
+    DISCOUNT = "discount", _("Discount")
+    SITE = "site", _("Store")
+    CUSTOM_FIELD = "custom_field", _("Customer custom field")
+
+
+class WidgetField(models.Model):
+    """What the widget's customer profile shows, in which order and under
+    which label; without rows a shop gets the default profile."""
+
+    shop = models.ForeignKey("integration.Shop", on_delete=models.CASCADE,
+                             related_name="widget_fields", verbose_name=_("shop"))
+    value = models.CharField(_("value"), max_length=20, choices=ProfileValue.choices)
+    custom_field_code = models.CharField(
+        _("RetailCRM custom field code"), max_length=100, blank=True, default="",
+        help_text=_("For a customer custom field: its code in RetailCRM."))
+    label = models.CharField(_("label"), max_length=100, blank=True, default="",
+                             help_text=_("Blank: the standard label."))
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    objects = ShopOwnedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("widget profile field")
+        verbose_name_plural = _("widget profile fields")
+        ordering = ["shop", "position", "pk"]
+
+    def __str__(self):
+        return self.label or self.get_value_display()
