@@ -30,6 +30,7 @@ from integration.services.widget import (
     ticket_info_get,
     widget_link_verify,
 )
+from integration.services.widget_profile import profile_rows
 
 ACTIONS = {"note", "task", "customer", "choose", "link_order", "reply"}
 
@@ -87,6 +88,7 @@ def _show(request, shop, ticket_id):
         "next_page": context.orders_page + 1
         if context.orders_page * 20 < context.orders_total_count else None,
         "lang": shop.language,
+        "profile": profile_rows(shop=shop, context=context),
         "replies": reply_service.reply_options_build(shop=shop, context=context)
         if found else None,
         "replies_sent": reply_service.replies_sent_on(shop=shop, ticket_id=ticket_id)

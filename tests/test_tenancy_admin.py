@@ -104,7 +104,8 @@ def _shop_form(shop, **overrides):
         "agency": shop.agency_id, "name": shop.name, "active": "on", "language": shop.language,
         "currency": shop.currency, "timezone": shop.timezone,
     }
-    for prefix in ("retailcrm", "helpdeskeddy", "settings", "field_mappings", "secrets"):
+    for prefix in ("retailcrm", "helpdeskeddy", "settings", "field_mappings", "widget_fields",
+                   "secrets"):
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0",
                      f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1"})
     data.update(overrides)

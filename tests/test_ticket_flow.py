@@ -129,7 +129,10 @@ def test_closing_the_ticket_writes_a_closing_note_once(wired_shop):
     ledger = TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id)
     assert ledger.status == "closed" and ledger.closed_at is not None
     notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=ledger.customer_id)]
-    assert sum("closed" in t and f"Ticket #{ticket.id}" in t for t in notes) == 1
+    # The note on arrival and the closing note, both marked with the ticket.
+    assert sum(f"Ticket #{ticket.id}" in t for t in notes) == 2
+    assert SideEffect.objects.get(shop=wired_shop,
+                                  key=f"ticket:{ticket.id}:rcrm_closing_note").state == "done"
 
 
 def test_out_of_order_change_before_new_ticket(wired_shop, client):

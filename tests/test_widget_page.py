@@ -29,8 +29,11 @@ def _link(shop, ticket_id, live_server):
 
 
 @pytest.fixture
-def portal_url(settings, live_server):
+def portal_url(settings, live_server, demo_shop):
+    """The widget speaks the shop's language; these tests read English."""
     settings.PORTAL_BASE_URL = live_server.url
+    demo_shop.language = "en"
+    demo_shop.save(update_fields=["language"])
     return live_server.url
 
 
@@ -102,3 +105,23 @@ def test_add_note_from_the_page_once(portal_url, demo_shop):
     assert first.status_code == 200 and "Note added" in first.text
     texts = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=customer_id)]
     assert [t for t in texts if "Курьер" in t] == [f"Ticket #{TICKET_IVAN}: Курьер будет завтра"]
+
+
+def test_profile_fields_follow_the_shops_configuration(portal_url, demo_shop):
+    from integration.models import ProfileValue, WidgetField
+
+    default = _open(widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)).text
+    assert "<dt>Orders</dt>" in default and "<dt>Spent</dt>" in default
+    WidgetField.objects.create(shop=demo_shop, value=ProfileValue.PHONES, label="Телефон",
+                               position=1)
+    WidgetField.objects.create(shop=demo_shop, value=ProfileValue.TOTAL_SUM, label="LTV",
+                               position=2)
+    from integration.services.context import customer_context_invalidate
+
+    customer_id = int(re.search(r'name="customer_id" value="(\d+)"', default).group(1))
+    customer_context_invalidate(shop_id=demo_shop.pk, customer_id=customer_id)
+    page = _open(widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)).text
+    profile = page.split("data-profile>")[1].split("</dl>")[0]
+    labels = re.findall(r"<dt>([^<]+)</dt>", profile)
+    assert labels == ["Телефон", "LTV"]
+    assert "₽" in profile

@@ -10,7 +10,13 @@ from django.utils.translation import gettext_lazy as _
 
 from integration.access import shops_for_user
 from integration.admin.mixins import TenantScopedAdminMixin, TenantScopedInlineMixin
-from integration.models import FieldMapping, PriorityRule, RuleCondition, ShopSettings
+from integration.models import (
+    FieldMapping,
+    PriorityRule,
+    RuleCondition,
+    ShopSettings,
+    WidgetField,
+)
 from integration.services.hde_choices import hde_choices_get
 from integration.services.rule_tools import rules_dry_run, rules_try_email
 
@@ -70,6 +76,13 @@ class FieldMappingInline(TenantScopedInlineMixin, admin.TabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         kwargs["form"] = with_hde_pickers(self.form, obj)
         return super().get_formset(request, obj, **kwargs)
+
+
+class WidgetFieldInline(TenantScopedInlineMixin, admin.TabularInline):
+    model = WidgetField
+    extra = 0
+    fields = ("position", "value", "custom_field_code", "label")
+    verbose_name_plural = _("Widget profile: fields, labels and order (empty: the default)")
 
 
 class RuleConditionInline(admin.TabularInline):

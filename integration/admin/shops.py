@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from integration.admin.forms import WriteOnlySecretForm
 from integration.admin.mixins import TenantScopedAdminMixin, TenantScopedInlineMixin
 from integration.admin.personal_data import ShopPersonalDataMixin
-from integration.admin.rules import FieldMappingInline, ShopSettingsInline
+from integration.admin.rules import FieldMappingInline, ShopSettingsInline, WidgetFieldInline
 from integration.models import (
     ConnectionStatus,
     HelpDeskEddyConnection,
@@ -95,7 +95,7 @@ class ShopAdmin(ShopPersonalDataMixin, TenantScopedAdminMixin, admin.ModelAdmin)
     fields = ("agency", "name", "public_id", "active", "language", "currency", "timezone",
               "created_at")
     inlines = [RetailCrmConnectionInline, HelpDeskEddyConnectionInline, ShopSettingsInline,
-               FieldMappingInline, ShopSecretInline]
+               FieldMappingInline, WidgetFieldInline, ShopSecretInline]
     actions = ["test_connections", "issue_hde_webhook_secret", "issue_retailcrm_trigger_secret",
                "issue_widget_token"]
     list_select_related = ("agency", "retailcrm", "helpdeskeddy")
