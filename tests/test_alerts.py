@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.db import close_old_connections
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from integration import tasks
 from integration.models import (
@@ -28,6 +28,7 @@ from integration.models import (
     InboundEvent,
     RateLimitState,
     RetailCrmConnection,
+    Shop,
 )
 from integration.roles import sync_role_groups
 from integration.schedules import SCHEDULES
@@ -47,6 +48,9 @@ def knobs(settings):
 
 @pytest.fixture
 def tenants(two_tenants, knobs):
+    """Shops write in English here; one test checks the shop's language."""
+    Shop.objects.filter(pk__in=[t["shop"].pk for t in two_tenants.values()]).update(
+        language="en")
     return two_tenants
 
 
@@ -84,6 +88,20 @@ def test_refused_key_mails_owners_and_admins_once_per_hour(tenants):
     # Still refused an hour later: one reminder.
     assert alerts_check(now=now + timedelta(minutes=61)) == 1
     assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db
+def test_message_in_each_shops_language(tenants):
+    Shop.objects.filter(pk=tenants["b"]["shop"].pk).update(language="ru")
+    for key in ("a", "b"):
+        _refuse_key(tenants[key]["shop"])
+    assert alerts_check() == 2
+    subjects = {tuple(m.to): m.subject for m in mail.outbox}
+    for key, language in (("a", "en"), ("b", "ru")):
+        with translation.override(language):
+            label = str(AlertCondition.KEY_REFUSED.label)
+        to = tuple(sorted([tenants[key]["owner"].email, tenants[key]["admin"].email]))
+        assert label in subjects[to], (language, subjects[to])
 
 
 @pytest.mark.django_db
