@@ -1,7 +1,8 @@
-"""The full demo seed: fast, deterministic, and covering every scenario the
-demo and the other emulator's tickets rely on."""
+"""The full demo seed: bulk-inserted, deterministic, and covering every
+scenario the demo and the other emulator's tickets rely on. (Its speed is
+measured by bench/retailcrm_client_bench.py, not asserted here: a timed test
+fails on a busy machine without telling anything.)"""
 
-import time
 from datetime import date
 
 import pytest
@@ -15,11 +16,13 @@ from sandbox.retailcrm.seed import DEMO_FULL_KEY, seed
 @pytest.fixture(scope="module")
 def seeded(django_db_setup, django_db_blocker):
     """One full seed for the module (it is the slow part), removed afterwards."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     with django_db_blocker.unblock():
-        started = time.monotonic()
-        result = seed(base_url="http://portal.test")
-        elapsed = time.monotonic() - started
-        yield result, elapsed
+        with CaptureQueriesContext(connection) as queries:
+            result = seed(base_url="http://portal.test")
+        yield result, len(queries)
         for model in (HistoryRecord, Task, Note, Order, Customer, User, Account):
             model.objects.all().delete()
 
@@ -29,10 +32,12 @@ def demo(seeded, db):
     return seeded[0]["accounts"][0]
 
 
-def test_seed_is_fast_even_with_ten_thousand_orders(seeded, db):
-    _, elapsed = seeded
-    assert Order.objects.filter(account__code="demo").count() > 11000
-    assert elapsed < 20, f"seeding took {elapsed:.1f}s"
+def test_ten_thousand_orders_are_bulk_inserted(seeded, db):
+    _, query_count = seeded
+    orders = Order.objects.filter(account__code="demo").count()
+    assert orders > 11000
+    # Row-by-row inserts would need a query per order (and per history record).
+    assert query_count < orders / 5, f"{query_count} queries for {orders} orders"
 
 
 def test_contract_accounts_urls_and_keys(seeded, db):
@@ -94,15 +99,15 @@ def test_scenarios(demo):
     assert User.objects.filter(account=account, doc__active=False).exists()
 
 
-def test_the_seeded_account_answers_quickly_for_the_biggest_customer(demo, client):
-    started = time.monotonic()
-    answer = client.get("/sandbox/retailcrm/demo/api/v5/orders",
-                        {"filter[customerId]": demo["people"]["huge"]["customers"]["main"],
-                         "limit": 100}, HTTP_X_API_KEY=DEMO_FULL_KEY)
+def test_the_biggest_customer_is_one_page_query_not_ten_thousand(
+        demo, client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(12):  # indexed page + count, whatever the size
+        answer = client.get("/sandbox/retailcrm/demo/api/v5/orders",
+                            {"filter[customerId]": demo["people"]["huge"]["customers"]["main"],
+                             "limit": 100}, HTTP_X_API_KEY=DEMO_FULL_KEY)
     assert answer.status_code == 200
     body = answer.json()
     assert body["pagination"]["totalCount"] == 10000 and len(body["orders"]) == 100
-    assert time.monotonic() - started < 2.0
     history = client.get("/sandbox/retailcrm/demo/api/v5/orders/history",
                          {"filter[sinceId]": 0, "limit": 100}, HTTP_X_API_KEY=DEMO_FULL_KEY)
     ids = [h["id"] for h in history.json()["history"]]
