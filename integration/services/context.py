@@ -25,6 +25,7 @@ from datetime import date, datetime
 from django.core.cache import cache
 from django.db import connections
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from integration.clients.errors import ApiError
 from integration.services import context_assembly as assembly
@@ -131,7 +132,7 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
     connection = getattr(shop, "retailcrm", None)
     if connection is None:
         return CustomerContext(status=ContextStatus.UNAVAILABLE,
-                               notice="RetailCRM is not connected for this shop.")
+                               notice=_("RetailCRM is not connected for this shop."))
     client = RetailCrmClient.for_connection(connection, interactive=interactive, event=event,
                                             request_id=request_id)
 
@@ -222,7 +223,7 @@ def _find(client, *, email, phone, order_number, timeout) -> _Found:
         searches["order_number"] = _threaded(client.orders_by_number, order_number)
     if not searches:
         return _Found(ContextStatus.UNKNOWN, context=CustomerContext(
-            status=ContextStatus.UNKNOWN, notice="The ticket has no e-mail, phone or order."))
+            status=ContextStatus.UNKNOWN, notice=_("The ticket has no e-mail, phone or order.")))
     done, pending = wait(searches.values(), timeout=timeout)
     if pending:
         raise TimeoutError("RetailCRM did not answer the customer search in time.")
@@ -293,7 +294,8 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     context.pinned_order_number = order_number
     context.fetched_at = datetime.now(tz=timezone.get_current_timezone()).isoformat()
     if notices:
-        context.notice = "Not loaded in time: " + ", ".join(notices) + "."
+        context.notice = _("Not loaded in time: %(parts)s.") % {
+            "parts": ", ".join(_(label) for label in notices)}
     return context
 
 

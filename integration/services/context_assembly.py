@@ -9,6 +9,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from integration.clients.errors import ApiError
 from integration.services.context_types import (
@@ -25,8 +27,10 @@ from integration.services.context_types import (
 
 FINISHED_GROUPS = {"complete": OrderGroup.COMPLETED, "cancel": OrderGroup.CANCELLED}
 PAID_STATUSES = {"paid", "completed", "succeeded"}
-PART_LABELS = {"notes": "notes", "refs": "status names and managers",
-               "pinned": "the order named in the ticket", "tickets": "previous HDE tickets"}
+# Translated when the notice is worded (context.py), in the language of the request.
+PART_LABELS = {"notes": gettext_noop("notes"), "refs": gettext_noop("status names and managers"),
+               "pinned": gettext_noop("the order named in the ticket"),
+               "tickets": gettext_noop("previous HDE tickets")}
 
 
 def full_name(customer) -> str:
@@ -151,7 +155,7 @@ def build(*, shop, crm_url, customer, orders_page, pinned, notes, tickets, refs,
         manager=_manager(refs.get("users"), customer.manager_id), history=history,
     )
     if notes is None:
-        context.notice = "Notes could not be loaded."
+        context.notice = _("Notes could not be loaded.")
     return context
 
 
@@ -203,14 +207,16 @@ def from_cache(data: dict) -> CustomerContext:
 
 def unavailable_notice(error: Exception) -> str:
     if isinstance(error, ApiError):
-        return f"RetailCRM is unavailable right now ({error.message}). Try refresh in a minute."
-    return f"RetailCRM is not answering ({error}). Try refresh in a minute."
+        return _("RetailCRM is unavailable right now (%(error)s). Try refresh in a minute.") % {
+            "error": error.message}
+    return _("RetailCRM is not answering (%(error)s). Try refresh in a minute.") % {
+        "error": error}
 
 
 def stale_notice(context: CustomerContext, error: Exception) -> str:
     minutes = (context.cache_age_seconds or 0) // 60
-    return (f"RetailCRM is unavailable; showing data from {minutes} min ago. "
-            f"({getattr(error, 'message', error)})")
+    return _("RetailCRM is unavailable; showing data from %(minutes)d min ago. (%(error)s)") % {
+        "minutes": minutes, "error": getattr(error, "message", error)}
 
 
 def as_dict(context: CustomerContext) -> dict:
