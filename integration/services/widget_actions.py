@@ -2,6 +2,9 @@
 the client, confirmed in place. Every form carries a one-time nonce used as
 the side-effect key, so a double click never creates two notes."""
 
+from django.utils import translation
+from django.utils.translation import gettext
+
 from integration.models import ShopSettings, TicketLedger
 from integration.services.context import customer_context_invalidate, customer_link_set
 from integration.services.ledger import side_effect_once
@@ -22,7 +25,7 @@ def widget_note_add(*, shop, customer_id: int, text: str, nonce: str, ticket_id:
                     request_id: str = "") -> str:
     text = text.strip()
     if not text:
-        raise ActionRefused("The note is empty.")
+        raise ActionRefused(gettext("The note is empty."))
     if ticket_id:
         text = f"Ticket #{ticket_id}: {text}"
     result = side_effect_once(
@@ -38,9 +41,12 @@ def widget_task_create(*, shop, customer_id: int, text: str, nonce: str, manager
     settings = ShopSettings.objects.get_or_create(shop=shop)[0]
     performer = manager_id or settings.fallback_manager_id
     if not performer:
-        raise ActionRefused("The customer has no responsible manager and no fallback manager "
-                            "is set in the shop's automation settings.")
-    text = text.strip() or f"Customer wrote to support (ticket #{ticket_id})"
+        raise ActionRefused(gettext("The customer has no responsible manager and no fallback "
+                                    "manager is set in the shop's automation settings."))
+    text = text.strip()
+    if not text:
+        with translation.override(shop.language):  # written into RetailCRM
+            text = gettext("Customer wrote to support (ticket #%(id)s)") % {"id": ticket_id}
     return side_effect_once(
         shop=shop, key=f"widget:{nonce}:task",
         perform=lambda: _client(shop, request_id).create_task(
@@ -52,7 +58,7 @@ def widget_customer_create(*, shop, name: str, email: str, phone: str, nonce: st
                            hde_user_id: int | None = None, request_id: str = "") -> int:
     first, _, last = name.strip().partition(" ")
     if not (first or email or phone):
-        raise ActionRefused("Give at least a name, an e-mail or a phone.")
+        raise ActionRefused(gettext("Give at least a name, an e-mail or a phone."))
     settings = ShopSettings.objects.get_or_create(shop=shop)[0]
     result = side_effect_once(
         shop=shop, key=f"widget:{nonce}:customer",
