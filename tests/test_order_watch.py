@@ -220,3 +220,22 @@ def test_trigger_for_another_stores_order_is_ignored(watched, rc_emulator, clien
     assert response.status_code == 202
     assert InboundEvent.objects.get(shop=watched).state == EventState.DONE
     assert not LocalOrder.objects.filter(shop=watched).exists()
+
+
+def test_the_ticket_job_enriches_the_proactive_ticket_for_the_right_customer(watched,
+                                                                           rc_emulator):
+    """HDE's dispatcher reports our new ticket like any other; the ledger row
+    written first tells the ticket job which customer and order it is about."""
+    from tests.fixtures_portal import pump_dispatcher
+
+    order = newest_order(rc_emulator.demo, "many")
+    crm_edit(rc_emulator.demo["url"], order.crm_id, status="delivery-problem")
+    order_watch_poll(shop_id=watched.pk)
+    ticket = hde_tickets_of(watched, "galina@example.ru")[0]
+    pump_dispatcher()
+    event = InboundEvent.objects.get(shop=watched, event_type="new_ticket")
+    assert event.state == EventState.DONE, event.last_error
+    ledger = TicketLedger.objects.get(shop=watched, ticket_id=ticket.id)
+    assert ledger.customer_id == order.customer_crm_id and ledger.order_number == order.number
+    comments = HelpDeskEddyClient.for_connection(watched.helpdeskeddy).list_comments(ticket.id)
+    assert len(comments) == 1 and "Пагинова Галина" in comments[0].text
