@@ -15,8 +15,10 @@ GROUP_NAMES = {
     Role.VIEWER: "Agency viewer",
 }
 # Read-only everywhere: logs and vendor state are written by the portal only.
+# Events are evidence: replayed (a role check of its own), never edited or
+# deleted by hand; retention and shop deletion remove them.
 READ_ONLY_MODELS = {"apicall", "ratelimitstate", "authfailure", "ticketledger", "sideeffect",
-                    "widgetrequest", "localorder"}
+                    "inboundevent", "widgetrequest", "localorder"}
 OWNER_ONLY_MODELS = {"agency", "membership"}
 
 
