@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext
 
 from integration.clients import throttle
 from integration.clients.base import NOT_JSON, BaseClient
@@ -250,11 +251,15 @@ class HelpDeskEddyClient(BaseClient):
         if self.connection.hde_user_id != user.id:
             self.connection.hde_user_id = user.id
             self.connection.save(update_fields=["hde_user_id"])
-        role = "agent" if user.is_staff else "client (not an agent!)"
+        # Shown to whoever tests the connection (wizard, admin): their language.
+        role = gettext("agent") if user.is_staff else gettext("client (not an agent!)")
         limit, remaining = self.last_rate_limit
-        quota = f"; {remaining} of {limit} requests left this minute" if limit else ""
-        return f"Connected to {self.host} as {user.full_name or user.email} ({role}, " \
-               f"HDE user #{user.id}){quota}."
+        quota = gettext("; %(remaining)s of %(limit)s requests left this minute") % {
+            "remaining": remaining, "limit": limit} if limit else ""
+        return gettext("Connected to %(host)s as %(user)s (%(role)s, HDE user #%(id)s)"
+                       "%(quota)s.") % {
+            "host": self.host, "user": user.full_name or user.email, "role": role, "id": user.id,
+            "quota": quota}
 
     # -- tickets -------------------------------------------------------------
     def get_ticket(self, ticket_id: int) -> Ticket:
