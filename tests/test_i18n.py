@@ -216,3 +216,32 @@ def test_admin_follows_the_browser_language(client, two_tenants):
     # A Russian screen the console owns, with a Russian model name from the catalog.
     dashboard = client.get("/admin/console/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Панель агентства" in dashboard and "Добавить магазин" in dashboard
+
+
+def test_a_russian_browser_and_a_russian_shop_in_chromium(browser, portal_url, demo_shop,
+                                                           make_member, artifacts_dir):
+    """The user's path in a real browser asking for Russian: log in, the agency
+    console, then the widget of the Russian shop; screenshots for review."""
+    owner = make_member(demo_shop.agency)
+    context = browser.new_context(locale="ru-RU", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    try:
+        page.goto(f"{portal_url}/admin/login/?next=/admin/console/")
+        page.fill("#id_username", owner.username)
+        page.fill("#id_password", "pw-123456!")
+        page.click("input[type=submit]")
+        page.wait_for_url("**/admin/console/")
+        assert page.locator("html").get_attribute("lang") == "ru"
+        body = page.locator("body").inner_text()
+        assert "Панель агентства" in body and "Добавить магазин" in body
+        assert demo_shop.name in body and "Agency dashboard" not in body
+        page.screenshot(path=f"{artifacts_dir}/i18n-console-ru.png", full_page=True)
+
+        page.goto(widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN))
+        widget = page.locator("body").inner_text()
+        assert "Петров Иван" in widget and "Добавить заметку" in widget
+        assert "Задача менеджеру" in widget and "Add a note" not in widget
+        page.screenshot(path=f"{artifacts_dir}/i18n-widget-ru.png", full_page=True)
+    finally:
+        context.close()
