@@ -26,7 +26,7 @@ class ApiCall(models.Model):
     outcome = models.CharField(_("outcome"), max_length=40, default="ok")
     duration_ms = models.PositiveIntegerField(_("duration, ms"), default=0)
     error = models.TextField(_("error"), blank=True, default="")
-    rate_limit_remaining = models.IntegerField(null=True, blank=True)
+    rate_limit_remaining = models.IntegerField(_("rate limit remaining"), null=True, blank=True)
     interactive = models.BooleanField(_("interactive"), default=False)
     event = models.ForeignKey(
         "integration.InboundEvent", null=True, blank=True, on_delete=models.SET_NULL,
@@ -55,7 +55,7 @@ class WidgetRequest(models.Model):
         "integration.Shop", on_delete=models.CASCADE, related_name="widget_requests",
         verbose_name=_("shop"),
     )
-    request_id = models.CharField(max_length=40, db_index=True)
+    request_id = models.CharField(_("request id"), max_length=40, db_index=True)
     channel = models.CharField(_("channel"), max_length=8, default="page")  # page / api
     duration_ms = models.PositiveIntegerField(_("duration, ms"))
     cache_hit = models.BooleanField(_("cache hit"), default=False)

@@ -36,7 +36,7 @@ class OrderWatch(models.Model):
     last_error = models.TextField(_("last error"), blank=True, default="")
     # A poll holds the shop with one conditional UPDATE of this column; the
     # exact value is also the holder's token (see services.order_watch).
-    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(_("poll lease until"), null=True, blank=True)
     # RetailCRM status codes. None: not chosen yet, so the first poll picks
     # DEFAULT_PROBLEM_STATUS if the account has it; [] means "none".
     problem_statuses = models.JSONField(_("problem statuses"), null=True, blank=True)

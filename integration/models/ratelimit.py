@@ -18,8 +18,8 @@ class RateLimitState(models.Model):
     hits = models.JSONField(default=list, blank=True)
     banned_until = models.DateTimeField(_("banned until"), null=True, blank=True)
     remaining = models.IntegerField(_("remaining in window"), null=True, blank=True)
-    remaining_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    remaining_at = models.DateTimeField(_("remaining at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("vendor rate-limit state")

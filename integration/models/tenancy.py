@@ -40,9 +40,11 @@ class Membership(models.Model):
     `integration.roles`) so the admin's own permission checks apply."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships",
+        verbose_name=_("user"),
     )
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships",
+                               verbose_name=_("agency"))
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
