@@ -59,8 +59,8 @@ class OrderWatchForm(forms.ModelForm):
         chosen = list(self.instance.problem_statuses or [])
         known = {code for code, _label in choices}
         # A chosen status RetailCRM no longer lists stays visible (and removable).
-        choices += [(code, f"{code} ({_('not in RetailCRM')})") for code in chosen
-                    if code not in known]
+        gone = _("not in RetailCRM")  # outside the f-string so makemessages finds it
+        choices += [(code, f"{code} ({gone})") for code in chosen if code not in known]
         field = self.fields["problem_statuses"]
         field.choices = choices
         self.initial.setdefault("problem_statuses", chosen)

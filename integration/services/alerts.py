@@ -65,9 +65,10 @@ def conditions_observe(*, shops, now) -> dict[tuple[int, str], Observed]:
     found: dict[tuple[int, str], Observed] = {}
     shop_list = list(shops.select_related("retailcrm", "helpdeskeddy"))
     hde_keys = {}
+    key_refused = _("key refused")  # outside the f-string so makemessages finds it
     for shop in shop_list:
         refused = [
-            f"{label}: {conn.last_error or _('key refused')}"
+            f"{label}: {conn.last_error or key_refused}"
             for label, conn in (("RetailCRM", getattr(shop, "retailcrm", None)),
                                 ("HelpDeskEddy", getattr(shop, "helpdeskeddy", None)))
             if conn is not None and conn.status == ConnectionStatus.NEEDS_ATTENTION
