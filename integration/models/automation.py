@@ -245,7 +245,8 @@ class FieldMapping(models.Model):
                                                name="mapping_shop_field_unique")]
 
     def __str__(self):
-        return f"{self.get_value_display()} → HDE field {self.hde_field_id}"
+        return _("%(value)s → HDE field %(field)s") % {"value": self.get_value_display(),
+                                                        "field": self.hde_field_id}
 
 
 class ProfileValue(models.TextChoices):
