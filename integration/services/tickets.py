@@ -118,13 +118,17 @@ def ticket_event_handle(*, event) -> None:
         side_effect_once(shop=shop, key=f"{key}:hde_update", perform=update_ticket)
 
     marker = texts.ticket_marker(ticket_id)
+    # A signed link carries its signing time, so a retry builds a different
+    # one: an earlier attempt's comment is recognised by the shop's widget
+    # path (`…/widget/<shop public_id>/`), which only the portal writes.
+    shop_widget_prefix = link.rsplit("/", 2)[0] + "/"
     side_effect_once(
         shop=shop, key=f"{key}:hde_comment",
         perform=lambda: hde.add_comment(
             ticket_id, texts.summary_comment(shop=shop, context=context, decision=decision,
                                              widget_link=link)).id,
         find_existing=lambda: next((c.id for c in hde.list_comments(ticket_id)
-                                    if link in c.text), None),
+                                    if shop_widget_prefix in c.text), None),
     )
     customer_id = _reverse_flow(shop=shop, settings=settings, crm=crm, context=context,
                                 info=info, key=key, link=link, marker=marker)

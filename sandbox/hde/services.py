@@ -230,6 +230,12 @@ def _int(value, what: str) -> int:
 
 
 def next_hid(model, account) -> int:
+    """Next id of `model` in the account. Inside a transaction the account row
+    is locked first, so requests served at once by several web processes on
+    PostgreSQL never read the same maximum (HDE itself never answers a
+    duplicate-key 500); the lock lasts until the caller's commit."""
+    if transaction.get_connection().in_atomic_block:
+        list(Account.objects.select_for_update().filter(pk=account.pk).values_list("pk"))
     return (model.objects.filter(account=account).aggregate(m=Max("hid"))["m"] or 0) + 1
 
 

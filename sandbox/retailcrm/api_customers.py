@@ -102,14 +102,16 @@ def notes_create(call):
         raise ApiProblem(400, "Errors in the entity format",
                          {"text": "This value should not be blank."})
     now = timezone.now()
-    crm_id = Note.next_crm_id(call.account)
-    doc = {"id": crm_id, "text": data["text"],
-           "createdAt": crm_datetime(now, call.account.timezone),
-           "customer": store.customer_stub(customer)}
-    if data.get("managerId"):
-        doc["managerId"] = int(data["managerId"])
-    Note.objects.create(account=call.account, crm_id=crm_id, customer_crm_id=customer.crm_id,
-                        created_at=now, doc=doc)
+    extra = {"managerId": int(data["managerId"])} if data.get("managerId") else {}
+
+    def build_doc(crm_id):
+        return {"id": crm_id, "text": data["text"],
+                "createdAt": crm_datetime(now, call.account.timezone),
+                "customer": store.customer_stub(customer), **extra}
+
+    note = Note.create_numbered(call.account, build_doc, customer_crm_id=customer.crm_id,
+                                created_at=now)
+    crm_id = note.crm_id
     return ok({"id": crm_id}, status=201)
 
 

@@ -125,10 +125,10 @@ def tasks_create(call):
     if data.get("order"):
         order = _task_order(call, data["order"], site)
         doc["order"] = {"id": order.crm_id, "number": order.number, "site": order.site}
-    crm_id = Task.next_crm_id(call.account)
-    doc = {"id": crm_id, "createdAt": crm_datetime(timezone.now(), call.account.timezone), **doc}
-    Task.objects.create(account=call.account, crm_id=crm_id, doc=doc)
-    return ok({"id": crm_id}, status=201)
+    created = timezone.now()
+    task = Task.create_numbered(call.account, lambda crm_id: {
+        "id": crm_id, "createdAt": crm_datetime(created, call.account.timezone), **doc})
+    return ok({"id": task.crm_id}, status=201)
 
 
 def _task_order(call, ref, site):
