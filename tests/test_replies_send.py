@@ -18,6 +18,8 @@ TICKET_IVAN, TICKET_MARIA = 3, 6  # Ivan: one order in delivery; Maria: no order
 @pytest.fixture
 def shop(demo_shop, settings, live_server):
     settings.PORTAL_BASE_URL = live_server.url
+    demo_shop.language = "en"  # these tests read the widget's English labels
+    demo_shop.save(update_fields=["language"])
     reply_templates_default_create(shop=demo_shop)
     return demo_shop
 
