@@ -88,6 +88,11 @@ class ApiValidationError(ApiError):
 
 class ApiUnexpectedResponse(ApiError):
     """Not the vendor's JSON: an HTML page from a wrong account URL, a
-    truncated body, malformed JSON."""
+    truncated body, malformed JSON.
 
+    Retryable: a body cut short or a proxy's error page is usually gone on the
+    next attempt, and a job must not die on one; a wrong account URL keeps
+    failing and ends dead after the inbox's attempts, with this message."""
+
+    retryable = True
     outcome = "unexpected"
