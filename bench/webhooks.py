@@ -169,7 +169,10 @@ def main():
         hde_calls = ApiCall.objects.filter(provider="helpdeskeddy").count()
         crm_calls = ApiCall.objects.filter(provider="retailcrm").count()
         cap = args.hde_limit
-        floor = max(0.0, hde_calls - cap) / (cap / args.hde_window)
+        # The budget's rate: `cap` calls per window, sustained. (A sliding
+        # window admits no more than `cap` in any window, so after the first
+        # window every further `cap` calls take a full window.)
+        floor = hde_calls / (cap / args.hde_window)
         comments = [Message.objects.filter(ticket__account__code="demo", ticket__hid=t,
                                            is_comment=True).count() for t in ticket_ids]
         account = HdeAccount.objects.get(code="demo")
