@@ -17,6 +17,8 @@ Why these values:
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, 2 * multiprocessing.cpu_count())))
 worker_class = "sync"
@@ -28,9 +30,26 @@ max_requests_jitter = 200
 # The proxy (nginx, a load balancer) terminates TLS and sets X-Forwarded-Proto.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
-# %(U)s is the path without the query string; widget paths carry a signed token
-# in the path itself, so production proxies should also keep access logs private.
+# %(U)s is the path without the query string; a widget link carries its signed
+# token in the path, so the access logger below redacts it (the proxy in front
+# should keep its own access logs private too).
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger with widget-link tokens cut out of logged paths."""
+
+    def atoms(self, resp, req, environ, request_time):
+        from integration.log_filters import redact
+
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("U", "r"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact(atoms[key])
+        return atoms
+
+
+logger_class = RedactingLogger
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 proc_name = "portal-web"

@@ -252,5 +252,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # Widget links are credentials: Django's request loggers name the path
+    # of every refused request, so their tokens are redacted at the source.
+    "filters": {"redact_widget_tokens": {"()": "integration.log_filters.RedactWidgetTokens"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["redact_widget_tokens"]},
+        "django.server": {"filters": ["redact_widget_tokens"]},
+    },
 }
