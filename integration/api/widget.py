@@ -6,6 +6,7 @@ import time
 import uuid
 from dataclasses import asdict
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -13,7 +14,7 @@ from rest_framework.views import APIView
 
 from integration.api.auth import HasWidgetToken, WidgetTokenAuthentication
 from integration.clients.errors import ApiError
-from integration.models import WidgetRequest
+from integration.models import HelpDeskEddyConnection, WidgetRequest
 from integration.services import widget_actions
 from integration.services.context import customer_context_get
 from integration.services.widget import ledger_customer_id, ticket_info_get
@@ -57,6 +58,11 @@ class ContextApi(WidgetApi):
         ticket = None
         customer_id = data.get("customer_id")
         if data.get("ticket_id"):
+            if not HelpDeskEddyConnection.objects.filter(shop=self.shop).exists():
+                return Response({"detail": _("This shop is not connected to HelpDeskEddy: "
+                                             "look the customer up by e-mail, phone or "
+                                             "order number.")},
+                                status=status.HTTP_400_BAD_REQUEST)
             try:
                 ticket = ticket_info_get(shop=self.shop, ticket_id=data["ticket_id"],
                                          request_id=request_id)
