@@ -79,6 +79,8 @@ def main():
     parser.add_argument("--hde-limit", type=int, default=30)
     parser.add_argument("--hde-window", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--web-workers", type=int, default=2,
+                        help="gunicorn processes (16 threads in total)")
     args = parser.parse_args()
 
     env = bench_environment("webhooks")
@@ -113,7 +115,8 @@ def main():
     capture(json.loads(out.getvalue()))
     OrmQ.objects.all().delete()
     demo = next(s for s in seeded["shops"] if s["name"] == "Demo Shop")
-    server = start_server(env, port)
+    server = start_server(env, port, gunicorn_workers=args.web_workers,
+                          threads=max(1, 16 // args.web_workers))
     workers = []
     try:
         # Phase 1: the receiver alone.
