@@ -225,7 +225,7 @@ def test_a_dropped_database_connection_is_survived(procs):
         current = InboundEvent.objects.get(pk=event.pk)
         if current.state == EventState.DONE:
             return True
-        if time.monotonic() - dropped_at > 15:  # the job died with its connection
+        if time.monotonic() - dropped_at > 8:  # the job died with its connection
             if current.state == EventState.PROCESSING:
                 _expire_lease_and_sweep(current)
             elif current.state == EventState.PENDING:  # its retry is due now
