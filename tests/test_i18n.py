@@ -245,3 +245,22 @@ def test_a_russian_browser_and_a_russian_shop_in_chromium(browser, portal_url, d
         page.screenshot(path=f"{artifacts_dir}/i18n-widget-ru.png", full_page=True)
     finally:
         context.close()
+
+
+def test_a_task_from_the_russian_widget_is_worded_in_russian(portal_url, demo_shop):
+    """The operator leaves the task text empty: the portal words it, in the
+    shop's language, and confirms in it."""
+    from sandbox.retailcrm.models import Task
+
+    demo_shop.language = "ru"
+    demo_shop.save(update_fields=["language"])
+    url = widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)
+    page = requests.get(url, timeout=10).text
+    task_form = page.split('data-action="task"')[1].split("</form>")[0]
+    form = {name: value for name, value in re.findall(
+        r'name="(\w+)" value="([^"]*)"', task_form)}
+    form["text"] = ""
+    answer = requests.post(url, data=form, timeout=10)
+    assert "Задача для менеджера создана в RetailCRM" in answer.text
+    texts = [t.doc["text"] for t in Task.objects.all()]
+    assert f"Клиент обратился в поддержку (заявка #{TICKET_IVAN})" in texts
