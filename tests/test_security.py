@@ -273,7 +273,8 @@ def test_jobs_for_shop_a_never_read_or_write_shop_b(demo_shop, make_agency, make
     event.refresh_from_db()
 
     assert event.state == EventState.DONE, event.last_error
-    assert TicketLedger.objects.get(shop=demo_shop, ticket_id=3).customer_id == rc_people["delivery"]
+    ledger = TicketLedger.objects.get(shop=demo_shop, ticket_id=3)
+    assert ledger.customer_id == rc_people["delivery"]
     after_b = {m.__name__: list(m.objects.filter(shop=shop_b).values())
                for m in (TicketLedger, CustomerLink, InboundEvent)}
     assert after_b == before_b
