@@ -16,6 +16,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
+from functools import lru_cache
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -82,12 +83,22 @@ def inbound_event_enqueue(*, event_id: int) -> None:
 
     def enqueue():
         async_task("integration.tasks.inbound_event_process_task", event_id,
-                   task_name=f"event-{event_id}")
+                   task_name=f"event-{event_id}", broker=_shared_broker())
 
     if _broker_is_database() and not Conf.SYNC:
         enqueue()  # same database, same transaction: atomic with the event
     else:
         transaction.on_commit(enqueue)
+
+
+@lru_cache(maxsize=1)
+def _shared_broker():
+    """One broker per process. django-q2 builds a new one per task otherwise,
+    and its Redis broker opens a new connection pool each time: a TCP connect
+    per accepted webhook (measured: Redis accepts were slower than ORM ones)."""
+    from django_q.brokers import get_broker
+
+    return get_broker()
 
 
 def _claim(event_id: int, now) -> bool:
