@@ -28,7 +28,7 @@ from integration.services import inbox
 from integration.services.secrets import shop_secret_issue
 from tests.workers import free_port
 
-FUZZ = settings(max_examples=80, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 ALLOWED_HOOK = {202, 400, 401, 405, 413, 415, 429}
