@@ -23,6 +23,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integration.models import (
     ApiCall,
@@ -96,7 +97,7 @@ def shop_erase_plan(*, shop) -> list[tuple[str, int]]:
     for name, count in _cascade_counts(Shop, "", shop.pk):
         merged[name] = merged.get(name, 0) + count
     counts += sorted(merged.items())
-    counts.append(("cache entries", len(shop_cache_keys(shop.pk))))
+    counts.append((gettext("cache entries"), len(shop_cache_keys(shop.pk))))
     return counts
 
 
@@ -106,7 +107,7 @@ def shop_erase(*, shop) -> dict[str, int]:
     with transaction.atomic():
         _, per_model = shop.delete()
     per_model = dict(per_model)
-    per_model["cache entries"] = shop_cache_erase(shop_id=shop_id)
+    per_model[gettext("cache entries")] = shop_cache_erase(shop_id=shop_id)
     return per_model
 
 
