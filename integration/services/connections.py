@@ -3,6 +3,8 @@ connection row (the client keeps its health) and reported to the admin."""
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from integration.clients.errors import ApiError
 
 
@@ -24,7 +26,7 @@ def shop_connections_test(*, shop) -> list[ConnectionTestResult]:
     ):
         connection = getattr(shop, attr, None)
         if connection is None:
-            results.append(ConnectionTestResult(label, False, "not configured"))
+            results.append(ConnectionTestResult(label, False, gettext("not configured")))
             continue
         try:
             summary = client_class.for_connection(connection, interactive=True).test_connection()
