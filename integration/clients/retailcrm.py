@@ -18,6 +18,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
+from django.utils.translation import gettext
 
 from integration.clients import retailcrm_parsing as parsing
 from integration.clients.base import NOT_JSON, BaseClient
@@ -116,18 +117,23 @@ class RetailCrmClient(BaseClient):
         return f"retailcrm:account-timezone:{self.base_url}"
 
     def test_connection(self) -> str:
-        """One line for the admin's "Test connections" action."""
+        """One line for the admin's "Test connections" action, in the admin's
+        language; `missing_rights` keeps what is missing for the caller."""
         credentials = self.check_credentials()
         account = self.account_settings()
-        stores = ", ".join(credentials.sites_available) or "none"
-        scope = "all stores" if credentials.site_access == "access_full" else "selected stores"
-        summary = f"Key works; {scope}: {stores}; timezone {account.timezone or 'unknown'}"
+        self.missing_rights = dict(credentials.missing)
+        stores = ", ".join(credentials.sites_available) or gettext("none")
+        scope = (gettext("all stores") if credentials.site_access == "access_full"
+                 else gettext("selected stores"))
+        summary = gettext("Key works; %(scope)s: %(stores)s; timezone %(tz)s") % {
+            "scope": scope, "stores": stores, "tz": account.timezone or gettext("unknown")}
         if self.site_code and self.site_code not in credentials.sites_available:
-            summary += f"; WARNING: the key cannot see store '{self.site_code}'"
+            summary += gettext("; WARNING: the key cannot see store '%(site)s'") % {
+                "site": self.site_code}
         if credentials.missing:
             missing = ", ".join(f"{s} ({why})" for s, why in credentials.missing.items())
-            return f"{summary}; missing rights: {missing}"
-        return f"{summary}; all needed rights present"
+            return summary + gettext("; missing rights: %(rights)s") % {"rights": missing}
+        return summary + gettext("; all needed rights present")
 
     # -- customers ----------------------------------------------------------
     def customers_by_email(self, email: str) -> list[Customer]:
