@@ -131,7 +131,8 @@ class RetailCrmClient(BaseClient):
             summary += gettext("; WARNING: the key cannot see store '%(site)s'") % {
                 "site": self.site_code}
         if credentials.missing:
-            missing = ", ".join(f"{s} ({why})" for s, why in credentials.missing.items())
+            # The reasons are msgids of services.onboarding.SCOPE_FEATURES.
+            missing = ", ".join(f"{s} ({gettext(why)})" for s, why in credentials.missing.items())
             return summary + gettext("; missing rights: %(rights)s") % {"rights": missing}
         return summary + gettext("; all needed rights present")
 
