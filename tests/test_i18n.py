@@ -264,3 +264,33 @@ def test_a_task_from_the_russian_widget_is_worded_in_russian(portal_url, demo_sh
     assert "Задача для менеджера создана в RetailCRM" in answer.text
     texts = [t.doc["text"] for t in Task.objects.all()]
     assert f"Клиент обратился в поддержку (заявка #{TICKET_IVAN})" in texts
+
+
+def test_connection_test_speaks_the_admins_language(client, demo_shop, make_member,
+                                                    rc_emulator):
+    """"Test connections" in a Russian browser: both summaries in Russian, and a
+    key without rights still counts as a failure (judged from the rights, not
+    from the English wording)."""
+    from django.contrib.messages import get_messages
+    from django.urls import reverse
+
+    from integration.models import Role
+
+    client.force_login(make_member(demo_shop.agency, Role.ADMIN, username="ru-admin"))
+
+    def run():
+        response = client.post(reverse("admin:integration_shop_changelist"),
+                               {"action": "test_connections", "_selected_action": [demo_shop.pk]},
+                               follow=True, HTTP_ACCEPT_LANGUAGE="ru")
+        return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)] or [
+            (m.level_tag, str(m)) for m in response.context["messages"]]
+
+    (rc_level, rc_text), (hde_level, hde_text) = run()
+    assert rc_level == hde_level == "success"
+    assert "Ключ работает" in rc_text and "все нужные права есть" in rc_text
+    assert "Подключено к" in hde_text and "сотрудник" in hde_text
+    demo_shop.retailcrm.api_key = rc_emulator.demo["restricted_keys"]["read_only"]
+    demo_shop.retailcrm.save()
+    level, text = run()[0]
+    assert level == "error" and "не хватает прав" in text
+    assert "создавать задачи менеджерам" in text
