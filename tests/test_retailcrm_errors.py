@@ -257,3 +257,14 @@ def test_the_budget_is_shared_by_every_shop_and_key_on_one_account(
     # Arrival times at the emulator carry scheduling jitter on a busy
     # machine; 0.3 s of the 0.5 s window still proves no third request slipped in.
     assert seen.max_per_window(0.3) <= 2
+
+
+def test_a_non_json_answer_is_logged_as_such_not_as_ok(rc_client):
+    from integration.clients.errors import ApiUnexpectedResponse
+    from integration.models import ApiCall
+
+    _set_fault(fault="html")
+    with pytest.raises(ApiUnexpectedResponse):
+        RetailCrmClient.for_connection(rc_client.connection).statuses()
+    row = ApiCall.objects.filter(provider="retailcrm").latest("created_at")
+    assert row.outcome == "unexpected" and row.status_code == 200

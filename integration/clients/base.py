@@ -216,13 +216,13 @@ class BaseClient:
             error.provider = self.provider
             error.path = prepared_path
             self._fail(method, prepared_path, response.status_code, error, None)
-        self._record(method, prepared_path, response.status_code, self._local.started, "ok", "")
-        self._mark_healthy()
         if body is _NOT_JSON:
-            raise ApiUnexpectedResponse(
+            self._fail(method, prepared_path, response.status_code, ApiUnexpectedResponse(
                 "The vendor answered with something that is not JSON.",
                 status_code=response.status_code, path=prepared_path, provider=self.provider,
-            )
+            ), None)
+        self._record(method, prepared_path, response.status_code, self._local.started, "ok", "")
+        self._mark_healthy()
         return body
 
     def before_request(self) -> None:
@@ -281,7 +281,8 @@ class BaseClient:
     def _mark_unhealthy(self, error: ApiError):
         from django.db.models import F
 
-        if not isinstance(error, (ApiUnauthorized, ApiHostError, ApiServerError)):
+        if not isinstance(error, (ApiUnauthorized, ApiHostError, ApiServerError,
+                                  ApiUnexpectedResponse)):
             return  # a 404 or a validation error says nothing about the connection
         status = (
             ConnectionStatus.NEEDS_ATTENTION
