@@ -2,10 +2,10 @@
 hold about one customer.
 
 Retention (defaults in deploy/README.md "Personal data"): the call logs and
-finished events are purged by services.retention (`LOG_RETENTION_DAYS`); this
-module purges what that one does not touch: widget request timings, ledger
-rows of long-closed tickets with their side-effect keys, unused customer
-links and refused-auth records (they hold client addresses). Cached contexts
+finished events are purged by services.retention (`LOG_RETENTION_DAYS`); so are
+widget request timings and refused-auth records (they hold client
+addresses). This module purges what that one does not touch: ledger rows of
+long-closed tickets with their side-effect keys and unused customer links. Cached contexts
 expire by TTL and go at once when their shop is erased.
 
 Erasing a shop relies on the database: every tenant-owned row has a
@@ -27,36 +27,25 @@ from django.utils.translation import gettext
 
 from integration.models import (
     ApiCall,
-    AuthFailure,
     CustomerLink,
     InboundEvent,
     SideEffect,
     TicketLedger,
-    WidgetRequest,
 )
 from integration.services.context import _lookup_key
+from integration.services.retention import purge_in_batches as _purge
 from integration.services.shop_cache import cache_keys, shop_cache_erase, shop_cache_keys
 
 BATCH = 1000
 
 
 # -- retention ---------------------------------------------------------------
-def _purge(queryset) -> int:
-    deleted = 0
-    while True:
-        ids = list(queryset.values_list("pk", flat=True)[:BATCH])
-        if not ids:
-            return deleted
-        deleted += queryset.model.objects.filter(pk__in=ids).delete()[0]
-
-
 def personal_data_purge(*, now=None) -> dict[str, int]:
     """Delete what is past its retention; returns rows deleted per table."""
     now = now or timezone.now()
     knobs = settings.INTEGRATION
-    log_cutoff = now - timedelta(days=knobs["LOG_RETENTION_DAYS"])
     ledger_cutoff = now - timedelta(days=knobs["LEDGER_RETENTION_DAYS"])
-    done = {"widget_requests": _purge(WidgetRequest.objects.filter(created_at__lt=log_cutoff))}
+    done = {}
     old_tickets = TicketLedger.objects.filter(
         Q(closed_at__lt=ledger_cutoff) | Q(closed_at__isnull=True, updated_at__lt=ledger_cutoff))
     effects = 0
@@ -67,8 +56,6 @@ def personal_data_purge(*, now=None) -> dict[str, int]:
     done["tickets"] = _purge(old_tickets)
     link_cutoff = now - timedelta(days=knobs["CUSTOMER_LINK_RETENTION_DAYS"])
     done["customer_links"] = _purge(CustomerLink.objects.filter(updated_at__lt=link_cutoff))
-    auth_cutoff = now - timedelta(hours=knobs["AUTH_FAILURE_RETENTION_HOURS"])
-    done["auth_failures"] = _purge(AuthFailure.objects.filter(created_at__lt=auth_cutoff))
     return done
 
 

@@ -21,7 +21,8 @@ from integration.models import ApiCall, AuthFailure, EventState, InboundEvent, W
 BATCH = 1000
 
 
-def _purge(queryset) -> int:
+def purge_in_batches(queryset) -> int:
+    """Delete a queryset BATCH rows at a time, so no purge holds a long lock."""
     deleted = 0
     while True:
         ids = list(queryset.values_list("pk", flat=True)[:BATCH])
@@ -38,10 +39,11 @@ def logs_purge(*, now=None) -> int:
     """Delete expired log rows; return how many went."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=_setting("LOG_RETENTION_DAYS", 30))
-    deleted = _purge(ApiCall.objects.filter(created_at__lt=cutoff))
+    deleted = purge_in_batches(ApiCall.objects.filter(created_at__lt=cutoff))
     finished = [EventState.DONE, EventState.IGNORED, EventState.DEAD]
-    deleted += _purge(InboundEvent.objects.filter(created_at__lt=cutoff, state__in=finished))
-    deleted += _purge(WidgetRequest.objects.filter(created_at__lt=cutoff))
+    deleted += purge_in_batches(
+        InboundEvent.objects.filter(created_at__lt=cutoff, state__in=finished))
+    deleted += purge_in_batches(WidgetRequest.objects.filter(created_at__lt=cutoff))
     auth_cutoff = now - timedelta(hours=_setting("AUTH_FAILURE_RETENTION_HOURS", 24))
-    deleted += _purge(AuthFailure.objects.filter(created_at__lt=auth_cutoff))
+    deleted += purge_in_batches(AuthFailure.objects.filter(created_at__lt=auth_cutoff))
     return deleted
