@@ -165,7 +165,7 @@ def test_webhook_matrix_only_the_shops_own_secret_of_that_kind_opens_it(
 
 
 @pytest.mark.django_db
-def test_webhook_brute_force_is_throttled_per_address_even_for_the_right_secret(
+def test_webhook_brute_force_is_throttled_per_address_and_never_locks_out_the_sender(
         client, two_tenants, secrets_ab):
     from integration.services.secrets import FAILURE_LIMIT
 
@@ -175,9 +175,12 @@ def test_webhook_brute_force_is_throttled_per_address_even_for_the_right_secret(
     for n in range(FAILURE_LIMIT):
         assert client.post(url, body, content_type="application/json",
                            HTTP_AUTHORIZATION=_basic(f"guess-{n}")).status_code == 401
-    right = _basic(secrets_ab["a"][SecretKind.HDE_WEBHOOK])
     assert client.post(url, body, content_type="application/json",
-                       HTTP_AUTHORIZATION=right).status_code == 429
+                       HTTP_AUTHORIZATION=_basic("one-more-guess")).status_code == 429
+    right = _basic(secrets_ab["a"][SecretKind.HDE_WEBHOOK])
+    # The holder of the (unguessable) secret is served even from that address.
+    assert client.post(url, body, content_type="application/json",
+                       HTTP_AUTHORIZATION=right).status_code == 202
     # Another address (the real HDE) is not locked out by the attacker.
     assert client.post(url, body, content_type="application/json", HTTP_AUTHORIZATION=right,
                        REMOTE_ADDR="10.1.2.3").status_code == 202

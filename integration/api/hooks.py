@@ -28,7 +28,7 @@ from integration.services.inbox import inbound_event_store
 from integration.services.secrets import (
     auth_failure_record,
     auth_failures_exceeded,
-    shop_secret_match,
+    shop_secret_match_by_public_id,
 )
 
 logger = logging.getLogger("integration.hooks")
@@ -92,7 +92,9 @@ def _positive_int(value, field: str) -> int:
     return number
 
 
-def _receive(request, public_id, *, kind: str, build_event) -> JsonResponse:
+def _refuse(request, public_id, kind: str) -> JsonResponse:
+    """No matching secret: unknown shop (404), or a refused attempt, counted
+    per shop and address and answered 429 once there were too many."""
     shop = Shop.objects.filter(public_id=public_id, active=True).first()
     if shop is None:
         logger.info("hooks.unknown_shop", extra={"public_id": str(public_id)})
@@ -101,17 +103,27 @@ def _receive(request, public_id, *, kind: str, build_event) -> JsonResponse:
     if auth_failures_exceeded(failure_key):
         logger.warning("hooks.throttled", extra={"shop": shop.pk})
         return _error(429, _("Too many refused attempts; try again later."))
+    auth_failure_record(failure_key)
+    logger.warning("hooks.bad_secret", extra={"shop": shop.pk})
+    return _error(401, _("Wrong or missing webhook secret."))
+
+
+def _receive(request, public_id, *, kind: str, build_event) -> JsonResponse:
+    """The accept path: parse, one query for shop and secret, one transaction
+    for the event and its task. Refused attempts take the slower path above;
+    a sender that holds the secret is never locked out by someone guessing."""
     try:
         body = _parse_body(request)
-        presented = _presented_secret(request, body)
-        if shop_secret_match(shop=shop, kind=kind, presented=presented) is None:
-            auth_failure_record(failure_key)
-            logger.warning("hooks.bad_secret", extra={"shop": shop.pk})
-            return _error(401, _("Wrong or missing webhook secret."))
+        secret = shop_secret_match_by_public_id(
+            public_id=public_id, kind=kind, presented=_presented_secret(request, body))
+        if secret is None:
+            return _refuse(request, public_id, kind)
+        shop = secret.shop
         body.pop("secret", None)
         source, source_key, event_type, payload = build_event(body, request.body)
     except HookRejected as rejected:
-        logger.info("hooks.rejected", extra={"shop": shop.pk, "reason": rejected.message})
+        logger.info("hooks.rejected", extra={"public_id": str(public_id),
+                                             "reason": rejected.message})
         return _error(rejected.status, rejected.message)
     event, created = inbound_event_store(shop=shop, source=source, source_key=source_key,
                                          event_type=event_type, payload=payload)
