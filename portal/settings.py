@@ -257,6 +257,9 @@ LOGGING = {
     "filters": {"redact_widget_tokens": {"()": "integration.log_filters.RedactWidgetTokens"}},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # django-q2 logs every enqueue at INFO: one line per accepted webhook
+        # on the web tier's hot path. Failures still show at WARNING.
+        "django-q": {"level": env.str("DJANGO_Q_LOG_LEVEL", default="WARNING")},
         "django.request": {"filters": ["redact_widget_tokens"]},
         "django.server": {"filters": ["redact_widget_tokens"]},
     },
