@@ -64,6 +64,8 @@ def child_env(**knobs) -> dict[str, str]:
         "SECRET_KEY": settings.SECRET_KEY,
         "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
         "LOG_LEVEL": "INFO", "Q_SYNC": "0", "PYTHONUNBUFFERED": "1",
+        # tasks_processed() counts django-q2's per-task INFO lines.
+        "DJANGO_Q_LOG_LEVEL": "INFO",
     })
     cache_conf = settings.CACHES["default"]
     if cache_conf["BACKEND"].endswith("RedisCache"):
