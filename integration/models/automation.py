@@ -61,6 +61,18 @@ class ShopSettings(models.Model):
     def __str__(self):
         return str(self.shop)
 
+    @classmethod
+    def of(cls, shop) -> "ShopSettings":
+        """The shop's settings, created with defaults on first use. Goes
+        through the one-to-one accessor, so a shop object that already loaded
+        them (the widget page asks several times) costs no further query."""
+        try:
+            return shop.settings
+        except cls.DoesNotExist:
+            settings, _ = cls.objects.get_or_create(shop=shop)
+            shop.settings = settings
+            return settings
+
 
 class MatchMode(models.TextChoices):
     ALL = "all", _("all conditions hold")

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integration.clients.errors import ApiError
+from integration.models import ShopSettings
 from integration.services import context_assembly as assembly
 from integration.services.context_types import (
     Candidate,
@@ -53,12 +54,6 @@ def _threaded(fn, *args, **kwargs):
         finally:
             connections.close_all()
     return _POOL.submit(run)
-
-
-def _settings(shop):
-    from integration.models import ShopSettings
-
-    return ShopSettings.objects.get_or_create(shop=shop)[0]
 
 
 # -- cache keys ---------------------------------------------------------------
@@ -122,7 +117,7 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
     from integration.clients.retailcrm import RetailCrmClient
 
     started = time.monotonic()
-    settings = _settings(shop)
+    settings = ShopSettings.of(shop)
     ticket = ticket or TicketInfo(id=0)
     email = (email or ticket.email or "").strip()
     phone = (phone or ticket.phone or "").strip()

@@ -30,7 +30,7 @@ def tickets_reconcile(*, shop, now=None, max_pages: int = MAX_PAGES) -> int:
     from integration.clients.helpdeskeddy import HelpDeskEddyClient
 
     now = now or timezone.now()
-    settings = ShopSettings.objects.get_or_create(shop=shop)[0]
+    settings = ShopSettings.of(shop)
     client = HelpDeskEddyClient.for_connection(shop.helpdeskeddy)
     first_run = settings.reconciled_until is None
     since = None if first_run else settings.reconciled_until - OVERLAP

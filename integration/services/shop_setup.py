@@ -11,7 +11,7 @@ def shop_defaults_apply(*, shop, normal_priority_id: int, high_priority_id: int,
                         crm_card_field_id: int | None = None,
                         mappings: dict[str, int] | None = None,
                         fallback_manager_id: int | None = None) -> ShopSettings:
-    settings, _ = ShopSettings.objects.get_or_create(shop=shop)
+    settings = ShopSettings.of(shop)
     settings.normal_priority_id = normal_priority_id
     settings.high_priority_id = high_priority_id
     settings.crm_card_field_id = crm_card_field_id

@@ -25,10 +25,10 @@ from django.utils import timezone
 from integration.models import FieldMapping, MappedValue, ShopSettings, TicketLedger
 from integration.services import ticket_texts as texts
 from integration.services.context import customer_context_get, customer_link_set
-from integration.services.context_types import ContextStatus, CustomerContext, TicketInfo
+from integration.services.context_types import ContextStatus, CustomerContext
 from integration.services.ledger import side_effect_once
 from integration.services.priority import priority_decide
-from integration.services.widget import widget_link_build
+from integration.services.widget import ticket_info_read, widget_link_build
 
 logger = logging.getLogger("integration.tickets")
 
@@ -42,18 +42,6 @@ def _clients(event):
     shop = event.shop
     return (HelpDeskEddyClient.for_connection(shop.helpdeskeddy, event=event),
             RetailCrmClient.for_connection(shop.retailcrm, event=event))
-
-
-def _ticket_info(hde, ticket) -> TicketInfo:
-    email = ticket.user_email or ""
-    phone = ""
-    placeholder = email.rpartition("@")[2].endswith(".invalid")
-    if ticket.user_id and (not email or placeholder):
-        user = hde.get_user(ticket.user_id)  # phone-only contact: the phone lives here
-        email, phone = user.real_email, user.phone
-    return TicketInfo(id=ticket.id, subject=ticket.title, department_id=ticket.department_id,
-                      type_id=ticket.type_id, channel=ticket.source, status=ticket.status_id,
-                      user_id=ticket.user_id, email="" if placeholder else email, phone=phone)
 
 
 def mapped_values(*, context: CustomerContext, widget_link: str) -> dict[str, str]:
@@ -81,10 +69,12 @@ def mapped_values(*, context: CustomerContext, widget_link: str) -> dict[str, st
 def ticket_event_handle(*, event) -> None:
     """new_ticket and new_reply: the whole flow, once per ticket in effect."""
     shop, ticket_id = event.shop, int(event.payload["ticket_id"])
-    settings = ShopSettings.objects.get_or_create(shop=shop)[0]
+    settings = ShopSettings.of(shop)
     hde, crm = _clients(event)
     ticket = hde.get_ticket(ticket_id)
-    info = _ticket_info(hde, ticket)
+    # A new ticket stays within three HDE calls: the user record is read
+    # only for phone-only contacts.
+    info = ticket_info_read(hde, ticket, with_phone=False)
     ledger, _ = TicketLedger.objects.get_or_create(
         shop=shop, ticket_id=ticket_id,
         defaults={"unique_id": ticket.unique_id, "subject": ticket.title[:300],
@@ -216,7 +206,7 @@ def ticket_changed_handle(*, event) -> None:
     elif not ticket.is_closed:
         updates["closed_at"] = None
     TicketLedger.objects.filter(pk=ledger.pk).update(**updates)
-    settings = ShopSettings.objects.get_or_create(shop=shop)[0]
+    settings = ShopSettings.of(shop)
     if ticket.is_closed and settings.closing_note and ledger.customer_id:
         side_effect_once(
             shop=shop, key=f"ticket:{ticket_id}:rcrm_closing_note",

@@ -24,23 +24,19 @@ class WidgetLinkInvalid(Exception):
     """Tampered, expired, revoked or for another shop."""
 
 
-def _shop_settings(shop) -> ShopSettings:
-    return ShopSettings.objects.get_or_create(shop=shop)[0]
-
-
 def _salt(shop, settings: ShopSettings) -> str:
     return f"integration.widget:{shop.public_id}:{settings.widget_link_salt}"
 
 
 def widget_link_build(*, shop, ticket_id: int) -> str:
-    settings = _shop_settings(shop)
+    settings = ShopSettings.of(shop)
     token = signing.dumps({"t": int(ticket_id)}, salt=_salt(shop, settings), compress=True)
     path = reverse("widget-page", args=[shop.public_id, token])
     return django_settings.PORTAL_BASE_URL + path
 
 
 def widget_link_verify(*, shop, token: str) -> int:
-    settings = _shop_settings(shop)
+    settings = ShopSettings.of(shop)
     try:
         data = signing.loads(token, salt=_salt(shop, settings),
                              max_age=settings.widget_link_days * 86400)
@@ -56,7 +52,7 @@ def widget_link_verify(*, shop, token: str) -> int:
 
 def widget_links_revoke(*, shop) -> None:
     """Every link of this shop stops working; new links use the new salt."""
-    settings = _shop_settings(shop)
+    settings = ShopSettings.of(shop)
     settings.widget_link_salt = secrets.token_hex(8)
     settings.save(update_fields=["widget_link_salt"])
 
@@ -82,18 +78,29 @@ def ticket_info_get(*, shop, ticket_id: int, interactive: bool = True,
         return TicketInfo(**cached)
     client = HelpDeskEddyClient.for_connection(shop.helpdeskeddy, interactive=interactive,
                                                request_id=request_id)
-    ticket = client.get_ticket(ticket_id)
-    email, phone = ticket.user_email, ""
-    if ticket.user_id:
-        user = client.get_user(ticket.user_id)
-        email, phone = user.real_email or "", user.phone or ""
-    info = TicketInfo(
-        id=ticket.id, subject=ticket.title, department_id=ticket.department_id,
-        type_id=ticket.type_id, channel=ticket.source, status=ticket.status_id,
-        user_id=ticket.user_id, email=email, phone=phone,
-    )
+    # The operator may need the phone (lookup fallback, the create form), so
+    # the requester's record is read too; the result is cached.
+    info = ticket_info_read(client, client.get_ticket(ticket_id), with_phone=True)
     cache.set(key, info.__dict__, TICKET_INFO_TTL)
     return info
+
+
+def ticket_info_read(client, ticket, *, with_phone: bool) -> TicketInfo:
+    """What the rules and the customer lookup need from an HDE ticket.
+
+    The ticket carries the requester's e-mail; the phone lives in the user
+    record, read when asked for or when the e-mail is a placeholder
+    (`*.invalid`, HDE's phone-only contacts).
+    """
+    email = ticket.user_email or ""
+    placeholder = email.rpartition("@")[2].endswith(".invalid")
+    phone = ""
+    if ticket.user_id and (with_phone or not email or placeholder):
+        user = client.get_user(ticket.user_id)
+        email, phone = user.real_email or "", user.phone or ""
+    return TicketInfo(id=ticket.id, subject=ticket.title, department_id=ticket.department_id,
+                      type_id=ticket.type_id, channel=ticket.source, status=ticket.status_id,
+                      user_id=ticket.user_id, email="" if placeholder else email, phone=phone)
 
 
 def ledger_customer_id(*, shop, ticket_id: int) -> int | None:

@@ -38,7 +38,7 @@ def widget_note_add(*, shop, customer_id: int, text: str, nonce: str, ticket_id:
 
 def widget_task_create(*, shop, customer_id: int, text: str, nonce: str, manager_id=None,
                        ticket_id: int = 0, request_id: str = "") -> str:
-    settings = ShopSettings.objects.get_or_create(shop=shop)[0]
+    settings = ShopSettings.of(shop)
     performer = manager_id or settings.fallback_manager_id
     if not performer:
         raise ActionRefused(gettext("The customer has no responsible manager and no fallback "
@@ -59,7 +59,7 @@ def widget_customer_create(*, shop, name: str, email: str, phone: str, nonce: st
     first, _, last = name.strip().partition(" ")
     if not (first or email or phone):
         raise ActionRefused(gettext("Give at least a name, an e-mail or a phone."))
-    settings = ShopSettings.objects.get_or_create(shop=shop)[0]
+    settings = ShopSettings.of(shop)
     result = side_effect_once(
         shop=shop, key=f"widget:{nonce}:customer",
         perform=lambda: _client(shop, request_id).create_customer(
