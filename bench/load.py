@@ -129,7 +129,7 @@ def setup(env: dict, base_url: str) -> dict:
     from django.core.cache import cache
 
     from integration.models import Agency, RetailCrmConnection, SecretKind
-    from integration.services.secrets import shop_secret_issue
+    from integration.tenancy.secrets import shop_secret_issue
     from sandbox.retailcrm.models import Account
     from sandbox.retailcrm.seed import PLANS, seed_account
     from tests.fixtures_retailcrm import SMALL_CAST

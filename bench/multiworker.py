@@ -2,7 +2,7 @@
 django-q2 clusters sharing Redis, on PostgreSQL, with the HDE emulator's
 limit scaled to 200 requests per 5 s (client) / 250 per 5 s (emulator).
 
-It runs the suite's own proof (tests/test_faults_workers.py) with
+It runs the suite's own proof (tests/inbox/test_faults_workers.py) with
 MULTIWORKER_EVENTS=1000, so the figures come from exactly the assertions the
 CI makes on 200 events: zero duplicates (one HDE comment and one RetailCRM
 note per ticket), zero losses (every event done), zero HDE limit violations.
@@ -38,7 +38,7 @@ def main() -> int:
                "MULTIWORKER_TIMEOUT": str(max(300, args.events))}
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:logging", "-x",
-             "tests/test_faults_workers.py::"
+             "tests/inbox/test_faults_workers.py::"
              "test_two_clusters_drain_ticket_events_without_duplicates_or_losses"],
             cwd=ROOT, env=env, capture_output=True, text=True)
         if result.returncode != 0 or not report.exists():

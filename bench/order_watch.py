@@ -135,6 +135,7 @@ def catch_up(info, records: int, *, throttle: bool) -> dict:
     from django.conf import settings
     from django_q.conf import Conf
 
+    from integration.inbox.events import inbound_event_process
     from integration.models import (
         Agency,
         ApiCall,
@@ -144,8 +145,7 @@ def catch_up(info, records: int, *, throttle: bool) -> dict:
         RetailCrmConnection,
         Shop,
     )
-    from integration.services.inbox import inbound_event_process
-    from integration.services.order_watch import order_watch_poll
+    from integration.orders.watch import order_watch_poll
 
     knobs = dict(settings.INTEGRATION)
     if not throttle:  # the emulator's own 10 rps limit is switched off too
@@ -185,7 +185,6 @@ def delay(info) -> list[float]:
     import requests
     from django_q.conf import Conf
 
-    from integration.clients.helpdeskeddy import HelpDeskEddyClient
     from integration.models import (
         Agency,
         HelpDeskEddyConnection,
@@ -194,8 +193,9 @@ def delay(info) -> list[float]:
         Shop,
         TicketLedger,
     )
-    from integration.services.order_watch import order_watch_poll
-    from integration.services.shop_setup import shop_defaults_apply
+    from integration.onboarding.shop_defaults import shop_defaults_apply
+    from integration.orders.watch import order_watch_poll
+    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 
     agency = Agency.objects.create(name="Bench delay")
     shop = Shop.objects.create(agency=agency, name="Bench delay shop")

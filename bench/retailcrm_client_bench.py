@@ -27,8 +27,8 @@ django.setup()
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler  # noqa: E402
 
-from integration.clients.retailcrm import RetailCrmClient  # noqa: E402
 from integration.models import Agency, RetailCrmConnection, Shop  # noqa: E402
+from integration.vendors.retailcrm import RetailCrmClient  # noqa: E402
 from sandbox.retailcrm import gate  # noqa: E402
 from sandbox.retailcrm.models import Account  # noqa: E402
 from sandbox.retailcrm.seed import seed  # noqa: E402

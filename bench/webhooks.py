@@ -137,7 +137,7 @@ def main():
         HdeAccount.objects.filter(code="demo").update(
             rate_limit_per_minute=int(args.hde_limit * 1.25), rate_window_seconds=args.hde_window,
             requests_received=0, limit_violations=0)
-        from integration.clients.helpdeskeddy import HelpDeskEddyClient
+        from integration.vendors.helpdeskeddy import HelpDeskEddyClient
         from sandbox.hde import dispatcher
 
         emails = ["ivan.petrov@example.ru", "olga.k@example.ru", "anna.smirnova@example.ru",

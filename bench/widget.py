@@ -35,7 +35,7 @@ SIZES = {"1": "ivan.petrov@example.ru", "100": "irina.sotnikova@example.ru",
 
 
 def measure_ours(shop, email, cold_runs, warm_runs):
-    from integration.services.context import customer_context_get
+    from integration.customers.context import customer_context_get
 
     cold, warm = [], []
     for _ in range(cold_runs):
@@ -113,7 +113,7 @@ def main():
         Account.objects.filter(pk=account.pk).update(latency_ms=args.latency_ms,
                                                      rate_limit_rps=0)
         settings.INTEGRATION = {**settings.INTEGRATION, "RETAILCRM_RATE_LIMIT": 10_000}
-        from integration.services.context import customer_context_get
+        from integration.customers.context import customer_context_get
 
         customer_context_get(shop=shop, email=SIZES["1"], refresh=True)  # reference books
         rows = []

@@ -43,7 +43,7 @@ class RedactingLogger(Logger):
     """gunicorn's logger with widget-link tokens cut out of logged paths."""
 
     def atoms(self, resp, req, environ, request_time):
-        from integration.log_filters import redact
+        from integration.core.log_filters import redact
 
         atoms = super().atoms(resp, req, environ, request_time)
         for key in ("U", "r"):

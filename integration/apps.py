@@ -7,12 +7,10 @@ class IntegrationConfig(AppConfig):
     verbose_name = _("RetailCRM ↔ HelpDeskEddy integration")
 
     def ready(self):
-        from integration import (
-            checks,  # noqa: F401  (registers system checks)
-            signals,
-        )
+        from integration.core import checks  # noqa: F401  (registers system checks)
+        from integration.tenancy import signals
 
         signals.connect_post_migrate(self)
-        from integration.handlers import register_all
+        from integration.inbox.handlers import register_all
 
         register_all()

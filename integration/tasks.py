@@ -2,19 +2,19 @@
 
 
 def logs_purge_task() -> int:
-    from integration.services.retention import logs_purge
+    from integration.ops.retention import logs_purge
 
     return logs_purge()
 
 
 def inbound_event_process_task(event_id: int) -> str | None:
-    from integration.services.inbox import inbound_event_process
+    from integration.inbox.events import inbound_event_process
 
     return inbound_event_process(event_id=event_id)
 
 
 def inbound_events_sweep_task() -> int:
-    from integration.services.inbox import inbound_events_sweep
+    from integration.inbox.events import inbound_events_sweep
 
     return inbound_events_sweep()
 
@@ -23,7 +23,7 @@ def tickets_reconcile_all_task() -> int:
     """Fan out: one reconciliation task per shop."""
     from django_q.tasks import async_task
 
-    from integration.services.reconcile import shops_reconcile_due
+    from integration.tickets.reconcile import shops_reconcile_due
 
     shop_ids = shops_reconcile_due()
     for shop_id in shop_ids:
@@ -33,36 +33,36 @@ def tickets_reconcile_all_task() -> int:
 
 
 def tickets_reconcile_task(shop_id: int) -> int | None:
-    from integration.services.reconcile import tickets_reconcile_safely
+    from integration.tickets.reconcile import tickets_reconcile_safely
 
     return tickets_reconcile_safely(shop_id=shop_id)
 
 
 def personal_data_purge_task() -> dict:
-    from integration.services.personal_data import personal_data_purge
+    from integration.ops.personal_data import personal_data_purge
 
     return personal_data_purge()
 
 
 def alerts_check_task() -> int:
-    from integration.services.alerts import alerts_check
+    from integration.ops.alerts import alerts_check
 
     return alerts_check()
 
 
 def order_watch_fanout_task() -> int:
-    from integration.services.order_watch import order_watch_fanout
+    from integration.orders.watch import order_watch_fanout
 
     return order_watch_fanout()
 
 
 def order_watch_poll_task(shop_id: int) -> str:
-    from integration.services.order_watch import order_watch_poll
+    from integration.orders.watch import order_watch_poll
 
     return order_watch_poll(shop_id=shop_id).state
 
 
 def order_events_process_task(event_ids: list[int]) -> int:
-    from integration.services.inbox import inbound_event_process
+    from integration.inbox.events import inbound_event_process
 
     return sum(1 for event_id in event_ids if inbound_event_process(event_id=event_id))

@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from integration import views, widget_views
-from integration.api import hooks
+from integration.inbox import views as hooks
+from integration.ops import views
+from integration.widget import views as widget_views
 
 # The admin's look for Django's own set-password pages (invitation links).
 _ADMIN_CHROME = {"site_header": admin.site.site_header, "site_title": admin.site.site_title}
@@ -14,7 +15,7 @@ urlpatterns = [
     path("widget/<uuid:public_id>/<str:token>/", widget_views.widget_page, name="widget-page"),
     path("hooks/hde/<uuid:public_id>/", hooks.hde_webhook, name="hook-hde"),
     path("hooks/retailcrm/<uuid:public_id>/", hooks.retailcrm_trigger, name="hook-retailcrm"),
-    # Invitation links (integration.services.invitations) land here. Django's
+    # Invitation links (integration.tenancy.invitations) land here. Django's
     # view checks the token, moves it out of the URL into the session and
     # lets the colleague choose a password.
     path(

@@ -23,7 +23,7 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 REDIS_URL = env.str("REDIS_URL", default="")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "integration.console.site.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -228,7 +228,7 @@ INTEGRATION = {
     "HTTP_RETRY_TOTAL": env.int("HTTP_RETRY_TOTAL", default=3),
     "HTTP_RETRY_BACKOFF": env.float("HTTP_RETRY_BACKOFF", default=0.3),
     "LOG_RETENTION_DAYS": env.int("LOG_RETENTION_DAYS", default=30),
-    # Alerts (integration.services.alerts): a backlog at or above the threshold
+    # Alerts (integration.ops.alerts): a backlog at or above the threshold
     # for this many minutes is "stays high"; one message per condition per
     # shop per ALERT_REPEAT_MINUTES.
     "ALERT_BACKLOG_THRESHOLD": env.int("ALERT_BACKLOG_THRESHOLD", default=50),
@@ -254,7 +254,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Widget links are credentials: Django's request loggers name the path
     # of every refused request, so their tokens are redacted at the source.
-    "filters": {"redact_widget_tokens": {"()": "integration.log_filters.RedactWidgetTokens"}},
+    "filters": {"redact_widget_tokens": {"()": "integration.core.log_filters.RedactWidgetTokens"}},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # django-q2 logs every enqueue at INFO: one line per accepted webhook

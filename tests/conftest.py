@@ -32,6 +32,18 @@ def _loopback_only(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language: a test that renders a
+    Russian shop's text (translation.override, a Russian request) must not
+    leak Russian into the next test's assertions."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Real hashing costs ~0.3 s per user; tests create dozens of users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -16,8 +16,8 @@ import pytest
 import requests
 from django.core.cache import cache
 
-from integration.clients.helpdeskeddy import HelpDeskEddyClient
 from integration.models import HelpDeskEddyConnection
+from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 from sandbox.hde.models import Account
 from sandbox.hde.seed import seed
 

@@ -4,11 +4,12 @@ import pytest
 from django.urls import reverse
 
 from integration.models import HelpDeskEddyConnection, SecretKind
-from integration.services.secrets import shop_secret_issue
-from integration.services.shop_setup import hde_dispatcher_wire, shop_defaults_apply
+from integration.onboarding.shop_defaults import shop_defaults_apply
+from integration.tenancy.secrets import shop_secret_issue
 from sandbox.hde import dispatcher
 from sandbox.hde import seed as hde_fields
 from sandbox.hde.models import Delivery
+from sandbox.hde.wiring import hde_dispatcher_wire
 
 URGENT, STANDARD = 1, 2  # the HDE emulator's seeded priority ids
 

@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from integration.clients.retailcrm import RetailCrmClient
 from integration.models import RetailCrmConnection
+from integration.vendors.retailcrm import RetailCrmClient
 from sandbox.demo_people import PEOPLE, DemoPerson
 from sandbox.retailcrm import gate
 from sandbox.retailcrm.models import Account

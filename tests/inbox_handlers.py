@@ -1,7 +1,7 @@
 """Handlers registered by the inbox tests. Each behaves as the payload says,
 so the tests can drive every branch of the inbox's state machine."""
 
-from integration.clients import errors
+from integration.vendors import errors
 
 CALLS: list[int] = []
 

@@ -29,8 +29,8 @@ from integration.models import (
     SecretKind,
     Shop,
 )
-from integration.services.secrets import shop_secret_issue
-from integration.services.shop_setup import shop_defaults_apply
+from integration.onboarding.shop_defaults import shop_defaults_apply
+from integration.tenancy.secrets import shop_secret_issue
 
 ROOT = Path(__file__).resolve().parent.parent
 URGENT, STANDARD = 1, 2

@@ -9,7 +9,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from integration.models import SecretKind, ShopSecret
-from integration.services.secrets import secret_lookup
+from integration.tenancy.secrets import secret_lookup
 
 
 class WidgetTokenAuthentication(authentication.BaseAuthentication):

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from integration.api import widget
+from integration.widget import api as widget
 
 urlpatterns = [
     path("context", widget.ContextApi.as_view(), name="api-context"),

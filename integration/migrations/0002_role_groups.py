@@ -1,6 +1,6 @@
 """Create the agency role groups with their model permissions.
 
-`integration.roles.sync_role_groups` also runs after every migrate, so models
+`integration.tenancy.roles.sync_role_groups` also runs after every migrate, so models
 added by later migrations get their permissions in the groups too.
 """
 
@@ -8,7 +8,7 @@ from django.db import migrations
 
 
 def create_role_groups(apps, schema_editor):
-    from integration.roles import sync_role_groups
+    from integration.tenancy.roles import sync_role_groups
 
     sync_role_groups(apps)
 

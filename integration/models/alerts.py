@@ -9,7 +9,7 @@ never a cache get-then-set. The same rows feed the admin banner.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from integration.querysets import ShopOwnedQuerySet
+from integration.core.querysets import ShopOwnedQuerySet
 
 
 class AlertCondition(models.TextChoices):

@@ -1,6 +1,6 @@
 """A proxy of the ticket ledger that gives the support analytics screen its
 place in the admin: an entry on the index, a URL, and a `view_` permission
-that the role groups pick up like any model's (integration.roles)."""
+that the role groups pick up like any model's (integration.tenancy.roles)."""
 
 from django.utils.translation import gettext_lazy as _
 

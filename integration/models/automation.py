@@ -9,7 +9,7 @@ retry after a crash looks the result up instead of doing it twice.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from integration.querysets import ShopOwnedQuerySet
+from integration.core.querysets import ShopOwnedQuerySet
 
 
 class ShopSettings(models.Model):

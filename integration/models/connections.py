@@ -3,8 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from integration.fields import EncryptedTextField
-from integration.querysets import ShopOwnedQuerySet
+from integration.core.fields import EncryptedTextField
+from integration.core.querysets import ShopOwnedQuerySet
 
 
 class HttpsURLField(models.URLField):

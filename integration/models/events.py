@@ -3,7 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from integration.querysets import ShopOwnedQuerySet
+from integration.core.querysets import ShopOwnedQuerySet
 
 
 class EventState(models.TextChoices):

@@ -10,7 +10,7 @@ without asking RetailCRM, and small enough to keep for every order.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from integration.querysets import ShopOwnedQuerySet
+from integration.core.querysets import ShopOwnedQuerySet
 
 # What a new watch treats as a problem when the account has it (§10: the
 # code of the stock "Проблема с доставкой" status).

@@ -14,7 +14,7 @@ class RateLimitState(models.Model):
 
     key = models.CharField(_("account"), max_length=200, unique=True)
     # Send times (epoch seconds) inside the current sliding window; updated
-    # under a row lock, see integration.clients.throttle.
+    # under a row lock, see integration.vendors.throttle.
     hits = models.JSONField(default=list, blank=True)
     banned_until = models.DateTimeField(_("banned until"), null=True, blank=True)
     remaining = models.IntegerField(_("remaining in window"), null=True, blank=True)

@@ -2,17 +2,16 @@
 what was sent.
 
 A template is plain text with `{{ group.name }}` variables filled from the
-customer context (see `integration.services.replies`). Its conditions only
+customer context (see `integration.replies.service`). Its conditions only
 decide what the widget offers first: an operator may still send a template
 whose conditions do not hold, but never one whose variables are empty.
 """
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from integration.core.querysets import ShopOwnedQuerySet
 from integration.models.tenancy import Language
-from integration.querysets import ShopOwnedQuerySet
 
 
 class ReplyTemplate(models.Model):
@@ -48,19 +47,6 @@ class ReplyTemplate(models.Model):
 
     def __str__(self):
         return self.name
-
-    def clean(self):
-        """Unknown variables are the admin's mistake to fix now, not an
-        operator's surprise when sending."""
-        from integration.services.replies import reply_body_errors, reply_groups_errors
-
-        errors = {}
-        if body_errors := reply_body_errors(self.body or ""):
-            errors["body"] = body_errors
-        if group_errors := reply_groups_errors(self.status_groups):
-            errors["order_status_groups"] = group_errors
-        if errors:
-            raise ValidationError(errors)
 
     @property
     def status_groups(self) -> list[str]:

@@ -7,7 +7,7 @@ let anyone post events or read customer data; the plaintext is shown once.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from integration.querysets import ShopOwnedQuerySet
+from integration.core.querysets import ShopOwnedQuerySet
 
 
 class SecretKind(models.TextChoices):

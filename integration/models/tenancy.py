@@ -37,7 +37,7 @@ class Role(models.TextChoices):
 
 class Membership(models.Model):
     """A user's role in one agency. Roles map to Django groups (see
-    `integration.roles`) so the admin's own permission checks apply."""
+    `integration.tenancy.roles`) so the admin's own permission checks apply."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships",

@@ -8,7 +8,7 @@ register = template.Library()
 
 @register.inclusion_tag("admin/console/alert_banner.html", takes_context=True)
 def console_alert_banner(context):
-    from integration.admin.dashboard import active_alerts
+    from integration.console.dashboard import active_alerts
 
     request = context.get("request")
     user = getattr(request, "user", None)
@@ -18,7 +18,7 @@ def console_alert_banner(context):
 @register.simple_tag(takes_context=True)
 def console_can_add_shop(context) -> bool:
     """Whether to offer "Add a shop" (owners and admins of some agency)."""
-    from integration.services.onboarding import editable_agencies
+    from integration.onboarding.wizard import editable_agencies
 
     user = getattr(context.get("request"), "user", None)
     return bool(user and user.is_authenticated and editable_agencies(user).exists())

@@ -1,44 +1,10 @@
-"""Formatting for the widget: money in the shop's currency, dates in the
-shop's timezone, whatever the server's locale."""
-
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+"""Template filters for money and dates (the logic: `integration.core.formatting`)."""
 
 from django import template
 
+from integration.core import formatting
+
 register = template.Library()
-
-CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "KZT": "₸", "BYN": "Br", "UAH": "₴"}
-
-
-@register.filter
-def money(value, currency="RUB"):
-    try:
-        amount = float(value)
-    except (TypeError, ValueError):
-        return ""
-    whole = f"{amount:,.2f}".replace(",", "\u00a0").replace(".00", "")
-    return f"{whole}\u00a0{CURRENCY_SIGNS.get(currency, currency)}"
-
-
-@register.filter
-def shop_datetime(value, tz_name="Europe/Moscow"):
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(ZoneInfo(tz_name))
-    return moment.strftime("%d.%m.%Y %H:%M")
-
-
-@register.filter
-def shop_date(value):
-    if not value:
-        return ""
-    try:
-        return date.fromisoformat(str(value)[:10]).strftime("%d.%m.%Y")
-    except ValueError:
-        return str(value)
+register.filter("money", formatting.money)
+register.filter("shop_datetime", formatting.shop_datetime)
+register.filter("shop_date", formatting.shop_date)

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
-from integration import crypto
+from integration.core import crypto
 from integration.models import HelpDeskEddyConnection, RetailCrmConnection
 
 ENCRYPTED_COLUMNS = [(RetailCrmConnection, "api_key"), (HelpDeskEddyConnection, "api_key")]

@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from integration.models import SecretKind, Shop
-from integration.services.secrets import shop_secret_issue, shop_secret_revoke_all
+from integration.tenancy.secrets import shop_secret_issue, shop_secret_revoke_all
 
 
 class Command(BaseCommand):

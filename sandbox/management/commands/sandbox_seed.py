@@ -25,8 +25,9 @@ from integration.models import (
     SecretKind,
     Shop,
 )
-from integration.services.secrets import shop_secret_issue
-from integration.services.shop_setup import hde_dispatcher_wire, shop_defaults_apply
+from integration.onboarding.shop_defaults import shop_defaults_apply
+from integration.tenancy.secrets import shop_secret_issue
+from sandbox.hde.wiring import hde_dispatcher_wire
 
 DEMO_NAMESPACE = uuid.UUID("6f1c2a9e-3d4b-4c8e-9a0f-7b5e1d2c3a4b")
 DEMO_PASSWORD = "demo-pass-2026"

@@ -1,0 +1,159 @@
+"""The agency dashboard (health at a glance) and the console's admin URLs.
+
+The chart is inline SVG built here on the server: no JavaScript chart
+library, nothing fetched at runtime, and the numbers are in the HTML where a
+test (or a screen reader, through <title>) can read them.
+"""
+
+import uuid
+
+from django.contrib import admin
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+
+from integration.models import AlertState
+from integration.onboarding.wizard import editable_agencies
+from integration.ops import health
+from integration.tenancy.access import (
+    can_edit_agency_data,
+    get_shop_for_user_or_404,
+    shops_for_user,
+)
+
+CHART_WIDTH, CHART_HEIGHT = 760, 200
+LEFT, BOTTOM, TOP = 44, 22, 10
+EVENTS_COLOUR, CALLS_COLOUR, FAILED_COLOUR = "#2b6cb0", "#8c959f", "#cf222e"
+
+
+def activity_svg(activity: health.Activity) -> str:
+    """Grouped bars per hour: events, API calls (failed part in red)."""
+    plot_h = CHART_HEIGHT - BOTTOM - TOP
+    slot = (CHART_WIDTH - LEFT) / max(1, len(activity.buckets))
+    bar = max(2.0, slot / 2 - 2)
+    peak = activity.peak
+
+    def height(value):
+        return round(plot_h * value / peak, 1)
+
+    parts = []
+    for index, bucket in enumerate(activity.buckets):
+        x = LEFT + index * slot + 1
+        hour = timezone.localtime(bucket.start).strftime("%H:%M")
+        tip = gettext("%(hour)s: %(events)s events, %(calls)s API calls (%(failed)s failed)") % {
+            "hour": hour, "events": bucket.events, "calls": bucket.api_calls,
+            "failed": bucket.failed_calls}
+        for kind, value, colour, offset in (("events", bucket.events, EVENTS_COLOUR, 0),
+                                            ("calls", bucket.api_calls, CALLS_COLOUR, bar)):
+            h = height(value)
+            parts.append(format_html(
+                '<rect class="bar-{}" data-hour="{}" data-value="{}" x="{}" y="{}" width="{}" '
+                'height="{}" fill="{}"><title>{}</title></rect>',
+                kind, hour, value, round(x + offset, 1), round(TOP + plot_h - h, 1),
+                round(bar, 1), h, colour, tip))
+        if bucket.failed_calls:
+            h = height(bucket.failed_calls)
+            parts.append(format_html(
+                '<rect class="bar-failed" data-hour="{}" data-value="{}" x="{}" y="{}" '
+                'width="{}" height="{}" fill="{}"><title>{}</title></rect>',
+                hour, bucket.failed_calls, round(x + bar, 1), round(TOP + plot_h - h, 1),
+                round(bar, 1), h, FAILED_COLOUR, tip))
+        if index % 3 == 0:
+            parts.append(format_html(
+                '<text x="{}" y="{}" font-size="10" fill="#57606a">{}</text>',
+                round(x, 1), CHART_HEIGHT - 6, hour))
+    axis = format_html(
+        '<line x1="{l}" y1="{b}" x2="{r}" y2="{b}" stroke="#d0d7de"/>'
+        '<text x="2" y="{t}" font-size="10" fill="#57606a">{peak}</text>'
+        '<text x="2" y="{b}" font-size="10" fill="#57606a">0</text>',
+        l=LEFT, r=CHART_WIDTH, b=TOP + plot_h, t=TOP + 8, peak=peak)
+    return format_html(
+        '<svg class="console-chart" xmlns="http://www.w3.org/2000/svg" role="img" '
+        'viewBox="0 0 {w} {h}" width="{w}" height="{h}" aria-label="{label}">{axis}{bars}</svg>',
+        w=CHART_WIDTH, h=CHART_HEIGHT, label=gettext("Events and API calls per hour"),
+        axis=axis, bars=mark_safe("".join(parts)))  # noqa: S308 - every part is format_html
+
+
+def _changelist(model: str, **params) -> str:
+    from urllib.parse import urlencode
+
+    url = reverse(f"admin:integration_{model}_changelist")
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def dashboard_view(request):
+    """One row per visible shop; `?shop=<public_id>` narrows the chart."""
+    shops = shops_for_user(request.user)
+    chart_shop = None
+    if request.GET.get("shop"):
+        try:
+            public_id = uuid.UUID(request.GET["shop"])
+        except ValueError:
+            raise Http404("No such shop.") from None
+        chart_shop = get_shop_for_user_or_404(request.user, public_id)
+    rows = health.shops_health(shops=shops)
+    since = (timezone.now() - health.WINDOW).replace(microsecond=0).isoformat()
+    editable = {}  # agency id → may edit; one question per agency, not per row
+    for row in rows:
+        pk = row.shop.pk
+        row.links = {
+            "shop": reverse("admin:integration_shop_change", args=[pk]),
+            "events": _changelist("inboundevent", shop=pk),
+            "backlog": _changelist("inboundevent", shop=pk, state__in="pending,processing"),
+            "dead": _changelist("inboundevent", shop=pk, state="dead"),
+            "calls": _changelist("apicall", shop=pk, created_at__gte=since),
+            "chart": f"{reverse('admin:console-dashboard')}?shop={row.shop.public_id}",
+            "wizard": reverse("admin:console-wizard-retailcrm", args=[row.shop.public_id]),
+        }
+        agency_id = row.shop.agency_id
+        if agency_id not in editable:
+            editable[agency_id] = can_edit_agency_data(request.user, agency_id)
+        row.editable = editable[agency_id]
+    chart_scope = shops.filter(pk=chart_shop.pk) if chart_shop else shops
+    activity = health.hourly_activity(shops=chart_scope)
+    return TemplateResponse(request, "admin/console/dashboard.html", {
+        **admin.site.each_context(request),
+        "title": gettext("Agency dashboard"),
+        "rows": rows,
+        "chart": activity_svg(activity),
+        "activity": activity,
+        "chart_shop": chart_shop,
+        "can_add": editable_agencies(request.user).exists(),
+        "totals": {
+            "events": sum(b.events for b in activity.buckets),
+            "calls": sum(b.api_calls for b in activity.buckets),
+        },
+    })
+
+
+def active_alerts(user):
+    """Conditions holding now on the user's shops, for the admin banner."""
+    if not user.is_authenticated:
+        return []
+    return list(AlertState.objects.for_user(user).filter(
+        active_since__isnull=False, shop__active=True).select_related("shop")
+        .order_by("shop__name", "condition"))
+
+
+def console_urls(site):
+    from integration.onboarding import admin as wizard
+
+    view = site.admin_view
+    return [
+        path("console/", view(dashboard_view), name="console-dashboard"),
+        path("console/add-shop/", view(wizard.wizard_retailcrm), name="console-wizard-start"),
+        path("console/add-shop/<uuid:public_id>/retailcrm/", view(wizard.wizard_retailcrm),
+             name="console-wizard-retailcrm"),
+        path("console/add-shop/<uuid:public_id>/hde/", view(wizard.wizard_hde),
+             name="console-wizard-hde"),
+        path("console/add-shop/<uuid:public_id>/priorities/", view(wizard.wizard_priorities),
+             name="console-wizard-priorities"),
+        path("console/add-shop/<uuid:public_id>/hooks/", view(wizard.wizard_hooks),
+             name="console-wizard-hooks"),
+        path("console/add-shop/<uuid:public_id>/check/", view(wizard.wizard_check),
+             name="console-wizard-check"),
+    ]

@@ -1,0 +1,313 @@
+"""Customer context: who is behind a ticket and what their orders are doing.
+
+Speed by design (cold: at most two sequential RetailCRM round-trips,
+whatever the order count):
+1. *Find*: the e-mail, phone and order-number searches run in parallel; the
+   search answers carry the full customer record, aggregates included
+   (ordersCount, totalSumm, averageSumm), so no order paging is needed.
+2. *Fill*: the first page of orders, notes, the pinned order and reference
+   books (statuses, managers: cached for an hour) run in parallel, beside
+   the customer's previous HDE tickets.
+The assembled context is cached per shop and customer (TTL per shop) and
+dropped when an order of that customer changes; a stale copy is kept for a
+day so a RetailCRM outage shows the last known data with its age instead of
+"no orders". Answers come within a deadline whatever the vendor does.
+"""
+
+import hashlib
+import logging
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import asdict
+from datetime import date, datetime
+
+from django.core.cache import cache
+from django.db import connections
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from integration.customers import assembly
+from integration.customers.types import (
+    Candidate,
+    ContextStatus,
+    CustomerContext,
+    TicketInfo,
+)
+from integration.models import ShopSettings
+from integration.vendors.errors import ApiError
+
+logger = logging.getLogger("integration.context")
+
+DEADLINE_SECONDS = 3.0
+REFERENCE_TTL = 3600
+STALE_TTL = 24 * 3600
+ORDERS_PAGE_SIZE = 20
+_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="context")
+
+
+def _threaded(fn, *args, **kwargs):
+    """Run in a pool thread and give its database connection back after."""
+    def run():
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connections.close_all()
+    return _POOL.submit(run)
+
+
+# -- cache keys ---------------------------------------------------------------
+def _version(shop_id: int, customer_id: int) -> int:
+    return cache.get(f"ctxver:{shop_id}:{customer_id}", 0)
+
+
+def _context_key(shop_id, customer_id, page, version) -> str:
+    return f"ctx:{shop_id}:{customer_id}:{page}:{version}"
+
+
+def _lookup_key(shop_id, email, phone, order_number) -> str:
+    digest = hashlib.sha256(f"{email.lower()}|{phone}|{order_number}".encode()).hexdigest()
+    return f"ctxlookup:{shop_id}:{digest[:32]}"
+
+
+def customer_context_invalidate(*, shop_id: int, customer_id: int) -> None:
+    """Drop every cached page of a customer's context (an order changed)."""
+    cache.set(f"ctxver:{shop_id}:{customer_id}", time.time_ns(), None)
+
+
+def references_get(client, shop) -> dict:
+    """Statuses, status groups and managers, cached an hour per account."""
+    key = f"rcrm-ref:{client.connection.host}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    futures = {name: _threaded(getattr(client, name))
+               for name in ("statuses", "status_groups", "users")}
+    refs = {name: future.result() for name, future in futures.items()}
+    cache.set(key, refs, REFERENCE_TTL)
+    return refs
+
+
+def order_number_in(text: str, pattern: str) -> str:
+    """The first order number in a ticket subject/body, by the shop's pattern."""
+    if not text or not pattern:
+        return ""
+    try:
+        match = re.search(pattern, text)
+    except re.error:
+        return ""
+    return (match.group(1) if match.groups() else match.group(0)) if match else ""
+
+
+# -- the service --------------------------------------------------------------
+def customer_context_get(*, shop, email: str = "", phone: str = "", order_number: str = "",
+                         ticket: TicketInfo | None = None, customer_id: int | None = None,
+                         hde_user_id: int | None = None, page: int = 1, refresh: bool = False,
+                         interactive: bool = True, request_id: str = "", event=None,
+                         deadline: float = DEADLINE_SECONDS, today: date | None = None,
+                         raise_errors: bool = False, with_hde_history: bool = True,
+                         ) -> CustomerContext:
+    """The context for a ticket or an identifier.
+
+    Interactive callers (the widget) get an answer within `deadline` whatever
+    RetailCRM does. Jobs pass `raise_errors=True` to get the client's error
+    (so the inbox can retry, park or give up) and `with_hde_history=False`
+    to keep a new ticket within three HDE calls.
+    """
+    from integration.vendors.retailcrm import RetailCrmClient
+
+    started = time.monotonic()
+    settings = ShopSettings.of(shop)
+    ticket = ticket or TicketInfo(id=0)
+    email = (email or ticket.email or "").strip()
+    phone = (phone or ticket.phone or "").strip()
+    if not order_number:
+        order_number = order_number_in(f"{ticket.subject}\n{ticket.body}",
+                                       settings.order_number_pattern)
+    connection = getattr(shop, "retailcrm", None)
+    if connection is None:
+        return CustomerContext(status=ContextStatus.UNAVAILABLE,
+                               notice=_("RetailCRM is not connected for this shop."))
+    client = RetailCrmClient.for_connection(connection, interactive=interactive, event=event,
+                                            request_id=request_id)
+
+    def remaining() -> float:
+        return max(0.05, deadline - (time.monotonic() - started))
+
+    # 1. Find the customer (remembered link, cached lookup, or parallel searches).
+    lookup_key = _lookup_key(shop.pk, email, phone, order_number)
+    if customer_id is None and hde_user_id:
+        customer_id = _remembered(shop, hde_user_id)
+    found = None
+    if customer_id is None and not refresh:
+        cached_lookup = cache.get(lookup_key)
+        if cached_lookup is not None:
+            customer_id = cached_lookup
+    if customer_id is None:
+        try:
+            found = _find(client, email=email, phone=phone, order_number=order_number,
+                          timeout=remaining())
+        except (ApiError, TimeoutError) as error:
+            if raise_errors:
+                raise
+            stale_id = cache.get(lookup_key + ":stale")
+            if stale_id is None:
+                return CustomerContext(status=ContextStatus.UNAVAILABLE,
+                                       notice=assembly.unavailable_notice(error))
+            customer_id = stale_id
+        else:
+            if found.status != ContextStatus.FOUND:
+                return found.context
+            customer_id = found.customer.id
+            ttl = settings.context_ttl_seconds
+            cache.set(lookup_key, customer_id, ttl)
+            cache.set(lookup_key + ":stale", customer_id, STALE_TTL)
+            if hde_user_id:
+                _remember(shop, hde_user_id, customer_id)
+
+    # 2. Warm: the assembled context from the cache.
+    key = _context_key(shop.pk, customer_id, page, _version(shop.pk, customer_id))
+    if not refresh:
+        cached = cache.get(key)
+        if cached is not None:
+            context = assembly.from_cache(cached)
+            context.pinned_order_number = order_number or context.pinned_order_number
+            return assembly.pin_order(context)
+
+    # 3. Cold: fill in parallel.
+    try:
+        context = _fill(client, shop, settings, customer_id=customer_id,
+                        customer=found.customer if found else None, page=page,
+                        order_number=order_number,
+                        hde_user_id=(hde_user_id or ticket.user_id) if with_hde_history else None,
+                        timeout=remaining(), today=today)
+    except (ApiError, TimeoutError) as error:
+        if raise_errors:
+            raise
+        stale = cache.get(f"ctxstale:{shop.pk}:{customer_id}:{page}")
+        if stale is None:
+            return CustomerContext(status=ContextStatus.UNAVAILABLE,
+                                   notice=assembly.unavailable_notice(error))
+        context = assembly.from_cache(stale)
+        context.notice = assembly.stale_notice(context, error)
+        return assembly.pin_order(context)
+    context.matched_by = found.matched_by if found else "remembered"
+    if not context.notice:
+        serialised = asdict(context)
+        cache.set(key, serialised, settings.context_ttl_seconds)
+        cache.set(f"ctxstale:{shop.pk}:{customer_id}:{page}", serialised, STALE_TTL)
+    return assembly.pin_order(context)
+
+
+class _Found:
+    def __init__(self, status, *, customer=None, matched_by="", context=None, order=None):
+        self.status, self.customer, self.matched_by = status, customer, matched_by
+        self.context, self.order = context, order
+
+
+def _find(client, *, email, phone, order_number, timeout) -> _Found:
+    """Round-trip 1: every identifier searched at once; the most specific
+    identifier with results wins (e-mail, then phone, then order number).
+    Several customers for one identifier give the chooser, never a guess."""
+    searches = {}
+    if email:
+        searches["email"] = _threaded(client.customers_by_email, email)
+    if phone:
+        searches["phone"] = _threaded(client.customers_by_phone, phone)
+    if order_number:
+        searches["order_number"] = _threaded(client.orders_by_number, order_number)
+    if not searches:
+        return _Found(ContextStatus.UNKNOWN, context=CustomerContext(
+            status=ContextStatus.UNKNOWN, notice=_("The ticket has no e-mail, phone or order.")))
+    done, pending = wait(searches.values(), timeout=timeout)
+    if pending:
+        raise TimeoutError("RetailCRM did not answer the customer search in time.")
+    for matched_by in ("email", "phone", "order_number"):
+        if matched_by not in searches:
+            continue
+        result = searches[matched_by].result()  # re-raises the client's ApiError
+        customers = (assembly.customers_of_orders(client, result) if matched_by == "order_number"
+                     else result)
+        unique = list({c.id: c for c in customers}.values())
+        if len(unique) == 1:
+            return _Found(ContextStatus.FOUND, customer=unique[0], matched_by=matched_by)
+        if len(unique) > 1:
+            candidates = [Candidate(id=c.id, name=assembly.full_name(c), email=c.email,
+                                    phone=(c.phones or [""])[0], site=c.site,
+                                    orders_count=c.orders_count) for c in unique]
+            return _Found(ContextStatus.SEVERAL, context=CustomerContext(
+                status=ContextStatus.SEVERAL, candidates=candidates, matched_by=matched_by,
+                pinned_order_number=order_number))
+    return _Found(ContextStatus.UNKNOWN, context=CustomerContext(
+        status=ContextStatus.UNKNOWN, pinned_order_number=order_number))
+
+
+def _fill(client, shop, settings, *, customer_id, customer, page, order_number, hde_user_id,
+          timeout, today) -> CustomerContext:
+    """Round-trip 2: everything about a known customer, in parallel."""
+    jobs = {
+        "orders": _threaded(client.customer_orders, customer_id, limit=ORDERS_PAGE_SIZE,
+                            page=page),
+        "notes": _threaded(client.customer_notes, customer_id, limit=ORDERS_PAGE_SIZE),
+        "refs": _threaded(references_get, client, shop),
+    }
+    if customer is None:
+        jobs["customer"] = _threaded(client.customer, customer_id)
+    if order_number:
+        jobs["pinned"] = _threaded(client.orders_by_number, order_number)
+    if hde_user_id and getattr(shop, "helpdeskeddy", None) is not None:
+        jobs["tickets"] = _threaded(assembly.previous_tickets, shop, hde_user_id,
+                                    client.interactive)
+    done, pending = wait(jobs.values(), timeout=timeout)
+    if jobs["orders"] in pending or ("customer" in jobs and jobs["customer"] in pending):
+        raise TimeoutError("RetailCRM did not answer with the customer's orders in time.")
+    customer = customer or jobs["customer"].result()
+    orders_page = jobs["orders"].result()
+    notices = []
+
+    def optional(name, default):
+        future = jobs.get(name)
+        if future is None:
+            return default
+        if future in pending:
+            notices.append(assembly.PART_LABELS[name])
+            return default
+        try:
+            return future.result()
+        except ApiError as error:
+            logger.info("context.part_failed", extra={"part": name, "error": str(error)})
+            notices.append(assembly.PART_LABELS[name])
+            return default
+
+    refs = optional("refs", {"statuses": {}, "status_groups": {}, "users": []})
+    pinned = [o for o in optional("pinned", []) if o.customer_id in (None, customer_id)]
+    context = assembly.build(
+        shop=shop, crm_url=client.base_url, customer=customer, orders_page=orders_page,
+        pinned=pinned, notes=optional("notes", None), tickets=optional("tickets", []),
+        refs=refs, today=today or timezone.localdate(),
+    )
+    context.pinned_order_number = order_number
+    context.fetched_at = datetime.now(tz=timezone.get_current_timezone()).isoformat()
+    if notices:
+        context.notice = _("Not loaded in time: %(parts)s.") % {
+            "parts": ", ".join(_(label) for label in notices)}
+    return context
+
+
+def _remembered(shop, hde_user_id):
+    from integration.models import CustomerLink
+
+    return (CustomerLink.objects.for_shop(shop).filter(hde_user_id=hde_user_id)
+            .values_list("customer_id", flat=True).first())
+
+
+def _remember(shop, hde_user_id, customer_id):
+    from integration.models import CustomerLink
+
+    CustomerLink.objects.update_or_create(shop=shop, hde_user_id=hde_user_id,
+                                          defaults={"customer_id": customer_id})
+
+
+def customer_link_set(*, shop, hde_user_id: int, customer_id: int) -> None:
+    """The operator picked a customer in the chooser: remember it."""
+    _remember(shop, hde_user_id, customer_id)

@@ -1,0 +1,190 @@
+"""The inbound-event inbox: store first, process at least once, finish in a
+visible state.
+
+Lifecycle: `pending` → (claimed with a lease) `processing` → `done` |
+`ignored` | `pending` again with `next_attempt_at` (retryable failure, growing
+backoff) | `parked` (the vendor refused our key: waits for a person) | `dead`
+(gave up; an admin can replay). A worker that dies mid-event leaves it in
+`processing` with an expired lease, and the sweep hands it out again, so
+handlers must be idempotent in effect (see services.ledger).
+
+Handlers are looked up by (source, event_type) in HANDLERS; they take the
+event and raise the client error tree on failure.
+"""
+
+import logging
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+from functools import lru_cache
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from integration.models import EventState, InboundEvent
+from integration.vendors.errors import ApiError, ApiUnauthorized
+
+logger = logging.getLogger("integration.inbox")
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+# 30 s, 1, 2, 4, 8, 16, 32 min... capped at 1 h: a vendor outage of a few
+# hours is survived within MAX_ATTEMPTS, HDE's 20-minute ban included.
+BACKOFF_BASE = 30
+BACKOFF_CAP = 3600
+
+HANDLERS: dict[tuple[str, str], str] = {}
+
+
+def register_handler(source: str, event_type: str, dotted_path: str) -> None:
+    HANDLERS[(source, event_type)] = dotted_path
+
+
+def backoff_seconds(attempts: int) -> int:
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+
+
+def inbound_event_store(*, shop, source: str, source_key: str, event_type: str,
+                        payload: dict) -> tuple[InboundEvent, bool]:
+    """Store an event once; a repeated delivery returns the stored one.
+
+    A worker can never look for an event that is not committed yet: with the
+    ORM broker the task row is written in the same transaction as the event
+    (one commit per webhook, and a rollback takes both back); with another
+    broker (Redis) it is enqueued after the commit.
+    """
+    known = HANDLERS.get((source, event_type)) is not None
+    try:
+        with transaction.atomic():
+            event = InboundEvent.objects.create(
+                shop=shop, source=source, source_key=source_key[:200], event_type=event_type,
+                payload=payload, state=EventState.PENDING if known else EventState.IGNORED,
+                last_error="" if known else f"No handler for {source}/{event_type}.",
+            )
+            if known:
+                inbound_event_enqueue(event_id=event.pk)
+    except IntegrityError:
+        event = InboundEvent.objects.get(shop=shop, source=source, source_key=source_key[:200])
+        return event, False
+    return event, True
+
+
+def _broker_is_database() -> bool:
+    from django.conf import settings
+
+    return settings.Q_CLUSTER.get("orm") == "default"
+
+
+def inbound_event_enqueue(*, event_id: int) -> None:
+    from django_q.conf import Conf
+    from django_q.tasks import async_task
+
+    def enqueue():
+        async_task("integration.tasks.inbound_event_process_task", event_id,
+                   task_name=f"event-{event_id}", broker=_shared_broker())
+
+    if _broker_is_database() and not Conf.SYNC:
+        enqueue()  # same database, same transaction: atomic with the event
+    else:
+        transaction.on_commit(enqueue)
+
+
+@lru_cache(maxsize=1)
+def _shared_broker():
+    """One broker per process. django-q2 builds a new one per task otherwise,
+    and its Redis broker opens a new connection pool each time: a TCP connect
+    per accepted webhook (measured: Redis accepts were slower than ORM ones)."""
+    from django_q.brokers import get_broker
+
+    return get_broker()
+
+
+def _claim(event_id: int, now) -> bool:
+    """Take the event with a lease; False if someone else holds it or it is
+    not due. One conditional UPDATE, so two workers can't both win."""
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    claimable = Q(state=EventState.PENDING) & due | Q(
+        state=EventState.PROCESSING, locked_until__lt=now
+    )
+    return bool(
+        InboundEvent.objects.filter(claimable, pk=event_id).update(
+            state=EventState.PROCESSING, locked_until=now + LEASE, attempts=F("attempts") + 1
+        )
+    )
+
+
+def inbound_event_process(*, event_id: int, now=None) -> str | None:
+    """Process one event if it is due; return its final state for this run."""
+    now = now or timezone.now()
+    if not _claim(event_id, now):
+        return None
+    event = InboundEvent.objects.select_related("shop").get(pk=event_id)
+    path = HANDLERS.get((event.source, event.event_type))
+    if path is None:
+        reason = f"No handler for {event.source}/{event.event_type}."
+        return _finish(event, EventState.IGNORED, reason)
+    handler: Callable = import_string(path)
+    try:
+        handler(event=event)
+    except ApiUnauthorized as error:
+        return _finish(event, EventState.PARKED, str(error))
+    except ApiError as error:
+        if not error.retryable:
+            return _finish(event, EventState.DEAD, str(error))
+        return _retry_later(event, str(error), getattr(error, "retry_after", None))
+    except Exception as error:  # noqa: BLE001 - a bug must not lose the event
+        logger.exception("inbox.handler_crashed", extra={"event": event.pk})
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        return _retry_later(event, f"Internal error: {detail}", None)
+    return _finish(event, EventState.DONE, "")
+
+
+def _finish(event: InboundEvent, state: str, error: str) -> str:
+    InboundEvent.objects.filter(pk=event.pk).update(
+        state=state, last_error=error[:2000], locked_until=None, next_attempt_at=None,
+        processed_at=timezone.now(),
+    )
+    return state
+
+
+def _retry_later(event: InboundEvent, error: str, retry_after: float | None) -> str:
+    if event.attempts >= MAX_ATTEMPTS:
+        return _finish(event, EventState.DEAD, f"Gave up after {event.attempts} attempts: {error}")
+    delay = backoff_seconds(event.attempts)
+    if retry_after:
+        delay = max(delay, int(retry_after) + 1)
+    InboundEvent.objects.filter(pk=event.pk).update(
+        state=EventState.PENDING, last_error=error[:2000], locked_until=None,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+    )
+    return EventState.PENDING
+
+
+def inbound_events_sweep(*, now=None, limit: int = 500) -> int:
+    """Enqueue due retries and events whose worker died (expired lease)."""
+    now = now or timezone.now()
+    is_due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    due = InboundEvent.objects.filter(
+        Q(state=EventState.PENDING) & is_due | Q(state=EventState.PROCESSING, locked_until__lt=now)
+    ).order_by("created_at").values_list("pk", flat=True)[:limit]
+    ids = list(due)
+    for event_id in ids:
+        inbound_event_enqueue(event_id=event_id)
+    return len(ids)
+
+
+def inbound_events_replay(*, queryset) -> int:
+    """Admin replay: dead or parked events start over with fresh attempts."""
+    ids = list(
+        queryset.filter(state__in=[EventState.DEAD, EventState.PARKED, EventState.IGNORED])
+        .values_list("pk", flat=True)
+    )
+    InboundEvent.objects.filter(pk__in=ids).update(
+        state=EventState.PENDING, attempts=0, next_attempt_at=None, locked_until=None,
+        last_error="",
+    )
+    for event_id in ids:
+        inbound_event_enqueue(event_id=event_id)
+    return len(ids)

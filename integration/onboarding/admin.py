@@ -1,0 +1,256 @@
+"""The "Add a shop" wizard inside the admin (owners and admins only).
+
+Four steps on one draft shop (inactive until finished, see
+integration.onboarding.wizard): RetailCRM → HelpDeskEddy (+ priorities and
+the CRM card field read from HDE) → webhook secrets shown once with the exact
+vendor setup → a sample lookup, then "Activate". Every step's URL carries the
+draft's public id and resolves it through `get_shop_for_user_or_404`, so
+another agency's draft answers 404 like a missing one; a viewer gets 403.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from integration.models import Language, Shop
+from integration.models.connections import HttpsURLField
+from integration.onboarding import wizard as onboarding
+from integration.onboarding.dispatcher_rules import BASIC_USERNAME, DISPATCHER_TEMPLATES
+from integration.tenancy.access import can_edit_agency_data, get_shop_for_user_or_404
+
+STEPS = [
+    ("retailcrm", _("RetailCRM")),
+    ("hde", _("HelpDeskEddy")),
+    ("hooks", _("Webhooks")),
+    ("check", _("Sample lookup")),
+]
+
+
+def _url_field(label, help_text):
+    return HttpsURLField().formfield(label=label, help_text=help_text, max_length=300)
+
+
+class RetailCrmStepForm(forms.Form):
+    agency = forms.ModelChoiceField(queryset=Shop.objects.none(), label=_("Agency"))
+    name = forms.CharField(label=_("Shop name"), max_length=200)
+    language = forms.ChoiceField(label=_("Language"), choices=Language.choices,
+                                 help_text=_("Of texts written into HDE and RetailCRM."))
+    base_url = _url_field(_("RetailCRM account URL"), _("e.g. https://yourshop.retailcrm.ru"))
+    api_key = forms.CharField(label=_("RetailCRM API key"), widget=forms.PasswordInput,
+                              help_text=_("Settings → Integration → API access keys."))
+    site_code = forms.CharField(label=_("Store (site) code"), required=False, max_length=100,
+                                help_text=_("Only when the key sees several stores."))
+
+    def __init__(self, *args, user, draft=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.draft = draft
+        self.fields["agency"].queryset = onboarding.editable_agencies(user)
+        if draft is not None:
+            # The agency of a draft is fixed: its rows already belong there.
+            self.fields["agency"].queryset = self.fields["agency"].queryset.filter(
+                pk=draft.agency_id)
+            self.fields["agency"].disabled = True
+
+    def clean(self):
+        data = super().clean()
+        agency, name = data.get("agency"), data.get("name")
+        if agency and name:
+            clash = Shop.objects.filter(agency=agency, name=name)
+            if self.draft is not None:
+                clash = clash.exclude(pk=self.draft.pk)
+            if clash.exists():
+                self.add_error("name", gettext("This agency already has a shop with this name; "
+                                               "choose another name."))
+        return data
+
+
+class HdeStepForm(forms.Form):
+    base_url = _url_field(_("HelpDeskEddy URL"), _("e.g. https://yourcompany.helpdeskeddy.com"))
+    agent_email = forms.EmailField(label=_("Agent e-mail"),
+                                   help_text=_("The agent whose API key this is; the portal "
+                                               "writes as this agent."))
+    api_key = forms.CharField(label=_("HelpDeskEddy API key"), widget=forms.PasswordInput,
+                              help_text=_("HDE: Profile → API key."))
+
+
+class PrioritiesForm(forms.Form):
+    normal_priority_id = forms.TypedChoiceField(label=_("Normal priority"), coerce=int)
+    high_priority_id = forms.TypedChoiceField(label=_("High priority"), coerce=int)
+    crm_card_field_id = forms.TypedChoiceField(
+        label=_("\"CRM card\" custom field"), coerce=int, required=False, empty_value=None,
+        help_text=_("A text field of tickets; the portal writes the customer card link into it."))
+
+    def __init__(self, *args, lists, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["normal_priority_id"].choices = lists.priorities
+        self.fields["high_priority_id"].choices = lists.priorities
+        self.fields["crm_card_field_id"].choices = [("", "—")] + lists.custom_fields
+
+    def clean(self):
+        data = super().clean()
+        if data.get("normal_priority_id") and data.get("normal_priority_id") == data.get(
+                "high_priority_id"):
+            self.add_error("high_priority_id", gettext("Choose a priority above the normal one."))
+        return data
+
+
+class SampleForm(forms.Form):
+    email = forms.EmailField(label=_("Customer e-mail"),
+                             help_text=_("Any e-mail of a customer in RetailCRM."))
+
+
+def _editable_draft(request, public_id) -> Shop:
+    shop = get_shop_for_user_or_404(request.user, public_id)
+    if not can_edit_agency_data(request.user, shop.agency_id):
+        raise PermissionDenied
+    return shop
+
+
+def _render(request, template, *, shop=None, step, title, **context):
+    progress = onboarding.onboarding_progress(shop) if shop is not None else None
+    done = {
+        "retailcrm": bool(progress and progress.retailcrm),
+        "hde": bool(progress and progress.hde and progress.priorities),
+        "hooks": bool(progress and progress.secrets),
+        "check": bool(progress and progress.active),
+    }
+    steps = [{"key": key, "label": label, "done": done[key], "current": key == step,
+              "url": (reverse(f"admin:console-wizard-{key}", args=[shop.public_id])
+                      if shop is not None else "")}
+             for key, label in STEPS]
+    return TemplateResponse(request, template, {
+        **admin.site.each_context(request), "title": title, "shop": shop, "steps": steps,
+        "progress": progress, **context,
+    })
+
+
+def wizard_retailcrm(request, public_id=None):
+    """Step 1: agency, name and the RetailCRM account, tested live."""
+    draft = _editable_draft(request, public_id) if public_id else None
+    if draft is None and not onboarding.editable_agencies(request.user).exists():
+        raise PermissionDenied
+    initial = {}
+    if draft is not None:
+        connection = getattr(draft, "retailcrm", None)
+        initial = {"agency": draft.agency_id, "name": draft.name, "language": draft.language,
+                   "base_url": connection.base_url if connection else "",
+                   "site_code": connection.site_code if connection else ""}
+    form = RetailCrmStepForm(request.POST or None, user=request.user, draft=draft,
+                             initial=initial)
+    check = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        with transaction.atomic():
+            if draft is None:
+                draft = Shop.objects.create(agency=data["agency"], name=data["name"],
+                                            language=data["language"], active=False)
+            else:
+                draft.name, draft.language = data["name"], data["language"]
+                draft.save(update_fields=["name", "language"])
+        check = onboarding.retailcrm_connection_check(
+            shop=draft, base_url=data["base_url"], api_key=data["api_key"],
+            site_code=data["site_code"])
+        if check.ok:
+            messages.success(request, check.summary)
+            advice = onboarding.least_privilege_advice(check.extra)
+            if advice:
+                messages.warning(request, advice)
+            return redirect("admin:console-wizard-hde", draft.public_id)
+        for error in check.errors:
+            form.add_error(None, error)
+    return _render(request, "admin/console/wizard_form.html", shop=draft, step="retailcrm",
+                   title=gettext("Add a shop: RetailCRM"), form=form, check=check,
+                   intro=gettext("Enter the RetailCRM account and an API key. The portal tests "
+                                 "them now and tells you which rights are missing or "
+                                 "unnecessary."),
+                   # After a failed test, retries work on the same draft (its URL holds it).
+                   action=(reverse("admin:console-wizard-retailcrm", args=[draft.public_id])
+                           if draft is not None else request.path))
+
+
+def wizard_hde(request, public_id):
+    """Step 2a: the HDE account, tested live (stores the key's HDE user id)."""
+    shop = _editable_draft(request, public_id)
+    connection = getattr(shop, "helpdeskeddy", None)
+    initial = ({"base_url": connection.base_url, "agent_email": connection.agent_email}
+               if connection else {})
+    form = HdeStepForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        check = onboarding.hde_connection_check(shop=shop, **form.cleaned_data)
+        if check.ok:
+            messages.success(request, check.summary)
+            return redirect("admin:console-wizard-priorities", shop.public_id)
+        for error in check.errors:
+            form.add_error(None, error)
+    return _render(request, "admin/console/wizard_form.html", shop=shop, step="hde",
+                   title=gettext("Add a shop: HelpDeskEddy"), form=form,
+                   intro=gettext("Enter the help desk address and the API key of the agent "
+                                 "the portal will write as."), action=request.path)
+
+
+def wizard_priorities(request, public_id):
+    """Step 2b: normal/high priorities and the CRM card field, from HDE's
+    own lists; applies the shop defaults (rules, mappings)."""
+    from integration.onboarding.shop_defaults import shop_defaults_apply
+
+    shop = _editable_draft(request, public_id)
+    if getattr(shop, "helpdeskeddy", None) is None:
+        return redirect("admin:console-wizard-hde", shop.public_id)
+    lists = onboarding.hde_lists_get(shop=shop)
+    form = PrioritiesForm(request.POST or None, lists=lists, initial={
+        "normal_priority_id": lists.guess_normal, "high_priority_id": lists.guess_high,
+        "crm_card_field_id": lists.guess_crm_card})
+    if lists.error:
+        form.add_error(None, lists.error)
+    elif request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        shop_defaults_apply(shop=shop, normal_priority_id=data["normal_priority_id"],
+                            high_priority_id=data["high_priority_id"],
+                            crm_card_field_id=data["crm_card_field_id"])
+        messages.success(request, gettext("Priorities saved; default rules created."))
+        return redirect("admin:console-wizard-hooks", shop.public_id)
+    return _render(request, "admin/console/wizard_form.html", shop=shop, step="hde",
+                   title=gettext("Add a shop: priorities"), form=form,
+                   intro=gettext("These lists come from your HelpDeskEddy account. Tickets of "
+                                 "important customers get the high priority."),
+                   action=request.path)
+
+
+def wizard_hooks(request, public_id):
+    """Step 3: secrets shown once, with the exact HDE dispatcher rules and
+    RetailCRM trigger to paste. A reload never shows them again; a new POST
+    issues new ones (the old ones stop working)."""
+    shop = _editable_draft(request, public_id)
+    secrets = None
+    if request.method == "POST":
+        secrets = onboarding.shop_hook_secrets_issue(shop=shop)
+    urls = onboarding.hook_urls(shop)
+    rules = [{"event": event, "body": body} for event, body in DISPATCHER_TEMPLATES.items()]
+    return _render(request, "admin/console/wizard_hooks.html", shop=shop, step="hooks",
+                   title=gettext("Add a shop: webhooks"), secrets=secrets, urls=urls,
+                   rules=rules, basic_user=BASIC_USERNAME,
+                   already_issued=onboarding.hook_secrets_present(shop) and secrets is None,
+                   trigger_fields="order_id={{ order.id }}\nstatus={{ order.status.code }}")
+
+
+def wizard_check(request, public_id):
+    """Step 4: a sample lookup through the whole read chain, then activate."""
+    shop = _editable_draft(request, public_id)
+    form = SampleForm(request.POST or None if "lookup" in request.POST else None)
+    context = None
+    if request.method == "POST" and "activate" in request.POST:
+        if onboarding.shop_activate(shop=shop):
+            messages.success(request, gettext("%(shop)s is active: webhooks are accepted from "
+                                              "now on.") % {"shop": shop.name})
+            return redirect("admin:console-dashboard")
+        messages.error(request, gettext("Finish the steps marked as not done first."))
+    elif form.is_bound and form.is_valid():
+        context = onboarding.sample_lookup(shop=shop, email=form.cleaned_data["email"])
+    return _render(request, "admin/console/wizard_check.html", shop=shop, step="check",
+                   title=gettext("Add a shop: sample lookup"), form=form, context=context)

@@ -1,0 +1,331 @@
+"""Onboarding a shop: live connection tests that say what to fix, the HDE
+choices, the secrets shown once and a sample lookup.
+
+Why a draft Shop (inactive) instead of session-only state: every vendor call
+writes an `ApiCall` row that needs a shop, and the wizard's tests must leave
+the same trace as production calls (visible in the sync log). Inactive shops
+receive no webhooks (the receivers only accept active shops) and are skipped
+by the alerts, so a half-finished setup cannot act on anything.
+
+Keys are tested on an unsaved connection row and stored only once they work,
+so a wrong key never replaces a working one.
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from integration.models import (
+    ConnectionStatus,
+    HelpDeskEddyConnection,
+    RetailCrmConnection,
+    SecretKind,
+    ShopSecret,
+    ShopSettings,
+)
+from integration.models.tenancy import validate_timezone
+from integration.tenancy.access import EDIT_ROLES, agencies_for_user
+from integration.vendors.errors import (
+    ApiAccessDenied,
+    ApiBanned,
+    ApiError,
+    ApiHostError,
+    ApiNotFound,
+    ApiRateLimited,
+    ApiServerError,
+    ApiTimeoutError,
+    ApiUnauthorized,
+    ApiUnexpectedResponse,
+)
+
+RETAILCRM, HDE = "retailcrm", "helpdeskeddy"
+
+# Names the HDE account may use for the lists the wizard pre-selects (§8 of
+# the HDE reference: priority ids are not ordered by severity, so guesses go
+# by name and the person confirms).
+NORMAL_PRIORITY_NAMES = ("standard", "normal", "стандартно", "обычный", "средний", "medium")
+HIGH_PRIORITY_NAMES = ("very urgent", "urgent", "high", "срочно", "высокий")
+CRM_CARD_NAMES = ("crm card", "карточка crm", "retailcrm")
+
+
+# The portal features behind each RetailCRM right, translated (the client's
+# REQUIRED_SCOPES holds the same list in English for logs).
+SCOPE_FEATURES = {
+    "customer_read": gettext_lazy("find customers for tickets"),
+    "order_read": gettext_lazy("show orders and poll order history"),
+    "reference_read": gettext_lazy("show status names and sites"),
+    "user_read": gettext_lazy("show the responsible manager"),
+    "customer_write": gettext_lazy("create customers and notes from tickets"),
+    "task_write": gettext_lazy("create tasks for managers"),
+}
+
+
+def editable_agencies(user):
+    """Agencies where the user may add shops (owners and admins)."""
+    agencies = agencies_for_user(user)
+    if user.is_superuser:
+        return agencies
+    return agencies.filter(memberships__user=user, memberships__role__in=EDIT_ROLES).distinct()
+
+
+def error_advice(error: ApiError, provider: str) -> str:
+    """A connection error as "what is wrong and what to change"."""
+    vendor = "RetailCRM" if provider == RETAILCRM else "HelpDeskEddy"
+    if isinstance(error, ApiUnexpectedResponse):
+        if provider == RETAILCRM:
+            return _("This URL does not answer like a RetailCRM account. Use the address of "
+                     "your account, e.g. https://yourshop.retailcrm.ru (no path after it).")
+        return _("This URL does not answer like a HelpDeskEddy account. Use the address of "
+                 "your help desk, e.g. https://yourcompany.helpdeskeddy.com (no path after it).")
+    if isinstance(error, ApiTimeoutError):
+        return _("%(vendor)s did not answer in time. Try again; if it keeps happening, check "
+                 "the URL.") % {"vendor": vendor}
+    if isinstance(error, ApiHostError):
+        return _("Nothing answers at this address. Check the spelling of the account URL.")
+    if isinstance(error, ApiBanned):
+        return _("HelpDeskEddy has banned API access for this account for about 20 minutes "
+                 "(more than 300 requests a minute were made with it). Wait, then try again.")
+    if isinstance(error, ApiRateLimited):
+        return _("%(vendor)s is limiting requests for this account right now. Wait a few "
+                 "seconds and try again.") % {"vendor": vendor}
+    if isinstance(error, ApiAccessDenied):
+        if provider == RETAILCRM:
+            return _("RetailCRM accepted the key but refused access: give the key the rights "
+                     "listed below in RetailCRM (Settings → Integration → API access keys).")
+        return _("HelpDeskEddy accepted the key but refused access (%(detail)s). Use the key "
+                 "and e-mail of an agent (staff) account.") % {"detail": error.message}
+    if isinstance(error, ApiUnauthorized):
+        if provider == RETAILCRM:
+            return _("RetailCRM refused this API key. Copy the key again from RetailCRM "
+                     "(Settings → Integration → API access keys) and make sure it is active.")
+        return _("HelpDeskEddy refused this e-mail and key. The e-mail must be the agent whose "
+                 "key this is (HDE: Profile → API key); copy both again.")
+    if isinstance(error, ApiNotFound):
+        return _("There is no %(vendor)s API at this address. Check the account URL.") % {
+            "vendor": vendor}
+    if isinstance(error, ApiServerError):
+        return _("%(vendor)s had an internal error. Try again in a minute.") % {
+            "vendor": vendor}
+    return _("%(vendor)s answered with an error: %(detail)s") % {
+        "vendor": vendor, "detail": error.message}
+
+
+@dataclass
+class CheckResult:
+    ok: bool
+    errors: list[str] = field(default_factory=list)
+    summary: str = ""
+    # RetailCRM rights: scope → the portal feature that needs it.
+    missing: dict[str, str] = field(default_factory=dict)
+    extra: list[str] = field(default_factory=list)
+    sites: list[str] = field(default_factory=list)
+
+
+def retailcrm_connection_check(*, shop, base_url: str, api_key: str,
+                               site_code: str = "") -> CheckResult:
+    """Test a RetailCRM URL and key live; store them on the shop if they work
+    and have every right the portal needs."""
+    from integration.vendors.retailcrm import RetailCrmClient
+
+    connection = RetailCrmConnection(shop=shop, base_url=base_url, api_key=api_key,
+                                     site_code=site_code)
+    client = RetailCrmClient.for_connection(connection, interactive=True)
+    try:
+        credentials = client.check_credentials()
+        account = client.account_settings()
+    except ApiError as error:
+        return CheckResult(ok=False, errors=[error_advice(error, RETAILCRM)])
+    result = CheckResult(ok=True, extra=list(credentials.extra),
+                         sites=credentials.sites_available,
+                         missing={scope: str(SCOPE_FEATURES.get(scope, why))
+                                  for scope, why in credentials.missing.items()})
+    if credentials.missing:
+        result.ok = False
+        result.errors.append(_(
+            "The key lacks rights the portal needs. In RetailCRM, open Settings → Integration "
+            "→ API access keys, edit this key and tick: %(rights)s.") % {
+            "rights": ", ".join(f"{scope} ({why})" for scope, why in result.missing.items())})
+    if site_code and site_code not in credentials.sites_available:
+        result.ok = False
+        result.errors.append(_(
+            "The key cannot see the store '%(site)s'. Stores it sees: %(sites)s. Fix the store "
+            "code or give the key access to that store.") % {
+            "site": site_code, "sites": ", ".join(credentials.sites_available) or "—"})
+    if not result.ok:
+        return result
+    if not site_code and len(credentials.sites_available) == 1:
+        # One store: work with it, so new customers land in the right place.
+        connection.site_code = credentials.sites_available[0]
+    with transaction.atomic():
+        RetailCrmConnection.objects.filter(shop=shop).delete()
+        connection.status = ConnectionStatus.OK
+        connection.last_success_at = timezone.now()
+        connection.save()
+        changed = []
+        if account.timezone and account.timezone != shop.timezone:
+            try:
+                validate_timezone(account.timezone)
+            except Exception:  # noqa: BLE001 - an unknown zone keeps the shop's
+                pass
+            else:
+                shop.timezone = account.timezone
+                changed.append("timezone")
+        if account.currency and account.currency != shop.currency:
+            shop.currency = account.currency[:3]
+            changed.append("currency")
+        if changed:
+            shop.save(update_fields=changed)
+    result.summary = _("RetailCRM key works; stores: %(sites)s; timezone %(tz)s.") % {
+        "sites": ", ".join(credentials.sites_available) or "—", "tz": account.timezone or "?"}
+    if not connection.site_code and len(credentials.sites_available) > 1:
+        result.summary += " " + _("No store code given: customers of all these stores will be "
+                                  "found; enter a code to limit the shop to one.")
+    return result
+
+
+def least_privilege_advice(extra: list[str]) -> str:
+    if not extra:
+        return ""
+    return _("For least privilege, the key does not need these rights; you may remove them "
+             "in RetailCRM: %(rights)s.") % {"rights": ", ".join(extra)}
+
+
+RESTORED_FIELDS = ("base_url", "agent_email", "api_key", "status", "last_error",
+                   "last_error_at", "consecutive_failures")
+
+
+def hde_connection_check(*, shop, base_url: str, agent_email: str, api_key: str) -> CheckResult:
+    """Test an HDE URL, agent e-mail and key live. The connection row is
+    written first because the test records the key's HDE user id on it; it
+    is removed again when the test fails."""
+    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+
+    previous = HelpDeskEddyConnection.objects.filter(shop=shop).first()
+    connection = previous or HelpDeskEddyConnection(shop=shop)
+    # A failed try must leave a working connection exactly as it was (its
+    # health too: a "key refused" on it would page the agency for nothing).
+    kept = {name: getattr(connection, name) for name in RESTORED_FIELDS}
+    connection.base_url, connection.agent_email, connection.api_key = (
+        base_url, agent_email, api_key)
+    connection.save()
+    try:
+        summary = HelpDeskEddyClient.for_connection(connection, interactive=True).test_connection()
+    except ApiError as error:
+        if previous is None:
+            connection.delete()
+        else:
+            for name, value in kept.items():
+                setattr(connection, name, value)
+            connection.save(update_fields=list(RESTORED_FIELDS))
+        advice = error_advice(error, HDE)
+        if isinstance(error, ApiAccessDenied) and "no HDE user" in error.message:
+            advice = _("The key works, but no HDE user has the e-mail %(email)s. Enter the "
+                       "e-mail of the agent who owns the key.") % {"email": agent_email}
+        return CheckResult(ok=False, errors=[advice])
+    return CheckResult(ok=True, summary=summary)
+
+
+@dataclass
+class HdeLists:
+    priorities: list[tuple[int, str]]
+    custom_fields: list[tuple[int, str]]
+    guess_normal: int | None = None
+    guess_high: int | None = None
+    guess_crm_card: int | None = None
+    error: str = ""
+
+
+def hde_lists_get(*, shop) -> HdeLists:
+    """Priorities and custom fields of the shop's HDE account, with guesses
+    by name for the three the portal needs."""
+    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+
+    client = HelpDeskEddyClient.for_connection(shop.helpdeskeddy, interactive=True)
+    try:
+        priorities, fields = client.priorities(), client.custom_fields()
+    except ApiError as error:
+        return HdeLists([], [], error=error_advice(error, HDE))
+
+    def guess(items, names):
+        return next((item.id for name in names for item in items if item.matches(name)), None)
+
+    return HdeLists(
+        priorities=[(p.id, p.name) for p in priorities],
+        custom_fields=[(f.id, f"{f.name} ({f.field_type})") for f in fields],
+        guess_normal=guess(priorities, NORMAL_PRIORITY_NAMES),
+        guess_high=guess(priorities, HIGH_PRIORITY_NAMES),
+        guess_crm_card=guess(fields, CRM_CARD_NAMES),
+    )
+
+
+def hook_urls(shop) -> dict[str, str]:
+    base = settings.PORTAL_BASE_URL
+    return {
+        "hde": base + reverse("hook-hde", args=[shop.public_id]),
+        "retailcrm": base + reverse("hook-retailcrm", args=[shop.public_id]),
+    }
+
+
+def shop_hook_secrets_issue(*, shop) -> dict[str, str]:
+    """New HDE webhook and RetailCRM trigger secrets (old ones revoked); the
+    plaintext exists only in the returned dict, for one page."""
+    from integration.tenancy.secrets import shop_secret_issue
+
+    return {
+        "hde": shop_secret_issue(shop=shop, kind=SecretKind.HDE_WEBHOOK, replace=True,
+                                 label="wizard"),
+        "retailcrm": shop_secret_issue(shop=shop, kind=SecretKind.RETAILCRM_TRIGGER,
+                                       replace=True, label="wizard"),
+    }
+
+
+def hook_secrets_present(shop) -> bool:
+    kinds = set(ShopSecret.objects.for_shop(shop).filter(
+        revoked_at__isnull=True, kind__in=[SecretKind.HDE_WEBHOOK, SecretKind.RETAILCRM_TRIGGER],
+    ).values_list("kind", flat=True))
+    return len(kinds) == 2
+
+
+@dataclass
+class Progress:
+    retailcrm: bool
+    hde: bool
+    priorities: bool
+    secrets: bool
+    active: bool
+
+    @property
+    def ready(self) -> bool:
+        return self.retailcrm and self.hde and self.priorities and self.secrets
+
+
+def onboarding_progress(shop) -> Progress:
+    rc = RetailCrmConnection.objects.filter(shop=shop, status=ConnectionStatus.OK).exists()
+    hde = HelpDeskEddyConnection.objects.filter(shop=shop, hde_user_id__isnull=False).exists()
+    prio = ShopSettings.objects.filter(shop=shop, normal_priority_id__isnull=False,
+                                       high_priority_id__isnull=False).exists()
+    return Progress(retailcrm=rc, hde=hde, priorities=prio, secrets=hook_secrets_present(shop),
+                    active=shop.active)
+
+
+def sample_lookup(*, shop, email: str):
+    """The whole read chain for one e-mail, as the widget would do it:
+    RetailCRM customer, orders and manager, and the HDE history."""
+    from integration.customers.context import customer_context_get
+
+    return customer_context_get(shop=shop, email=email, refresh=True, interactive=True)
+
+
+def shop_activate(*, shop) -> bool:
+    """Switch a finished draft on: from now on its webhooks are accepted."""
+    if not onboarding_progress(shop).ready:
+        return False
+    if not shop.active:
+        shop.active = True
+        shop.save(update_fields=["active"])
+    return True

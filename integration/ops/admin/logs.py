@@ -1,0 +1,287 @@
+"""Sync logs: read-only, filterable, exportable, scoped to the user's shops.
+
+Every screen here reads through the admin's scoped queryset
+(TenantScopedAdminMixin.get_queryset), so the CSV export, the event detail
+and the replay button can only reach rows of the user's own shops; another
+tenant's event answers 404 like a missing one. Replaying changes state, so it
+also needs an editing role in the event's agency.
+"""
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from integration.console.mixins import ReadOnlyAdminMixin, TenantScopedAdminMixin
+from integration.models import (
+    ApiCall,
+    EventState,
+    InboundEvent,
+    Membership,
+    RateLimitState,
+    SideEffect,
+    TicketLedger,
+    WidgetRequest,
+)
+from integration.ops import log_export
+from integration.tenancy.access import EDIT_ROLES, can_edit_agency_data, shops_for_user
+
+REPLAYABLE = (EventState.DEAD, EventState.PARKED, EventState.IGNORED)
+
+
+def editable_shops(user):
+    """Shops whose agency the user may change (owner/admin there)."""
+    shops = shops_for_user(user)
+    if user.is_superuser:
+        return shops
+    agencies = Membership.objects.filter(user=user, role__in=EDIT_ROLES).values("agency_id")
+    return shops.filter(agency_id__in=agencies)
+
+
+class TimeRangeFilter(admin.SimpleListFilter):
+    """Quick time windows; the date hierarchy above the list picks days."""
+
+    title = _("time")
+    parameter_name = "within"
+    WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24),
+               "7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+    def lookups(self, request, model_admin):
+        return [("1h", _("Last hour")), ("24h", _("Last 24 hours")),
+                ("7d", _("Last 7 days")), ("30d", _("Last 30 days"))]
+
+    def queryset(self, request, queryset):
+        window = self.WINDOWS.get(self.value())
+        if window is None:
+            return queryset
+        return queryset.filter(created_at__gte=timezone.now() - window)
+
+
+class CsvExportMixin:
+    """`export/` under the changelist: the rows the user is looking at (same
+    filters, search and date drill-down), streamed as CSV."""
+
+    change_list_template = "admin/logs/change_list.html"
+    csv_rows = None  # a function queryset -> iterator of CSV lines
+    csv_name = "log"
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("export/", self.admin_site.admin_view(self.export_view),
+                 name=f"{info[0]}_{info[1]}_export"),
+            *self.extra_urls(),
+            *super().get_urls(),
+        ]
+
+    def extra_urls(self):
+        return []
+
+    def changelist_view(self, request, extra_context=None):
+        with log_export.secrets_memo():
+            response = super().changelist_view(request, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # list_display methods run while rendering
+            return response
+
+    def export_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        queryset = changelist.get_queryset(request)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response = StreamingHttpResponse(type(self).csv_rows(queryset),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{self.csv_name}-{stamp}.csv"'
+        return response
+
+
+@admin.register(ApiCall)
+class ApiCallAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "shop", "provider", "method", "safe_path", "status_code",
+                    "outcome", "duration_ms", "interactive", "event_link")
+    list_filter = (("shop", admin.RelatedOnlyFieldListFilter), "provider", "outcome",
+                   "status_code", "interactive", TimeRangeFilter, "created_at")
+    search_fields = ("path", "error")
+    date_hierarchy = "created_at"
+    list_select_related = ("shop", "event")
+    fields = ("created_at", "shop", "provider", "method", "safe_path", "status_code", "outcome",
+              "duration_ms", "rate_limit_remaining", "interactive", "request_id", "event_link",
+              "error_excerpt")
+    readonly_fields = fields
+    csv_rows = log_export.api_calls_csv
+    csv_name = "api-calls"
+
+    def get_object(self, request, object_id, from_field=None):
+        """The page title and breadcrumbs print str(call), which holds the
+        path: redact the in-memory copy (read-only screen, never saved)."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            secrets = log_export.shop_secrets(obj.shop_id)
+            obj.path = log_export.text_excerpt(obj.path, secrets, 500)
+        return obj
+
+    @admin.display(description=_("path"))
+    def safe_path(self, obj):
+        secrets = log_export.shop_secrets(obj.shop_id)
+        return log_export.text_excerpt(obj.path, secrets)
+
+    @admin.display(description=_("error (redacted)"))
+    def error_excerpt(self, obj):
+        secrets = log_export.shop_secrets(obj.shop_id)
+        text = log_export.text_excerpt(obj.error, secrets)
+        return format_html("<pre class=\"log-excerpt\">{}</pre>", text) if text else "—"
+
+    @admin.display(description=_("caused by event"))
+    def event_link(self, obj):
+        """A call made by a job links to its event, where the replay is."""
+        if obj.event_id is None:
+            return "—"
+        url = reverse("admin:integration_inboundevent_change", args=[obj.event_id])
+        if obj.event.state in REPLAYABLE:
+            return format_html('<a href="{}#replay">#{} · {}</a>', url, obj.event_id,
+                               _("replay"))
+        return format_html('<a href="{}">#{}</a>', url, obj.event_id)
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMixin,
+                        admin.ModelAdmin):
+    list_display = ("created_at", "shop", "source", "event_type", "source_key", "state",
+                    "attempts", "next_attempt_at")
+    list_filter = (("shop", admin.RelatedOnlyFieldListFilter), "source", "state", "event_type",
+                   TimeRangeFilter, "created_at")
+    search_fields = ("source_key", "last_error")
+    date_hierarchy = "created_at"
+    list_select_related = ("shop",)
+    fields = ("created_at", "shop", "source", "event_type", "source_key", "state", "attempts",
+              "next_attempt_at", "processed_at", "error_excerpt")
+    readonly_fields = fields
+    change_form_template = "admin/logs/inboundevent_change_form.html"
+    actions = ["replay"]
+    csv_rows = log_export.inbound_events_csv
+    csv_name = "inbound-events"
+
+    @admin.display(description=_("last error (redacted)"))
+    def error_excerpt(self, obj):
+        secrets = log_export.shop_secrets(obj.shop_id)
+        text = log_export.text_excerpt(obj.last_error, secrets)
+        return format_html("<pre class=\"log-excerpt\">{}</pre>", text) if text else "—"
+
+    @admin.action(description=_("Replay dead, parked or ignored events"), permissions=["replay"])
+    def replay(self, request, queryset):
+        from integration.inbox.events import inbound_events_replay
+
+        count = inbound_events_replay(
+            queryset=queryset.filter(shop__in=editable_shops(request.user)))
+        self.message_user(request, _("%(n)d events queued again.") % {"n": count},
+                          messages.SUCCESS)
+
+    def has_replay_permission(self, request):
+        """Shown to users who edit at least one agency; the action itself
+        then only touches events of the agencies they edit."""
+        return editable_shops(request.user).exists()
+
+    def extra_urls(self):
+        return [path("<path:object_id>/replay/", self.admin_site.admin_view(self.replay_view),
+                     name="integration_inboundevent_replay")]
+
+    def replay_view(self, request, object_id):
+        """One event's replay button (the detail page's POST form)."""
+        return require_POST(self._replay_one)(request, object_id)
+
+    def _replay_one(self, request, object_id):
+        from integration.inbox.events import inbound_events_replay
+
+        event = self.get_object(request, object_id)
+        if event is None:
+            raise Http404
+        if not can_edit_agency_data(request.user, event.shop.agency_id):
+            raise PermissionDenied
+        count = inbound_events_replay(queryset=InboundEvent.objects.filter(pk=event.pk))
+        if count:
+            self.message_user(request, _("The event was queued again."), messages.SUCCESS)
+        else:
+            self.message_user(request, _("Only dead, parked or ignored events can be replayed."),
+                              messages.WARNING)
+        return HttpResponseRedirect(
+            reverse("admin:integration_inboundevent_change", args=[event.pk]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        event = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if event is not None:
+            extra.update(self._detail_context(request, event))
+        return super().change_view(request, object_id, form_url, extra)
+
+    def _detail_context(self, request, event):
+        """What this event caused: its API calls, and the ledger row and
+        side effects of its ticket (keys `ticket:<id>` and `ticket:<id>:…`)."""
+        secrets = log_export.shop_secrets(event.shop_id)
+        calls = [
+            {"call": call, "path": log_export.text_excerpt(call.path, secrets, 200),
+             "error": log_export.text_excerpt(call.error, secrets, 300)}
+            for call in event.api_calls.order_by("created_at", "pk")
+        ]
+        ticket_id = _ticket_id(event)
+        side_effects, ticket = [], None
+        if ticket_id is not None:
+            key = f"ticket:{ticket_id}"
+            side_effects = list(
+                SideEffect.objects.for_shop(event.shop)
+                .filter(Q(key=key) | Q(key__startswith=f"{key}:")).order_by("created_at", "pk"))
+            ticket = TicketLedger.objects.for_shop(event.shop).filter(ticket_id=ticket_id).first()
+        return {
+            "event": event,
+            "api_calls": calls,
+            "side_effects": side_effects,
+            "ticket": ticket,
+            "ticket_id": ticket_id,
+            "payload_excerpt": log_export.payload_excerpt(event.payload, secrets),
+            "can_replay": event.state in REPLAYABLE
+            and can_edit_agency_data(request.user, event.shop.agency_id),
+            "replay_url": reverse("admin:integration_inboundevent_replay", args=[event.pk]),
+        }
+
+
+def _ticket_id(event) -> int | None:
+    try:
+        return int((event.payload or {}).get("ticket_id"))
+    except (TypeError, ValueError):
+        return None
+
+
+@admin.register(WidgetRequest)
+class WidgetRequestAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMixin,
+                         admin.ModelAdmin):
+    list_display = ("created_at", "shop", "channel", "duration_ms", "cache_hit", "outcome",
+                    "request_id")
+    list_filter = (("shop", admin.RelatedOnlyFieldListFilter), "channel", "outcome",
+                   "cache_hit", TimeRangeFilter, "created_at")
+    search_fields = ("request_id",)
+    date_hierarchy = "created_at"
+    list_select_related = ("shop",)
+    readonly_fields = [f.name for f in WidgetRequest._meta.fields]
+    csv_rows = log_export.widget_requests_csv
+    csv_name = "widget-requests"
+
+
+@admin.register(RateLimitState)
+class RateLimitStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Vendor accounts are shared by shops, so only superusers see them."""
+
+    list_display = ("key", "banned_until", "remaining", "remaining_at", "updated_at")
+    exclude = ("hits",)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser

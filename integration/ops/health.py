@@ -1,0 +1,195 @@
+"""Health at a glance: one row per shop, and activity per hour.
+
+Why aggregates: an agency may run dozens of shops, and the dashboard must
+stay a handful of queries whatever their number (one per source: shops with
+their connections, events, API calls, widget durations, rate-limit rows, and
+two for the hourly chart), never a query per shop.
+"""
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Max, Q
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from integration.models import (
+    ApiCall,
+    EventState,
+    InboundEvent,
+    RateLimitState,
+    WidgetRequest,
+)
+
+WINDOW = timedelta(hours=24)
+BACKLOG_STATES = (EventState.PENDING, EventState.PROCESSING)
+
+
+@dataclass
+class Headroom:
+    """How much of our budget for a vendor account is free right now."""
+
+    key: str
+    limit: int
+    used: int
+    vendor_remaining: int | None = None
+    banned_until: datetime | None = None
+
+    @property
+    def free(self) -> int:
+        free = max(0, self.limit - self.used)
+        if self.vendor_remaining is not None:
+            free = min(free, self.vendor_remaining)
+        return free
+
+    @property
+    def banned(self) -> bool:
+        return self.banned_until is not None
+
+
+@dataclass
+class ShopHealth:
+    shop: object
+    retailcrm: object | None
+    hde: object | None
+    last_event_at: datetime | None = None
+    backlog: int = 0
+    dead_24h: int = 0
+    failed_calls_24h: int = 0
+    calls_24h: int = 0
+    widget_p95_ms: int | None = None
+    widget_count: int = 0
+    retailcrm_rate: Headroom | None = None
+    hde_rate: Headroom | None = None
+
+    @property
+    def connections(self) -> list[tuple[str, object]]:
+        return [("retailcrm", self.retailcrm), ("hde", self.hde)]
+
+    @property
+    def problems(self) -> list[str]:
+        found = [c.status for c in (self.retailcrm, self.hde) if c and c.status != "ok"]
+        if self.hde_rate and self.hde_rate.banned:
+            found.append("banned")
+        if self.dead_24h:
+            found.append("dead")
+        return found
+
+
+@dataclass
+class HourBucket:
+    start: datetime
+    events: int = 0
+    api_calls: int = 0
+    failed_calls: int = 0
+
+
+@dataclass
+class Activity:
+    buckets: list[HourBucket] = field(default_factory=list)
+
+    @property
+    def peak(self) -> int:
+        return max([1, *(max(b.events, b.api_calls) for b in self.buckets)])
+
+
+def percentile(values: list[int], q: float) -> int | None:
+    """Nearest-rank percentile (p95 of 20 values is the 19th smallest)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _headroom(state: RateLimitState | None, key: str, *, limit: int, window: float,
+              now_epoch: float, now: datetime) -> Headroom:
+    if state is None:
+        return Headroom(key=key, limit=limit, used=0)
+    used = sum(1 for t in (state.hits or []) if t > now_epoch - window)
+    remaining = None
+    if (state.remaining is not None and state.remaining_at is not None
+            and (now - state.remaining_at).total_seconds() < window):
+        remaining = state.remaining
+    banned = state.banned_until if state.banned_until and state.banned_until > now else None
+    return Headroom(key=key, limit=limit, used=used, vendor_remaining=remaining,
+                    banned_until=banned)
+
+
+def shops_health(*, shops, now: datetime | None = None) -> list[ShopHealth]:
+    """Health rows for a queryset of shops (already scoped to the user)."""
+    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+    from integration.vendors.retailcrm import RetailCrmClient
+
+    now = now or timezone.now()
+    since = now - WINDOW
+    shop_list = list(shops.select_related("agency", "retailcrm", "helpdeskeddy")
+                     .order_by("agency__name", "name"))
+    ids = [shop.pk for shop in shop_list]
+    rows = {shop.pk: ShopHealth(shop=shop, retailcrm=getattr(shop, "retailcrm", None),
+                                hde=getattr(shop, "helpdeskeddy", None)) for shop in shop_list}
+    for item in (InboundEvent.objects.filter(shop_id__in=ids).values("shop_id").annotate(
+            last=Max("created_at"),
+            backlog=Count("id", filter=Q(state__in=BACKLOG_STATES)),
+            dead=Count("id", filter=Q(state=EventState.DEAD, updated_at__gte=since)))):
+        row = rows[item["shop_id"]]
+        row.last_event_at, row.backlog, row.dead_24h = item["last"], item["backlog"], item["dead"]
+    for item in (ApiCall.objects.filter(shop_id__in=ids, created_at__gte=since)
+                 .values("shop_id").annotate(total=Count("id"),
+                                             failed=Count("id", filter=~Q(outcome="ok")))):
+        rows[item["shop_id"]].calls_24h = item["total"]
+        rows[item["shop_id"]].failed_calls_24h = item["failed"]
+    durations = defaultdict(list)
+    for shop_id, duration in WidgetRequest.objects.filter(
+            shop_id__in=ids, created_at__gte=since).values_list("shop_id", "duration_ms"):
+        durations[shop_id].append(duration)
+    for shop_id, values in durations.items():
+        rows[shop_id].widget_p95_ms = percentile(values, 95)
+        rows[shop_id].widget_count = len(values)
+
+    knobs = settings.INTEGRATION
+    keys = {}
+    for row in rows.values():
+        if row.retailcrm:
+            keys[row.shop.pk, "rc"] = RetailCrmClient.account_key_for(row.retailcrm)
+        if row.hde:
+            keys[row.shop.pk, "hde"] = HelpDeskEddyClient.account_key_for(row.hde)
+    states = {s.key: s for s in RateLimitState.objects.filter(key__in=set(keys.values()))}
+    now_epoch = time.time()
+    for (shop_id, kind), key in keys.items():
+        if kind == "rc":
+            rows[shop_id].retailcrm_rate = _headroom(
+                states.get(key), key, limit=knobs["RETAILCRM_RATE_LIMIT"],
+                window=knobs["RETAILCRM_RATE_WINDOW"], now_epoch=now_epoch, now=now)
+        else:
+            rows[shop_id].hde_rate = _headroom(
+                states.get(key), key, limit=knobs["HDE_RATE_LIMIT"],
+                window=knobs["HDE_RATE_WINDOW"], now_epoch=now_epoch, now=now)
+    return [rows[shop.pk] for shop in shop_list]
+
+
+def hourly_activity(*, shops, now: datetime | None = None, hours: int = 24) -> Activity:
+    """Events received and API calls made per hour, oldest first, for the
+    last `hours` whole hours up to the current one."""
+    now = now or timezone.now()
+    current = now.astimezone(timezone.get_current_timezone()).replace(
+        minute=0, second=0, microsecond=0)
+    starts = [current - timedelta(hours=n) for n in range(hours - 1, -1, -1)]
+    buckets = {start: HourBucket(start=start) for start in starts}
+    since = starts[0]
+    for item in (InboundEvent.objects.filter(shop__in=shops, created_at__gte=since)
+                 .annotate(hour=TruncHour("created_at")).values("hour")
+                 .annotate(n=Count("id"))):
+        if item["hour"] in buckets:
+            buckets[item["hour"]].events = item["n"]
+    for item in (ApiCall.objects.filter(shop__in=shops, created_at__gte=since)
+                 .annotate(hour=TruncHour("created_at")).values("hour")
+                 .annotate(n=Count("id"), failed=Count("id", filter=~Q(outcome="ok")))):
+        if item["hour"] in buckets:
+            buckets[item["hour"]].api_calls = item["n"]
+            buckets[item["hour"]].failed_calls = item["failed"]
+    return Activity(buckets=[buckets[start] for start in starts])

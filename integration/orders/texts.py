@@ -1,0 +1,74 @@
+"""Texts of proactive tickets, in the shop's language.
+
+Status names come from RetailCRM as the account spells them; everything the
+portal words itself goes through gettext. The subject names the order and
+its status, which is also how a retry recognises a ticket it already created
+(services.order_proactive).
+"""
+
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+
+from integration.core.formatting import money
+from integration.customers.types import CustomerProfile, OrderSummary
+
+
+def problem_subject(*, shop, summary: OrderSummary) -> str:
+    with translation.override(shop.language):
+        return _("%(status)s: order %(number)s") % {"status": summary.status_name,
+                                                     "number": summary.number}
+
+
+def _order_lines(summary: OrderSummary) -> list[str]:
+    lines = [_("Order %(number)s of %(date)s, %(total)s") % {
+        "number": escape(summary.number), "date": escape(summary.created_at[:10]),
+        "total": money(summary.total, summary.currency)}]
+    for item in summary.items[:10]:
+        quantity = f"{item.quantity:g}"
+        lines.append(f"— {escape(item.name)} × {quantity}, {money(item.price, summary.currency)}")
+    delivery = summary.delivery
+    if delivery.type_name or delivery.date or delivery.address:
+        parts = [p for p in (delivery.type_name, delivery.date, delivery.address) if p]
+        lines.append(_("Delivery: %(details)s") % {"details": escape(", ".join(parts))})
+    if delivery.track_number:
+        lines.append(_("Tracking number: %(track)s") % {"track": escape(delivery.track_number)})
+    return lines
+
+
+def problem_body(*, shop, summary: OrderSummary, customer: CustomerProfile | None) -> str:
+    """The ticket's first message. Staff-authored and never e-mailed unless
+    the shop switched customer notification on; still, nothing in it is
+    internal-only (no manager comments), in case the customer sees it."""
+    with translation.override(shop.language):
+        lines = [_("The order moved to the status «%(status)s» in RetailCRM. This ticket was "
+                   "opened by the portal before the customer wrote.")
+                 % {"status": escape(summary.status_name)}]
+        if customer is not None:
+            contacts = ", ".join([*customer.emails, *customer.phones])
+            lines.append(_("Customer: %(name)s") % {"name": escape(customer.name)}
+                         + (f" ({escape(contacts)})" if contacts else ""))
+        lines.extend(_order_lines(summary))
+        lines.append(f'<a href="{escape(summary.url)}">' + _("Open the order in RetailCRM")
+                     + "</a>")
+        return "<p>" + "<br>".join(lines) + "</p>"
+
+
+def problem_comment(*, shop, summary: OrderSummary) -> str:
+    """The internal comment on the customer's open ticket instead of a new one."""
+    with translation.override(shop.language):
+        lines = [_("Heads-up: order %(number)s moved to the status «%(status)s» in RetailCRM.")
+                 % {"number": escape(summary.number), "status": escape(summary.status_name)}]
+        lines.extend(_order_lines(summary)[1:])
+        lines.append(f'<a href="{escape(summary.url)}">' + _("Open the order in RetailCRM")
+                     + "</a>")
+        return "<p>" + "<br>".join(lines) + "</p>"
+
+
+def customer_notice(*, shop, summary: OrderSummary) -> str:
+    """The public reply, only when the shop asked to notify customers."""
+    with translation.override(shop.language):
+        return "<p>" + _(
+            "Hello! We noticed a problem with your order %(number)s (%(status)s) and are "
+            "already working on it. We will get back to you shortly.") % {
+            "number": escape(summary.number), "status": escape(summary.status_name)} + "</p>"

@@ -1,0 +1,144 @@
+"""Agencies and memberships: owners manage who works on their shops."""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from integration.models import Agency, Membership, Role
+from integration.tenancy.access import agencies_for_user, can_manage_members
+
+
+@admin.register(Agency)
+class AgencyAdmin(admin.ModelAdmin):
+    list_display = ("name", "shop_count", "created_at")
+    search_fields = ("name",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(pk__in=agencies_for_user(request.user))
+
+    @admin.display(description=_("shops"))
+    def shop_count(self, agency):
+        return agency.shops.count()
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (
+            obj is None or can_manage_members(request.user, obj.pk)
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+def agencies_owned_by(user):
+    """Agencies whose members `user` may manage (all of them for a superuser)."""
+    if user.is_superuser:
+        return Agency.objects.all()
+    return agencies_for_user(user).filter(memberships__user=user, memberships__role=Role.OWNER)
+
+
+class InviteColleagueForm(forms.Form):
+    agency = forms.ModelChoiceField(queryset=Agency.objects.none(), label=_("Agency"))
+    email = forms.EmailField(label=_("E-mail"))
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER, label=_("Role"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Another agency's id is simply not a valid choice.
+        self.fields["agency"].queryset = agencies_owned_by(user)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "agency", "role", "created_at")
+    # RelatedOnly: the plain related filter lists every agency in the
+    # database, i.e. other tenants' names.
+    list_filter = ("role", ("agency", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("user__username", "user__email", "agency__name")
+    autocomplete_fields = ()
+
+    def get_urls(self):
+        invite = path(
+            "invite/",
+            self.admin_site.admin_view(self.invite_view),
+            name="integration_membership_invite",
+        )
+        return [invite, *super().get_urls()]
+
+    def may_invite(self, request) -> bool:
+        return agencies_owned_by(request.user).exists()
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_invite": self.may_invite(request)}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def invite_view(self, request):
+        """Owners invite a colleague by e-mail (see services.invitations)."""
+        from integration.tenancy.invitations import membership_invite
+
+        if not self.may_invite(request):
+            raise PermissionDenied
+        form = InviteColleagueForm(request.POST or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            try:
+                membership = membership_invite(
+                    inviter=request.user,
+                    agency=form.cleaned_data["agency"],
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                    request_base_url=request.build_absolute_uri("/"),
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(request, _(
+                    "Invitation sent to %(email)s for %(agency)s."
+                ) % {"email": membership.user.email, "agency": membership.agency.name})
+                return HttpResponseRedirect(reverse("admin:integration_membership_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Invite colleague"),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/integration/membership/invite.html", context)
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request)
+            .filter(agency__in=agencies_for_user(request.user))
+            .select_related("user", "agency")
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "agency":
+            kwargs["queryset"] = agencies_for_user(request.user)
+        elif db_field.name == "user" and not request.user.is_superuser:
+            # Only colleagues already in one of the user's agencies: the full
+            # user list would show every tenant's logins. New people come in
+            # through "Invite colleague".
+            kwargs["queryset"] = get_user_model()._default_manager.filter(
+                memberships__agency__in=agencies_for_user(request.user)
+            ).distinct()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _owner_of(self, request, obj):
+        return obj is None or can_manage_members(request.user, obj.agency_id)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._owner_of(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._owner_of(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not can_manage_members(request.user, obj.agency_id):
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,215 @@
+"""The ticket job: what happens when HDE says a ticket arrived or changed.
+
+New ticket / new reply (at most three HDE calls for a new ticket: read the
+ticket, one PUT, one internal comment):
+1. read the ticket; the requester's e-mail comes with it (the user record is
+   read only for phone-only contacts);
+2. build the customer context (the widget's service) and decide the
+   priority from the shop's rules;
+3. one PUT: priority, mapped custom fields (the CRM card link among them),
+   tags; remember HDE's update time as the loop-guard marker;
+4. one internal comment with the summary and the card link;
+5. reverse flow into RetailCRM, each switchable: create the unknown
+   customer, a note on the known one, a task for the manager when an order is
+   in delivery.
+Every write is a keyed side effect, so retries and replays never duplicate.
+
+Ticket changed: only the ledger moves (and the closing note goes out on
+close); a change that merely reflects the portal's own PUT is ignored.
+"""
+
+import logging
+
+from django.utils import timezone
+
+from integration.core.side_effects import side_effect_once
+from integration.customers.context import customer_context_get, customer_link_set
+from integration.customers.types import ContextStatus, CustomerContext
+from integration.models import FieldMapping, MappedValue, ShopSettings, TicketLedger
+from integration.tickets import texts
+from integration.tickets.priority import priority_decide
+from integration.widget.links import ticket_info_read, widget_link_build
+
+logger = logging.getLogger("integration.tickets")
+
+JOB_DEADLINE = 60.0
+
+
+def _clients(event):
+    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+    from integration.vendors.retailcrm import RetailCrmClient
+
+    shop = event.shop
+    return (HelpDeskEddyClient.for_connection(shop.helpdeskeddy, event=event),
+            RetailCrmClient.for_connection(shop.retailcrm, event=event))
+
+
+def mapped_values(*, context: CustomerContext, widget_link: str) -> dict[str, str]:
+    customer = context.customer
+    newest = context.orders[0] if context.orders else None
+    values = {MappedValue.CRM_CARD: widget_link}
+    if customer:
+        values.update({
+            MappedValue.CUSTOMER_ID: str(customer.id),
+            MappedValue.CUSTOMER_NAME: customer.name,
+            MappedValue.ORDERS_COUNT: str(customer.orders_count),
+            MappedValue.TOTAL_SUM: f"{customer.total_sum:.2f}",
+            MappedValue.AVERAGE_SUM: f"{customer.average_sum:.2f}",
+            MappedValue.VIP: "1" if customer.vip else "0",
+            MappedValue.SEGMENTS: ", ".join(customer.segment_names or customer.segments),
+        })
+    if newest:
+        values[MappedValue.LAST_ORDER_STATUS] = newest.status_name
+        values[MappedValue.LAST_ORDER_NUMBER] = newest.number
+    if context.manager:
+        values[MappedValue.MANAGER] = context.manager.name
+    return values
+
+
+def ticket_event_handle(*, event) -> None:
+    """new_ticket and new_reply: the whole flow, once per ticket in effect."""
+    shop, ticket_id = event.shop, int(event.payload["ticket_id"])
+    settings = ShopSettings.of(shop)
+    hde, crm = _clients(event)
+    ticket = hde.get_ticket(ticket_id)
+    # A new ticket stays within three HDE calls: the user record is read
+    # only for phone-only contacts.
+    info = ticket_info_read(hde, ticket, with_phone=False)
+    ledger, _ = TicketLedger.objects.get_or_create(
+        shop=shop, ticket_id=ticket_id,
+        defaults={"unique_id": ticket.unique_id, "subject": ticket.title[:300],
+                  "hde_user_id": ticket.user_id, "opened_at": ticket.date_created,
+                  "status": ticket.status_id})
+    context = customer_context_get(
+        shop=shop, ticket=info, customer_id=ledger.customer_id, hde_user_id=info.user_id,
+        order_number=ledger.order_number, interactive=False, event=event,
+        deadline=JOB_DEADLINE, raise_errors=True, with_hde_history=False)
+    decision = priority_decide(shop=shop, context=context, ticket=info)
+    link = widget_link_build(shop=shop, ticket_id=ticket_id)
+    key = f"ticket:{ticket_id}"
+
+    fields = {m.hde_field_id: mapped_values(context=context, widget_link=link).get(m.value, "")
+              for m in FieldMapping.objects.for_shop(shop)}
+    if settings.crm_card_field_id:
+        fields.setdefault(settings.crm_card_field_id, link)
+    fields.update(decision.fields)
+    tags = list(dict.fromkeys([*ticket.tags, *decision.tags]))
+
+    def update_ticket():
+        updated = hde.update_ticket(ticket_id, priority_id=decision.priority_id,
+                                    custom_fields=fields or None,
+                                    tags=tags if decision.tags else None)
+        TicketLedger.objects.filter(pk=ledger.pk).update(
+            last_portal_update_at=timezone.now(),
+            portal_update_marker=_marker(updated))
+        return updated.id
+
+    if decision.priority_id or fields or decision.tags:
+        side_effect_once(shop=shop, key=f"{key}:hde_update", perform=update_ticket)
+
+    marker = texts.ticket_marker(ticket_id)
+    # A signed link carries its signing time, so a retry builds a different
+    # one: an earlier attempt's comment is recognised by the shop's widget
+    # path (`…/widget/<shop public_id>/`), which only the portal writes.
+    shop_widget_prefix = link.rsplit("/", 2)[0] + "/"
+    side_effect_once(
+        shop=shop, key=f"{key}:hde_comment",
+        perform=lambda: hde.add_comment(
+            ticket_id, texts.summary_comment(shop=shop, context=context, decision=decision,
+                                             widget_link=link)).id,
+        find_existing=lambda: next((c.id for c in hde.list_comments(ticket_id)
+                                    if shop_widget_prefix in c.text), None),
+    )
+    customer_id = _reverse_flow(shop=shop, settings=settings, crm=crm, context=context,
+                                info=info, key=key, link=link, marker=marker)
+    pinned = context.pinned_order_number if any(
+        o.number == context.pinned_order_number for o in context.orders) else ""
+    TicketLedger.objects.filter(pk=ledger.pk).update(
+        customer_id=customer_id, priority_id=decision.priority_id,
+        priority_rule=decision.priority_rule[:200], status=ticket.status_id,
+        order_number=ledger.order_number or pinned,
+        customer_created=customer_id is not None and context.status == ContextStatus.UNKNOWN)
+
+
+def _reverse_flow(*, shop, settings, crm, context, info, key, link, marker):
+    """Tell RetailCRM that support is handling this customer."""
+    if context.status == ContextStatus.UNKNOWN:
+        if not (settings.create_unknown_customers and (info.email or info.phone)):
+            return None
+        name = info.email.partition("@")[0] if info.email else info.phone
+
+        def existing():
+            found = crm.customers_by_email(info.email) if info.email else []
+            return found[0].id if len(found) == 1 else None
+
+        created = int(side_effect_once(
+            shop=shop, key=f"{key}:rcrm_customer", find_existing=existing,
+            perform=lambda: crm.create_customer(first_name=name, email=info.email,
+                                                phone=info.phone,
+                                                site=settings.customer_site_code)))
+        if info.user_id:
+            customer_link_set(shop=shop, hde_user_id=info.user_id, customer_id=created)
+        return created
+    if context.status != ContextStatus.FOUND:
+        return None
+    customer = context.customer
+    if settings.note_on_ticket:
+        side_effect_once(
+            shop=shop, key=f"{key}:rcrm_note",
+            perform=lambda: crm.create_note(customer.id, texts.customer_note(
+                shop=shop, ticket_id=info.id, subject=info.subject, widget_link=link)),
+            find_existing=lambda: next((n.id for n in crm.customer_notes(customer.id).items
+                                        if n.text.startswith(marker + ":")), None),
+        )
+    in_delivery = [o.number for o in context.orders if o.status_group == "delivery"]
+    performer = (context.manager.id if context.manager else None) or settings.fallback_manager_id
+    if settings.task_for_orders_in_delivery and in_delivery and performer:
+        side_effect_once(
+            shop=shop, key=f"{key}:rcrm_task",
+            perform=lambda: crm.create_task(
+                text=texts.manager_task(shop=shop, ticket_id=info.id, subject=info.subject,
+                                        order_numbers=in_delivery),
+                performer_id=performer, customer_id=customer.id),
+        )
+    return customer.id
+
+
+def _marker(ticket) -> str:
+    """HDE's `date_updated` exactly as HDE writes it (and as the dispatcher
+    renders `{date_update}`), so a webhook can be matched without a read."""
+    return str((ticket.raw or {}).get("date_updated") or "")
+
+
+def ticket_changed_handle(*, event) -> None:
+    """Keep the ledger current; the closing note goes out once on close."""
+    shop, ticket_id = event.shop, int(event.payload["ticket_id"])
+    ledger = TicketLedger.objects.for_shop(shop).filter(ticket_id=ticket_id).first()
+    said = str(event.payload.get("date_update") or "")
+    status = str(event.payload.get("status") or "")
+    if ledger and said and said == ledger.portal_update_marker and status == ledger.status:
+        logger.info("tickets.own_change_ignored", extra={"shop": shop.pk, "ticket": ticket_id})
+        return  # the echo of our own PUT, told apart without a single HDE call
+    hde, crm = _clients(event)
+    ticket = hde.get_ticket(ticket_id)
+    if ledger is None:
+        ledger = TicketLedger.objects.create(
+            shop=shop, ticket_id=ticket_id, unique_id=ticket.unique_id,
+            subject=ticket.title[:300], hde_user_id=ticket.user_id,
+            opened_at=ticket.date_created, status=ticket.status_id)
+    if (ledger.portal_update_marker and ledger.portal_update_marker == _marker(ticket)
+            and ledger.status == ticket.status_id):
+        logger.info("tickets.own_change_ignored", extra={"shop": shop.pk, "ticket": ticket_id})
+        return
+    updates = {"status": ticket.status_id}
+    if ticket.is_closed and ledger.closed_at is None:
+        updates["closed_at"] = ticket.date_updated or timezone.now()
+    elif not ticket.is_closed:
+        updates["closed_at"] = None
+    TicketLedger.objects.filter(pk=ledger.pk).update(**updates)
+    settings = ShopSettings.of(shop)
+    if ticket.is_closed and settings.closing_note and ledger.customer_id:
+        side_effect_once(
+            shop=shop, key=f"ticket:{ticket_id}:rcrm_closing_note",
+            perform=lambda: crm.create_note(ledger.customer_id, texts.closing_note(
+                shop=shop, ticket_id=ticket_id, subject=ticket.title)),
+        )

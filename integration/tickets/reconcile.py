@@ -1,0 +1,90 @@
+"""Reconciliation: tickets whose webhook never arrived still get handled.
+
+HDE retries a failed webhook for about a day and then gives up, and a
+dispatcher rule can be misconfigured for a while. Every few minutes each
+shop's newest tickets are listed (newest first, paging back to the cursor
+with an overlap) and any ticket the inbox has not seen is stored as the same
+`new_ticket` event a webhook would have produced: same source and key, so
+whichever arrives second is a no-op.
+
+The first run of a shop back-fills its open tickets, bounded by `max_pages`
+(30 tickets a page) so a large desk never spends the HDE budget at once; the
+calls are background calls, throttled below the interactive reserve.
+"""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from integration.inbox.events import inbound_event_store
+from integration.models import EventSource, InboundEvent, ShopSettings
+from integration.vendors.errors import ApiError
+
+OVERLAP = timedelta(minutes=10)
+MAX_PAGES = 3
+OPEN_STATUSES = ("open", "process")
+
+
+def tickets_reconcile(*, shop, now=None, max_pages: int = MAX_PAGES) -> int:
+    """Store events for unseen tickets; return how many were new."""
+    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+
+    now = now or timezone.now()
+    settings = ShopSettings.of(shop)
+    client = HelpDeskEddyClient.for_connection(shop.helpdeskeddy)
+    first_run = settings.reconciled_until is None
+    since = None if first_run else settings.reconciled_until - OVERLAP
+    found = []
+    for page in range(1, max_pages + 1):
+        result = client.list_tickets(page=page, order_by="date_created{desc}",
+                                     status_ids=list(OPEN_STATUSES) if first_run else None)
+        older_seen = False
+        for ticket in result.items:
+            if since and ticket.date_created and ticket.date_created < since:
+                older_seen = True
+                continue
+            found.append(ticket.id)
+        if older_seen or page >= result.total_pages:
+            break
+    created = _store_unseen(shop, found)
+    settings.reconciled_until = now
+    settings.save(update_fields=["reconciled_until"])
+    return created
+
+
+def _store_unseen(shop, ticket_ids) -> int:
+    keys = {f"new_ticket:{ticket_id}": ticket_id for ticket_id in ticket_ids}
+    seen = set(InboundEvent.objects.for_shop(shop).filter(
+        source=EventSource.HDE_WEBHOOK, source_key__in=keys).values_list("source_key",
+                                                                          flat=True))
+    created = 0
+    for key, ticket_id in keys.items():
+        if key in seen:
+            continue
+        _, is_new = inbound_event_store(
+            shop=shop, source=EventSource.HDE_WEBHOOK, source_key=key, event_type="new_ticket",
+            payload={"ticket_id": ticket_id, "via": "reconciliation"})
+        created += int(is_new)
+    return created
+
+
+def shops_reconcile_due() -> list[int]:
+    """Active shops with an HDE connection that is not refusing our key."""
+    from integration.models import ConnectionStatus, Shop
+
+    return list(Shop.objects.filter(active=True, helpdeskeddy__isnull=False)
+                .exclude(helpdeskeddy__status=ConnectionStatus.NEEDS_ATTENTION)
+                .values_list("pk", flat=True))
+
+
+def tickets_reconcile_safely(*, shop_id: int) -> int | None:
+    """One shop's failure never blocks another's: errors end this run only."""
+    from integration.models import Shop
+
+    shop = Shop.objects.select_related("helpdeskeddy").filter(pk=shop_id).first()
+    if shop is None:
+        return None
+    try:
+        return tickets_reconcile(shop=shop)
+    except ApiError:
+        return None

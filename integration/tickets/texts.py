@@ -1,0 +1,68 @@
+"""Texts the portal writes into HDE and RetailCRM, in the shop's language.
+
+Each text carries a marker (`Ticket #<id>`) so a retry after a crash can
+recognise what was already written (see services.ledger).
+"""
+
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from integration.core.formatting import money
+from integration.customers.types import ContextStatus, CustomerContext
+
+
+def ticket_marker(ticket_id: int) -> str:
+    return f"Ticket #{ticket_id}"
+
+
+def summary_comment(*, shop, context: CustomerContext, decision, widget_link: str) -> str:
+    """The compact internal comment: who, how valuable, what is in flight."""
+    with translation.override(shop.language):
+        lines = []
+        if context.status == ContextStatus.FOUND:
+            customer = context.customer
+            flags = " · VIP" if customer.vip else ""
+            spent = ngettext("%(n)d order, %(total)s spent", "%(n)d orders, %(total)s spent",
+                             customer.orders_count)
+            lines.append(f"<b>{escape(customer.name)}</b>{flags} — " + spent % {
+                "n": customer.orders_count, "total": money(customer.total_sum, shop.currency)})
+            active = [o for o in context.orders if o.bucket == "active"][:5]
+            for order in active:
+                overdue = " ⚠ " + _("overdue") if order.overdue else ""
+                lines.append(f"№ {escape(order.number)}: {escape(order.status_name)}, "
+                             f"{money(order.total, order.currency)}{overdue}")
+            if not active:
+                lines.append(_("No active orders."))
+            if context.manager:
+                lines.append(_("Manager: %(name)s") % {"name": escape(context.manager.name)})
+        elif context.status == ContextStatus.SEVERAL:
+            lines.append(_("Several RetailCRM customers match this sender; pick one in the card."))
+        else:
+            lines.append(_("Not a RetailCRM customer yet."))
+        if decision.priority_rule:
+            lines.append(_("Priority set by rule: %(rule)s") % {
+                "rule": escape(decision.priority_rule)})
+        lines.append(f'<a href="{escape(widget_link)}">' + _("Open the customer card") + "</a>")
+        return "<p>" + "<br>".join(lines) + "</p>"
+
+
+def customer_note(*, shop, ticket_id: int, subject: str, widget_link: str) -> str:
+    with translation.override(shop.language):
+        return _("%(marker)s: %(subject)s — the customer wrote to support. %(link)s") % {
+            "marker": ticket_marker(ticket_id), "subject": subject, "link": widget_link}
+
+
+def manager_task(*, shop, ticket_id: int, subject: str, order_numbers: list[str]) -> str:
+    with translation.override(shop.language):
+        return _("%(marker)s: customer with an order in delivery (%(orders)s) wrote to "
+                 "support: %(subject)s") % {
+            "marker": ticket_marker(ticket_id), "orders": ", ".join(order_numbers),
+            "subject": subject}
+
+
+def closing_note(*, shop, ticket_id: int, subject: str) -> str:
+    with translation.override(shop.language):
+        return _("%(marker)s closed: %(subject)s") % {"marker": ticket_marker(ticket_id),
+                                                      "subject": subject}

@@ -1,0 +1,315 @@
+"""Shared machinery of the vendor clients.
+
+Every request goes through `BaseClient.request()`, which
+- waits for a slot in the account's shared throttle (`throttle.acquire`),
+- sends with default (connect, read) timeouts on a pooled session,
+- lets urllib3 retry idempotent GETs on 429/502/503/504 with backoff and
+  Retry-After, each retry also taking a throttle slot and writing its own row,
+- maps the outcome to the error tree in `errors.py` (the subclass knows the
+  vendor's envelope),
+- writes one `ApiCall` row per attempt and keeps the connection's health.
+
+Writes (POST/PUT) are never retried here: jobs retry them with idempotency
+keys, because a timed-out POST may well have succeeded.
+"""
+
+import json
+import logging
+import re
+import threading
+import time
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from integration.models import ApiCall, ConnectionStatus
+from integration.vendors import throttle
+from integration.vendors.errors import (
+    ApiError,
+    ApiHostError,
+    ApiServerError,
+    ApiTimeoutError,
+    ApiUnauthorized,
+    ApiUnexpectedResponse,
+)
+
+logger = logging.getLogger("integration.clients")
+
+SECRET_PARAMS = {"apikey", "api_key", "key", "token", "password", "secret"}
+MAX_ERROR_CHARS = 1000
+MAX_RETRY_AFTER = 10.0
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """Remove every known secret, and anything that looks like credentials,
+    from a text that may be stored or logged."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    text = re.sub(r"(?i)(authorization:\s*)(basic|bearer)\s+\S+", r"\1\2 [redacted]", text)
+    text = re.sub(r"(?i)(apiKey=)[^&\s\"']+", r"\1[redacted]", text)
+    return text[:MAX_ERROR_CHARS]
+
+
+def safe_path(url: str) -> str:
+    """Path plus query with secret parameters blanked, for logs and rows."""
+    parts = urlsplit(url)
+    query = [
+        (name, "[redacted]" if name.lower() in SECRET_PARAMS else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return parts.path + (f"?{urlencode(query, safe='[]')}" if query else "")
+
+
+class AccountedRetry(Retry):
+    """urllib3 Retry that tells the client about each retried attempt, so the
+    retry takes a throttle slot and gets its own ApiCall row, and that gives
+    up instead of sleeping through a long Retry-After."""
+
+    def __init__(self, *args, on_retry=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.on_retry = on_retry
+
+    def new(self, **kwargs):
+        retry = super().new(**kwargs)
+        retry.on_retry = self.on_retry
+        return retry
+
+    def sleep_for_retry(self, response=None):
+        retry_after = self.get_retry_after(response) if response is not None else None
+        if retry_after is not None:
+            time.sleep(min(retry_after, MAX_RETRY_AFTER))
+            return True
+        return False
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None,
+                  _stacktrace=None):
+        new_retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        if self.on_retry is not None:
+            self.on_retry(method, url, response, error)
+        return new_retry
+
+
+class BaseClient:
+    provider: str = ""
+    rate_limit_settings: tuple[str, str, str] = ("", "", "")
+
+    def __init__(self, *, shop, connection, interactive: bool = False, event=None,
+                 request_id: str = ""):
+        self.shop = shop
+        self.connection = connection
+        self.base_url = connection.base_url.rstrip("/")
+        self.interactive = interactive
+        self.event = event
+        self.request_id = request_id
+        self.account_key = self.account_key_for(connection)
+        self._local = threading.local()
+        self.session = self._build_session()
+
+    @classmethod
+    def account_key_for(cls, connection) -> str:
+        """The throttle/ban key of the vendor account behind a connection
+        (shared by every shop and key on that account); the admin uses it to
+        show headroom and bans."""
+        return f"{cls.provider}:{connection.host}"
+
+    # -- hooks for subclasses ---------------------------------------------
+    def auth_headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def secrets(self) -> list[str]:
+        return [self.connection.api_key]
+
+    def raise_for_response(self, response: requests.Response, body, path: str) -> None:
+        """Map a vendor response to the error tree; return when it is a success."""
+        raise NotImplementedError
+
+    def after_response(self, response: requests.Response) -> None:
+        """Vendor-specific bookkeeping (rate-limit headers, bans)."""
+
+    # -- session ----------------------------------------------------------
+    def budget(self) -> throttle.Budget:
+        limit, window, reserve = self.rate_limit_settings
+        knobs = settings.INTEGRATION
+        return throttle.Budget(knobs[limit], knobs[window], knobs[reserve])
+
+    def _build_session(self) -> requests.Session:
+        knobs = settings.INTEGRATION
+        retry = AccountedRetry(
+            total=knobs["HTTP_RETRY_TOTAL"],
+            connect=knobs["HTTP_RETRY_TOTAL"],
+            # read=False: a read timeout is raised as itself (ReadTimeout), not
+            # wrapped into MaxRetryError/ConnectionError, so it maps to
+            # ApiTimeoutError; reads are never retried (the vendor may be
+            # working on it).
+            read=False,
+            status=knobs["HTTP_RETRY_TOTAL"],
+            backoff_factor=knobs["HTTP_RETRY_BACKOFF"],
+            status_forcelist=(429, 502, 503, 504),
+            allowed_methods=frozenset({"GET"}),
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            on_retry=self._on_retry,
+        )
+        session = requests.Session()
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers.update({"User-Agent": "retailcrm-hde-portal/1.0", **self.auth_headers()})
+        return session
+
+    def _on_retry(self, method, url, response, error):
+        """An attempt failed and urllib3 will retry: log it, then take a slot."""
+        started = getattr(self._local, "started", time.monotonic())
+        status = response.status if response is not None else None
+        reason = f"retrying after HTTP {status}" if status else f"retrying after {error!r}"
+        self._record(method, self._local.path, status, started, "retried", reason)
+        throttle.acquire(self.account_key, self.budget(), interactive=self.interactive)
+        self._local.started = time.monotonic()
+
+    # -- the one request path ----------------------------------------------
+    def request(self, method: str, path: str, *, params=None, data=None, json_body=None,
+                timeout=None):
+        """Send one logical request and return the parsed JSON body."""
+        url = f"{self.base_url}{path}"
+        knobs = settings.INTEGRATION
+        timeout = timeout or (knobs["HTTP_CONNECT_TIMEOUT"], knobs["HTTP_READ_TIMEOUT"])
+        self.before_request()
+        throttle.acquire(self.account_key, self.budget(), interactive=self.interactive)
+        prepared_path = safe_path(requests.Request(method, url, params=params).prepare().url)
+        self._local.path = prepared_path
+        self._local.started = time.monotonic()
+        self._local.rate_limit_remaining = None
+        try:
+            response = self.session.request(
+                method, url, params=params, data=data, json=json_body, timeout=timeout,
+                allow_redirects=method == "GET",
+            )
+        except requests.Timeout as exc:
+            self._fail(method, prepared_path, None, ApiTimeoutError(
+                "The vendor did not answer in time.", path=prepared_path, provider=self.provider
+            ), exc)
+        except requests.ConnectionError as exc:
+            if _is_read_timeout(exc):
+                # A body that stalls after the headers: requests wraps the
+                # read timeout in a ConnectionError; it is still a timeout.
+                self._fail(method, prepared_path, None, ApiTimeoutError(
+                    "The vendor stopped sending its answer.", path=prepared_path,
+                    provider=self.provider,
+                ), exc)
+            self._fail(method, prepared_path, None, ApiHostError(
+                "The vendor host cannot be reached.", path=prepared_path, provider=self.provider
+            ), exc)
+        except requests.RequestException as exc:
+            self._fail(method, prepared_path, None, ApiError(
+                "The request failed.", path=prepared_path, provider=self.provider
+            ), exc)
+        self.after_response(response)
+        body = self._parse_json(response)
+        try:
+            self.raise_for_response(response, body, prepared_path)
+        except ApiError as error:
+            error.provider = self.provider
+            error.path = prepared_path
+            self._fail(method, prepared_path, response.status_code, error, None)
+        if body is _NOT_JSON:
+            self._fail(method, prepared_path, response.status_code, ApiUnexpectedResponse(
+                "The vendor answered with something that is not JSON.",
+                status_code=response.status_code, path=prepared_path, provider=self.provider,
+            ), None)
+        self._record(method, prepared_path, response.status_code, self._local.started, "ok", "")
+        self._mark_healthy()
+        return body
+
+    def before_request(self) -> None:
+        """Hook run before taking a throttle slot (e.g. honour a low quota)."""
+
+    @staticmethod
+    def _parse_json(response: requests.Response):
+        try:
+            return response.json()
+        except (ValueError, json.JSONDecodeError):
+            return _NOT_JSON
+
+    def _fail(self, method, path, status, error: ApiError, cause):
+        if cause is not None:
+            error.__cause__ = cause
+        message = str(error)
+        if cause is not None:
+            message = f"{message} {type(cause).__name__}"
+        self._record(method, path, status, self._local.started, error.outcome, message)
+        self._mark_unhealthy(error)
+        logger.warning(
+            "%s.request_failed",
+            self.provider,
+            extra={"shop": self.shop.pk, "path": path, "status": status, "outcome": error.outcome},
+        )
+        raise error
+
+    def _record(self, method, path, status, started, outcome, error_text):
+        ApiCall.objects.create(
+            shop=self.shop,
+            provider=self.provider,
+            method=method,
+            path=path[:500],
+            status_code=status,
+            outcome=outcome,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            error=redact(error_text, self.secrets()),
+            rate_limit_remaining=getattr(self._local, "rate_limit_remaining", None),
+            interactive=self.interactive,
+            event=self.event,
+            request_id=self.request_id,
+        )
+
+    def _mark_healthy(self):
+        conn = self.connection
+        now = timezone.now()
+        stale = conn.last_success_at is None or (now - conn.last_success_at).total_seconds() > 60
+        if conn.status != ConnectionStatus.OK or conn.consecutive_failures or stale:
+            type(conn).objects.filter(pk=conn.pk).update(
+                status=ConnectionStatus.OK, last_success_at=now, consecutive_failures=0
+            )
+            conn.status, conn.last_success_at, conn.consecutive_failures = (
+                ConnectionStatus.OK, now, 0,
+            )
+
+    def _mark_unhealthy(self, error: ApiError):
+        from django.db.models import F
+
+        if not isinstance(error, (ApiUnauthorized, ApiHostError, ApiServerError,
+                                  ApiUnexpectedResponse)):
+            return  # a 404 or a validation error says nothing about the connection
+        status = (
+            ConnectionStatus.NEEDS_ATTENTION
+            if isinstance(error, ApiUnauthorized)
+            else ConnectionStatus.FAILING
+        )
+        type(self.connection).objects.filter(pk=self.connection.pk).update(
+            status=status,
+            last_error_at=timezone.now(),
+            last_error=redact(str(error), self.secrets()),
+            consecutive_failures=F("consecutive_failures") + 1,
+        )
+        self.connection.status = status
+
+
+def _is_read_timeout(exc: Exception) -> bool:
+    from urllib3.exceptions import ReadTimeoutError
+
+    reason = exc.args[0] if exc.args else None
+    return isinstance(reason, ReadTimeoutError) or isinstance(
+        getattr(reason, "reason", None), ReadTimeoutError)
+
+
+class _NotJson:
+    def __repr__(self):
+        return "<not JSON>"
+
+
+_NOT_JSON = _NotJson()
+NOT_JSON = _NOT_JSON

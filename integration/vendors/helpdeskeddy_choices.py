@@ -1,0 +1,43 @@
+"""Choices for admin pickers, read from the shop's HDE account.
+
+Priorities, departments, types and custom fields are per HDE account and
+their ids mean nothing to a person, so the admin offers names. The client
+caches the lists for an hour; when HDE cannot be reached the admin falls
+back to typing ids and says why.
+"""
+
+from dataclasses import dataclass, field
+
+from integration.vendors.errors import ApiError
+
+
+@dataclass
+class HdeChoices:
+    priorities: list[tuple[int, str]] = field(default_factory=list)
+    departments: list[tuple[int, str]] = field(default_factory=list)
+    types: list[tuple[int, str]] = field(default_factory=list)
+    custom_fields: list[tuple[int, str]] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def available(self) -> bool:
+        return not self.error
+
+
+def hde_choices_get(*, shop) -> HdeChoices:
+    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+
+    connection = getattr(shop, "helpdeskeddy", None)
+    if connection is None:
+        return HdeChoices(error="HelpDeskEddy is not connected for this shop.")
+    client = HelpDeskEddyClient.for_connection(connection, interactive=True)
+    try:
+        return HdeChoices(
+            priorities=[(ref.id, ref.name) for ref in client.priorities()],
+            departments=[(ref.id, ref.name) for ref in client.departments()],
+            types=[(ref.id, ref.name) for ref in client.ticket_types()],
+            custom_fields=[(f.id, f"{f.name} ({f.field_type})") for f in client.custom_fields()],
+        )
+    except ApiError as error:
+        return HdeChoices(error=f"HelpDeskEddy lists are unavailable ({error.message}); "
+                                "type ids instead.")

@@ -1,0 +1,352 @@
+"""RetailCRM API v5 client for one shop's connection.
+
+Transport, throttle, retries, call logging and connection health come from
+`BaseClient`; this module knows RetailCRM's URLs, encodings and envelope
+(reference: /work/shared/reference/retailcrm-api.md, cited as §N). The same
+code talks to a real `https://<account>.retailcrm.ru` and to the sandbox
+emulator: the account URL is configuration, nothing here special-cases it.
+
+Timestamps in answers carry no offset; they are in the *account's* timezone
+(§7). `account_settings()` (also run by `test_connection()`) reads it and
+keeps it in the shared cache for a day, so every later client of that account
+parses in the right zone without an extra round-trip; until then the shop's
+timezone is the best guess.
+"""
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.core.cache import cache
+from django.utils.translation import gettext
+
+from integration.vendors import retailcrm_parsing as parsing
+from integration.vendors.base import NOT_JSON, BaseClient
+from integration.vendors.errors import (
+    ApiAccessDenied,
+    ApiError,
+    ApiNotFound,
+    ApiRateLimited,
+    ApiServerError,
+    ApiUnauthorized,
+    ApiUnexpectedResponse,
+    ApiValidationError,
+)
+from integration.vendors.retailcrm_parsing import (
+    AccountSettings,
+    Credentials,
+    Customer,
+    HistoryBatch,
+    Note,
+    Order,
+    Page,
+    Site,
+    Status,
+    StatusGroup,
+    User,
+)
+
+PAGE_LIMITS = (20, 50, 100)  # the only accepted `limit` values (§5.2)
+HISTORY_LIMIT = 100  # history pages hold at most 100 records (§12)
+TIMEZONE_CACHE_SECONDS = 24 * 3600
+WRONG_URL_HINT = (
+    "RetailCRM answered with an HTML page instead of JSON: the account URL looks wrong "
+    "(expected https://<account>.retailcrm.ru)."
+)
+
+
+class RetailCrmClient(BaseClient):
+    provider = "retailcrm"
+    rate_limit_settings = (
+        "RETAILCRM_RATE_LIMIT", "RETAILCRM_RATE_WINDOW", "RETAILCRM_INTERACTIVE_RESERVE",
+    )
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        known = cache.get(self._timezone_cache_key())
+        self.tz = ZoneInfo(known or getattr(self.shop, "timezone", "") or "Europe/Moscow")
+        self.site_code = getattr(self.connection, "site_code", "") or ""
+
+    @classmethod
+    def for_connection(cls, connection, *, interactive=False, event=None, request_id=""):
+        return cls(shop=connection.shop, connection=connection, interactive=interactive,
+                   event=event, request_id=request_id)
+
+    def auth_headers(self) -> dict[str, str]:
+        # The header, never the `apiKey` query parameter, so keys stay out of
+        # URLs, proxies and logs (§2).
+        return {"X-API-KEY": self.connection.api_key}
+
+    # -- the envelope -------------------------------------------------------
+    def raise_for_response(self, response, body, path: str) -> None:
+        error = error_for_response(response, body)
+        if error is not None:
+            raise error
+
+    def _get(self, path: str, params=None) -> dict:
+        return self.request("GET", path, params=params)
+
+    def _post(self, path: str, **fields) -> dict:
+        """Form-encoded POST; nested entities as one JSON-string field (§4)."""
+        data = {
+            name: json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list))
+            else value
+            for name, value in fields.items() if value is not None
+        }
+        return self.request("POST", path, data=data)
+
+    def _site_filter(self) -> dict:
+        return {"filter[sites][]": [self.site_code]} if self.site_code else {}
+
+    # -- account ------------------------------------------------------------
+    def check_credentials(self) -> Credentials:
+        """`/api/credentials` is unversioned (§1): the key's scopes and stores,
+        compared with what the portal needs."""
+        return parsing.parse_credentials(self._get("/api/credentials"))
+
+    def account_settings(self) -> AccountSettings:
+        """`/api/v5/settings`; remembers the account timezone (§7)."""
+        settings = parsing.parse_settings(self._get("/api/v5/settings"))
+        if settings.timezone:
+            self.tz = ZoneInfo(settings.timezone)
+            cache.set(self._timezone_cache_key(), settings.timezone, TIMEZONE_CACHE_SECONDS)
+        return settings
+
+    def _timezone_cache_key(self) -> str:
+        # Per account URL, not per host: one host may serve several accounts.
+        return f"retailcrm:account-timezone:{self.base_url}"
+
+    def test_connection(self) -> str:
+        """One line for the admin's "Test connections" action, in the admin's
+        language; `missing_rights` keeps what is missing for the caller."""
+        credentials = self.check_credentials()
+        account = self.account_settings()
+        self.missing_rights = dict(credentials.missing)
+        stores = ", ".join(credentials.sites_available) or gettext("none")
+        scope = (gettext("all stores") if credentials.site_access == "access_full"
+                 else gettext("selected stores"))
+        summary = gettext("Key works; %(scope)s: %(stores)s; timezone %(tz)s") % {
+            "scope": scope, "stores": stores, "tz": account.timezone or gettext("unknown")}
+        if self.site_code and self.site_code not in credentials.sites_available:
+            summary += gettext("; WARNING: the key cannot see store '%(site)s'") % {
+                "site": self.site_code}
+        if credentials.missing:
+            # The reasons are msgids of services.onboarding.SCOPE_FEATURES.
+            missing = ", ".join(f"{s} ({gettext(why)})" for s, why in credentials.missing.items())
+            return summary + gettext("; missing rights: %(rights)s") % {"rights": missing}
+        return summary + gettext("; all needed rights present")
+
+    # -- customers ----------------------------------------------------------
+    def customers_by_email(self, email: str) -> list[Customer]:
+        """Exact (case-insensitive) e-mail matches. `filter[email]` may match
+        substrings (§8.1, unverified), so results are compared here."""
+        wanted = email.strip().lower()
+        if not wanted:
+            return []
+        body = self._get("/api/v5/customers", {"filter[email]": wanted, "limit": 100,
+                                                **self._site_filter()})
+        found = [parsing.parse_customer(raw, self.tz) for raw in body.get("customers") or []]
+        return [c for c in found if c.email.strip().lower() == wanted]
+
+    def customers_by_phone(self, phone: str) -> list[Customer]:
+        """There is no `filter[phone]`: `filter[name]` also matches phones
+        (§8.1, §18.8). We send the 10 national digits (a substring of every
+        stored +7/8/spaced form) and keep only customers one of whose phones
+        normalises to the same E.164 number."""
+        wanted = parsing.normalise_phone(phone)
+        if not wanted:
+            return []
+        national = wanted[-10:] if wanted.startswith("+7") else wanted.lstrip("+")
+        body = self._get("/api/v5/customers", {"filter[name]": national, "limit": 100,
+                                                **self._site_filter()})
+        found = [parsing.parse_customer(raw, self.tz) for raw in body.get("customers") or []]
+        return [c for c in found
+                if any(parsing.normalise_phone(p) == wanted for p in c.phones)]
+
+    def customer(self, customer_id: int) -> Customer:
+        """By internal id: `by=id`, because the path means externalId by
+        default (§3, §18.2)."""
+        body = self._get(f"/api/v5/customers/{int(customer_id)}", {"by": "id"})
+        return parsing.parse_customer(body.get("customer") or {}, self.tz)
+
+    def create_customer(self, *, first_name: str, last_name: str = "", email: str = "",
+                        phone: str = "", external_id: str = "", site: str = "") -> int:
+        customer = {"firstName": first_name}
+        if last_name:
+            customer["lastName"] = last_name
+        if email:
+            customer["email"] = email
+        if phone:
+            customer["phones"] = [{"number": phone}]
+        if external_id:
+            customer["externalId"] = external_id
+        body = self._post("/api/v5/customers/create", customer=customer,
+                          site=site or self.site_code or None)
+        return int(body["id"])
+
+    # -- orders -------------------------------------------------------------
+    def customer_orders(self, customer_id: int, *, limit: int = 20, page: int = 1) -> Page[Order]:
+        """Newest first (the vendor's default order is not documented, §8.1;
+        both the real service and the emulator return newest first)."""
+        if limit not in PAGE_LIMITS:
+            raise ValueError(f"limit must be one of {PAGE_LIMITS}")
+        body = self._get("/api/v5/orders", {"filter[customerId]": int(customer_id),
+                                             "limit": limit, "page": page})
+        return parsing.parse_page(body, "orders", lambda raw: parsing.parse_order(raw, self.tz))
+
+    def orders_by_number(self, number: str) -> list[Order]:
+        body = self._get("/api/v5/orders", {"filter[numbers][]": [number.strip()],
+                                             "limit": 20, **self._site_filter()})
+        return [parsing.parse_order(raw, self.tz) for raw in body.get("orders") or []]
+
+    def order(self, order_id: int) -> Order:
+        """By internal id: `by=id`, because the path means externalId by
+        default (§3, §11.2). A deleted order answers 404 (ApiNotFound)."""
+        body = self._get(f"/api/v5/orders/{int(order_id)}", {"by": "id"})
+        return parsing.parse_order(body.get("order") or {}, self.tz)
+
+    def orders_by_ids(self, order_ids) -> list[Order]:
+        """Up to 100 orders in one request (`filter[ids][]`, §11.1); ids the
+        key cannot see, or deleted orders, are simply absent."""
+        ids = sorted({int(i) for i in order_ids})
+        if len(ids) > max(PAGE_LIMITS):
+            raise ValueError(f"at most {max(PAGE_LIMITS)} ids per request")
+        if not ids:
+            return []
+        body = self._get("/api/v5/orders", {"filter[ids][]": ids, "limit": max(PAGE_LIMITS)})
+        return [parsing.parse_order(raw, self.tz) for raw in body.get("orders") or []]
+
+    def order_history_newest_id(self) -> int:
+        """The id of the newest order-history record (0 when there is none):
+        where a new watcher starts, instead of replaying years of history.
+        Two requests whatever the history size: page 1 for the page count,
+        then the last page (records ascend by id, §12)."""
+        first = self._get("/api/v5/orders/history", {"limit": HISTORY_LIMIT})
+        pages = int((first.get("pagination") or {}).get("totalPageCount", 1) or 1)
+        body = first if pages <= 1 else self._get(
+            "/api/v5/orders/history", {"limit": HISTORY_LIMIT, "page": pages})
+        ids = [int(raw["id"]) for raw in body.get("history") or [] if raw.get("id")]
+        return max(ids, default=0)
+
+    def order_history(self, since_id: int | None = None, *,
+                      limit: int = HISTORY_LIMIT) -> HistoryBatch:
+        """Changes after `since_id`, ascending (§12). Feed `last_id` back in
+        as the next `since_id`; `more` says another batch is waiting.
+        Records with `by_this_key` are our own writes (§18.15)."""
+        params = {"limit": min(limit, HISTORY_LIMIT)}
+        if since_id is not None:
+            params["filter[sinceId]"] = int(since_id)
+        body = self._get("/api/v5/orders/history", params)
+        records = [parsing.parse_history_record(raw, self.tz)
+                   for raw in body.get("history") or []]
+        pagination = body.get("pagination") or {}
+        return HistoryBatch(
+            records=records,
+            last_id=records[-1].id if records else since_id,
+            more=int(pagination.get("totalPageCount", 1) or 1) > 1,
+        )
+
+    # -- notes and tasks ----------------------------------------------------
+    def customer_notes(self, customer_id: int, *, limit: int = 20, page: int = 1) -> Page[Note]:
+        body = self._get("/api/v5/customers/notes", {
+            "filter[customerIds][]": [int(customer_id)], "limit": limit, "page": page,
+        })
+        return parsing.parse_page(body, "notes", lambda raw: parsing.parse_note(raw, self.tz))
+
+    def create_note(self, customer_id: int, text: str, *, manager_id: int | None = None) -> int:
+        note = {"text": text, "customer": {"id": int(customer_id)}}
+        if manager_id:
+            note["managerId"] = int(manager_id)
+        return int(self._post("/api/v5/customers/notes/create", note=note)["id"])
+
+    def create_task(self, *, text: str, performer_id: int, customer_id: int | None = None,
+                    order_id: int | None = None, commentary: str = "",
+                    due: datetime | None = None) -> int:
+        """`performerId` on write (the read model calls it `performer`, §13.2);
+        `datetime` is `Y-m-d H:i` in the account timezone (§7)."""
+        task = {"text": text, "performerId": int(performer_id)}
+        if commentary:
+            task["commentary"] = commentary
+        if customer_id:
+            task["customer"] = {"id": int(customer_id)}
+        if order_id:
+            task["order"] = {"id": int(order_id)}
+        if due is not None:
+            task["datetime"] = due.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+        return int(self._post("/api/v5/tasks/create", task=task,
+                              site=self.site_code or None)["id"])
+
+    # -- users and reference books --------------------------------------------
+    def users(self) -> list[User]:
+        """Every user (all pages of 100); cache the result, it rarely changes."""
+        users, page = [], 1
+        while True:
+            body = self._get("/api/v5/users", {"limit": 100, "page": page})
+            result = parsing.parse_page(body, "users", parsing.parse_user)
+            users.extend(result.items)
+            if not result.has_next:
+                return users
+            page += 1
+
+    def user(self, user_id: int) -> User:
+        return parsing.parse_user(self._get(f"/api/v5/users/{int(user_id)}").get("user") or {})
+
+    def statuses(self) -> dict[str, Status]:
+        return parsing.parse_statuses(self._get("/api/v5/reference/statuses"))
+
+    def status_groups(self) -> dict[str, StatusGroup]:
+        return parsing.parse_status_groups(self._get("/api/v5/reference/status-groups"))
+
+    def sites(self) -> dict[str, Site]:
+        return parsing.parse_sites(self._get("/api/v5/reference/sites"))
+
+
+def error_for_response(response, body) -> ApiError | None:
+    """The error an answer stands for, or None for a success.
+
+    - 503 (and 429) is the rate limit (§6), usually an nginx HTML page;
+    - other 5xx are the vendor's trouble;
+    - non-JSON otherwise means a wrong account URL (§5.3: HTML 404/405 for a
+      missing account) or a broken body;
+    - `success: false` is an error even with HTTP 200 (§18.11);
+    - `errors` may be an object or a list (§5.3); kept on the error.
+    """
+    status = response.status_code
+    if status in (429, 503):
+        return ApiRateLimited(
+            "RetailCRM rate limit exceeded (10 requests/second per account).",
+            retry_after=_retry_after(response), status_code=status,
+        )
+    if status >= 500:
+        return ApiServerError("RetailCRM server error.", status_code=status)
+    if body is NOT_JSON or not isinstance(body, dict):
+        first = response.text.lstrip()[:1]
+        if first == "<" or "html" in response.headers.get("Content-Type", ""):
+            return ApiUnexpectedResponse(WRONG_URL_HINT, status_code=status)
+        return ApiUnexpectedResponse("RetailCRM answered with malformed JSON.",
+                                     status_code=status)
+    if status < 400 and body.get("success") is not False:
+        return None
+    message = str(body.get("errorMsg") or f"RetailCRM error (HTTP {status})")
+    errors = parsing.error_details(body)
+    if errors:
+        message = f"{message} " + "; ".join(f"{k}: {v}" for k, v in errors.items())
+    kwargs = {"status_code": status, "errors": errors}
+    if "Access denied" in message:
+        return ApiAccessDenied(message, **kwargs)
+    if "apiKey" in message or status == 401:
+        return ApiUnauthorized(message, **kwargs)
+    if status == 403:
+        return ApiAccessDenied(message, **kwargs)
+    if status == 404 or message.startswith("Not found"):
+        return ApiNotFound(message, **kwargs)
+    if 400 <= status < 500 or body.get("success") is False:
+        return ApiValidationError(message, **kwargs)
+    return ApiError(message, **kwargs)
+
+
+def _retry_after(response) -> float | None:
+    try:
+        return float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None

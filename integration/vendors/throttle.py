@@ -1,0 +1,183 @@
+"""A sliding-window rate limiter shared by every process that talks to one
+vendor account.
+
+Why a sliding log rather than a fixed window: a fixed per-second or per-minute
+counter lets twice the limit through around a window boundary, and a vendor
+that counts any 60 seconds would then ban the account. The log admits at most
+`limit` requests in *any* window of `window` seconds, while still letting a
+widget fire its parallel requests at once.
+
+Atomicity: the database backend locks the account's `RateLimitState` row
+(`SELECT ... FOR UPDATE` on PostgreSQL; SQLite's IMMEDIATE transactions
+serialise writers) so two workers can never both take the last slot. With
+REDIS_URL set, a Lua script does the same on a sorted set.
+
+Interactive calls (an operator waiting on the widget) may use the whole
+budget; background calls stop `interactive_reserve` short of it, so a job
+backlog never starves an operator.
+"""
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from integration.models import RateLimitState
+from integration.vendors.errors import ApiBanned, ThrottleExhausted
+
+
+@dataclass(frozen=True)
+class Budget:
+    limit: int
+    window: float
+    interactive_reserve: int
+
+    def cap(self, interactive: bool) -> int:
+        return self.limit if interactive else max(1, self.limit - self.interactive_reserve)
+
+
+def _state_row(key: str) -> RateLimitState:
+    try:
+        return RateLimitState.objects.select_for_update().get(key=key)
+    except RateLimitState.DoesNotExist:
+        try:
+            with transaction.atomic():
+                RateLimitState.objects.create(key=key, hits=[])
+        except IntegrityError:
+            pass
+        return RateLimitState.objects.select_for_update().get(key=key)
+
+
+def _take_db(key: str, budget: Budget, interactive: bool) -> float:
+    """Take a slot; return 0 on success or the seconds to wait before retrying."""
+    with transaction.atomic():
+        state = _state_row(key)
+        # The clock is read only once the row lock is held: a timestamp taken
+        # before waiting for the lock would be older than the grant it
+        # records, so that hit would leave the window early and let one
+        # request too many through.
+        now = time.time()
+        if state.banned_until and state.banned_until > timezone.now():
+            raise ApiBanned(
+                f"Account {key} is banned by the vendor until {state.banned_until:%H:%M:%S} UTC.",
+                retry_after=(state.banned_until - timezone.now()).total_seconds(),
+            )
+        hits = sorted(t for t in (state.hits or []) if t > now - budget.window)
+        if len(hits) < budget.cap(interactive):
+            hits.append(now)
+            state.hits = hits
+            state.save(update_fields=["hits", "updated_at"])
+            return 0.0
+        # Wait until enough old hits leave the window to make room.
+        excess = len(hits) - budget.cap(interactive)
+        return max(0.005, hits[excess] + budget.window - now)
+
+
+# The script reads Redis's own clock: it is the same for every worker on every
+# machine, and it is read while the script holds Redis, so a grant is logged
+# at the moment it is made (a client-side timestamp is late by a round trip
+# and skewed between hosts). Redis >= 5 replicates effects, so TIME before
+# writes is allowed; older servers need replicate_commands() first.
+_LUA_TAKE = """
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local key, window, cap = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+if count < cap then
+  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('EXPIRE', key, math.ceil(window) + 1)
+  return '0'
+end
+local oldest = redis.call('ZRANGE', key, count - cap, count - cap, 'WITHSCORES')
+return tostring(tonumber(oldest[2]) + window - now)
+"""
+
+
+@lru_cache(maxsize=1)
+def _redis():
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    return client, client.register_script(_LUA_TAKE)
+
+
+def _take_redis(key: str, budget: Budget, interactive: bool) -> float:
+    state = RateLimitState.objects.filter(key=key, banned_until__gt=timezone.now()).first()
+    if state:
+        raise ApiBanned(
+            f"Account {key} is banned by the vendor until {state.banned_until:%H:%M:%S} UTC.",
+            retry_after=(state.banned_until - timezone.now()).total_seconds(),
+        )
+    _, script = _redis()
+    wait = script(
+        keys=[f"ratelimit:{key}"],
+        args=[budget.window, budget.cap(interactive), uuid.uuid4().hex],
+    )
+    return max(0.0, float(wait))
+
+
+def acquire(key: str, budget: Budget, *, interactive: bool, max_wait: float | None = None) -> None:
+    """Block until a request to `key` may be sent, or raise.
+
+    Raises `ApiBanned` at once while the vendor bans the account (waiting 20
+    minutes inside a job or a page is never right), and `ThrottleExhausted`
+    when the wait would exceed `max_wait`; both are retryable for jobs.
+    """
+    if max_wait is None:
+        max_wait = settings.INTEGRATION["THROTTLE_MAX_WAIT"]
+    take = _take_redis if settings.REDIS_URL else _take_db
+    deadline = time.monotonic() + max_wait
+    while True:
+        wait = take(key, budget, interactive)
+        if wait <= 0:
+            return
+        if time.monotonic() + wait > deadline:
+            raise ThrottleExhausted(
+                f"Request budget for {key} is spent; next slot in {wait:.1f}s.", retry_after=wait
+            )
+        time.sleep(wait)
+
+
+def record_ban(key: str, seconds: float) -> None:
+    """Remember a vendor ban so every process stops calling the account."""
+    until = timezone.now() + timedelta(seconds=seconds)
+    with transaction.atomic():
+        state = _state_row(key)
+        state.banned_until = until
+        state.save(update_fields=["banned_until", "updated_at"])
+
+
+def record_remaining(key: str, remaining: int) -> None:
+    """Keep the vendor's last `X-Rate-Limit-Remaining` for the account.
+
+    The row may not exist yet: with REDIS_URL set, `acquire` never writes it
+    (only a ban does), so an update alone would drop every reading there.
+    """
+    now = timezone.now()
+    if RateLimitState.objects.filter(key=key).update(remaining=remaining, remaining_at=now):
+        return
+    try:
+        with transaction.atomic():
+            RateLimitState.objects.create(key=key, hits=[], remaining=remaining, remaining_at=now)
+    except IntegrityError:  # another process created it meanwhile
+        RateLimitState.objects.filter(key=key).update(remaining=remaining, remaining_at=now)
+
+
+def low_remaining_wait(key: str, *, threshold: int, window: float) -> float:
+    """Seconds a background call should wait because the vendor said few
+    requests are left in its current window (another client may be using
+    the account too); 0 when there is headroom."""
+    state = RateLimitState.objects.filter(key=key).only("remaining", "remaining_at").first()
+    if not state or state.remaining is None or state.remaining_at is None:
+        return 0.0
+    age = (timezone.now() - state.remaining_at).total_seconds()
+    if state.remaining > threshold or age >= window:
+        return 0.0
+    return window - age

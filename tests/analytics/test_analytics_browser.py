@@ -1,0 +1,61 @@
+"""The support analytics page in headless Chromium: reached from the admin
+index, a period picked in the form, figures and the server-rendered charts
+on screen, the product list downloaded as CSV; agency B's shop not offered."""
+
+import csv
+import io
+import os
+import re
+
+import pytest
+
+from integration.tenancy.roles import sync_role_groups
+from tests.analytics.test_analytics import seed_analytics
+
+PASSWORD = "pw-123456!"
+
+
+@pytest.fixture
+def role_groups(transactional_db):
+    sync_role_groups()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_owner_reads_support_analytics_for_a_period(
+    role_groups, two_tenants, live_server, page, artifacts_dir
+):
+    shop_a = two_tenants["a"]["shop"]
+    seed_analytics(shop_a, other_shop=two_tenants["b"]["shop"])
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", two_tenants["a"]["owner"].username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/$"))
+
+    page.click("#content-main a:text-is('Support analytics')")
+    page.wait_for_url(re.compile(r"/admin/integration/supportanalytics/$"))
+    options = page.locator("#id_shop option").all_inner_texts()
+    assert "Shop A" in options and "Shop B" not in options
+
+    page.fill("#id_date_from", "2026-10-01")
+    page.fill("#id_date_to", "2026-10-31")
+    page.click("#analytics-filter input[type=submit]")
+    page.wait_for_url(re.compile(r"date_from=2026-10-01"))
+    assert page.locator("#rate-contacted").inner_text().split("\t") == [
+        "contacted support", "4", "2", "50%"]
+    assert page.locator("#rate-not_contacted td").nth(3).inner_text() == "67%"
+    assert page.locator("svg.bar-chart").count() == 5
+    box = page.locator("#repeat-summary svg.bar-chart").bounding_box()
+    assert box and box["width"] > 200 and box["height"] > 40  # drawn, not an empty tag
+    products = page.locator("#ticket-products tbody tr")
+    assert products.first.inner_text().split() == ["11", "3", "2"]
+    page.screenshot(path=os.path.join(artifacts_dir, "analytics-october.png"), full_page=True)
+
+    with page.expect_download() as download_info:
+        page.click("#products-csv")
+    with open(download_info.value.path(), encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(io.StringIO(handle.read())))
+    assert rows[:2] == [["product_id", "orders", "customers"], ["11", "3", "2"]]
+    # Without a RetailCRM connection there is no note button to press.
+    assert page.locator("#products-note").count() == 0

@@ -1,0 +1,51 @@
+"""Products in tickets written to RetailCRM as a merchandising note, over
+real HTTP to the RetailCRM emulator, through the admin's button."""
+
+import pytest
+from django.urls import reverse
+
+from integration.models import ApiCall, Role
+from integration.vendors.retailcrm import RetailCrmClient
+from tests.analytics.test_analytics import seed_analytics
+
+PERIOD = {"date_from": "2026-10-01", "date_to": "2026-10-31"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_owner_writes_products_note_to_the_merchandising_customer(
+    client, rc_shop, rc_connect, rc_people, make_member
+):
+    connection = rc_connect()
+    rc_shop.language = "en"
+    rc_shop.save(update_fields=["language"])
+    seed_analytics(rc_shop)
+    owner = make_member(rc_shop.agency, Role.OWNER)
+    client.force_login(owner)
+    merch = rc_people["vip"]
+
+    page = client.get(reverse("admin:integration_supportanalytics_changelist"),
+                      {"shop": rc_shop.pk, **PERIOD})
+    assert 'id="products-note"' in page.content.decode()
+    response = client.post(reverse("admin:integration_supportanalytics_products_note"),
+                           {"shop": rc_shop.pk, **PERIOD, "customer_id": merch}, follow=True)
+    html = response.content.decode()
+    assert f"written to RetailCRM customer {merch}" in html
+
+    notes = RetailCrmClient.for_connection(connection).customer_notes(merch).items
+    text = next(n.text for n in notes if "Products in support tickets" in n.text)
+    assert "2026-10-01 – 2026-10-31" in text
+    assert "product 11: 3 orders, 2 customers" in text
+    assert "product 15: 1 orders, 1 customers" in text
+    assert ApiCall.objects.filter(shop=rc_shop, path__contains="customers/notes/create",
+                                  status_code__lt=300, interactive=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refused_note_says_why(client, rc_shop, rc_connect, make_member):
+    rc_connect()
+    seed_analytics(rc_shop)
+    client.force_login(make_member(rc_shop.agency, Role.ADMIN))
+    response = client.post(reverse("admin:integration_supportanalytics_products_note"),
+                           {"shop": rc_shop.pk, **PERIOD, "customer_id": 987654321},
+                           follow=True)
+    assert "RetailCRM refused the note" in response.content.decode()

@@ -1,0 +1,67 @@
+"""Production settings: deploy checks pass, missing secrets stop start-up."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args, env_overrides):
+    # A clean production-like environment: nothing from the test session
+    # (browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright's loop).
+    dropped = {"DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    env.update(env_overrides)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_check_deploy_passes_with_production_values():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env_overrides={
+        "DEBUG": "0",
+        "SECRET_KEY": "prod-" + "x9Yq3!kLm#Zp8@Wv2$Rt5^Nb7&Hc4*Jd6(Fg1)Se0" * 2,
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "ALLOWED_HOSTS": "portal.example.com",
+        "PORTAL_BASE_URL": "https://portal.example.com",
+        "SECURE_HSTS_PRELOAD": "1",
+    })
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_missing_secret_with_debug_off_names_the_variable():
+    result = _manage("check", env_overrides={
+        "DEBUG": "0", "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    })
+    assert result.returncode != 0
+    assert "SECRET_KEY is required when DEBUG is off" in result.stderr
+
+
+def test_sqlite_is_configured_for_concurrency(settings):
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.sqlite3":
+        pytest.skip("SQLite-only settings; this run uses another database")
+    assert "journal_mode=WAL" in db["OPTIONS"]["init_command"]
+    assert db["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert db["TEST"]["NAME"].endswith(".sqlite3")
+
+
+def test_q_cluster_never_redelivers_failed_tasks(settings):
+    q = settings.Q_CLUSTER
+    assert q["retry"] > q["timeout"]
+    assert q["max_attempts"] == 1 and q["ack_failures"] is True and q["catch_up"] is False
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    import re
+
+    read = set(re.findall(r'env(?:\.[a-z]+)?\(\s*"([A-Z][A-Z0-9_]+)"',
+                          (ROOT / "portal" / "settings.py").read_text()))
+    read |= {"SECRET_KEY", "FIELD_ENCRYPTION_KEYS"}  # read through required_secret()
+    listed = {line.split("=", 1)[0].lstrip("# ").strip()
+              for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line}
+    assert read - listed == set()

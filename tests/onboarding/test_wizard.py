@@ -1,0 +1,262 @@
+"""The "Add a shop" wizard in a real browser, against both emulators.
+
+Why a browser: the wizard is what an agency uses on day one, alone; the
+test types what they type, reads what they read (every failure must say
+what to fix), copies secrets shown once and proves the chain works through
+a sample lookup, then that the new shop really receives webhooks.
+"""
+
+import os
+import re
+
+import pytest
+import requests
+from django.test import override_settings
+
+from integration.models import (
+    ConnectionStatus,
+    HelpDeskEddyConnection,
+    PriorityRule,
+    RetailCrmConnection,
+    Role,
+    SecretKind,
+    Shop,
+    ShopSettings,
+)
+from integration.tenancy.roles import sync_role_groups
+from integration.tenancy.secrets import shop_secret_match
+from sandbox.demo_people import PEOPLE
+
+PASSWORD = "pw-123456!"
+VIP = next(person for person in PEOPLE if person.key == "vip")
+
+
+@pytest.fixture
+def role_groups(transactional_db):
+    sync_role_groups()
+
+
+@pytest.fixture
+def owner(role_groups, make_agency, make_member):
+    agency = make_agency("Wizard Agency")
+    make_agency("Other Agency")  # must never be offered
+    return make_member(agency, Role.OWNER, username="wizard-owner")
+
+
+def _login(page, live_server, user, next_url="/admin/"):
+    page.goto(f"{live_server.url}/admin/login/?next={next_url}")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_load_state()
+
+
+def _shot(page, artifacts_dir, name):
+    page.screenshot(path=os.path.join(artifacts_dir, f"console-{name}.png"), full_page=True)
+
+
+def _fill_retailcrm(page, *, url, key, name="New Shop", site="main"):
+    if page.locator("#id_agency:not([disabled])").count():
+        page.select_option("#id_agency", label="Wizard Agency")
+    page.fill("#id_name", name)
+    page.select_option("#id_language", "en")
+    page.fill("#id_base_url", url)
+    page.fill("#id_api_key", key)
+    page.fill("#id_site_code", site)
+    page.click("input[type=submit]")
+    page.wait_for_load_state()
+
+
+def _fill_hde(page, *, url, email, key):
+    page.fill("#id_base_url", url)
+    page.fill("#id_agent_email", email)
+    page.fill("#id_api_key", key)
+    page.click("input[type=submit]")
+    page.wait_for_load_state()
+
+
+def _errors(page) -> str:
+    return page.locator(".console-errors").inner_text()
+
+
+@pytest.mark.browser
+def test_wizard_happy_path_connects_a_working_shop(
+    owner, rc_emulator, hde_emulator, live_server, page, artifacts_dir
+):
+    rc, hde = rc_emulator.demo, hde_emulator.demo
+    with override_settings(PORTAL_BASE_URL=live_server.url):
+        _login(page, live_server, owner)
+        page.click("#console-links a:text('Add a shop')")
+        page.wait_for_url(re.compile(r"/admin/console/add-shop/$"))
+        options = page.locator("#id_agency option").all_inner_texts()
+        assert "Wizard Agency" in options and "Other Agency" not in options
+        _shot(page, artifacts_dir, "wizard-1-retailcrm")
+
+        # 1. RetailCRM: the full key works; least-privilege advice names the extras.
+        _fill_retailcrm(page, url=rc["url"], key=rc["api_key"])
+        page.wait_for_url(re.compile(r"/hde/$"))
+        messages = page.locator("ul.messagelist").inner_text()
+        assert "RetailCRM key works" in messages
+        assert "least privilege" in messages and "order_write" in messages
+        shop = Shop.objects.get(name="New Shop")
+        assert not shop.active and shop.agency.name == "Wizard Agency"
+        connection = RetailCrmConnection.objects.get(shop=shop)
+        assert connection.api_key == rc["api_key"] and connection.status == ConnectionStatus.OK
+        assert rc["api_key"] not in page.content()
+        _shot(page, artifacts_dir, "wizard-2-hde")
+
+        # 2. HDE: live test stores the key's HDE user id; then the lists from HDE.
+        _fill_hde(page, url=hde["url"], email=hde["email"], key=hde["api_key"])
+        page.wait_for_url(re.compile(r"/priorities/$"))
+        assert HelpDeskEddyConnection.objects.get(shop=shop).hde_user_id
+        options = page.locator("#id_normal_priority_id option").all_inner_texts()
+        assert {"Standard", "Very urgent"} <= set(options)
+        # Guessed by name (ids are not ordered by severity), the person confirms.
+        assert page.locator("#id_normal_priority_id option:checked").inner_text() == "Standard"
+        assert page.locator("#id_high_priority_id option:checked").inner_text() == "Very urgent"
+        assert "CRM card" in page.locator("#id_crm_card_field_id option:checked").inner_text()
+        _shot(page, artifacts_dir, "wizard-2b-priorities")
+        page.click("input[type=submit]")
+        page.wait_for_url(re.compile(r"/hooks/$"))
+        settings = ShopSettings.objects.get(shop=shop)
+        assert (settings.normal_priority_id, settings.high_priority_id,
+                settings.crm_card_field_id) == (2, 1, 1)
+        assert PriorityRule.objects.for_shop(shop).exists()
+
+        # 3. Secrets, shown once, with the exact setup and copy buttons.
+        page.click("input[name=issue]")
+        page.wait_for_selector("#hde-secret")
+        hde_secret = page.locator("#hde-secret").inner_text()
+        header = page.locator("#rc-header").inner_text()
+        assert header.startswith("X-Webhook-Secret: ")
+        rc_secret = header.removeprefix("X-Webhook-Secret: ")
+        assert shop_secret_match(shop=shop, kind=SecretKind.HDE_WEBHOOK, presented=hde_secret)
+        assert shop_secret_match(shop=shop, kind=SecretKind.RETAILCRM_TRIGGER,
+                                 presented=rc_secret)
+        hde_url = f"{live_server.url}/hooks/hde/{shop.public_id}/"
+        rc_url = f"{live_server.url}/hooks/retailcrm/{shop.public_id}/"
+        assert page.locator("#hde-url").inner_text() == hde_url
+        assert page.locator("#hde-user").inner_text() == "hde"
+        assert page.locator("#rc-url").inner_text() == rc_url
+        assert page.locator("#rc-fields").inner_text() == (
+            "order_id={{ order.id }}\nstatus={{ order.status.code }}")
+        assert '"event": "new_ticket"' in page.locator("#rule-new_ticket").inner_text()
+        page.click("button[data-copy='hde-secret']")
+        page.wait_for_selector("button[data-copy='hde-secret'][data-copied]")
+        _shot(page, artifacts_dir, "wizard-3-hooks")
+        # A reload never shows them again.
+        page.goto(page.url)
+        assert hde_secret not in page.content() and rc_secret not in page.content()
+        assert "not shown again" in page.content()
+
+        # Not active yet: the webhook answers like an unknown shop.
+        posted = requests.post(rc_url, data={"order_id": 1001, "status": "new"},
+                               headers={"X-Webhook-Secret": rc_secret}, timeout=10)
+        assert posted.status_code == 404
+
+        # 4. Sample lookup through the whole chain, then activate.
+        page.click("a:text('Continue')")
+        page.wait_for_url(re.compile(r"/check/$"))
+        page.fill("#id_email", VIP.email)
+        page.click("input[name=lookup]")
+        result = page.locator("#sample-result")
+        assert result.get_attribute("data-status") == "found"
+        text = result.inner_text()
+        assert VIP.first_name in text and VIP.last_name in text
+        assert f"with {rc['people']['vip']['orders_count']} orders" in text
+        assert "The chain works." in result.inner_text()
+        _shot(page, artifacts_dir, "wizard-4-check")
+        page.click("input[name=activate]")
+        page.wait_for_url(re.compile(r"/admin/console/$"))
+        assert "is active" in page.locator("ul.messagelist").inner_text()
+        shop.refresh_from_db()
+        assert shop.active
+        assert page.locator(f"tr[data-shop='{shop.public_id}']").count() == 1
+        _shot(page, artifacts_dir, "wizard-5-done")
+
+    # Now the trigger set up as shown is accepted.
+    posted = requests.post(rc_url, data={"order_id": 1001, "status": "new"},
+                           headers={"X-Webhook-Secret": rc_secret}, timeout=10)
+    assert posted.status_code == 202, posted.text
+    assert Shop.objects.filter(name="New Shop").count() == 1
+
+
+@pytest.mark.browser
+def test_wizard_failures_say_what_to_fix(
+    owner, rc_emulator, hde_emulator, live_server, page, artifacts_dir
+):
+    rc, hde = rc_emulator.demo, hde_emulator.demo
+    _login(page, live_server, owner, next_url="/admin/console/add-shop/")
+
+    # Wrong URL: an HTML page, not a RetailCRM account.
+    _fill_retailcrm(page, url=f"{live_server.url}/not-a-crm", key=rc["api_key"])
+    assert "does not answer like a RetailCRM account" in _errors(page)
+    _shot(page, artifacts_dir, "wizard-fail-url")
+    shop = Shop.objects.get(name="New Shop")
+    assert not shop.active and not RetailCrmConnection.objects.filter(shop=shop).exists()
+    assert re.search(rf"/add-shop/{shop.public_id}/retailcrm/$", page.url) or page.locator(
+        f"form[action$='/{shop.public_id}/retailcrm/']").count()
+
+    # Wrong key.
+    _fill_retailcrm(page, url=rc["url"], key="wrongKeyXXXXXXXXXXXXXXXX")
+    assert "RetailCRM refused this API key" in _errors(page)
+    _shot(page, artifacts_dir, "wizard-fail-key")
+
+    # Missing rights: the seeded read-only key.
+    _fill_retailcrm(page, url=rc["url"], key=rc["restricted_keys"]["read_only"])
+    errors = _errors(page)
+    assert "lacks rights" in errors and "customer_write" in errors and "task_write" in errors
+    assert "create tasks for managers" in page.locator(".console-rights").inner_text()
+    _shot(page, artifacts_dir, "wizard-fail-scope")
+
+    # A store the key cannot see.
+    _fill_retailcrm(page, url=rc["url"], key=rc["api_key"], site="nowhere")
+    assert "cannot see the store 'nowhere'" in _errors(page)
+    assert not RetailCrmConnection.objects.filter(shop=shop).exists()
+
+    # Fixed: the same draft goes on (no second shop).
+    _fill_retailcrm(page, url=rc["url"], key=rc["api_key"])
+    page.wait_for_url(re.compile(r"/hde/$"))
+    assert Shop.objects.filter(name="New Shop").count() == 1
+
+    # HDE: wrong URL, wrong key, an e-mail that is not the key's agent.
+    _fill_hde(page, url=f"{live_server.url}/not-a-desk", email=hde["email"], key=hde["api_key"])
+    assert "does not answer like a HelpDeskEddy account" in _errors(page)
+    _fill_hde(page, url=hde["url"], email=hde["email"], key="hde-wrong-key-000")
+    assert "HelpDeskEddy refused this e-mail and key" in _errors(page)
+    _shot(page, artifacts_dir, "wizard-fail-hde-key")
+    _fill_hde(page, url=hde["url"], email="nobody@nowhere.example", key=hde["api_key"])
+    assert "refused" in _errors(page) or "no HDE user has the e-mail" in _errors(page)
+    assert not HelpDeskEddyConnection.objects.filter(shop=shop).exists()
+    # Activation is refused while steps are missing.
+    page.goto(f"{live_server.url}/admin/console/add-shop/{shop.public_id}/check/")
+    assert page.locator("input[name=activate]").is_disabled()
+
+
+def test_failed_retry_leaves_a_working_hde_connection_untouched(
+        client, hde_connect, hde_shop, make_member):
+    """Re-running step 2 on a working shop with a mistyped key must not
+    break it, nor flag it as refused (which would page the agency)."""
+    connection = hde_connect()
+    HelpDeskEddyConnection.objects.filter(pk=connection.pk).update(status=ConnectionStatus.OK)
+    client.force_login(make_member(hde_shop.agency, Role.ADMIN))
+    response = client.post(f"/admin/console/add-shop/{hde_shop.public_id}/hde/", {
+        "base_url": connection.base_url, "agent_email": connection.agent_email,
+        "api_key": "hde-mistyped-key"})
+    assert "HelpDeskEddy refused this e-mail and key" in response.content.decode()
+    connection.refresh_from_db()
+    assert connection.api_key != "hde-mistyped-key"
+    assert connection.status == ConnectionStatus.OK and connection.last_error == ""
+
+
+def test_store_code_filled_when_the_key_sees_one_store(client, rc_emulator, owner):
+    """agency-second's key sees one store: the shop works with it."""
+    second = rc_emulator.second
+    client.force_login(owner)
+    response = client.post("/admin/console/add-shop/", {
+        "agency": owner.memberships.get().agency_id, "name": "One store", "language": "ru",
+        "base_url": second["url"], "api_key": second["api_key"], "site_code": ""})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    connection = RetailCrmConnection.objects.get(shop__name="One store")
+    assert connection.site_code == second["site"] == "second"
+    assert connection.shop.timezone == second["timezone"]

@@ -1,0 +1,241 @@
+"""Order watch end to end over real HTTP: a RetailCRM user changes an order in
+the emulator, the portal polls `orders/history` (or receives the trigger),
+and the HDE emulator ends with exactly one proactive ticket or comment."""
+
+import json
+
+import pytest
+import requests
+from django.urls import reverse
+
+from integration.models import (
+    EventSource,
+    EventState,
+    InboundEvent,
+    LocalOrder,
+    OrderWatch,
+    SecretKind,
+    SideEffect,
+    TicketLedger,
+)
+from integration.orders.watch import order_watch_poll
+from integration.tenancy.secrets import shop_secret_issue
+from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+from sandbox.retailcrm.models import Account, ApiKey, Order
+from sandbox.retailcrm.seed import FULL_SCOPES
+from tests.fixtures_portal import URGENT
+
+# A second key of the same account: the shop's managers working in RetailCRM
+# (changes made with the portal's own key are skipped by design).
+MANAGER_KEY = "managerUiKey5Rb8Yt2Wq7Ue3Io9Pa"
+
+
+def crm_edit(url, order_id, **fields):
+    """A RetailCRM user changes an order (POST /orders/{id}/edit, §11.4)."""
+    response = requests.post(f"{url}/api/v5/orders/{order_id}/edit",
+                             data={"by": "id", "order": json.dumps(fields)},
+                             headers={"X-API-KEY": MANAGER_KEY}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()["order"]
+
+
+def newest_order(emulator_info, person):
+    number = emulator_info["people"][person]["newest_order_number"]
+    return Order.objects.get(account__code=emulator_info["code"], number=number)
+
+
+@pytest.fixture
+def watched(wired_shop, rc_emulator):
+    """The wired demo shop with its order watch started ("from now")."""
+    for code in ("demo", "agency-second"):
+        ApiKey.objects.create(account=Account.objects.get(code=code),
+                              key=MANAGER_KEY if code == "demo" else MANAGER_KEY + "B",
+                              scopes=FULL_SCOPES)
+    OrderWatch.objects.create(shop=wired_shop)
+    result = order_watch_poll(shop_id=wired_shop.pk)
+    assert result.state == "started", result
+    return wired_shop
+
+
+def hde_tickets_of(shop, email):
+    hde = HelpDeskEddyClient.for_connection(shop.helpdeskeddy)
+    users = hde.find_users_by_email(email)
+    return hde.user_tickets(users[0].id) if users else []
+
+
+def test_first_poll_starts_from_now_with_the_default_problem_status(watched, rc_emulator):
+    watch = OrderWatch.objects.get(shop=watched)
+    newest = max(r.crm_id for r in Account.objects.get(code="demo").historyrecord_set.filter(
+        entity="order"))
+    assert watch.since_id == newest and watch.started_at is not None
+    assert watch.problem_statuses == ["delivery-problem"]
+    assert not InboundEvent.objects.filter(shop=watched).exists()  # nothing replayed
+    assert order_watch_poll(shop_id=watched.pk).events == 0
+
+
+def test_problem_status_opens_one_proactive_ticket(watched, rc_emulator):
+    order = newest_order(rc_emulator.demo, "many")  # Галина: no HDE tickets yet
+    crm_edit(rc_emulator.demo["url"], order.crm_id, status="delivery-problem")
+    result = order_watch_poll(shop_id=watched.pk)
+    assert result.state == "done" and result.events == 1
+
+    event = InboundEvent.objects.get(shop=watched, source=EventSource.RETAILCRM_HISTORY)
+    assert event.state == EventState.DONE, event.last_error
+    assert event.source_key.startswith(f"order:{order.crm_id}:")
+    tickets = hde_tickets_of(watched, "galina@example.ru")
+    assert len(tickets) == 1
+    ticket = tickets[0]
+    assert order.number in ticket.title and "Проблема с доставкой" in ticket.title
+    assert "proactive" in ticket.tags and ticket.priority_id == URGENT  # rule: order in delivery
+    hde = HelpDeskEddyClient.for_connection(watched.helpdeskeddy)
+    opening = hde.list_posts(ticket.id)[0]
+    assert order.number in opening.text and "RetailCRM" in opening.text
+    assert opening.user_id != ticket.user_id  # staff-authored: create_from_user=0
+    assert len(hde.list_posts(ticket.id)) == 1  # no public reply: the customer is not told
+    ledger = TicketLedger.objects.get(shop=watched, ticket_id=ticket.id)
+    assert ledger.order_number == order.number and ledger.customer_id == order.customer_crm_id
+
+    local = LocalOrder.objects.get(shop=watched, order_id=order.crm_id)
+    assert (local.status, local.status_group) == ("delivery-problem", "delivery")
+    assert local.customer_id == order.customer_crm_id and local.number == order.number
+    assert float(local.total) == order.doc["totalSumm"]
+    assert local.product_ids == list(dict.fromkeys(i["offer"]["id"] for i in order.doc["items"]))
+
+
+def test_the_same_change_twice_makes_one_ticket(watched, rc_emulator):
+    order = newest_order(rc_emulator.demo, "many")
+    url = rc_emulator.demo["url"]
+    for status in ("delivery-problem", "delivering", "delivery-problem"):
+        crm_edit(url, order.crm_id, status=status)
+        order_watch_poll(shop_id=watched.pk)
+    assert len(hde_tickets_of(watched, "galina@example.ru")) == 1
+    effects = SideEffect.objects.filter(shop=watched, key__endswith=":proactive")
+    assert [e.key for e in effects] == [f"order:{order.crm_id}:status:delivery-problem:proactive"]
+    assert InboundEvent.objects.filter(shop=watched).count() == 3
+    assert not InboundEvent.objects.filter(shop=watched).exclude(state=EventState.DONE).exists()
+
+
+def test_customer_with_an_open_ticket_gets_a_comment_instead(watched, rc_emulator):
+    order = newest_order(rc_emulator.demo, "delivery")  # Иван has an open ticket
+    before = hde_tickets_of(watched, "ivan.petrov@example.ru")
+    open_ticket = next(t for t in before if not t.is_closed)
+    crm_edit(rc_emulator.demo["url"], order.crm_id, status="delivery-problem")
+    order_watch_poll(shop_id=watched.pk)
+    after = hde_tickets_of(watched, "ivan.petrov@example.ru")
+    assert len(after) == len(before)
+    hde = HelpDeskEddyClient.for_connection(watched.helpdeskeddy)
+    notes = [c.text for c in hde.list_comments(open_ticket.id) if order.number in c.text]
+    assert len(notes) == 1 and "Проблема с доставкой" in notes[0]
+    effect = SideEffect.objects.get(shop=watched, key__endswith=":proactive")
+    assert effect.result.startswith(f"comment:{open_ticket.id}:")
+
+
+def test_status_not_in_the_problem_list_opens_nothing(watched, rc_emulator):
+    OrderWatch.objects.filter(shop=watched).update(problem_statuses=["redirect"])
+    order = newest_order(rc_emulator.demo, "many")
+    crm_edit(rc_emulator.demo["url"], order.crm_id, status="delivery-problem")
+    order_watch_poll(shop_id=watched.pk)
+    assert hde_tickets_of(watched, "galina@example.ru") == []
+    crm_edit(rc_emulator.demo["url"], order.crm_id, status="redirect")
+    order_watch_poll(shop_id=watched.pk)
+    assert len(hde_tickets_of(watched, "galina@example.ru")) == 1
+
+
+def test_notify_customer_adds_one_public_reply(watched, rc_emulator):
+    OrderWatch.objects.filter(shop=watched).update(notify_customer=True, hde_department_id=2)
+    order = newest_order(rc_emulator.demo, "many")
+    crm_edit(rc_emulator.demo["url"], order.crm_id, status="delivery-problem")
+    order_watch_poll(shop_id=watched.pk)
+    ticket = hde_tickets_of(watched, "galina@example.ru")[0]
+    assert ticket.department_id == 2
+    posts = HelpDeskEddyClient.for_connection(watched.helpdeskeddy).list_posts(ticket.id)
+    assert len(posts) == 2 and order.number in posts[1].text
+
+
+def test_own_changes_are_skipped(watched, rc_emulator):
+    """An edit made with the portal's own key (`apiKey.current`) is no event."""
+    order = newest_order(rc_emulator.demo, "many")
+    requests.post(f"{rc_emulator.demo['url']}/api/v5/orders/{order.crm_id}/edit",
+                  data={"by": "id", "order": json.dumps({"status": "delivery-problem"})},
+                  headers={"X-API-KEY": rc_emulator.demo["api_key"]}, timeout=10)
+    result = order_watch_poll(shop_id=watched.pk)
+    assert result.records == 1 and result.events == 0
+    assert OrderWatch.objects.get(shop=watched).since_id == result.since_id
+
+
+def test_widget_shows_the_new_status_at_once(watched, rc_emulator, live_server):
+    order = newest_order(rc_emulator.demo, "many")
+
+    def widget_status():
+        body = requests.get(f"{live_server.url}/api/v1/context",
+                            params={"email": "galina@example.ru"}, timeout=10,
+                            headers={"Authorization": f"Bearer {watched.widget_token}"}).json()
+        return next(o["status_code"] for o in body["orders"] if o["id"] == order.crm_id)
+
+    assert widget_status() == "assembling"  # now cached for the shop's TTL (60 s)
+    crm_edit(rc_emulator.demo["url"], order.crm_id, status="send-to-delivery")
+    assert widget_status() == "assembling"  # the cache still answers
+    order_watch_poll(shop_id=watched.pk)
+    assert widget_status() == "send-to-delivery"
+
+
+def test_trigger_call_gives_the_same_result_as_polling(watched, rc_emulator, client):
+    order = newest_order(rc_emulator.demo, "many")
+    crm_edit(rc_emulator.demo["url"], order.crm_id, status="delivery-problem")
+    secret = shop_secret_issue(shop=watched, kind=SecretKind.RETAILCRM_TRIGGER)
+    response = client.post(reverse("hook-retailcrm", args=[watched.public_id]),
+                           data={"order_id": order.crm_id, "status": "delivery-problem"},
+                           content_type="application/json", HTTP_X_WEBHOOK_SECRET=secret)
+    assert response.status_code == 202
+    event = InboundEvent.objects.get(shop=watched, source=EventSource.RETAILCRM_TRIGGER)
+    assert event.state == EventState.DONE, event.last_error
+    assert len(hde_tickets_of(watched, "galina@example.ru")) == 1
+    assert LocalOrder.objects.get(shop=watched, order_id=order.crm_id).status == \
+        "delivery-problem"
+    # The poll then sees the same change in history: no second ticket.
+    assert order_watch_poll(shop_id=watched.pk).events == 1
+    assert len(hde_tickets_of(watched, "galina@example.ru")) == 1
+    assert SideEffect.objects.filter(shop=watched, key__endswith=":proactive").count() == 1
+
+
+def test_deleted_order_is_forgotten(watched, rc_emulator, client):
+    order = newest_order(rc_emulator.demo, "many")
+    crm_edit(rc_emulator.demo["url"], order.crm_id, status="send-to-delivery")
+    order_watch_poll(shop_id=watched.pk)
+    assert LocalOrder.objects.filter(shop=watched, order_id=order.crm_id).exists()
+    Order.objects.filter(pk=order.pk).delete()
+    secret = shop_secret_issue(shop=watched, kind=SecretKind.RETAILCRM_TRIGGER)
+    client.post(reverse("hook-retailcrm", args=[watched.public_id]),
+                data={"order_id": order.crm_id}, content_type="application/json",
+                HTTP_X_WEBHOOK_SECRET=secret)
+    assert not LocalOrder.objects.filter(shop=watched, order_id=order.crm_id).exists()
+
+
+def test_trigger_for_another_stores_order_is_ignored(watched, rc_emulator, client):
+    outlet = Order.objects.filter(account__code="demo", site="outlet").first()
+    secret = shop_secret_issue(shop=watched, kind=SecretKind.RETAILCRM_TRIGGER)
+    response = client.post(reverse("hook-retailcrm", args=[watched.public_id]),
+                           data={"order_id": outlet.crm_id, "status": outlet.status},
+                           content_type="application/json", HTTP_X_WEBHOOK_SECRET=secret)
+    assert response.status_code == 202
+    assert InboundEvent.objects.get(shop=watched).state == EventState.DONE
+    assert not LocalOrder.objects.filter(shop=watched).exists()
+
+
+def test_the_ticket_job_enriches_the_proactive_ticket_for_the_right_customer(watched,
+                                                                           rc_emulator):
+    """HDE's dispatcher reports our new ticket like any other; the ledger row
+    written first tells the ticket job which customer and order it is about."""
+    from tests.fixtures_portal import pump_dispatcher
+
+    order = newest_order(rc_emulator.demo, "many")
+    crm_edit(rc_emulator.demo["url"], order.crm_id, status="delivery-problem")
+    order_watch_poll(shop_id=watched.pk)
+    ticket = hde_tickets_of(watched, "galina@example.ru")[0]
+    pump_dispatcher()
+    event = InboundEvent.objects.get(shop=watched, event_type="new_ticket")
+    assert event.state == EventState.DONE, event.last_error
+    ledger = TicketLedger.objects.get(shop=watched, ticket_id=ticket.id)
+    assert ledger.customer_id == order.customer_crm_id and ledger.order_number == order.number
+    comments = HelpDeskEddyClient.for_connection(watched.helpdeskeddy).list_comments(ticket.id)
+    assert len(comments) == 1 and "Пагинова Галина" in comments[0].text

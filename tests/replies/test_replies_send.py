@@ -1,0 +1,148 @@
+"""Reply templates in the widget page, over real HTTP against both emulators:
+what is offered, sending as a public post or an internal comment exactly
+once, greyed templates refused, and another shop's templates out of reach."""
+
+import re
+
+import pytest
+import requests
+
+from integration.models import ReplyTemplate, SentReply, SideEffect, TicketLedger
+from integration.replies.defaults import reply_templates_default_create
+from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+from integration.widget.links import widget_link_build
+
+TICKET_IVAN, TICKET_MARIA = 3, 6  # Ivan: one order in delivery; Maria: no orders
+
+
+@pytest.fixture
+def shop(demo_shop, settings, live_server):
+    settings.PORTAL_BASE_URL = live_server.url
+    demo_shop.language = "en"  # these tests read the widget's English labels
+    demo_shop.save(update_fields=["language"])
+    reply_templates_default_create(shop=demo_shop)
+    return demo_shop
+
+
+def _template(shop, name):
+    return ReplyTemplate.objects.get(shop=shop, name=name)
+
+
+def _card(html, template):
+    found = re.search(rf'<article class="reply[^"]*" data-reply="{template.pk}".*?</article>',
+                      html, re.S)
+    return found.group(0) if found else None
+
+
+def _nonce(html):
+    return re.search(r'name="nonce" value="([^"]+)"', html).group(1)
+
+
+def _hde(shop):
+    return HelpDeskEddyClient.for_connection(shop.helpdeskeddy)
+
+
+def test_found_customer_gets_fitting_templates_filled_in(shop):
+    shop.language = "ru"  # a Russian shop: Russian templates first, reasons in Russian
+    shop.save(update_fields=["language"])
+    html = requests.get(widget_link_build(shop=shop, ticket_id=TICKET_IVAN), timeout=10).text
+    suggested = html.split('class="other-replies"')[0]
+    delivery = _card(suggested, _template(shop, "Дата доставки"))
+    assert delivery and 'data-sendable="yes"' in delivery
+    assert "Петров Иван" in delivery
+    assert re.search(r"Ожидаемая дата доставки — \d\d\.\d\d\.\d{4}", delivery)
+    track = _card(suggested, _template(shop, "Трек-номер"))
+    assert 'data-sendable="no"' in track and "трек-номер" in track
+    assert 'value="post"' not in track  # a greyed template has no send buttons
+    english = _card(html, _template(shop, "Delivery date"))
+    assert english and english not in suggested and "Hello Петров Иван" in english
+
+
+def test_send_as_reply_posts_once_even_after_a_double_submit(shop):
+    url = widget_link_build(shop=shop, ticket_id=TICKET_IVAN)
+    html = requests.get(url, timeout=10).text
+    template = _template(shop, "Дата доставки")
+    hde = _hde(shop)
+    before = len(hde.list_posts(TICKET_IVAN))
+    form = {"action": "reply", "nonce": _nonce(html), "template_id": template.pk,
+            "customer_id": re.search(r'name="customer_id" value="(\d+)"', html).group(1),
+            "kind": "post"}
+    first = requests.post(url, data=form, timeout=10)
+    second = requests.post(url, data=form, timeout=10)  # double submit, same nonce
+    assert first.status_code == 200 and "Reply sent to the customer" in first.text
+    assert second.status_code == 200 and "Reply sent" in second.text
+    posts = hde.list_posts(TICKET_IVAN)
+    assert len(posts) == before + 1
+    assert "Петров Иван" in posts[-1].text and "<br>" in posts[-1].text  # plain text as HTML
+    sent = SentReply.objects.get(shop=shop)
+    assert sent.kind == "post" and sent.hde_message_id == str(posts[-1].id)
+    assert sent.ticket == TicketLedger.objects.get(shop=shop, ticket_id=TICKET_IVAN)
+    assert sent.order_number and "[" not in sent.text
+    assert 'data-sent="post"' in first.text  # listed under "sent from here"
+
+
+def test_add_as_internal_comment(shop):
+    url = widget_link_build(shop=shop, ticket_id=TICKET_IVAN)
+    html = requests.get(url, timeout=10).text
+    hde = _hde(shop)
+    comments_before, posts_before = len(hde.list_comments(TICKET_IVAN)), len(
+        hde.list_posts(TICKET_IVAN))
+    response = requests.post(url, timeout=10, data={
+        "action": "reply", "nonce": _nonce(html), "kind": "comment",
+        "template_id": _template(shop, "Статус заказа").pk})
+    assert "Internal comment added" in response.text
+    assert len(hde.list_comments(TICKET_IVAN)) == comments_before + 1
+    assert len(hde.list_posts(TICKET_IVAN)) == posts_before
+
+
+def test_a_template_with_empty_variables_is_never_sent(shop):
+    url = widget_link_build(shop=shop, ticket_id=TICKET_MARIA)
+    html = requests.get(url, timeout=10).text
+    status = _template(shop, "Статус заказа")
+    card = _card(html, status)
+    assert 'data-sendable="no"' in card and "names no order" in card
+    before = len(_hde(shop).list_posts(TICKET_MARIA))
+    response = requests.post(url, timeout=10, data={
+        "action": "reply", "nonce": _nonce(html), "kind": "post", "template_id": status.pk})
+    assert "names no order" in response.text and 'class="flash err"' in response.text
+    assert len(_hde(shop).list_posts(TICKET_MARIA)) == before
+    assert not SentReply.objects.exists() and not SideEffect.objects.exists()
+    # A template without order variables is offered and sendable for her.
+    assert 'data-sendable="yes"' in _card(html, _template(shop, "Разбираемся"))
+
+
+def test_another_shops_template_is_neither_offered_nor_sent(shop, make_agency, make_shop):
+    other = make_shop(make_agency("Other agency"), name="Other shop")
+    foreign = ReplyTemplate.objects.create(shop=other, name="Чужой шаблон",
+                                           body="Секрет {{ shop.name }}")
+    url = widget_link_build(shop=shop, ticket_id=TICKET_IVAN)
+    html = requests.get(url, timeout=10).text
+    assert "Чужой шаблон" not in html and f'data-reply="{foreign.pk}"' not in html
+    before = len(_hde(shop).list_posts(TICKET_IVAN))
+    response = requests.post(url, timeout=10, data={
+        "action": "reply", "nonce": _nonce(html), "kind": "post", "template_id": foreign.pk})
+    assert "does not exist in this shop" in response.text
+    assert len(_hde(shop).list_posts(TICKET_IVAN)) == before
+
+
+def test_unknown_customer_gets_no_replies_section(shop):
+    html = requests.get(widget_link_build(shop=shop, ticket_id=12), timeout=10).text
+    assert 'data-state="unknown"' in html and 'data-section="replies"' not in html
+
+
+def test_two_simultaneous_submits_post_once(shop):
+    """A real double click can reach the server twice at the same moment:
+    the second one is refused while the first is still posting."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = widget_link_build(shop=shop, ticket_id=TICKET_IVAN)
+    html = requests.get(url, timeout=10).text
+    before = len(_hde(shop).list_posts(TICKET_IVAN))
+    form = {"action": "reply", "nonce": _nonce(html), "kind": "post",
+            "template_id": _template(shop, "Разбираемся").pk}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: requests.post(url, data=form, timeout=20).text,
+                                range(4)))
+    assert len(_hde(shop).list_posts(TICKET_IVAN)) == before + 1
+    assert SentReply.objects.filter(shop=shop).count() == 1
+    assert all("Reply sent" in a or "being sent already" in a for a in answers)

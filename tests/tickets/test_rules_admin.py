@@ -1,0 +1,79 @@
+"""Rules admin: HDE pickers, dry run, "try with e-mail", tenant scoping."""
+
+import pytest
+from django.urls import reverse
+
+from integration.models import PriorityRule, Role, TicketLedger
+from integration.onboarding.shop_defaults import shop_defaults_apply
+from tests.fixtures_portal import STANDARD, URGENT
+
+
+@pytest.fixture
+def owner_client(client, demo_shop, make_member):
+    shop_defaults_apply(shop=demo_shop, normal_priority_id=STANDARD, high_priority_id=URGENT)
+    client.force_login(make_member(demo_shop.agency, Role.OWNER, username="rules-owner"))
+    return client
+
+
+def test_priority_pickers_show_hde_names(owner_client, demo_shop):
+    rule = PriorityRule.objects.for_shop(demo_shop).first()
+    page = owner_client.get(reverse("admin:integration_priorityrule_change", args=[rule.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<select name="set_priority_id"' in html and "Срочно (#1)" in html
+    shop_page = owner_client.get(reverse("admin:integration_shop_change", args=[demo_shop.pk]))
+    assert '<select name="settings-0-high_priority_id"' in shop_page.content.decode()
+
+
+def test_pickers_fall_back_to_ids_when_hde_is_down(owner_client, demo_shop):
+    from django.core.cache import cache
+
+    from sandbox.hde.models import Account
+
+    cache.clear()
+    Account.objects.filter(code="demo").update(fault_kind="500", fault_next=50)
+    rule = PriorityRule.objects.for_shop(demo_shop).first()
+    html = owner_client.get(reverse("admin:integration_priorityrule_change",
+                                    args=[rule.pk])).content.decode()
+    assert 'name="set_priority_id"' in html and '<select name="set_priority_id"' not in html
+    assert "HelpDeskEddy lists are unavailable" in html
+
+
+def test_try_with_email_explains_the_decision(owner_client, demo_shop):
+    response = owner_client.get(reverse("admin:integration_priorityrule_try_email"),
+                                {"shop": demo_shop.pk, "email": "anna.smirnova@example.ru"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'data-priority>{URGENT}<' in html
+    assert 'data-rule="VIP customer" data-matched="yes"' in html
+    assert 'data-rule="Unknown customer" data-matched="no"' in html
+
+
+def test_dry_run_lists_recent_tickets_with_what_would_change(owner_client, demo_shop,
+                                                             rc_people):
+    TicketLedger.objects.create(shop=demo_shop, ticket_id=501, subject="Где заказ?",
+                                customer_id=rc_people["vip"], priority_id=STANDARD)
+    TicketLedger.objects.create(shop=demo_shop, ticket_id=502, subject="Вопрос",
+                                customer_id=None, priority_id=STANDARD)
+    html = owner_client.get(reverse("admin:integration_priorityrule_dry_run"),
+                            {"shop": demo_shop.pk, "limit": 10}).content.decode()
+    vip_row = html.split('data-ticket="501"')[1].split("</tr>")[0]
+    assert f'class="would-set">{URGENT}<' in vip_row and "background:#fff8c5" in html
+    unknown_row = html.split('data-ticket="502"')[1].split("</tr>")[0]
+    assert f'class="would-set">{STANDARD}<' in unknown_row
+
+
+def test_other_agency_cannot_see_or_run_rules_of_this_shop(client, demo_shop, make_agency,
+                                                           make_member):
+    shop_defaults_apply(shop=demo_shop, normal_priority_id=STANDARD, high_priority_id=URGENT)
+    stranger = make_member(make_agency("Stranger agency"), Role.OWNER, username="stranger")
+    client.force_login(stranger)
+    listing = client.get(reverse("admin:integration_priorityrule_changelist"))
+    assert listing.status_code == 200 and listing.context["cl"].result_count == 0
+    rule = PriorityRule.objects.for_shop(demo_shop).first()
+    response = client.get(reverse("admin:integration_priorityrule_change", args=[rule.pk]))
+    assert response.status_code == 302  # like a missing object
+    dry = client.get(reverse("admin:integration_priorityrule_dry_run"),
+                     {"shop": demo_shop.pk, "limit": 5})
+    assert "dry-run" not in dry.content.decode()  # the shop is not a valid choice
+    assert "Select a valid choice" in dry.content.decode()

@@ -1,0 +1,211 @@
+"""End to end over real HTTP: the HDE emulator's dispatcher fires the webhook
+at the portal, the job runs, and both emulators end in the expected state."""
+
+from django.urls import reverse
+
+from integration.models import (
+    ApiCall,
+    EventState,
+    InboundEvent,
+    ShopSettings,
+    SideEffect,
+    TicketLedger,
+)
+from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+from sandbox.hde import seed as hde_fields
+from sandbox.retailcrm.models import Account as RcAccount
+from sandbox.retailcrm.models import Customer, Note, Task
+from tests.fixtures_portal import STANDARD, URGENT, pump_dispatcher
+
+_pump_all = pump_dispatcher
+
+
+def _customer_writes(shop, email, subject):
+    """A customer opens a ticket in HDE (through the API, like a mail gateway)."""
+    client = HelpDeskEddyClient.for_connection(shop.helpdeskeddy)
+    return client.create_ticket(title=subject, description="Здравствуйте!", user_email=email)
+
+
+
+
+def _hde_calls(event):
+    return ApiCall.objects.filter(event=event, provider="helpdeskeddy").count()
+
+
+def test_new_ticket_runs_the_whole_flow_once(wired_shop):
+    ticket = _customer_writes(wired_shop, "ivan.petrov@example.ru", "Когда привезут заказ?")
+    _pump_all()
+    event = InboundEvent.objects.get(shop=wired_shop, event_type="new_ticket")
+    assert event.state == EventState.DONE, event.last_error
+    assert event.source_key == f"new_ticket:{ticket.id}"
+
+    hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
+    after = hde.get_ticket(ticket.id)
+    assert after.priority_id == URGENT  # default rule: order in delivery
+    assert "order-in-delivery" in after.tags
+    link = after.custom_fields[hde_fields.CRM_CARD]
+    assert link.startswith(f"{wired_shop.helpdeskeddy.base_url.split('/sandbox')[0]}/widget/")
+    ledger = TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id)
+    assert str(after.custom_fields[hde_fields.CUSTOMER_ID]) == str(ledger.customer_id)
+    assert ledger.priority_rule == "Order in delivery"
+    comments = hde.list_comments(ticket.id)
+    assert len(comments) == 1 and link in comments[0].text and "Петров Иван" in comments[0].text
+    assert _hde_calls(event) == 3  # read, one PUT, one comment
+
+    notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=ledger.customer_id)]
+    assert sum(t.startswith(f"Ticket #{ticket.id}:") for t in notes) == 1
+    tasks = [t for t in Task.objects.all()
+             if (t.doc.get("customer") or {}).get("id") == ledger.customer_id]
+    assert len(tasks) == 1 and f"Ticket #{ticket.id}" in tasks[0].doc["text"]
+
+    # The PUT and the comment fired HDE's own "ticket changed" rule: the
+    # portal recognises its own write and makes no call for it.
+    changed = InboundEvent.objects.filter(shop=wired_shop, event_type="ticket_changed")
+    assert changed.exists()
+    assert all(e.state == EventState.DONE and _hde_calls(e) == 0 for e in changed)
+
+
+def test_repeated_and_replayed_deliveries_change_nothing(wired_shop, client):
+    import base64
+
+    from integration.inbox.events import inbound_events_replay
+
+    ticket = _customer_writes(wired_shop, "olga.k@example.ru", "Курьер не приехал")
+    _pump_all()
+    effects = SideEffect.objects.filter(shop=wired_shop).count()
+    auth = base64.b64encode(f"hde:{wired_shop.webhook_secret}".encode()).decode()
+    response = client.post(reverse("hook-hde", args=[wired_shop.public_id]),
+                           data={"event": "new_ticket", "ticket_id": ticket.id},
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Basic {auth}")
+    assert response.json()["duplicate"] is True
+    InboundEvent.objects.filter(event_type="new_ticket").update(state=EventState.DEAD)
+    inbound_events_replay(queryset=InboundEvent.objects.filter(event_type="new_ticket"))
+    assert SideEffect.objects.filter(shop=wired_shop).count() == effects
+    hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
+    assert len(hde.list_comments(ticket.id)) == 1
+
+
+def test_unknown_sender_is_created_in_retailcrm_when_switched_on(wired_shop):
+    ShopSettings.objects.filter(shop=wired_shop).update(create_unknown_customers=True)
+    ticket = _customer_writes(wired_shop, "newbie@example.org", "Есть ли в наличии?")
+    _pump_all()
+    ledger = TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id)
+    assert ledger.customer_created and ledger.customer_id
+    created = Customer.objects.get(account__code="demo", crm_id=ledger.customer_id)
+    assert created.email == "newbie@example.org"
+    hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
+    assert hde.get_ticket(ticket.id).priority_id == STANDARD  # "Unknown customer" rule
+
+
+def test_unknown_sender_only_recorded_when_switched_off(wired_shop):
+    before = Customer.objects.filter(account__code="demo").count()
+    ticket = _customer_writes(wired_shop, "newbie2@example.org", "Вопрос")
+    _pump_all()
+    ledger = TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id)
+    assert ledger.customer_id is None
+    assert Customer.objects.filter(account__code="demo").count() == before
+
+
+def test_retailcrm_outage_retries_then_completes(wired_shop):
+    RcAccount.objects.filter(code="demo").update(fault="500")
+    ticket = _customer_writes(wired_shop, "olga.k@example.ru", "Где заказ?")
+    _pump_all()
+    event = InboundEvent.objects.get(shop=wired_shop, event_type="new_ticket")
+    assert event.state == EventState.PENDING and event.next_attempt_at and event.attempts == 1
+    assert "RetailCRM" in event.last_error or "HTTP 500" in event.last_error
+    RcAccount.objects.filter(code="demo").update(fault="")
+    from integration.inbox.events import inbound_event_process
+    assert inbound_event_process(event_id=event.pk, now=event.next_attempt_at) == EventState.DONE
+    hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
+    assert len(hde.list_comments(ticket.id)) == 1
+
+
+def test_closing_the_ticket_writes_a_closing_note_once(wired_shop):
+    ticket = _customer_writes(wired_shop, "olga.k@example.ru", "Спасибо")
+    _pump_all()
+    hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
+    hde.update_ticket(ticket.id, status_id="closed")  # an operator closes it
+    _pump_all()
+    ledger = TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id)
+    assert ledger.status == "closed" and ledger.closed_at is not None
+    notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=ledger.customer_id)]
+    # The note on arrival and the closing note, both marked with the ticket.
+    assert sum(f"Ticket #{ticket.id}" in t for t in notes) == 2
+    assert SideEffect.objects.get(shop=wired_shop,
+                                  key=f"ticket:{ticket.id}:rcrm_closing_note").state == "done"
+
+
+def test_out_of_order_change_before_new_ticket(wired_shop, client):
+    """A "changed" delivery that overtakes "new ticket" only opens the
+    ledger; the new-ticket event then runs the whole flow."""
+    import base64
+
+    from sandbox.hde.models import Delivery
+
+    hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
+    ticket = hde.create_ticket(title="Вопрос", description="…", user_email="olga.k@example.ru")
+    Delivery.objects.all().delete()  # the dispatcher's own deliveries are "late"
+    auth = "Basic " + base64.b64encode(f"hde:{wired_shop.webhook_secret}".encode()).decode()
+    url = reverse("hook-hde", args=[wired_shop.public_id])
+    changed = client.post(url, {"event": "ticket_changed", "ticket_id": ticket.id,
+                                "date_update": "x", "status": "open"},
+                          content_type="application/json", HTTP_AUTHORIZATION=auth)
+    assert InboundEvent.objects.get(pk=changed.json()["event_id"]).state == EventState.DONE
+    assert TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id).customer_id is None
+    new = client.post(url, {"event": "new_ticket", "ticket_id": ticket.id},
+                      content_type="application/json", HTTP_AUTHORIZATION=auth)
+    assert InboundEvent.objects.get(pk=new.json()["event_id"]).state == EventState.DONE
+    assert TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id).customer_id
+    assert len(hde.list_comments(ticket.id)) == 1
+
+
+def test_crash_between_call_and_record_does_not_duplicate(wired_shop):
+    """The worker died after HDE stored the comment but before the portal
+    recorded it: the retry finds the comment instead of posting again."""
+    from integration.inbox.events import inbound_event_process
+    from integration.models import SideEffectState
+
+    ticket = _customer_writes(wired_shop, "olga.k@example.ru", "Где заказ?")
+    _pump_all()
+    event = InboundEvent.objects.get(shop=wired_shop, event_type="new_ticket")
+    SideEffect.objects.filter(shop=wired_shop).update(state=SideEffectState.STARTED)
+    InboundEvent.objects.filter(pk=event.pk).update(state=EventState.PENDING)
+    assert inbound_event_process(event_id=event.pk) == EventState.DONE
+    hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
+    assert len(hde.list_comments(ticket.id)) == 1
+    ledger = TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id)
+    notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=ledger.customer_id)]
+    assert sum(t.startswith(f"Ticket #{ticket.id}:") for t in notes) == 1
+
+
+def test_hde_ban_postpones_until_it_lifts(wired_shop):
+    from integration.inbox.events import inbound_event_process
+    from sandbox.hde.models import Account as HdeAccount
+
+    ticket = _customer_writes(wired_shop, "olga.k@example.ru", "Где заказ?")
+    HdeAccount.objects.filter(code="demo").update(rate_limit_per_minute=1, ban_seconds=600)
+    _pump_all()
+    event = InboundEvent.objects.get(shop=wired_shop, event_type="new_ticket")
+    assert event.state == EventState.PENDING
+    assert "ban" in event.last_error.lower()
+    assert (event.next_attempt_at - event.updated_at).total_seconds() > 60
+    received = HdeAccount.objects.get(code="demo").requests_received
+    assert inbound_event_process(event_id=event.pk, now=event.next_attempt_at) in (
+        EventState.PENDING, None)
+    # No call reached HDE while the ban is on.
+    assert HdeAccount.objects.get(code="demo").requests_received == received
+    assert ticket.id
+
+
+def test_refused_key_parks_the_event_and_flags_the_connection(wired_shop):
+    from integration.models import ConnectionStatus
+
+    ticket = _customer_writes(wired_shop, "olga.k@example.ru", "Где заказ?")
+    connection = wired_shop.helpdeskeddy
+    connection.api_key = "revoked-key-000"
+    connection.save()
+    _pump_all()
+    event = InboundEvent.objects.get(shop=wired_shop, event_type="new_ticket")
+    assert event.state == EventState.PARKED and ticket.id
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.NEEDS_ATTENTION

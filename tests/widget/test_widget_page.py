@@ -1,0 +1,127 @@
+"""The widget page: signed links, framing policy, every state, actions."""
+
+import re
+
+import pytest
+import requests
+from django.core import signing
+
+from integration.models import ShopSettings, WidgetRequest
+from integration.widget.links import widget_link_build, widget_links_revoke
+from sandbox.retailcrm.models import Account as RcAccount
+from sandbox.retailcrm.models import Note
+
+TICKET_IVAN, TICKET_UNKNOWN = 3, 12
+
+
+def _open(url, **kwargs):
+    return requests.get(url, timeout=10, **kwargs)
+
+
+def _state(response):
+    found = re.search(r'data-state="([a-z-]+)"', response.text)
+    return found.group(1) if found else None
+
+
+def _link(shop, ticket_id, live_server):
+    return widget_link_build(shop=shop, ticket_id=ticket_id).replace(
+        "http://127.0.0.1:8000", live_server.url)
+
+
+@pytest.fixture
+def portal_url(settings, live_server, demo_shop):
+    """The widget speaks the shop's language; these tests read English."""
+    settings.PORTAL_BASE_URL = live_server.url
+    demo_shop.language = "en"
+    demo_shop.save(update_fields=["language"])
+    return live_server.url
+
+
+def test_known_customer_with_framing_policy(portal_url, demo_shop, hde_emulator):
+    response = _open(widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN))
+    assert response.status_code == 200 and _state(response) == "found"
+    assert "Петров Иван" in response.text and 'data-order="' in response.text
+    csp = response.headers["Content-Security-Policy"]
+    hde_origin = hde_emulator.base_url
+    assert f"frame-ancestors {hde_origin}" in csp
+    assert "X-Frame-Options" not in response.headers
+    logged = WidgetRequest.objects.get(shop=demo_shop)
+    assert logged.outcome == "found" and not logged.cache_hit and logged.channel == "page"
+    again = _open(widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN))
+    assert _state(again) == "found"
+    assert WidgetRequest.objects.filter(shop=demo_shop, cache_hit=True).count() == 1
+
+
+def test_unknown_sender_gets_a_prefilled_create_form(portal_url, demo_shop):
+    response = _open(widget_link_build(shop=demo_shop, ticket_id=TICKET_UNKNOWN))
+    assert _state(response) == "unknown"
+    assert 'value="stranger@example.com"' in response.text
+
+
+def test_same_email_on_two_sites_gives_a_chooser(portal_url, demo_shop, rc_connect):
+    rc_connect(site="")  # the key sees both stores
+    ticket_twin = 10
+    response = _open(widget_link_build(shop=demo_shop, ticket_id=ticket_twin))
+    assert _state(response) == "several"
+    assert response.text.count('name="action" value="choose"') == 2
+
+
+def test_retailcrm_down_is_a_clear_state(portal_url, demo_shop):
+    RcAccount.objects.filter(code="demo").update(fault="500")
+    response = _open(widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN))
+    assert response.status_code == 200 and _state(response) == "unavailable"
+    assert "RetailCRM" in response.text
+
+
+def test_tampered_expired_revoked_and_foreign_links_are_refused(portal_url, demo_shop,
+                                                                make_agency, make_shop):
+    good = widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)
+    assert _open(good).status_code == 200
+    tampered = good[:-4] + "abc/"  # last signature characters changed
+    assert _open(tampered).status_code == 403
+    other = make_shop(make_agency("Foreign agency"), name="Foreign")
+    foreign = good.replace(str(demo_shop.public_id), str(other.public_id))
+    assert _open(foreign).status_code in (403, 404)
+    ShopSettings.objects.filter(shop=demo_shop).update(widget_link_days=0)
+    expired = _open(good)
+    assert expired.status_code == 403 and _state(expired) == "invalid-link"
+    ShopSettings.objects.filter(shop=demo_shop).update(widget_link_days=30)
+    widget_links_revoke(shop=demo_shop)
+    assert _open(good).status_code == 403
+    assert _open(widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)).status_code == 200
+    forged = signing.dumps({"t": TICKET_IVAN}, salt="guess")
+    assert _open(f"{portal_url}/widget/{demo_shop.public_id}/{forged}/").status_code == 403
+
+
+def test_add_note_from_the_page_once(portal_url, demo_shop):
+    url = widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)
+    page = _open(url)
+    customer_id = int(re.search(r'name="customer_id" value="(\d+)"', page.text).group(1))
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page.text).group(1)
+    form = {"action": "note", "nonce": nonce, "customer_id": customer_id,
+            "text": "Курьер будет завтра"}
+    first = requests.post(url, data=form, timeout=10)
+    requests.post(url, data=form, timeout=10)  # double submit
+    assert first.status_code == 200 and "Note added" in first.text
+    texts = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=customer_id)]
+    assert [t for t in texts if "Курьер" in t] == [f"Ticket #{TICKET_IVAN}: Курьер будет завтра"]
+
+
+def test_profile_fields_follow_the_shops_configuration(portal_url, demo_shop):
+    from integration.models import ProfileValue, WidgetField
+
+    default = _open(widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)).text
+    assert "<dt>Orders</dt>" in default and "<dt>Spent</dt>" in default
+    WidgetField.objects.create(shop=demo_shop, value=ProfileValue.PHONES, label="Телефон",
+                               position=1)
+    WidgetField.objects.create(shop=demo_shop, value=ProfileValue.TOTAL_SUM, label="LTV",
+                               position=2)
+    from integration.customers.context import customer_context_invalidate
+
+    customer_id = int(re.search(r'name="customer_id" value="(\d+)"', default).group(1))
+    customer_context_invalidate(shop_id=demo_shop.pk, customer_id=customer_id)
+    page = _open(widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)).text
+    profile = page.split("data-profile>")[1].split("</dl>")[0]
+    labels = re.findall(r"<dt>([^<]+)</dt>", profile)
+    assert labels == ["Телефон", "LTV"]
+    assert "₽" in profile
