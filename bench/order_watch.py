@@ -191,7 +191,7 @@ def delay(info) -> list[float]:
         OrderWatch,
         RetailCrmConnection,
         Shop,
-        TicketLedger,
+        TicketRecord,
     )
     from integration.onboarding.shop_defaults import shop_defaults_apply
     from integration.orders.watch import order_watch_poll
@@ -218,9 +218,9 @@ def delay(info) -> list[float]:
             headers={"X-API-KEY": MANAGER_KEY}, timeout=30)
         response.raise_for_status()
         order_watch_poll(shop_id=shop.pk)
-        ledger = TicketLedger.objects.get(shop=shop, order_number=response.json()["order"][
+        record = TicketRecord.objects.get(shop=shop, order_number=response.json()["order"][
             "number"])
-        assert hde.get_ticket(ledger.ticket_id).title
+        assert hde.get_ticket(record.ticket_id).title
         samples.append(time.perf_counter() - changed)
     return samples
 

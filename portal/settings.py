@@ -234,10 +234,10 @@ INTEGRATION = {
     "ALERT_BACKLOG_THRESHOLD": env.int("ALERT_BACKLOG_THRESHOLD", default=50),
     "ALERT_BACKLOG_MINUTES": env.int("ALERT_BACKLOG_MINUTES", default=15),
     "ALERT_REPEAT_MINUTES": env.int("ALERT_REPEAT_MINUTES", default=60),
-    # Personal data (deploy/README.md "Personal data"): closed tickets' ledger
+    # Personal data (deploy/README.md "Personal data"): closed tickets' record
     # rows and their side-effect keys, remembered HDE user → customer links,
     # and refused-login/webhook records (they hold client addresses).
-    "LEDGER_RETENTION_DAYS": env.int("LEDGER_RETENTION_DAYS", default=365),
+    "TICKET_RETENTION_DAYS": env.int("TICKET_RETENTION_DAYS", default=365),
     "CUSTOMER_LINK_RETENTION_DAYS": env.int("CUSTOMER_LINK_RETENTION_DAYS", default=365),
     "AUTH_FAILURE_RETENTION_HOURS": env.int("AUTH_FAILURE_RETENTION_HOURS", default=24),
     # Admin login: this many refused passwords per username and address

@@ -1,6 +1,6 @@
 """Support analytics per shop and period: does support pay off?
 
-Data: the ticket ledger (TicketLedger: who wrote, when, which priority, when
+Data: the ticket records (TicketRecord: who wrote, when, which priority, when
 closed, which order) and the local order copies (LocalOrder, filled by the
 order watch). Every figure is one aggregate query in the database (the
 value table: one per priority); nothing here loads all tickets or orders.
@@ -8,9 +8,9 @@ value table: one per priority); nothing here loads all tickets or orders.
 Definitions (the period P is [start, end), dates in the shop's timezone):
 
 * A *purchase* is a LocalOrder whose status group is not `cancel`.
-* *Contacted* customers: distinct ledger `customer_id`s with a ticket opened
+* *Contacted* customers: distinct record `customer_id`s with a ticket opened
   in P. Each one's *reference moment* is the opening of their first ticket in
-  P (ties: the lower ledger id); their *priority* and *handling time* are that
+  P (ties: the lower record id); their *priority* and *handling time* are that
   ticket's (`priority_id`; `closed_at − opened_at`, or "still open").
 * *Not contacted* customers: distinct customers with a purchase created in P
   and no ticket opened in P. Their reference moment is their first purchase
@@ -43,7 +43,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from integration.models import LocalOrder, ShopSettings, TicketLedger
+from integration.models import LocalOrder, ShopSettings, TicketRecord
 
 CANCELLED_GROUP = "cancel"
 
@@ -119,7 +119,7 @@ def _purchases(shop):
 
 
 def _tickets(shop, period: Period):
-    return TicketLedger.objects.for_shop(shop).filter(opened_at__gte=period.start,
+    return TicketRecord.objects.for_shop(shop).filter(opened_at__gte=period.start,
                                                       opened_at__lt=period.end)
 
 
@@ -142,7 +142,7 @@ def _priority_label(labels, priority_id) -> str:
 def _first_tickets(shop, period: Period):
     """Each contacted customer's first ticket in the period, annotated with
     whether they repeated and their handling bucket."""
-    earlier = TicketLedger.objects.filter(
+    earlier = TicketRecord.objects.filter(
         shop=shop, customer_id=OuterRef("customer_id"), opened_at__gte=period.start,
     ).filter(Q(opened_at__lt=OuterRef("opened_at"))
              | Q(opened_at=OuterRef("opened_at"), pk__lt=OuterRef("pk")))

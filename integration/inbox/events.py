@@ -6,7 +6,7 @@ Lifecycle: `pending` → (claimed with a lease) `processing` → `done` |
 backoff) | `parked` (the vendor refused our key: waits for a person) | `dead`
 (gave up; an admin can replay). A worker that dies mid-event leaves it in
 `processing` with an expired lease, and the sweep hands it out again, so
-handlers must be idempotent in effect (see services.ledger).
+handlers must be idempotent in effect (see `integration.core.side_effects`).
 
 Handlers are looked up by (source, event_type) in HANDLERS; they take the
 event and raise the client error tree on failure.

@@ -12,7 +12,7 @@ from integration.models.automation import (
     ShopSettings,
     SideEffect,
     SideEffectState,
-    TicketLedger,
+    TicketRecord,
     WidgetField,
 )
 from integration.models.connections import (
@@ -44,7 +44,7 @@ __all__ = [
     "ShopSettings",
     "SideEffect",
     "SideEffectState",
-    "TicketLedger",
+    "TicketRecord",
     "WidgetField",
     "WidgetRequest",
     "Agency",

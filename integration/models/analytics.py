@@ -1,13 +1,13 @@
-"""A proxy of the ticket ledger that gives the support analytics screen its
+"""A proxy of the ticket records that gives the support analytics screen its
 place in the admin: an entry on the index, a URL, and a `view_` permission
 that the role groups pick up like any model's (integration.tenancy.roles)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from integration.models.automation import TicketLedger
+from integration.models.automation import TicketRecord
 
 
-class SupportAnalytics(TicketLedger):
+class SupportAnalytics(TicketRecord):
     class Meta:
         proxy = True
         verbose_name = _("support analytics")

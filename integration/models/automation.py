@@ -1,6 +1,6 @@
-"""Per-shop automation: switches, priority rules, and the ticket ledger.
+"""Per-shop automation: switches, priority rules, and the ticket records.
 
-The ledger is the portal's memory of every HDE ticket it handled (which
+The record is the portal's memory of every HDE ticket it handled (which
 customer, which order, which priority and why, which side effects are done);
 side effects carry idempotency keys recorded *before* the vendor call, so a
 retry after a crash looks the result up instead of doing it twice.
@@ -156,7 +156,7 @@ class RuleCondition(models.Model):
         return f"{self.get_field_display()} {self.get_operator_display()} {self.value}".strip()
 
 
-class TicketLedger(models.Model):
+class TicketRecord(models.Model):
     shop = models.ForeignKey(
         "integration.Shop", on_delete=models.CASCADE, related_name="tickets",
         verbose_name=_("shop"),
@@ -185,7 +185,7 @@ class TicketLedger(models.Model):
 
     class Meta:
         verbose_name = _("ticket")
-        verbose_name_plural = _("ticket ledger")
+        verbose_name_plural = _("tickets")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["shop", "ticket_id"], name="ledger_shop_ticket_unique")

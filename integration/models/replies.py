@@ -68,7 +68,7 @@ class SentReply(models.Model):
 
     shop = models.ForeignKey("integration.Shop", on_delete=models.CASCADE,
                              related_name="sent_replies", verbose_name=_("shop"))
-    ticket = models.ForeignKey("integration.TicketLedger", on_delete=models.CASCADE,
+    ticket = models.ForeignKey("integration.TicketRecord", on_delete=models.CASCADE,
                                related_name="sent_replies", verbose_name=_("ticket"))
     template = models.ForeignKey(ReplyTemplate, on_delete=models.SET_NULL, null=True,
                                  blank=True, related_name="+", verbose_name=_("template"))

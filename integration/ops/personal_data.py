@@ -4,7 +4,7 @@ hold about one customer.
 Retention (defaults in deploy/README.md "Personal data"): the call logs and
 finished events are purged by services.retention (`LOG_RETENTION_DAYS`); so are
 widget request timings and refused-auth records (they hold client
-addresses). This module purges what that one does not touch: ledger rows of
+addresses). This module purges what that one does not touch: record rows of
 long-closed tickets with their side-effect keys and unused customer links. Cached contexts
 expire by TTL and go at once when their shop is erased.
 
@@ -32,7 +32,7 @@ from integration.models import (
     CustomerLink,
     InboundEvent,
     SideEffect,
-    TicketLedger,
+    TicketRecord,
 )
 from integration.ops.retention import purge_in_batches as _purge
 
@@ -44,10 +44,10 @@ def personal_data_purge(*, now=None) -> dict[str, int]:
     """Delete what is past its retention; returns rows deleted per table."""
     now = now or timezone.now()
     knobs = settings.INTEGRATION
-    ledger_cutoff = now - timedelta(days=knobs["LEDGER_RETENTION_DAYS"])
+    ticket_cutoff = now - timedelta(days=knobs["TICKET_RETENTION_DAYS"])
     done = {}
-    old_tickets = TicketLedger.objects.filter(
-        Q(closed_at__lt=ledger_cutoff) | Q(closed_at__isnull=True, updated_at__lt=ledger_cutoff))
+    old_tickets = TicketRecord.objects.filter(
+        Q(closed_at__lt=ticket_cutoff) | Q(closed_at__isnull=True, updated_at__lt=ticket_cutoff))
     effects = 0
     for shop_id, ticket_id in old_tickets.values_list("shop_id", "ticket_id").iterator():
         effects += SideEffect.objects.filter(
@@ -138,7 +138,7 @@ def customer_data_export(*, shop, email: str = "", phone: str = "",
     ticket_ids = {int(info["id"]) for info in ticket_infos.values()}
     links = CustomerLink.objects.for_shop(shop).filter(customer_id__in=customer_ids)
     hde_users = set(links.values_list("hde_user_id", flat=True))
-    tickets = TicketLedger.objects.for_shop(shop).filter(
+    tickets = TicketRecord.objects.for_shop(shop).filter(
         Q(customer_id__in=customer_ids) | Q(ticket_id__in=ticket_ids)
         | Q(hde_user_id__in=hde_users))
     ticket_ids |= set(tickets.values_list("ticket_id", flat=True))
@@ -173,7 +173,7 @@ def customer_data_export(*, shop, email: str = "", phone: str = "",
         "query": {"email": email, "phone": phone, "customer_id": customer_id},
         "exported_at": timezone.now().isoformat(),
         "customer_ids": sorted(customer_ids),
-        "ticket_ledger": _rows(tickets, ["ticket_id", "unique_id", "subject", "hde_user_id",
+        "tickets": _rows(tickets, ["ticket_id", "unique_id", "subject", "hde_user_id",
                                          "customer_id", "order_number", "priority_rule",
                                          "status", "opened_at", "closed_at"]),
         "customer_links": _rows(links, ["hde_user_id", "customer_id", "updated_at"]),

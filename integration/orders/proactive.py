@@ -8,7 +8,7 @@ Once per order and status (`side_effect_once`, key
   order in the shop's language, priority from the shop's rules (the same
   engine as for incoming tickets, fed with the customer's context), the
   department from the order-watch settings, tag `proactive`, and a row in the
-  ticket ledger so the console and the ticket job know the customer and order.
+  ticket records so the console and the ticket job know the customer and order.
 
 "Without notifying the customer" on HDE's API (reference helpdeskeddy-api.md
 §5.4, §6): the ticket is created with `create_from_user=0`, so its opening
@@ -32,7 +32,7 @@ from integration.core.side_effects import side_effect_once
 from integration.customers.assembly import order_summary
 from integration.customers.context import customer_context_get
 from integration.customers.types import TicketInfo
-from integration.models import TicketLedger
+from integration.models import TicketRecord
 from integration.orders import texts
 from integration.orders.watch import order_statuses_get
 from integration.tickets.priority import priority_decide
@@ -109,7 +109,7 @@ def _create(*, shop, watch, hde, context, email, user, subject, summary, order, 
         department_id=watch.hde_department_id, tags=tags,
         custom_fields=(decision.fields or None) if decision else None, create_from_user=False,
     )
-    TicketLedger.objects.update_or_create(shop=shop, ticket_id=ticket.id, defaults={
+    TicketRecord.objects.update_or_create(shop=shop, ticket_id=ticket.id, defaults={
         "unique_id": ticket.unique_id, "subject": subject[:300], "hde_user_id": ticket.user_id,
         "customer_id": order.customer_id, "order_number": order.number,
         "priority_id": decision.priority_id if decision else None,

@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from integration.console.mixins import ReadOnlyAdminMixin, TenantScopedAdminMixin
-from integration.models import ReplyTemplate, SentReply, TicketLedger
+from integration.models import ReplyTemplate, SentReply, TicketRecord
 from integration.replies import service as reply_service
 
 
@@ -107,7 +107,7 @@ class ReplyTemplateAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             if context.status == "found":
                 rendered = reply_service.reply_render(shop=shop, template=template,
                                                       context=context)
-        recent = (TicketLedger.objects.for_shop(shop).exclude(customer_id=None)
+        recent = (TicketRecord.objects.for_shop(shop).exclude(customer_id=None)
                   .values_list("customer_id", "subject").order_by("-created_at")[:8])
         return TemplateResponse(request, "admin/replies/preview.html", {
             **self.admin_site.each_context(request),

@@ -35,7 +35,7 @@ from integration.models import (
     ReplyTemplate,
     SentReply,
     SideEffect,
-    TicketLedger,
+    TicketRecord,
 )
 
 VARIABLE_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -264,14 +264,14 @@ def ticket_context_get(*, shop, ticket_id: int, customer_id: int | None = None,
     """The context the widget page showed for this ticket (served warm from
     the cache the page filled), for rendering on the server at send time."""
     from integration.customers.context import customer_context_get
-    from integration.widget.links import ticket_info_get
+    from integration.tickets.info import ticket_info_get
 
-    ledger = TicketLedger.objects.for_shop(shop).filter(ticket_id=ticket_id).first()
+    record = TicketRecord.objects.for_shop(shop).filter(ticket_id=ticket_id).first()
     ticket = ticket_info_get(shop=shop, ticket_id=ticket_id, request_id=request_id)
     return customer_context_get(
-        shop=shop, ticket=ticket, customer_id=customer_id or (ledger.customer_id if ledger
+        shop=shop, ticket=ticket, customer_id=customer_id or (record.customer_id if record
                                                              else None),
-        order_number=ledger.order_number if ledger else "", hde_user_id=ticket.user_id,
+        order_number=record.order_number if record else "", hde_user_id=ticket.user_id,
         request_id=request_id)
 
 
@@ -355,9 +355,9 @@ def reply_send(*, shop, ticket_id: int, template_id: int, kind: str, nonce: str,
 
     message_id = side_effect_once(shop=shop, key=key, perform=perform,
                                   find_existing=find_existing)
-    ledger, _created_now = TicketLedger.objects.get_or_create(shop=shop, ticket_id=ticket_id)
+    record, _created_now = TicketRecord.objects.get_or_create(shop=shop, ticket_id=ticket_id)
     sent, _created_now = SentReply.objects.get_or_create(shop=shop, key=key, defaults={
-        "ticket": ledger, "template": template, "template_name": template.name[:120],
+        "ticket": record, "template": template, "template_name": template.name[:120],
         "kind": kind, "order_number": rendered.order_number, "text": rendered.text,
         "hde_message_id": message_id})
     return sent

@@ -17,7 +17,7 @@ GROUP_NAMES = {
 # Read-only everywhere: logs and vendor state are written by the portal only.
 # Events are evidence: replayed (a role check of its own), never edited or
 # deleted by hand; retention and shop deletion remove them.
-READ_ONLY_MODELS = {"apicall", "ratelimitstate", "authfailure", "ticketledger", "sideeffect",
+READ_ONLY_MODELS = {"apicall", "ratelimitstate", "authfailure", "ticketrecord", "sideeffect",
                     "inboundevent", "widgetrequest", "localorder"}
 OWNER_ONLY_MODELS = {"agency", "membership"}
 

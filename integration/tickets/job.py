@@ -14,7 +14,7 @@ ticket, one PUT, one internal comment):
    in delivery.
 Every write is a keyed side effect, so retries and replays never duplicate.
 
-Ticket changed: only the ledger moves (and the closing note goes out on
+Ticket changed: only the record moves (and the closing note goes out on
 close); a change that merely reflects the portal's own PUT is ignored.
 """
 
@@ -25,10 +25,11 @@ from django.utils import timezone
 from integration.core.side_effects import side_effect_once
 from integration.customers.context import customer_context_get, customer_link_set
 from integration.customers.types import ContextStatus, CustomerContext
-from integration.models import FieldMapping, MappedValue, ShopSettings, TicketLedger
+from integration.models import FieldMapping, MappedValue, ShopSettings, TicketRecord
 from integration.tickets import texts
+from integration.tickets.info import ticket_info_read
 from integration.tickets.priority import priority_decide
-from integration.widget.links import ticket_info_read, widget_link_build
+from integration.widget.links import widget_link_build
 
 logger = logging.getLogger("integration.tickets")
 
@@ -75,14 +76,14 @@ def ticket_event_handle(*, event) -> None:
     # A new ticket stays within three HDE calls: the user record is read
     # only for phone-only contacts.
     info = ticket_info_read(hde, ticket, with_phone=False)
-    ledger, _ = TicketLedger.objects.get_or_create(
+    record, _ = TicketRecord.objects.get_or_create(
         shop=shop, ticket_id=ticket_id,
         defaults={"unique_id": ticket.unique_id, "subject": ticket.title[:300],
                   "hde_user_id": ticket.user_id, "opened_at": ticket.date_created,
                   "status": ticket.status_id})
     context = customer_context_get(
-        shop=shop, ticket=info, customer_id=ledger.customer_id, hde_user_id=info.user_id,
-        order_number=ledger.order_number, interactive=False, event=event,
+        shop=shop, ticket=info, customer_id=record.customer_id, hde_user_id=info.user_id,
+        order_number=record.order_number, interactive=False, event=event,
         deadline=JOB_DEADLINE, raise_errors=True, with_hde_history=False)
     decision = priority_decide(shop=shop, context=context, ticket=info)
     link = widget_link_build(shop=shop, ticket_id=ticket_id)
@@ -99,7 +100,7 @@ def ticket_event_handle(*, event) -> None:
         updated = hde.update_ticket(ticket_id, priority_id=decision.priority_id,
                                     custom_fields=fields or None,
                                     tags=tags if decision.tags else None)
-        TicketLedger.objects.filter(pk=ledger.pk).update(
+        TicketRecord.objects.filter(pk=record.pk).update(
             last_portal_update_at=timezone.now(),
             portal_update_marker=_marker(updated))
         return updated.id
@@ -124,10 +125,10 @@ def ticket_event_handle(*, event) -> None:
                                 info=info, key=key, link=link, marker=marker)
     pinned = context.pinned_order_number if any(
         o.number == context.pinned_order_number for o in context.orders) else ""
-    TicketLedger.objects.filter(pk=ledger.pk).update(
+    TicketRecord.objects.filter(pk=record.pk).update(
         customer_id=customer_id, priority_id=decision.priority_id,
         priority_rule=decision.priority_rule[:200], status=ticket.status_id,
-        order_number=ledger.order_number or pinned,
+        order_number=record.order_number or pinned,
         customer_created=customer_id is not None and context.status == ContextStatus.UNKNOWN)
 
 
@@ -181,35 +182,35 @@ def _marker(ticket) -> str:
 
 
 def ticket_changed_handle(*, event) -> None:
-    """Keep the ledger current; the closing note goes out once on close."""
+    """Keep the record current; the closing note goes out once on close."""
     shop, ticket_id = event.shop, int(event.payload["ticket_id"])
-    ledger = TicketLedger.objects.for_shop(shop).filter(ticket_id=ticket_id).first()
+    record = TicketRecord.objects.for_shop(shop).filter(ticket_id=ticket_id).first()
     said = str(event.payload.get("date_update") or "")
     status = str(event.payload.get("status") or "")
-    if ledger and said and said == ledger.portal_update_marker and status == ledger.status:
+    if record and said and said == record.portal_update_marker and status == record.status:
         logger.info("tickets.own_change_ignored", extra={"shop": shop.pk, "ticket": ticket_id})
         return  # the echo of our own PUT, told apart without a single HDE call
     hde, crm = _clients(event)
     ticket = hde.get_ticket(ticket_id)
-    if ledger is None:
-        ledger = TicketLedger.objects.create(
+    if record is None:
+        record = TicketRecord.objects.create(
             shop=shop, ticket_id=ticket_id, unique_id=ticket.unique_id,
             subject=ticket.title[:300], hde_user_id=ticket.user_id,
             opened_at=ticket.date_created, status=ticket.status_id)
-    if (ledger.portal_update_marker and ledger.portal_update_marker == _marker(ticket)
-            and ledger.status == ticket.status_id):
+    if (record.portal_update_marker and record.portal_update_marker == _marker(ticket)
+            and record.status == ticket.status_id):
         logger.info("tickets.own_change_ignored", extra={"shop": shop.pk, "ticket": ticket_id})
         return
     updates = {"status": ticket.status_id}
-    if ticket.is_closed and ledger.closed_at is None:
+    if ticket.is_closed and record.closed_at is None:
         updates["closed_at"] = ticket.date_updated or timezone.now()
     elif not ticket.is_closed:
         updates["closed_at"] = None
-    TicketLedger.objects.filter(pk=ledger.pk).update(**updates)
+    TicketRecord.objects.filter(pk=record.pk).update(**updates)
     settings = ShopSettings.of(shop)
-    if ticket.is_closed and settings.closing_note and ledger.customer_id:
+    if ticket.is_closed and settings.closing_note and record.customer_id:
         side_effect_once(
             shop=shop, key=f"ticket:{ticket_id}:rcrm_closing_note",
-            perform=lambda: crm.create_note(ledger.customer_id, texts.closing_note(
+            perform=lambda: crm.create_note(record.customer_id, texts.closing_note(
                 shop=shop, ticket_id=ticket_id, subject=ticket.title)),
         )

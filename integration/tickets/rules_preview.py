@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from integration.customers.context import customer_context_get
 from integration.customers.types import CustomerContext, TicketInfo
-from integration.models import TicketLedger
+from integration.models import TicketRecord
 from integration.tickets.priority import Decision, priority_decide
 
 
@@ -26,16 +26,16 @@ class DryRunRow:
 
 def rules_dry_run(*, shop, limit: int = 20) -> list[DryRunRow]:
     rows = []
-    for ledger in TicketLedger.objects.for_shop(shop).order_by("-created_at")[:limit]:
-        ticket = TicketInfo(id=ledger.ticket_id, subject=ledger.subject,
-                            user_id=ledger.hde_user_id)
-        context = (customer_context_get(shop=shop, customer_id=ledger.customer_id,
-                                        ticket=ticket, order_number=ledger.order_number)
-                   if ledger.customer_id else CustomerContext(status="unknown"))
+    for record in TicketRecord.objects.for_shop(shop).order_by("-created_at")[:limit]:
+        ticket = TicketInfo(id=record.ticket_id, subject=record.subject,
+                            user_id=record.hde_user_id)
+        context = (customer_context_get(shop=shop, customer_id=record.customer_id,
+                                        ticket=ticket, order_number=record.order_number)
+                   if record.customer_id else CustomerContext(status="unknown"))
         rows.append(DryRunRow(
-            ticket_id=ledger.ticket_id, subject=ledger.subject,
+            ticket_id=record.ticket_id, subject=record.subject,
             customer=context.customer.name if context.customer else "—",
-            current_priority=ledger.priority_id,
+            current_priority=record.priority_id,
             decision=priority_decide(shop=shop, context=context, ticket=ticket),
             notice=context.notice))
     return rows

@@ -1,7 +1,7 @@
 """Texts the portal writes into HDE and RetailCRM, in the shop's language.
 
 Each text carries a marker (`Ticket #<id>`) so a retry after a crash can
-recognise what was already written (see services.ledger).
+recognise what was already written (see `integration.core.side_effects`).
 """
 
 from django.utils import translation

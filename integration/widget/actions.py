@@ -7,7 +7,7 @@ from django.utils.translation import gettext
 
 from integration.core.side_effects import side_effect_once
 from integration.customers.context import customer_context_invalidate, customer_link_set
-from integration.models import ShopSettings, TicketLedger
+from integration.models import ShopSettings, TicketRecord
 
 
 class ActionRefused(Exception):
@@ -77,6 +77,6 @@ def widget_customer_choose(*, shop, hde_user_id: int, customer_id: int) -> None:
 
 
 def widget_order_link(*, shop, ticket_id: int, order_number: str) -> None:
-    """Pin an order to the ticket (kept in the ledger, shown first)."""
-    TicketLedger.objects.update_or_create(
+    """Pin an order to the ticket (kept in the ticket record, shown first)."""
+    TicketRecord.objects.update_or_create(
         shop=shop, ticket_id=ticket_id, defaults={"order_number": order_number.strip()[:40]})

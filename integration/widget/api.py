@@ -15,9 +15,9 @@ from rest_framework.views import APIView
 from integration.api.auth import HasWidgetToken, WidgetTokenAuthentication
 from integration.customers.context import customer_context_get
 from integration.models import HelpDeskEddyConnection, WidgetRequest
+from integration.tickets.info import ticket_info_get, ticket_record_customer_id
 from integration.vendors.errors import ApiError
 from integration.widget import actions as widget_actions
-from integration.widget.links import ledger_customer_id, ticket_info_get
 
 
 class WidgetApi(APIView):
@@ -69,7 +69,7 @@ class ContextApi(WidgetApi):
             except ApiError as error:
                 return Response({"detail": f"HelpDeskEddy: {error.message}"},
                                 status=status.HTTP_502_BAD_GATEWAY)
-            customer_id = customer_id or ledger_customer_id(shop=self.shop,
+            customer_id = customer_id or ticket_record_customer_id(shop=self.shop,
                                                             ticket_id=data["ticket_id"])
         context = customer_context_get(
             shop=self.shop, email=data.get("email", ""), phone=data.get("phone", ""),

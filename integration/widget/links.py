@@ -1,5 +1,4 @@
-"""The widget's doorway: signed links bound to one shop and ticket, and what
-the page needs to know about that ticket.
+"""The widget's doorway: signed links bound to one shop and ticket.
 
 A link is `/<shop public_id>/<token>/`; the token is a Django-signed ticket
 id, salted with the shop's `widget_link_salt`, so changing the salt revokes
@@ -11,13 +10,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 from django.core import signing
-from django.core.cache import cache
 from django.urls import reverse
 
-from integration.customers.types import TicketInfo
-from integration.models import ShopSettings, TicketLedger
-
-TICKET_INFO_TTL = 600
+from integration.models import ShopSettings
 
 
 class WidgetLinkInvalid(Exception):
@@ -64,45 +59,3 @@ def frame_ancestors(shop) -> list[str]:
         return ["'none'"]
     parts = urlsplit(connection.base_url)
     return [f"{parts.scheme}://{parts.netloc}"]
-
-
-def ticket_info_get(*, shop, ticket_id: int, interactive: bool = True,
-                    request_id: str = "") -> TicketInfo:
-    """Requester, subject and department of an HDE ticket (two HDE calls,
-    cached for ten minutes: HDE's request budget is shared by the account)."""
-    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
-
-    key = f"ticketinfo:{shop.pk}:{ticket_id}"
-    cached = cache.get(key)
-    if cached is not None:
-        return TicketInfo(**cached)
-    client = HelpDeskEddyClient.for_connection(shop.helpdeskeddy, interactive=interactive,
-                                               request_id=request_id)
-    # The operator may need the phone (lookup fallback, the create form), so
-    # the requester's record is read too; the result is cached.
-    info = ticket_info_read(client, client.get_ticket(ticket_id), with_phone=True)
-    cache.set(key, info.__dict__, TICKET_INFO_TTL)
-    return info
-
-
-def ticket_info_read(client, ticket, *, with_phone: bool) -> TicketInfo:
-    """What the rules and the customer lookup need from an HDE ticket.
-
-    The ticket carries the requester's e-mail; the phone lives in the user
-    record, read when asked for or when the e-mail is a placeholder
-    (`*.invalid`, HDE's phone-only contacts).
-    """
-    email = ticket.user_email or ""
-    placeholder = email.rpartition("@")[2].endswith(".invalid")
-    phone = ""
-    if ticket.user_id and (with_phone or not email or placeholder):
-        user = client.get_user(ticket.user_id)
-        email, phone = user.real_email or "", user.phone or ""
-    return TicketInfo(id=ticket.id, subject=ticket.title, department_id=ticket.department_id,
-                      type_id=ticket.type_id, channel=ticket.source, status=ticket.status_id,
-                      user_id=ticket.user_id, email="" if placeholder else email, phone=phone)
-
-
-def ledger_customer_id(*, shop, ticket_id: int) -> int | None:
-    return (TicketLedger.objects.for_shop(shop).filter(ticket_id=ticket_id)
-            .values_list("customer_id", flat=True).first())

@@ -19,17 +19,13 @@ from django.views.decorators.csrf import csrf_exempt
 
 from integration.customers.context import customer_context_get
 from integration.customers.types import TicketInfo
-from integration.models import Shop, TicketLedger
+from integration.models import Shop, TicketRecord
 from integration.replies import service as reply_service
+from integration.tickets.info import ticket_info_get
 from integration.vendors.errors import ApiError
 from integration.widget import actions as widget_actions
 from integration.widget.api import widget_request_record
-from integration.widget.links import (
-    WidgetLinkInvalid,
-    frame_ancestors,
-    ticket_info_get,
-    widget_link_verify,
-)
+from integration.widget.links import WidgetLinkInvalid, frame_ancestors, widget_link_verify
 from integration.widget.profile import profile_rows
 
 ACTIONS = {"note", "task", "customer", "choose", "link_order", "reply"}
@@ -59,7 +55,7 @@ def widget_page(request, public_id, token):
 def _show(request, shop, ticket_id):
     started = time.monotonic()
     request_id = uuid.uuid4().hex
-    ledger = TicketLedger.objects.for_shop(shop).filter(ticket_id=ticket_id).first()
+    record = TicketRecord.objects.for_shop(shop).filter(ticket_id=ticket_id).first()
     ticket_error = ""
     try:
         ticket = ticket_info_get(shop=shop, ticket_id=ticket_id, request_id=request_id)
@@ -68,11 +64,11 @@ def _show(request, shop, ticket_id):
         ticket_error = _("HelpDeskEddy did not answer (%(err)s); the ticket's sender is "
                          "unknown for now.") % {"err": error.message}
     chosen = request.GET.get("customer", "")
-    customer_id = int(chosen) if chosen.isdigit() else (ledger.customer_id if ledger else None)
+    customer_id = int(chosen) if chosen.isdigit() else (record.customer_id if record else None)
     page = int(request.GET.get("page", "1")) if request.GET.get("page", "1").isdigit() else 1
     context = customer_context_get(
         shop=shop, ticket=ticket, customer_id=customer_id,
-        order_number=ledger.order_number if ledger else "",
+        order_number=record.order_number if record else "",
         hde_user_id=ticket.user_id, page=max(1, page),
         refresh=request.GET.get("refresh") == "1", request_id=request_id,
     )
@@ -120,7 +116,7 @@ def _act(request, shop, ticket_id):
                 shop=shop, name=form.get("name", ""), email=form.get("email", ""),
                 phone=form.get("phone", ""), nonce=nonce,
                 hde_user_id=int(form.get("hde_user_id") or 0) or None)
-            TicketLedger.objects.update_or_create(shop=shop, ticket_id=ticket_id,
+            TicketRecord.objects.update_or_create(shop=shop, ticket_id=ticket_id,
                                                   defaults={"customer_id": new_id})
             back["done"] = _("Customer created in RetailCRM.")
         elif action == "choose":
@@ -128,7 +124,7 @@ def _act(request, shop, ticket_id):
             if hde_user_id:
                 widget_actions.widget_customer_choose(shop=shop, hde_user_id=hde_user_id,
                                                       customer_id=customer_id)
-            TicketLedger.objects.update_or_create(shop=shop, ticket_id=ticket_id,
+            TicketRecord.objects.update_or_create(shop=shop, ticket_id=ticket_id,
                                                   defaults={"customer_id": customer_id})
             back["done"] = _("Customer linked to this ticket.")
         elif action == "link_order":

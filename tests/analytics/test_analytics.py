@@ -1,4 +1,4 @@
-"""Support analytics against a seeded ledger and order copies whose answers
+"""Support analytics against a seeded record and order copies whose answers
 are worked out by hand below (period: October 2026, shop time Moscow)."""
 
 import csv
@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integration.analytics import reports as analytics
-from integration.models import LocalOrder, ShopSettings, TicketLedger
+from integration.models import LocalOrder, ShopSettings, TicketRecord
 
 MSK = ZoneInfo("Europe/Moscow")
 HIGH, NORMAL = 1, 2
@@ -56,7 +56,7 @@ def seed_analytics(shop, *, other_shop=None):
         (7, None, HIGH, at(10, 7), at(10, 17), "A-600"),
     ]
     for ticket_id, customer, priority, opened, closed, number in tickets:
-        TicketLedger.objects.create(shop=shop, ticket_id=ticket_id, customer_id=customer,
+        TicketRecord.objects.create(shop=shop, ticket_id=ticket_id, customer_id=customer,
                                     priority_id=priority, opened_at=opened, closed_at=closed,
                                     order_number=number)
     orders = [
@@ -81,7 +81,7 @@ def seed_analytics(shop, *, other_shop=None):
             currency="RUB", product_ids=products, synced_at=timezone.now())
     if other_shop is not None:
         # Another agency's shop with the same customer ids: must not count.
-        TicketLedger.objects.create(shop=other_shop, ticket_id=1, customer_id=106,
+        TicketRecord.objects.create(shop=other_shop, ticket_id=1, customer_id=106,
                                     priority_id=HIGH, opened_at=at(10, 1), order_number="A-100")
         for i in range(5):
             LocalOrder.objects.create(
@@ -156,7 +156,7 @@ def test_each_figure_is_a_bounded_number_of_queries(seeded):
         analytics.ticket_value_by_priority(shop=seeded, period=period)
         analytics.ticket_products(shop=seeded, period=period)
     for i in range(40):
-        TicketLedger.objects.create(shop=seeded, ticket_id=1000 + i, customer_id=2000 + i,
+        TicketRecord.objects.create(shop=seeded, ticket_id=1000 + i, customer_id=2000 + i,
                                     priority_id=NORMAL, opened_at=at(10, 3 + i % 20))
         LocalOrder.objects.create(shop=seeded, order_id=1000 + i, customer_id=2000 + i,
                                   created_at=at(10, 4 + i % 20), total=1,

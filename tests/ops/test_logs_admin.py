@@ -19,7 +19,7 @@ from integration.models import (
     Role,
     SideEffect,
     SideEffectState,
-    TicketLedger,
+    TicketRecord,
     WidgetRequest,
 )
 from tests import inbox_handlers
@@ -32,7 +32,7 @@ RC_KEY_B = "rcrm-KeyOfShopB-0000aaaa1111"
 @pytest.fixture
 def logs(two_tenants):
     """Per tenant: an event about HDE ticket 501 (A) / 601 (B) that is dead,
-    calls it caused, a widget request, the ticket's ledger row and side
+    calls it caused, a widget request, the ticket's record row and side
     effects. A's rows also carry A's keys as if stored before a redaction fix,
     so the screens' own redaction is what keeps them off the page."""
     a, b = two_tenants["a"]["shop"], two_tenants["b"]["shop"]
@@ -62,7 +62,7 @@ def logs(two_tenants):
         ]
         other = ApiCall.objects.create(shop=shop, provider="retailcrm", method="GET",
                                        path=f"/api/v5/reference/sites-{key}", status_code=200)
-        TicketLedger.objects.create(shop=shop, ticket_id=ticket, subject=f"Where {key}",
+        TicketRecord.objects.create(shop=shop, ticket_id=ticket, subject=f"Where {key}",
                                     customer_id=77, order_number=f"{key}-1001")
         effects = [
             SideEffect.objects.create(shop=shop, key=f"ticket:{ticket}:rcrm_note",

@@ -22,7 +22,7 @@ from integration.models import (
     SecretKind,
     Shop,
     SideEffect,
-    TicketLedger,
+    TicketRecord,
     WidgetRequest,
 )
 from integration.ops.personal_data import personal_data_purge, shop_erase_plan
@@ -41,7 +41,7 @@ def _customer_rows(shop, *, customer_id=501, ticket_id=77, email="anna@example.r
                            path=f"/api/v2/tickets/{ticket_id}/", status_code=200, event=event)
     ApiCall.objects.create(shop=shop, provider="retailcrm", method="GET",
                            path=f"/api/v5/customers/{customer_id}9", status_code=200)
-    TicketLedger.objects.create(shop=shop, ticket_id=ticket_id, subject="Где мой заказ?",
+    TicketRecord.objects.create(shop=shop, ticket_id=ticket_id, subject="Где мой заказ?",
                                 hde_user_id=9000 + ticket_id, customer_id=customer_id)
     SideEffect.objects.create(shop=shop, key=f"ticket:{ticket_id}:hde_comment", state="done",
                               result="3")
@@ -78,7 +78,7 @@ def test_erase_page_lists_rows_per_table_and_erases_only_that_shop(client, both_
     plan = dict(page.context["plan"])
     assert plan["inbound events"] == 1 and plan["API calls"] == 3
     assert plan["side effects"] == 2 and plan["customer links"] == 1
-    assert plan["ticket ledger"] == 1 and plan["cache entries"] == 4
+    assert plan["tickets"] == 1 and plan["cache entries"] == 4
     html = page.content.decode()
     assert "Inbound events" in html and "Cache entries" in html
 
@@ -88,7 +88,7 @@ def test_erase_page_lists_rows_per_table_and_erases_only_that_shop(client, both_
     done = client.post(url, {"confirm_name": shop_a.name})
     assert done.status_code == 302
     assert not Shop.objects.filter(pk=shop_a.pk).exists()
-    for model in (InboundEvent, ApiCall, SideEffect, CustomerLink, TicketLedger,
+    for model in (InboundEvent, ApiCall, SideEffect, CustomerLink, TicketRecord,
                   WidgetRequest, PriorityRule):
         assert not model.objects.filter(shop_id=shop_a.pk).exists(), model
         assert model.objects.filter(shop=shop_b).exists(), model
@@ -144,7 +144,7 @@ def test_export_of_one_customer_from_the_admin(client, both_with_data, query):
     assert response["Content-Disposition"].startswith("attachment;")
     data = json.loads(response.content)
     assert data["customer_ids"] == [501]
-    assert [t["ticket_id"] for t in data["ticket_ledger"]] == [77]
+    assert [t["ticket_id"] for t in data["tickets"]] == [77]
     assert [e["source_key"] for e in data["inbound_events"]] == ["new_ticket:77"]
     assert sorted(c["path"] for c in data["api_calls"]) == [
         "/api/v2/tickets/77/", "/api/v5/customers/501"]  # not .../5019, not ticket 88
@@ -171,15 +171,15 @@ def test_export_needs_something_to_look_for(client, both_with_data):
 def test_retention_purges_only_what_is_past_its_time(two_tenants, settings):
     shop = two_tenants["a"]["shop"]
     settings.INTEGRATION = {**settings.INTEGRATION, "LOG_RETENTION_DAYS": 30,
-                            "LEDGER_RETENTION_DAYS": 365, "CUSTOMER_LINK_RETENTION_DAYS": 180,
+                            "TICKET_RETENTION_DAYS": 365, "CUSTOMER_LINK_RETENTION_DAYS": 180,
                             "AUTH_FAILURE_RETENTION_HOURS": 24}
     now = timezone.now()
     old, young = now - timedelta(days=400), now - timedelta(days=10)
     for ticket_id, closed in ((1, old), (2, young), (3, None)):
-        TicketLedger.objects.create(shop=shop, ticket_id=ticket_id, closed_at=closed)
+        TicketRecord.objects.create(shop=shop, ticket_id=ticket_id, closed_at=closed)
         SideEffect.objects.create(shop=shop, key=f"ticket:{ticket_id}:hde_comment")
     SideEffect.objects.create(shop=shop, key="ticket:10:hde_comment")  # ticket 1 ≠ 10
-    TicketLedger.objects.filter(ticket_id=3).update(updated_at=old)  # never seen closed
+    TicketRecord.objects.filter(ticket_id=3).update(updated_at=old)  # never seen closed
     CustomerLink.objects.create(shop=shop, hde_user_id=1, customer_id=1)
     CustomerLink.objects.create(shop=shop, hde_user_id=2, customer_id=2)
     CustomerLink.objects.filter(hde_user_id=1).update(updated_at=now - timedelta(days=200))
@@ -195,7 +195,7 @@ def test_retention_purges_only_what_is_past_its_time(two_tenants, settings):
     logs_purge(now=now)  # the hourly purge takes the timings and refused-auth records
 
     assert done == {"side_effects": 2, "tickets": 2, "customer_links": 1}
-    assert list(TicketLedger.objects.values_list("ticket_id", flat=True)) == [2]
+    assert list(TicketRecord.objects.values_list("ticket_id", flat=True)) == [2]
     assert sorted(SideEffect.objects.values_list("key", flat=True)) == [
         "ticket:10:hde_comment", "ticket:2:hde_comment"]
     assert list(CustomerLink.objects.values_list("hde_user_id", flat=True)) == [2]

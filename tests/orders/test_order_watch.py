@@ -16,7 +16,7 @@ from integration.models import (
     OrderWatch,
     SecretKind,
     SideEffect,
-    TicketLedger,
+    TicketRecord,
 )
 from integration.orders.watch import order_watch_poll
 from integration.tenancy.secrets import shop_secret_issue
@@ -92,8 +92,8 @@ def test_problem_status_opens_one_proactive_ticket(watched, rc_emulator):
     assert order.number in opening.text and "RetailCRM" in opening.text
     assert opening.user_id != ticket.user_id  # staff-authored: create_from_user=0
     assert len(hde.list_posts(ticket.id)) == 1  # no public reply: the customer is not told
-    ledger = TicketLedger.objects.get(shop=watched, ticket_id=ticket.id)
-    assert ledger.order_number == order.number and ledger.customer_id == order.customer_crm_id
+    record = TicketRecord.objects.get(shop=watched, ticket_id=ticket.id)
+    assert record.order_number == order.number and record.customer_id == order.customer_crm_id
 
     local = LocalOrder.objects.get(shop=watched, order_id=order.crm_id)
     assert (local.status, local.status_group) == ("delivery-problem", "delivery")
@@ -224,7 +224,7 @@ def test_trigger_for_another_stores_order_is_ignored(watched, rc_emulator, clien
 
 def test_the_ticket_job_enriches_the_proactive_ticket_for_the_right_customer(watched,
                                                                            rc_emulator):
-    """HDE's dispatcher reports our new ticket like any other; the ledger row
+    """HDE's dispatcher reports our new ticket like any other; the record row
     written first tells the ticket job which customer and order it is about."""
     from tests.fixtures_portal import pump_dispatcher
 
@@ -235,7 +235,7 @@ def test_the_ticket_job_enriches_the_proactive_ticket_for_the_right_customer(wat
     pump_dispatcher()
     event = InboundEvent.objects.get(shop=watched, event_type="new_ticket")
     assert event.state == EventState.DONE, event.last_error
-    ledger = TicketLedger.objects.get(shop=watched, ticket_id=ticket.id)
-    assert ledger.customer_id == order.customer_crm_id and ledger.order_number == order.number
+    record = TicketRecord.objects.get(shop=watched, ticket_id=ticket.id)
+    assert record.customer_id == order.customer_crm_id and record.order_number == order.number
     comments = HelpDeskEddyClient.for_connection(watched.helpdeskeddy).list_comments(ticket.id)
     assert len(comments) == 1 and "Пагинова Галина" in comments[0].text

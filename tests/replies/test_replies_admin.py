@@ -5,7 +5,7 @@ replies read-only, and agency A never reaching agency B's templates."""
 import pytest
 from django.urls import reverse
 
-from integration.models import ReplyTemplate, Role, SentReply, TicketLedger
+from integration.models import ReplyTemplate, Role, SentReply, TicketRecord
 from integration.replies.defaults import reply_templates_default_create
 
 
@@ -41,8 +41,8 @@ def test_agency_a_never_reaches_agency_b_templates(client, two_tenants):
     reply_templates_default_create(shop=shop_a)
     reply_templates_default_create(shop=shop_b)
     theirs = ReplyTemplate.objects.for_shop(shop_b).first()
-    ledger_b = TicketLedger.objects.create(shop=shop_b, ticket_id=9)
-    sent_b = SentReply.objects.create(shop=shop_b, ticket=ledger_b, template_name="x",
+    record_b = TicketRecord.objects.create(shop=shop_b, ticket_id=9)
+    sent_b = SentReply.objects.create(shop=shop_b, ticket=record_b, template_name="x",
                                       kind="post", text="x", key="k")
     for role in ("owner", "admin", "viewer"):
         client.force_login(two_tenants["a"][role])

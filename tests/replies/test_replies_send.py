@@ -7,7 +7,7 @@ import re
 import pytest
 import requests
 
-from integration.models import ReplyTemplate, SentReply, SideEffect, TicketLedger
+from integration.models import ReplyTemplate, SentReply, SideEffect, TicketRecord
 from integration.replies.defaults import reply_templates_default_create
 from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 from integration.widget.links import widget_link_build
@@ -76,7 +76,7 @@ def test_send_as_reply_posts_once_even_after_a_double_submit(shop):
     assert "Петров Иван" in posts[-1].text and "<br>" in posts[-1].text  # plain text as HTML
     sent = SentReply.objects.get(shop=shop)
     assert sent.kind == "post" and sent.hde_message_id == str(posts[-1].id)
-    assert sent.ticket == TicketLedger.objects.get(shop=shop, ticket_id=TICKET_IVAN)
+    assert sent.ticket == TicketRecord.objects.get(shop=shop, ticket_id=TICKET_IVAN)
     assert sent.order_number and "[" not in sent.text
     assert 'data-sent="post"' in first.text  # listed under "sent from here"
 

@@ -26,7 +26,7 @@ from integration.models import (
     SecretKind,
     Shop,
     ShopSettings,
-    TicketLedger,
+    TicketRecord,
 )
 from integration.tenancy.secrets import shop_secret_issue
 from integration.widget.links import widget_link_build
@@ -266,20 +266,20 @@ def test_jobs_for_shop_a_never_read_or_write_shop_b(demo_shop, make_agency, make
     shop_defaults_apply(shop=demo_shop, normal_priority_id=2, high_priority_id=1)
     ticket = Ticket.objects.get(account__code="demo", hid=3)  # Иван's ticket
     shop_b = make_shop(make_agency("Agency B"), name="Shop B")
-    TicketLedger.objects.create(shop=shop_b, ticket_id=3, customer_id=999, subject="B's")
+    TicketRecord.objects.create(shop=shop_b, ticket_id=3, customer_id=999, subject="B's")
     CustomerLink.objects.create(shop=shop_b, hde_user_id=ticket.user.hid, customer_id=999)
     before_b = {m.__name__: list(m.objects.filter(shop=shop_b).values())
-                for m in (TicketLedger, CustomerLink, InboundEvent)}
+                for m in (TicketRecord, CustomerLink, InboundEvent)}
 
     event, _ = inbound_event_store(shop=demo_shop, source="hde", source_key="new_ticket:3",
                                    event_type="new_ticket", payload={"ticket_id": 3})
     event.refresh_from_db()
 
     assert event.state == EventState.DONE, event.last_error
-    ledger = TicketLedger.objects.get(shop=demo_shop, ticket_id=3)
-    assert ledger.customer_id == rc_people["delivery"]
+    record = TicketRecord.objects.get(shop=demo_shop, ticket_id=3)
+    assert record.customer_id == rc_people["delivery"]
     after_b = {m.__name__: list(m.objects.filter(shop=shop_b).values())
-               for m in (TicketLedger, CustomerLink, InboundEvent)}
+               for m in (TicketRecord, CustomerLink, InboundEvent)}
     assert after_b == before_b
     from integration.models import ApiCall, SideEffect
 

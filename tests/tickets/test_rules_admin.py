@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from integration.models import PriorityRule, Role, TicketLedger
+from integration.models import PriorityRule, Role, TicketRecord
 from integration.onboarding.shop_defaults import shop_defaults_apply
 from tests.fixtures_portal import STANDARD, URGENT
 
@@ -51,9 +51,9 @@ def test_try_with_email_explains_the_decision(owner_client, demo_shop):
 
 def test_dry_run_lists_recent_tickets_with_what_would_change(owner_client, demo_shop,
                                                              rc_people):
-    TicketLedger.objects.create(shop=demo_shop, ticket_id=501, subject="Где заказ?",
+    TicketRecord.objects.create(shop=demo_shop, ticket_id=501, subject="Где заказ?",
                                 customer_id=rc_people["vip"], priority_id=STANDARD)
-    TicketLedger.objects.create(shop=demo_shop, ticket_id=502, subject="Вопрос",
+    TicketRecord.objects.create(shop=demo_shop, ticket_id=502, subject="Вопрос",
                                 customer_id=None, priority_id=STANDARD)
     html = owner_client.get(reverse("admin:integration_priorityrule_dry_run"),
                             {"shop": demo_shop.pk, "limit": 10}).content.decode()

@@ -9,7 +9,7 @@ from integration.models import (
     InboundEvent,
     ShopSettings,
     SideEffect,
-    TicketLedger,
+    TicketRecord,
 )
 from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 from sandbox.hde import seed as hde_fields
@@ -45,17 +45,17 @@ def test_new_ticket_runs_the_whole_flow_once(wired_shop):
     assert "order-in-delivery" in after.tags
     link = after.custom_fields[hde_fields.CRM_CARD]
     assert link.startswith(f"{wired_shop.helpdeskeddy.base_url.split('/sandbox')[0]}/widget/")
-    ledger = TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id)
-    assert str(after.custom_fields[hde_fields.CUSTOMER_ID]) == str(ledger.customer_id)
-    assert ledger.priority_rule == "Order in delivery"
+    record = TicketRecord.objects.get(shop=wired_shop, ticket_id=ticket.id)
+    assert str(after.custom_fields[hde_fields.CUSTOMER_ID]) == str(record.customer_id)
+    assert record.priority_rule == "Order in delivery"
     comments = hde.list_comments(ticket.id)
     assert len(comments) == 1 and link in comments[0].text and "Петров Иван" in comments[0].text
     assert _hde_calls(event) == 3  # read, one PUT, one comment
 
-    notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=ledger.customer_id)]
+    notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=record.customer_id)]
     assert sum(t.startswith(f"Ticket #{ticket.id}:") for t in notes) == 1
     tasks = [t for t in Task.objects.all()
-             if (t.doc.get("customer") or {}).get("id") == ledger.customer_id]
+             if (t.doc.get("customer") or {}).get("id") == record.customer_id]
     assert len(tasks) == 1 and f"Ticket #{ticket.id}" in tasks[0].doc["text"]
 
     # The PUT and the comment fired HDE's own "ticket changed" rule: the
@@ -89,9 +89,9 @@ def test_unknown_sender_is_created_in_retailcrm_when_switched_on(wired_shop):
     ShopSettings.objects.filter(shop=wired_shop).update(create_unknown_customers=True)
     ticket = _customer_writes(wired_shop, "newbie@example.org", "Есть ли в наличии?")
     _pump_all()
-    ledger = TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id)
-    assert ledger.customer_created and ledger.customer_id
-    created = Customer.objects.get(account__code="demo", crm_id=ledger.customer_id)
+    record = TicketRecord.objects.get(shop=wired_shop, ticket_id=ticket.id)
+    assert record.customer_created and record.customer_id
+    created = Customer.objects.get(account__code="demo", crm_id=record.customer_id)
     assert created.email == "newbie@example.org"
     hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
     assert hde.get_ticket(ticket.id).priority_id == STANDARD  # "Unknown customer" rule
@@ -101,8 +101,8 @@ def test_unknown_sender_only_recorded_when_switched_off(wired_shop):
     before = Customer.objects.filter(account__code="demo").count()
     ticket = _customer_writes(wired_shop, "newbie2@example.org", "Вопрос")
     _pump_all()
-    ledger = TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id)
-    assert ledger.customer_id is None
+    record = TicketRecord.objects.get(shop=wired_shop, ticket_id=ticket.id)
+    assert record.customer_id is None
     assert Customer.objects.filter(account__code="demo").count() == before
 
 
@@ -126,9 +126,9 @@ def test_closing_the_ticket_writes_a_closing_note_once(wired_shop):
     hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
     hde.update_ticket(ticket.id, status_id="closed")  # an operator closes it
     _pump_all()
-    ledger = TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id)
-    assert ledger.status == "closed" and ledger.closed_at is not None
-    notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=ledger.customer_id)]
+    record = TicketRecord.objects.get(shop=wired_shop, ticket_id=ticket.id)
+    assert record.status == "closed" and record.closed_at is not None
+    notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=record.customer_id)]
     # The note on arrival and the closing note, both marked with the ticket.
     assert sum(f"Ticket #{ticket.id}" in t for t in notes) == 2
     assert SideEffect.objects.get(shop=wired_shop,
@@ -137,7 +137,7 @@ def test_closing_the_ticket_writes_a_closing_note_once(wired_shop):
 
 def test_out_of_order_change_before_new_ticket(wired_shop, client):
     """A "changed" delivery that overtakes "new ticket" only opens the
-    ledger; the new-ticket event then runs the whole flow."""
+    record; the new-ticket event then runs the whole flow."""
     import base64
 
     from sandbox.hde.models import Delivery
@@ -151,11 +151,11 @@ def test_out_of_order_change_before_new_ticket(wired_shop, client):
                                 "date_update": "x", "status": "open"},
                           content_type="application/json", HTTP_AUTHORIZATION=auth)
     assert InboundEvent.objects.get(pk=changed.json()["event_id"]).state == EventState.DONE
-    assert TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id).customer_id is None
+    assert TicketRecord.objects.get(shop=wired_shop, ticket_id=ticket.id).customer_id is None
     new = client.post(url, {"event": "new_ticket", "ticket_id": ticket.id},
                       content_type="application/json", HTTP_AUTHORIZATION=auth)
     assert InboundEvent.objects.get(pk=new.json()["event_id"]).state == EventState.DONE
-    assert TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id).customer_id
+    assert TicketRecord.objects.get(shop=wired_shop, ticket_id=ticket.id).customer_id
     assert len(hde.list_comments(ticket.id)) == 1
 
 
@@ -173,8 +173,8 @@ def test_crash_between_call_and_record_does_not_duplicate(wired_shop):
     assert inbound_event_process(event_id=event.pk) == EventState.DONE
     hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
     assert len(hde.list_comments(ticket.id)) == 1
-    ledger = TicketLedger.objects.get(shop=wired_shop, ticket_id=ticket.id)
-    notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=ledger.customer_id)]
+    record = TicketRecord.objects.get(shop=wired_shop, ticket_id=ticket.id)
+    notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=record.customer_id)]
     assert sum(t.startswith(f"Ticket #{ticket.id}:") for t in notes) == 1
 
 

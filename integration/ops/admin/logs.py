@@ -27,7 +27,7 @@ from integration.models import (
     Membership,
     RateLimitState,
     SideEffect,
-    TicketLedger,
+    TicketRecord,
     WidgetRequest,
 )
 from integration.ops import log_export
@@ -222,7 +222,7 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
         return super().change_view(request, object_id, form_url, extra)
 
     def _detail_context(self, request, event):
-        """What this event caused: its API calls, and the ledger row and
+        """What this event caused: its API calls, and the ticket record and
         side effects of its ticket (keys `ticket:<id>` and `ticket:<id>:…`)."""
         secrets = log_export.shop_secrets(event.shop_id)
         calls = [
@@ -237,7 +237,7 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
             side_effects = list(
                 SideEffect.objects.for_shop(event.shop)
                 .filter(Q(key=key) | Q(key__startswith=f"{key}:")).order_by("created_at", "pk"))
-            ticket = TicketLedger.objects.for_shop(event.shop).filter(ticket_id=ticket_id).first()
+            ticket = TicketRecord.objects.for_shop(event.shop).filter(ticket_id=ticket_id).first()
         return {
             "event": event,
             "api_calls": calls,
