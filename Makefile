@@ -38,6 +38,7 @@ test: $(STAMP) messages browser
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) var staticfiles db.sqlite3*
