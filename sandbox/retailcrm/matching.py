@@ -17,9 +17,9 @@ rule follows the account's switches (sandbox.retailcrm.behaviour):
 
 import re
 
-from django.db.models import F, Value
+from django.db.models import F, TextField, Value
 from django.db.models.fields.json import KT
-from django.db.models.functions import Lower, StrIndex
+from django.db.models.functions import Cast, Lower, StrIndex
 
 from sandbox.retailcrm.store import phone_digits
 
@@ -66,7 +66,8 @@ def by_email(account, rows, needle: str):
     sensitive = account.switch("email_case") == "sensitive"
     exact = account.switch("email_match") == "exact"
     if sensitive:
-        stored = rows.annotate(_email=KT("doc__email"))
+        # Cast: a bare key transform would compare as JSON, not as text.
+        stored = rows.annotate(_email=Cast(KT("doc__email"), TextField()))
         if exact:
             return stored.filter(_email=raw)
         # INSTR / STRPOS compare case-sensitively on SQLite and PostgreSQL

@@ -14,7 +14,7 @@ stay true. Everything is bulk-inserted: 10,000 orders take about a second.
 """
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -123,16 +123,26 @@ PHONE_TWIN = DemoPerson("vip_twin", "Пётр", "Смирнов", "petr.smirnov@
                         "8 (916) 123-45-67", orders=1, newest_order_status="complete")
 
 
-def seed(*, base_url: str) -> dict:
-    """Wipe the emulator and recreate the demo accounts; see the module doc."""
+def seed(*, base_url: str, behaviour: dict[str, dict] | None = None) -> dict:
+    """Wipe the emulator and recreate the demo accounts; see the module doc.
+    `behaviour` maps an account code to its answers to the vendor's open
+    questions (sandbox.retailcrm.behaviour), e.g. `{"demo":
+    {"order_list_order": "oldest_first"}}`."""
     base_url = base_url.rstrip("/")
+    behaviour = behaviour or {}
+    unknown = set(behaviour) - {plan.code for plan in PLANS}
+    if unknown:
+        raise ValueError(f"no RetailCRM emulator account {', '.join(sorted(unknown))}")
     now = timezone.now().replace(microsecond=0)
     with transaction.atomic():
         for model in (TriggerDelivery, Trigger, HistoryRecord, Task, Note, Order, Customer,
                       User, ApiKey, Account):
             model.objects.all().delete()
-        result = {"accounts": [seed_account(plan, base_url=base_url, now=now)
-                               for plan in PLANS]}
+        result = {"accounts": [
+            seed_account(replace(plan, behaviour={**plan.behaviour,
+                                                  **behaviour.get(plan.code, {})}),
+                         base_url=base_url, now=now)
+            for plan in PLANS]}
     gate.limiter.reset()
     return result
 
