@@ -19,3 +19,6 @@ from integration.admin import dashboard as console  # noqa: E402, F401
 
 # Order watch (per-shop switches, cursor, "Poll now") and the local order copies.
 from integration.admin import order_watch  # noqa: E402, F401
+
+# Browser-extension tokens (issue, list, revoke), from the extension package.
+from integration.extension import admin as extension_tokens  # noqa: E402, F401

@@ -1,0 +1,46 @@
+// The panel's own page (framed by the content script inside the HDE page)
+// for every state without a widget: signed out, revoked, unknown ticket,
+// portal unreachable. Sign-in here goes straight to the service worker.
+"use strict";
+
+translatePage();
+const params = new URLSearchParams(location.search);
+const code = params.get("code") || "unexpected";
+const message = document.getElementById("message");
+const form = document.getElementById("signin");
+const retry = document.getElementById("retry");
+
+function say(text, kind) {
+  message.textContent = text;
+  message.className = "message" + (kind ? " " + kind : "");
+}
+
+document.body.dataset.code = code;
+say(explain(code, params.get("detail")), code === "signed_out" ? "" : "error");
+if (code === "signed_out") {
+  form.hidden = false;
+  chrome.runtime.sendMessage({type: "status"}).then((state) => {
+    const portal = document.getElementById("portal");
+    portal.value = state.managedPortalUrl || state.portalUrl || "";
+    portal.readOnly = Boolean(state.managedPortalUrl);
+    (portal.value ? document.getElementById("token") : portal).focus();
+  });
+} else {
+  retry.hidden = false;
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const answer = await chrome.runtime.sendMessage({
+    type: "signin", portalUrl: document.getElementById("portal").value,
+    token: document.getElementById("token").value,
+  });
+  if (answer && answer.ok) {
+    say(t("signedIn", [answer.agency]), "ok");
+    form.hidden = true;
+  } else {
+    say(explain(answer && answer.code, answer && answer.detail), "error");
+  }
+});
+
+retry.addEventListener("click", () => chrome.runtime.sendMessage({type: "retry"}));
