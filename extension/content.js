@@ -30,7 +30,6 @@
       background: #f6f8fa; border-bottom: 1px solid #d0d7de; min-height: 22px; }
     .title { font-weight: 600; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
       flex: 1; }
-    .shop { color: #57606a; font-weight: 400; margin-left: 6px; }
     button, a.open { all: unset; cursor: pointer; padding: 2px 6px; border-radius: 4px;
       color: #0969da; font: inherit; }
     button:hover, a.open:hover { background: #eaeef2; }
@@ -55,9 +54,6 @@
     const title = document.createElement("span");
     title.className = "title";
     title.textContent = text("panelTitle");
-    const shop = document.createElement("span");
-    shop.className = "shop";
-    title.append(shop);
     const open = document.createElement("a");
     open.className = "open";
     open.target = "_blank";
@@ -77,7 +73,7 @@
     header.append(title, open, toggle);
     panel.append(header, frame);
     shadow.append(style, panel);
-    parts = {panel, shop, open, toggle, frame, src: ""};
+    parts = {panel, open, toggle, frame, src: ""};
     document.documentElement.append(host);
   }
 
@@ -120,7 +116,6 @@
       expiresAt = 0;
     }
     host.dataset.state = answer.url ? "widget" : (answer.code || "unexpected");
-    parts.shop.textContent = answer.shop ? "· " + answer.shop : "";
     parts.open.hidden = !answer.url;
     parts.open.href = answer.url || "#";
     if (parts.src !== src) {

@@ -1,0 +1,131 @@
+"""The extension in a real browser: Debian Chromium with the built package
+loaded, signed in on its options page, on the HDE emulator's ticket page
+(the same address shape as real HDE). The panel frames the portal's card, a
+note written in it reaches RetailCRM, a revoked token turns the panel into
+"sign in again", and signing in from the panel brings the card back.
+Screenshots in test-artifacts/ (English and Russian).
+
+Why: this is the operator's whole path in real HDE, where nothing but the
+extension puts the card beside the ticket; every piece (content-script
+registration for the agency's HDE origin, the worker's API calls, framing
+under the widget's CSP) only proves itself in the browser.
+"""
+
+import os
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from integration.extension.services import extension_token_issue, extension_token_revoke
+from sandbox.retailcrm.models import Note
+
+pytestmark = pytest.mark.browser
+
+TICKET_IVAN = 3  # the HDE emulator's seeded ticket of a known RetailCRM customer
+TEXTS = {
+    "en": {"signed_in": "Signed in: ", "sign_in_again": "Sign in again", "button": "Sign in",
+           "name": "Petrov Ivan"},
+    "ru": {"signed_in": "Вход выполнен: ", "sign_in_again": "Войдите снова", "button": "Войти",
+           "name": "Петров Иван"},
+}
+
+
+def _ticket_page(shop, ticket_id):
+    return f"{shop.helpdeskeddy.base_url}/ru/ticket/list/filter/id/1/ticket/{ticket_id}/"
+
+
+def _sign_in_on_options(context, extension_id, portal, token, texts):
+    options = context.new_page()
+    options.goto(f"chrome-extension://{extension_id}/options.html")
+    options.fill("#portal", portal)
+    options.fill("#token", token)
+    options.click("#signin button[type=submit]")
+    expect(options.locator("[data-test=options-message]")).to_contain_text(texts["signed_in"])
+    expect(options.locator("#sites")).to_contain_text("/sandbox/hde/demo")
+    options.close()
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_panel_shows_the_card_beside_the_hde_ticket(extension_browser, wired_shop,
+                                                        live_server, artifacts_dir, language):
+    texts = TEXTS[language]
+    wired_shop.language = language
+    wired_shop.save(update_fields=["language"])
+    context, extension_id = extension_browser(language)
+    token, plaintext = extension_token_issue(agency=wired_shop.agency, label="Anna")
+    _sign_in_on_options(context, extension_id, live_server.url, plaintext, texts)
+
+    page = context.new_page()
+    page.goto(_ticket_page(wired_shop, TICKET_IVAN))
+    panel = page.locator("#portal-hde-panel")
+    expect(panel).to_have_attribute("data-state", "widget")
+    card = page.frame_locator("#portal-hde-panel iframe.portal-hde-frame")
+    expect(card.locator('[data-state="found"]')).to_be_visible()
+    expect(card.locator("h1")).to_contain_text("Петров Иван")
+    # The emulator's own page is still itself beside the panel.
+    expect(page.locator("[data-test=priority]")).to_be_visible()
+    page.screenshot(path=os.path.join(artifacts_dir, f"extension-panel-{language}.png"))
+
+    note = f"Extension note ({language}): call back before noon"
+    card.locator("form[data-action=note] textarea").fill(note)
+    card.locator("form[data-action=note] button").click()
+    expect(card.locator(".flash.ok")).to_be_visible()
+    texts_in_crm = [n.doc["text"] for n in Note.objects.filter(account__code="demo")]
+    assert sum(t.endswith(note) for t in texts_in_crm) == 1
+
+    # Folded to a strip and unfolded; the page gets its width back meanwhile.
+    toggle = page.locator("#portal-hde-panel button.toggle")
+    toggle.click()
+    expect(panel).to_have_attribute("data-collapsed", "true")
+    assert page.evaluate("document.documentElement.style.marginRight") == "34px"
+    toggle.click()
+    expect(panel).to_have_attribute("data-collapsed", "false")
+
+    # Revoked: the panel asks to sign in again, in the operator's language.
+    extension_token_revoke(token=token)
+    page.reload()
+    expect(panel).to_have_attribute("data-state", "signed_out")
+    own = page.frame_locator("#portal-hde-panel iframe.portal-hde-frame")
+    expect(own.locator("[data-test=panel-message]")).to_contain_text(texts["sign_in_again"])
+    expect(own.locator("#signin button[type=submit]")).to_have_text(texts["button"])
+    expect(own.locator("#portal")).to_have_value(live_server.url)
+    page.screenshot(path=os.path.join(artifacts_dir, f"extension-sign-in-again-{language}.png"))
+
+    # Signing in from the panel itself brings the card back.
+    _new, fresh = extension_token_issue(agency=wired_shop.agency, label="Anna, new laptop")
+    own.locator("#token").fill(fresh)
+    own.locator("#signin button[type=submit]").click()
+    expect(panel).to_have_attribute("data-state", "widget")
+    expect(card.locator('[data-state="found"]')).to_be_visible()
+
+
+def test_the_panel_follows_the_agent_ui_and_stays_off_other_pages(extension_browser,
+                                                                 wired_shop, live_server):
+    context, extension_id = extension_browser("en")
+    _token, plaintext = extension_token_issue(agency=wired_shop.agency, label="Boris")
+    _sign_in_on_options(context, extension_id, live_server.url, plaintext, TEXTS["en"])
+    page = context.new_page()
+
+    # The ticket list is HDE but not a ticket page: no panel.
+    page.goto(f"{wired_shop.helpdeskeddy.base_url}/tickets/")
+    expect(page.locator("table.tickets")).to_be_visible()
+    expect(page.locator("#portal-hde-panel")).to_have_count(0)
+    # The old emulator address redirects to the real shape; the panel follows.
+    page.goto(f"{wired_shop.helpdeskeddy.base_url}/tickets/{TICKET_IVAN}/")
+    expect(page).to_have_url(re.compile(r"/ru/ticket/list/filter/id/1/ticket/3/$"))
+    expect(page.locator("#portal-hde-panel")).to_have_attribute("data-state", "widget")
+    first = page.locator("#portal-hde-panel iframe").get_attribute("src")
+    # A single-page app changes the address without loading a page.
+    page.evaluate("history.pushState({}, '', location.href.replace('/ticket/3/', '/ticket/5/'))")
+    expect(page.locator("#portal-hde-panel iframe")).not_to_have_attribute("src", first)
+    page.evaluate("history.pushState({}, '', location.href.replace(/ticket\\/5\\/$/, ''))")
+    expect(page.locator("#portal-hde-panel")).to_have_count(0)
+    # A ticket the shop's HDE does not have.
+    page.goto(_ticket_page(wired_shop, 999))
+    panel = page.frame_locator("#portal-hde-panel iframe")
+    expect(panel.locator("[data-test=panel-message]")).to_contain_text("no such ticket")
+    # Other sites of the same browser never get the content script.
+    page.goto(f"{live_server.url}/extension/")
+    expect(page.locator("h1")).to_be_visible()
+    expect(page.locator("#portal-hde-panel")).to_have_count(0)
