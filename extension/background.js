@@ -76,9 +76,10 @@ async function api(portalUrl, token, path, body) {
   return {ok: false, code, detail: typeof data.detail === "string" ? data.detail : ""};
 }
 
-// Content scripts only where the agency's HDE systems live.
+// Content scripts only where the agency's HDE systems live (an install
+// under a path prefix gets only that path).
 async function registerPanel(sites) {
-  const matches = [...new Set((sites || []).map((site) => site.origin + "/*"))];
+  const matches = [...new Set((sites || []).map((site) => site.url + "/*"))];
   const existing = await chrome.scripting.getRegisteredContentScripts({ids: [SCRIPT_ID]});
   if (existing.length) await chrome.scripting.unregisterContentScripts({ids: [SCRIPT_ID]});
   if (!matches.length) return;

@@ -14,7 +14,9 @@ function say(text, kind) {
 async function render() {
   const state = await chrome.runtime.sendMessage({type: "status"});
   $("signed-in").hidden = !state.signedIn;
-  $("portal").value = state.managedPortalUrl || state.portalUrl || "";
+  if (state.managedPortalUrl || !$("portal").value) {
+    $("portal").value = state.managedPortalUrl || state.portalUrl || "";
+  }
   $("portal").readOnly = Boolean(state.managedPortalUrl);
   if (state.signedIn) {
     document.querySelector("[data-test=signed-in-as]").textContent =
@@ -37,6 +39,7 @@ async function render() {
   $("pattern").readOnly = Boolean(state.managedPattern);
   $("pattern-in-use").textContent = state.managedPattern || state.patternOverride
     || state.portalPattern;
+  document.body.dataset.ready = "true";
 }
 
 $("signin").addEventListener("submit", async (event) => {

@@ -24,9 +24,11 @@ if (code === "signed_out") {
     portal.value = state.managedPortalUrl || state.portalUrl || "";
     portal.readOnly = Boolean(state.managedPortalUrl);
     (portal.value ? document.getElementById("token") : portal).focus();
+    document.body.dataset.ready = "true";
   });
 } else {
   retry.hidden = false;
+  document.body.dataset.ready = "true";
 }
 
 form.addEventListener("submit", async (event) => {

@@ -15,6 +15,7 @@ import os
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from integration.extension.services import extension_token_issue, extension_token_revoke
@@ -35,9 +36,25 @@ def _ticket_page(shop, ticket_id):
     return f"{shop.helpdeskeddy.base_url}/ru/ticket/list/filter/id/1/ticket/{ticket_id}/"
 
 
+def _options_page(context, extension_id):
+    """The options tab the extension opens by itself when installed (its
+    first-run sign-in); opening another one meanwhile would be interrupted."""
+    url = f"chrome-extension://{extension_id}/options.html"
+    for _attempt in range(15):
+        found = next((p for p in context.pages if p.url == url), None)
+        if found is not None:
+            return found
+        try:
+            return context.wait_for_event("page", predicate=lambda p: p.url == url,
+                                          timeout=1000)
+        except PlaywrightTimeout:
+            continue  # it may have been created before we listened: look again
+    raise AssertionError("The extension did not open its options page when installed.")
+
+
 def _sign_in_on_options(context, extension_id, portal, token, texts):
-    options = context.new_page()
-    options.goto(f"chrome-extension://{extension_id}/options.html")
+    options = _options_page(context, extension_id)
+    expect(options.locator("body[data-ready=true]")).to_have_count(1)
     options.fill("#portal", portal)
     options.fill("#token", token)
     options.click("#signin button[type=submit]")
@@ -94,6 +111,7 @@ def test_the_panel_shows_the_card_beside_the_hde_ticket(extension_browser, wired
 
     # Signing in from the panel itself brings the card back.
     _new, fresh = extension_token_issue(agency=wired_shop.agency, label="Anna, new laptop")
+    expect(own.locator("body[data-ready=true]")).to_have_count(1)
     own.locator("#token").fill(fresh)
     own.locator("#signin button[type=submit]").click()
     expect(panel).to_have_attribute("data-state", "widget")
