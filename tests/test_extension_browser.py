@@ -147,3 +147,37 @@ def test_the_panel_follows_the_agent_ui_and_stays_off_other_pages(extension_brow
     page.goto(f"{live_server.url}/extension/")
     expect(page.locator("h1")).to_be_visible()
     expect(page.locator("#portal-hde-panel")).to_have_count(0)
+
+
+def test_an_owner_issues_a_token_and_reads_the_install_page(page, two_tenants, live_server,
+                                                            extension_served, settings,
+                                                            artifacts_dir):
+    """The owner's side in a browser: issue a token in the admin (shown once,
+    on its own page) and the install instructions, in English and Russian."""
+    settings.PORTAL_BASE_URL = live_server.url
+    owner = two_tenants["a"]["owner"]
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/integration/extensiontoken/add/")
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", "pw-123456!")
+    page.click("input[type=submit]")
+    page.select_option("#id_agency", str(two_tenants["a"]["agency"].pk))
+    page.fill("#id_label", "Anna, support")
+    page.click("input[name=_save]")
+
+    shown = page.locator("[data-test=extension-token]").input_value()
+    assert len(shown) >= 40
+    page.screenshot(path=os.path.join(artifacts_dir, "extension-token-issued-en.png"))
+    page.goto(f"{live_server.url}/admin/integration/extensiontoken/")
+    expect(page.locator("#result_list")).to_contain_text("Anna, support")
+    assert shown not in page.content()
+
+    page.context.clear_cookies()  # an operator opens it without signing in to the admin
+    page.goto(f"{live_server.url}/extension/")
+    for language, heading in (("en", "Browser extension"), ("ru", "Расширение браузера")):
+        if language == "ru":
+            page.click("nav.lang button")  # the page's own language switch
+        expect(page.locator("h1")).to_contain_text(heading)
+        expect(page.locator("[data-test=forcelist]")).to_contain_text(
+            f"{extension_served.info['id']};{live_server.url}/extension/updates.xml")
+        page.screenshot(path=os.path.join(artifacts_dir, f"extension-install-{language}.png"),
+                        full_page=True)
