@@ -49,15 +49,12 @@ def extension_served(built_extension, settings):
 
 
 @pytest.fixture
-def extension_browser(built_extension, tmp_path):
+def extension_browser(built_extension, browser, tmp_path):
     """Start Chromium (headless: Chromium's own headless mode loads
     extensions) with the built extension, in a fresh profile, in English or
-    Russian. Returns (context, extension id)."""
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
-    from playwright.sync_api import sync_playwright
-
+    Russian, through the session's Playwright (one per thread). Returns
+    (context, extension id)."""
     executable = chromium_path()
-    manager = sync_playwright().start()
     contexts = []
 
     def launch(language="en"):
@@ -67,7 +64,7 @@ def extension_browser(built_extension, tmp_path):
         env = dict(os.environ, LANGUAGE=language,
                    LANG="ru_RU.UTF-8" if language == "ru" else "en_US.UTF-8")
         unpacked = str(built_extension.unpacked)
-        context = manager.chromium.launch_persistent_context(
+        context = browser.browser_type.launch_persistent_context(
             str(tmp_path / f"profile-{language}-{len(contexts)}"), executable_path=executable,
             headless=True, env=env, locale="ru-RU" if language == "ru" else "en-US",
             viewport={"width": 1440, "height": 900},
@@ -85,4 +82,3 @@ def extension_browser(built_extension, tmp_path):
     yield launch
     for context in contexts:
         context.close()
-    manager.stop()

@@ -13,12 +13,15 @@ under the widget's CSP) only proves itself in the browser.
 
 import os
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from integration.extension.services import extension_token_issue, extension_token_revoke
+from integration.models import HelpDeskEddyConnection
 from sandbox.retailcrm.models import Note
 
 pytestmark = pytest.mark.browser
@@ -181,3 +184,52 @@ def test_an_owner_issues_a_token_and_reads_the_install_page(page, two_tenants, l
             f"{extension_served.info['id']};{live_server.url}/extension/updates.xml")
         page.screenshot(path=os.path.join(artifacts_dir, f"extension-install-{language}.png"),
                         full_page=True)
+
+
+class _StrictHde(BaseHTTPRequestHandler):
+    """An HDE-like host whose pages forbid every frame (`frame-src 'none'`)
+    and whose API is down: real HDE's own CSP is unknown to us."""
+
+    def do_GET(self):
+        if self.path.startswith("/api/"):
+            self.send_response(503)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Security-Policy", "default-src 'self'; frame-src 'none'")
+        self.end_headers()
+        self.wfile.write(b"<!doctype html><h1>Ticket</h1>")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def strict_hde():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _StrictHde)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_page_that_forbids_frames_still_gets_the_panel(extension_browser, wired_shop,
+                                                         make_shop, live_server, strict_hde):
+    """The panel's frame is the extension's, not the page's: Chromium does not
+    hold it to the page's frame-src. Its ancestor is the HDE page, which the
+    widget's frame-ancestors allows; HDE being down still gives the card."""
+    shop = make_shop(wired_shop.agency, name="Strict shop", language="en")
+    HelpDeskEddyConnection.objects.create(shop=shop, base_url=strict_hde,
+                                          agent_email="agent@example.com", api_key="k" * 20)
+    context, extension_id = extension_browser("en")
+    _token, plaintext = extension_token_issue(agency=wired_shop.agency, label="Carla")
+    _sign_in_on_options(context, extension_id, live_server.url, plaintext, TEXTS["en"])
+
+    page = context.new_page()
+    response = page.goto(f"{strict_hde}/ru/ticket/list/filter/id/1/ticket/7/")
+    assert "frame-src 'none'" in response.headers["content-security-policy"]
+    expect(page.locator("#portal-hde-panel")).to_have_attribute("data-state", "widget")
+    card = page.frame_locator("#portal-hde-panel iframe.portal-hde-frame")
+    expect(card.locator("header.bar")).to_contain_text("Strict shop")
+    expect(card.locator(".notice").first).to_contain_text("HelpDeskEddy did not answer")
