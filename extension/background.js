@@ -255,8 +255,12 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   return true;  // answered asynchronously
 });
 
+// Alarms may not survive a browser restart: make sure the hourly one exists.
+chrome.alarms.get(REFRESH_ALARM).then((alarm) => {
+  if (!alarm) chrome.alarms.create(REFRESH_ALARM, {periodInMinutes: 60});
+});
+
 chrome.runtime.onInstalled.addListener(async (details) => {
-  chrome.alarms.create(REFRESH_ALARM, {periodInMinutes: 60});
   const state = await stored();
   if (state.token) {
     await registerPanel(state.sites);

@@ -150,6 +150,15 @@ def test_the_panel_follows_the_agent_ui_and_stays_off_other_pages(extension_brow
     page.goto(f"{live_server.url}/extension/")
     expect(page.locator("h1")).to_be_visible()
     expect(page.locator("#portal-hde-panel")).to_have_count(0)
+    # A stranger's page framing the panel's page gets an empty page, not a
+    # genuine-looking extension message with its own words in it.
+    page.goto(live_server.url.replace("localhost", "127.0.0.1") + "/extension/")
+    page.evaluate("""id => { const f = document.createElement('iframe');
+        f.src = `chrome-extension://${id}/panel.html?code=x&detail=Send+your+token+to+evil`;
+        document.body.append(f); }""", extension_id)
+    stranger = page.frame_locator("iframe").last
+    expect(stranger.locator("main")).to_have_count(1)  # the page did load…
+    expect(stranger.locator("main > *")).to_have_count(0)  # …and emptied itself
 
 
 def test_an_owner_issues_a_token_and_reads_the_install_page(page, two_tenants, live_server,
