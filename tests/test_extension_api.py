@@ -7,6 +7,7 @@ laptop can reach. Another agency's HDE address must look exactly like an
 address nobody uses, or the answer itself leaks which agencies exist.
 """
 
+import re
 import time
 from datetime import UTC, datetime
 
@@ -184,3 +185,20 @@ def test_tokens_are_stored_hashed_and_a_shops_widget_token_is_no_extension_token
 def test_the_schema_documents_the_extension_api(live_server):
     schema = requests.get(f"{live_server.url}/api/v1/schema/", timeout=15)
     assert "/api/v1/extension/widget-url" in schema.text and "extensionToken" in schema.text
+
+
+def test_the_ticket_pattern_is_configurable_and_checked(api, token, settings):
+    settings.EXTENSION_TICKET_PATTERN = r"^/staff/tickets/(\d+)"
+    assert api(token.plaintext, "config").json()["ticket_pattern"] == r"^/staff/tickets/(\d+)"
+    from integration.extension.conf import DEFAULT_TICKET_PATTERN, ticket_pattern_check
+
+    ticket_pattern_check(DEFAULT_TICKET_PATTERN)
+    for unusable in (r"^/ticket/\d+", r"^/(\w+)/ticket/(\d+)", r"^/ticket/(?P<id>\d+)", "(["):
+        with pytest.raises((ValueError, re.error)):
+            ticket_pattern_check(unusable)
+    assert re.search(DEFAULT_TICKET_PATTERN, "/ru/ticket/list/filter/id/34/ticket/190098/#/")\
+        .group(1) == "190098"
+    assert re.search(DEFAULT_TICKET_PATTERN, "/en/ticket/list/filter/id/0/ticket/13").group(1) \
+        == "13"
+    assert not re.search(DEFAULT_TICKET_PATTERN, "/ru/ticket/list/filter/id/1/")
+    assert not re.search(DEFAULT_TICKET_PATTERN, "/ru/ticket/list/filter/id/1/ticket/13abc")
