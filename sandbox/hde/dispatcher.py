@@ -83,6 +83,7 @@ def add_webhook_rule(account, *, name, events, url, template, username="", passw
 def placeholders(account, ticket) -> dict[str, str]:
     """Values of the §11.3 placeholders for a ticket, all as strings."""
     from sandbox.hde.models import Department, Priority, Status
+    from sandbox.hde.pages import ticket_path
     from sandbox.hde.services import fmt_post_date, name_of
 
     owner, user = ticket.owner, ticket.user
@@ -113,7 +114,7 @@ def placeholders(account, ticket) -> dict[str, str]:
         ),
         "last_answer_attachments_links": "",
         "date_update": date_update(account, ticket.date_updated),
-        "link_staff": f"{base}/sandbox/hde/{account.code}/tickets/{ticket.hid}/",
+        "link_staff": base + ticket_path(account.code, ticket.hid),
         "sla_remaining_minutes": "",
     }
     for key, value in (ticket.custom_fields or {}).items():
