@@ -38,9 +38,10 @@ URL_REFUSALS = {
 
 class HttpsURLField(models.URLField):
     """Vendor URLs typed without a scheme mean https, never plain http; every
-    value passes the outbound policy."""
-
-    default_validators = [*models.URLField.default_validators, validate_vendor_url]
+    value typed into a form passes the outbound policy. (On the form field
+    only, not also on the model field: a model form would run it twice and
+    look the name up twice; programmatic saves are covered by the clients,
+    which refuse such a URL before connecting.)"""
 
     def formfield(self, **kwargs):
         kwargs.setdefault("assume_scheme", "https")
