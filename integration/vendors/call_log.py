@@ -18,7 +18,7 @@ short hash of a phone number cannot be brute-forced from the log.
 """
 
 import re
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from django.utils.crypto import salted_hmac
 
@@ -59,10 +59,15 @@ def scrub_url(url: str, kept: frozenset[str] = KEPT_PARAMS) -> tuple[str, list[s
 
     The values are returned so the caller can also take them out of an
     error text the vendor may have echoed them in."""
-    parts = urlsplit(url)
+    # Split by hand, not with urlsplit: a stored path holds "#" tokens,
+    # which urlsplit would take for a fragment (requests never sends one).
+    raw_path, _, raw_query = url.partition("?")
+    if "://" in raw_path:  # a full URL: keep the path only
+        after = raw_path.split("://", 1)[1]
+        raw_path = after[after.find("/"):] if "/" in after else "/"
     removed: list[str] = []
     segments = []
-    for segment in parts.path.split("/"):
+    for segment in raw_path.split("/"):
         plain = unquote(segment)
         if EMAIL_SHAPE.search(plain):
             removed.append(plain)
@@ -70,7 +75,7 @@ def scrub_url(url: str, kept: frozenset[str] = KEPT_PARAMS) -> tuple[str, list[s
         else:
             segments.append(segment)
     query = []
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
         shown = _scrub_value(name, value, kept)
         if shown != value and shown != "[redacted]":
             removed.append(value)
