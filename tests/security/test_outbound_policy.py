@@ -12,8 +12,11 @@ by patching the portal's code.
 """
 
 import pytest
+from django import forms
 from django.urls import reverse
+from django.utils import translation
 
+from integration.customers.context import customer_context_get
 from integration.models import (
     ApiCall,
     ConnectionStatus,
@@ -21,6 +24,7 @@ from integration.models import (
     RetailCrmConnection,
     Shop,
 )
+from integration.models.connections import HttpsURLField
 from integration.vendors.errors import ApiRefusedByPolicy, ApiUnauthorized
 from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 from integration.vendors.retailcrm import RetailCrmClient
@@ -117,10 +121,6 @@ def test_private_addresses_stay_refused_in_development_unless_the_host_is_allowe
     assert resolver.asked["helpdesk.corp.example"] >= 1
 
     settings.OUTBOUND_ALLOWED_HOSTS = ["helpdesk.corp.example"]
-    from django import forms
-
-    from integration.models.connections import HttpsURLField
-
     field = HttpsURLField().formfield()
     assert field.clean("http://helpdesk.corp.example/") == "http://helpdesk.corp.example/"
     with pytest.raises(forms.ValidationError):
@@ -249,6 +249,13 @@ def test_people_see_fixed_words_for_refusals_and_the_network(
     page = client.get(shop_url(demo_shop), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "отклонено политикой" in page and "недоступен" in page
     assert "refused by policy" not in page
+
+    # The operator's card says the same words.
+    with translation.override("en"):
+        context = customer_context_get(shop=demo_shop, email="anna.smirnova@example.ru",
+                                       refresh=True)
+    assert context.customer is None
+    assert "(refused by policy)" in context.notice
 
 
 def test_a_vendors_own_error_text_is_shown_cut_short(demo_shop, stored, owner_client,
