@@ -115,6 +115,7 @@ class GuardedSession(requests.Session):
         if target:
             absolute = urljoin(response.url, target)
             if policy.origin_of(absolute) != policy.origin_of(response.url):
+                response.close()  # give the socket back; nothing more is read
                 raise policy.Refused(policy.REDIRECT, "to another origin")
         return target
 
