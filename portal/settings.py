@@ -270,6 +270,10 @@ LOGGING = {
         # django-q2 logs every enqueue at INFO: one line per accepted webhook
         # on the web tier's hot path. Failures still show at WARNING.
         "django-q": {"level": env.str("DJANGO_Q_LOG_LEVEL", default="WARNING")},
+        # urllib3 logs every request line at DEBUG, query included: the
+        # vendor searches carry e-mails and phones (the call log hashes them,
+        # integration.vendors.call_log), so its debug lines never go out.
+        "urllib3": {"level": "WARNING"},
         "django.request": {"filters": ["redact_widget_tokens"]},
         "django.server": {"filters": ["redact_widget_tokens"]},
     },

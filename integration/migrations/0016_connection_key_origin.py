@@ -2,8 +2,10 @@
 
 Existing keys were entered for their current URL as far as anyone can tell,
 so they keep working; from now on a changed origin needs the key again
-(integration.models.connections.ConnectionBase). A URL with user-info keeps
-its origin without it (the clients refuse such a URL anyway)."""
+(integration.models.connections.ConnectionBase). User-info is taken out of
+stored URLs (`https://user:pass@host` → `https://host`): credentials never
+belong there (they ended up in headers such as the widget's
+frame-ancestors), and the clients now refuse such a URL."""
 
 from urllib.parse import urlsplit
 
@@ -27,11 +29,19 @@ def _origin(url: str) -> str:
     return f"{parts.scheme.lower()}://{host}:{port}"
 
 
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
 def bind_existing(apps, schema_editor):
     for name in ("RetailCrmConnection", "HelpDeskEddyConnection"):
         model = apps.get_model("integration", name)
         for pk, url in model.objects.values_list("pk", "base_url").iterator():
-            model.objects.filter(pk=pk).update(key_origin=_origin(url))
+            model.objects.filter(pk=pk).update(key_origin=_origin(url),
+                                               base_url=_without_userinfo(url))
 
 
 class Migration(migrations.Migration):

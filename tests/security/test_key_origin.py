@@ -124,3 +124,24 @@ def test_the_client_refuses_to_send_a_key_to_another_origin(demo_shop, listener,
     saved = model.objects.get(pk=connection.pk)
     assert saved.status == ConnectionStatus.NEEDS_ATTENTION
     assert saved.last_error == "refused by policy"
+
+
+@pytest.mark.django_db
+def test_rows_saved_before_are_bound_to_their_origin_and_lose_user_info(make_agency, make_shop):
+    """Migration 0016: keys stored before the binding keep working where they
+    are; credentials typed into a URL (they leaked into headers) go."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    shop = make_shop(make_agency("Old rows"), name="Old rows")
+    connection = HelpDeskEddyConnection.objects.create(
+        shop=shop, base_url="https://desk.example", agent_email="bot@desk.example",
+        api_key="old-key-123456")
+    HelpDeskEddyConnection.objects.filter(pk=connection.pk).update(
+        base_url="https://bot:pw@Desk.example:8443/support", key_origin="")
+    import_module("integration.migrations.0016_connection_key_origin").bind_existing(apps, None)
+    connection.refresh_from_db()
+    assert connection.base_url == "https://Desk.example:8443/support"
+    assert connection.key_origin == "https://desk.example:8443"
+    assert connection.key_bound and connection.origin == "https://desk.example:8443"
