@@ -98,6 +98,9 @@ def environment(args) -> dict:
         "GUNICORN_MAX_REQUESTS": "0",
         "GUNICORN_ACCESS_LOG": str(ROOT / "var" / "bench-load-access.log"),
         "PORTAL_BASE_URL": "http://127.0.0.1",
+        # DEBUG is off, so the outbound policy is production's: the emulators
+        # on loopback are reachable only as named, allowed hosts.
+        "OUTBOUND_ALLOWED_HOSTS": "127.0.0.1,localhost",
     })
     env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_load")
     return env

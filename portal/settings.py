@@ -208,6 +208,16 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# --- Outbound requests to vendors (integration.core.outbound_policy) -----
+# https only, public addresses only. Development (DEBUG as the process
+# starts; pinned here because test runners switch DEBUG off at run time while
+# the emulators still live on loopback) also allows http and loopback, any
+# port. Hosts named in OUTBOUND_ALLOWED_HOSTS (exact names, e.g. an
+# on-premises help desk) may use http and private addresses; metadata names
+# (metadata.google.internal, *.internal) stay refused whatever the list says.
+OUTBOUND_DEV_MODE = DEBUG
+OUTBOUND_ALLOWED_HOSTS = env.list("OUTBOUND_ALLOWED_HOSTS", default=[])
+
 # --- Integration knobs (settings so tests can shrink them) ---------------
 INTEGRATION = {
     # RetailCRM answers 503 above 10 requests/second per account: keep 8/s,
@@ -260,6 +270,10 @@ LOGGING = {
         # django-q2 logs every enqueue at INFO: one line per accepted webhook
         # on the web tier's hot path. Failures still show at WARNING.
         "django-q": {"level": env.str("DJANGO_Q_LOG_LEVEL", default="WARNING")},
+        # urllib3 logs every request line at DEBUG, query included: the
+        # vendor searches carry e-mails and phones (the call log hashes them,
+        # integration.vendors.call_log), so its debug lines never go out.
+        "urllib3": {"level": "WARNING"},
         "django.request": {"filters": ["redact_widget_tokens"]},
         "django.server": {"filters": ["redact_widget_tokens"]},
     },

@@ -23,7 +23,7 @@ from integration.customers.types import (
     OrderItem,
     OrderSummary,
 )
-from integration.vendors.errors import ApiError
+from integration.vendors.errors import TIMED_OUT, ApiError, people_text, shown_text
 
 FINISHED_GROUPS = {"complete": OrderGroup.COMPLETED, "cancel": OrderGroup.CANCELLED}
 PAID_STATUSES = {"paid", "completed", "succeeded"}
@@ -206,17 +206,20 @@ def from_cache(data: dict) -> CustomerContext:
 
 
 def unavailable_notice(error: Exception) -> str:
+    # people_text: fixed words for the network and the outbound policy, a
+    # vendor's own text only cut short.
     if isinstance(error, ApiError):
         return _("RetailCRM is unavailable right now (%(error)s). Try refresh in a minute.") % {
-            "error": error.message}
+            "error": people_text(error)}
     return _("RetailCRM is not answering (%(error)s). Try refresh in a minute.") % {
-        "error": error}
+        "error": shown_text(TIMED_OUT) if isinstance(error, TimeoutError) else error}
 
 
 def stale_notice(context: CustomerContext, error: Exception) -> str:
     minutes = (context.cache_age_seconds or 0) // 60
     return _("RetailCRM is unavailable; showing data from %(minutes)d min ago. (%(error)s)") % {
-        "minutes": minutes, "error": getattr(error, "message", error)}
+        "minutes": minutes,
+        "error": people_text(error) if isinstance(error, ApiError) else error}
 
 
 def as_dict(context: CustomerContext) -> dict:

@@ -76,8 +76,11 @@ def customer_context_invalidate(*, shop_id: int, customer_id: int) -> None:
 
 
 def references_get(client, shop) -> dict:
-    """Statuses, status groups and managers, cached an hour per account."""
-    key = f"rcrm-ref:{client.connection.host}"
+    """Statuses, status groups and managers, cached an hour per connection
+    identity (account URL + key digest), never per host: two accounts on one
+    host, or a shop that typed another's account URL with a key RetailCRM
+    refuses, must not read each other's managers (names, e-mails, phones)."""
+    key = f"rcrm-ref:{client.connection.identity}"
     cached = cache.get(key)
     if cached is not None:
         return cached

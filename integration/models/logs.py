@@ -12,8 +12,10 @@ class Provider(models.TextChoices):
 
 
 class ApiCall(models.Model):
-    """What the portal asked a vendor, how it went and why. Never holds a key:
-    paths are stored without query secrets and errors are redacted."""
+    """What the portal asked a vendor, how it went and why. Never holds a key
+    or a person's e-mail, phone or name: paths are stored with secrets
+    blanked and personal values as keyed hashes (integration.vendors.
+    call_log), and errors are redacted."""
 
     shop = models.ForeignKey(
         "integration.Shop", on_delete=models.CASCADE, related_name="api_calls",

@@ -1,7 +1,10 @@
-"""Cross-process rate-limit state, keyed by vendor account host.
+"""Cross-process rate-limit state, keyed by connection identity: provider,
+host and a keyed digest of account URL + key (`BaseClient.account_key_for`).
 
-Not tenant-owned: several shops (and keys) may share one vendor account, and
-the vendor counts the account, so the budget must be shared across them.
+Not tenant-owned: several shops may use one key of one vendor account, and
+then share its budget and its bans. Never keyed by the host alone: shops on
+other accounts of that host, or with other keys, must not share a budget or
+a ban (a tenant could otherwise spend or block another's).
 """
 
 from django.db import models

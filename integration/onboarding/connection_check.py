@@ -1,11 +1,15 @@
 """Connection tests: one cheap authenticated call per vendor, recorded on the
-connection row (the client keeps its health) and reported to the admin."""
+connection row (the client keeps its health) and reported to the admin.
+
+Always on the saved rows: the admin action receives a queryset, so a URL
+typed into a form and not saved (or refused) is never tested with the
+stored key."""
 
 from dataclasses import dataclass
 
 from django.utils.translation import gettext
 
-from integration.vendors.errors import ApiError
+from integration.vendors.errors import ApiError, people_text
 
 
 @dataclass
@@ -32,7 +36,9 @@ def shop_connections_test(*, shop) -> list[ConnectionTestResult]:
             client = client_class.for_connection(connection, interactive=True)
             summary = client.test_connection()
         except ApiError as error:
-            results.append(ConnectionTestResult(label, False, str(error)))
+            # People see fixed words for the network and the policy, and a
+            # vendor's own text only cut short (never ids, paths, codes).
+            results.append(ConnectionTestResult(label, False, people_text(error)))
         else:
             # The key works but lacks rights some features need: say so as a
             # failure, the message lists what to add.

@@ -8,7 +8,10 @@ receive no webhooks (the receivers only accept active shops) and are skipped
 by the alerts, so a half-finished setup cannot act on anything.
 
 Keys are tested on an unsaved connection row and stored only once they work,
-so a wrong key never replaces a working one.
+so a wrong key never replaces a working one. The wizard's forms always ask
+for the key together with the URL, so the key is bound to the origin it was
+typed for (`bind_key`), and the URLs pass the outbound policy when the form
+is validated (integration.models.connections.validate_vendor_url).
 """
 
 from dataclasses import dataclass, field
@@ -37,10 +40,12 @@ from integration.vendors.errors import (
     ApiHostError,
     ApiNotFound,
     ApiRateLimited,
+    ApiRefusedByPolicy,
     ApiServerError,
     ApiTimeoutError,
     ApiUnauthorized,
     ApiUnexpectedResponse,
+    people_text,
 )
 
 RETAILCRM, HDE = "retailcrm", "helpdeskeddy"
@@ -82,6 +87,9 @@ def error_advice(error: ApiError, provider: str) -> str:
                      "your account, e.g. https://yourshop.retailcrm.ru (no path after it).")
         return _("This URL does not answer like a HelpDeskEddy account. Use the address of "
                  "your help desk, e.g. https://yourcompany.helpdeskeddy.com (no path after it).")
+    if isinstance(error, ApiRefusedByPolicy):
+        return _("The portal does not connect to this address: use the vendor's public "
+                 "https:// address (no internal or private network addresses).")
     if isinstance(error, ApiTimeoutError):
         return _("%(vendor)s did not answer in time. Try again; if it keeps happening, check "
                  "the URL.") % {"vendor": vendor}
@@ -98,7 +106,7 @@ def error_advice(error: ApiError, provider: str) -> str:
             return _("RetailCRM accepted the key but refused access: give the key the rights "
                      "listed below in RetailCRM (Settings → Integration → API access keys).")
         return _("HelpDeskEddy accepted the key but refused access (%(detail)s). Use the key "
-                 "and e-mail of an agent (staff) account.") % {"detail": error.message}
+                 "and e-mail of an agent (staff) account.") % {"detail": people_text(error)}
     if isinstance(error, ApiUnauthorized):
         if provider == RETAILCRM:
             return _("RetailCRM refused this API key. Copy the key again from RetailCRM "
@@ -112,7 +120,7 @@ def error_advice(error: ApiError, provider: str) -> str:
         return _("%(vendor)s had an internal error. Try again in a minute.") % {
             "vendor": vendor}
     return _("%(vendor)s answered with an error: %(detail)s") % {
-        "vendor": vendor, "detail": error.message}
+        "vendor": vendor, "detail": people_text(error)}
 
 
 @dataclass
@@ -132,8 +140,8 @@ def retailcrm_connection_check(*, shop, base_url: str, api_key: str,
     and have every right the portal needs."""
     from integration.vendors.retailcrm import RetailCrmClient
 
-    connection = RetailCrmConnection(shop=shop, base_url=base_url, api_key=api_key,
-                                     site_code=site_code)
+    connection = RetailCrmConnection(shop=shop, base_url=base_url, site_code=site_code)
+    connection.bind_key(api_key)  # typed together with this URL
     client = RetailCrmClient.for_connection(connection, interactive=True)
     try:
         credentials = client.check_credentials()
@@ -195,7 +203,7 @@ def least_privilege_advice(extra: list[str]) -> str:
              "in RetailCRM: %(rights)s.") % {"rights": ", ".join(extra)}
 
 
-RESTORED_FIELDS = ("base_url", "agent_email", "api_key", "status", "last_error",
+RESTORED_FIELDS = ("base_url", "agent_email", "api_key", "key_origin", "status", "last_error",
                    "last_error_at", "consecutive_failures")
 
 
@@ -210,8 +218,8 @@ def hde_connection_check(*, shop, base_url: str, agent_email: str, api_key: str)
     # A failed try must leave a working connection exactly as it was (its
     # health too: a "key refused" on it would page the agency for nothing).
     kept = {name: getattr(connection, name) for name in RESTORED_FIELDS}
-    connection.base_url, connection.agent_email, connection.api_key = (
-        base_url, agent_email, api_key)
+    connection.base_url, connection.agent_email = base_url, agent_email
+    connection.bind_key(api_key)  # typed together with this URL
     connection.save()
     try:
         summary = HelpDeskEddyClient.for_connection(connection, interactive=True).test_connection()
@@ -245,7 +253,9 @@ def hde_lists_get(*, shop) -> HdeLists:
     by name for the three the portal needs."""
     from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 
-    client = HelpDeskEddyClient.for_connection(shop.helpdeskeddy, interactive=True)
+    # The saved row, never an object a form may have filled in.
+    connection = HelpDeskEddyConnection.objects.select_related("shop").get(shop_id=shop.pk)
+    client = HelpDeskEddyClient.for_connection(connection, interactive=True)
     try:
         priorities, fields = client.priorities(), client.custom_fields()
     except ApiError as error:

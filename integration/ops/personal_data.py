@@ -99,6 +99,20 @@ def shop_erase(*, shop) -> dict[str, int]:
 
 
 # -- a customer's data -------------------------------------------------------
+def call_log_tokens(*, email: str = "", phone: str = "") -> list[str]:
+    """The hashes under which the call log records this e-mail or phone."""
+    from integration.vendors.call_log import token_for
+    from integration.vendors.retailcrm_parsing import normalise_phone
+
+    values = {email.strip().lower()} if email.strip() else set()
+    if phone.strip():
+        digits = "".join(c for c in phone if c.isdigit())
+        normalised = normalise_phone(phone) or ""
+        values |= {phone.strip(), digits, normalised, normalised.lstrip("+"),
+                   normalised[-10:] if normalised.startswith("+7") else ""}
+    return sorted({token_for(value) for value in values if value})
+
+
 def _rows(queryset, fields) -> list[dict]:
     return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
             for row in queryset.values(*fields)]
@@ -117,7 +131,8 @@ def customer_data_export(*, shop, email: str = "", phone: str = "",
 
     Found by the RetailCRM customer id, and by e-mail / phone through the
     cached lookups and ticket data (the portal stores ids, not contact
-    details, in its own tables).
+    details, in its own tables; the call log holds them only as keyed
+    hashes, which are looked up here).
     """
     email, phone = email.strip().lower(), phone.strip()
     customer_ids = {customer_id} if customer_id else set()
@@ -152,13 +167,19 @@ def customer_data_export(*, shop, email: str = "", phone: str = "",
     event_ids = set(events.values_list("pk", flat=True))
 
     ids = [str(i) for i in customer_ids | ticket_ids]
+    # The call log holds e-mails and phones only as keyed hashes
+    # (integration.vendors.call_log): look for those, in every form the
+    # clients send (the e-mail; the phone as typed, in digits and as the
+    # national number RetailCRM is searched with).
+    tokens = call_log_tokens(email=email, phone=phone)
     call_filter = Q(event_id__in=event_ids)
-    for needle in ids:
+    for needle in ids + tokens:
         call_filter |= Q(path__contains=needle)
     calls = [row for row in _rows(ApiCall.objects.for_shop(shop).filter(call_filter),
                                   ["id", "provider", "method", "path", "status_code", "outcome",
                                    "error", "event_id", "created_at"])
-             if row["event_id"] in event_ids or any(_mentions(row["path"], n) for n in ids)]
+             if row["event_id"] in event_ids or any(_mentions(row["path"], n) for n in ids)
+             or any(token in row["path"] for token in tokens)]
     effect_filter = Q(result__in=[str(c) for c in customer_ids])
     for ticket_id in ticket_ids:
         effect_filter |= Q(key__startswith=f"ticket:{ticket_id}:")

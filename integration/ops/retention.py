@@ -3,7 +3,9 @@ batches so a large purge never holds a long lock.
 
 Settings (portal/settings.py INTEGRATION, from the environment; the table in
 deploy/README.md "Personal data"):
-- LOG_RETENTION_DAYS (default 30): API calls, widget requests and *finished*
+- LOG_RETENTION_DAYS (default 30): API calls (which hold ids, and personal
+  values only as keyed hashes: integration.vendors.call_log; rows older than
+  that rule were rewritten by migration 0017), widget requests and *finished*
   inbound events (done, ignored, dead). Pending, processing and parked events
   are never purged, however old: someone may still need to act on them.
 - AUTH_FAILURE_RETENTION_HOURS (default 24): refused webhook attempts only

@@ -78,8 +78,10 @@ class PollResult:
 # -- reference data ------------------------------------------------------------
 def order_statuses_get(client) -> dict:
     """RetailCRM's status book (code → Status with name and group), cached an
-    hour per account URL (one host can serve several accounts)."""
-    key = f"rcrm-statuses:{client.base_url}"
+    hour per connection identity (account URL + key digest): one host can
+    serve several accounts, and a key RetailCRM refuses must not read what
+    another key cached."""
+    key = f"rcrm-statuses:{client.connection.identity}"
     statuses = cache.get(key)
     if statuses is None:
         statuses = client.statuses()

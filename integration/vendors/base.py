@@ -1,13 +1,23 @@
 """Shared machinery of the vendor clients.
 
 Every request goes through `BaseClient.request()`, which
+- refuses, before anything is sent, a stored key asked to go to an origin it
+  was not entered for and a URL the outbound policy forbids
+  (integration.core.outbound_policy; the transport in `outbound.py` checks
+  every socket's address again at connect time and refuses redirects to
+  another origin),
 - waits for a slot in the account's shared throttle (`throttle.acquire`),
 - sends with default (connect, read) timeouts on a pooled session,
 - lets urllib3 retry idempotent GETs on 429/502/503/504 with backoff and
   Retry-After, each retry also taking a throttle slot and writing its own row,
 - maps the outcome to the error tree in `errors.py` (the subclass knows the
   vendor's envelope),
-- writes one `ApiCall` row per attempt and keeps the connection's health.
+- writes one `ApiCall` row per attempt, its path free of keys and personal
+  data (`call_log.py`), and keeps the connection's health.
+
+Throttle, ban and cache keys are the connection's identity (account URL plus
+a keyed digest of the key, `ConnectionBase.identity`), never the host alone:
+two shops on one host must not share data, budgets or bans.
 
 Writes (POST/PUT) are never retried here: jobs retry them with idempotency
 keys, because a timed-out POST may well have succeeded.
@@ -18,28 +28,30 @@ import logging
 import re
 import threading
 import time
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from django.conf import settings
 from django.utils import timezone
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from integration.core import outbound_policy
 from integration.models import ApiCall, ConnectionStatus
-from integration.vendors import throttle
+from integration.vendors import call_log, throttle
 from integration.vendors.errors import (
     ApiError,
     ApiHostError,
+    ApiRefusedByPolicy,
     ApiServerError,
     ApiTimeoutError,
     ApiUnauthorized,
     ApiUnexpectedResponse,
+    stored_text,
 )
+from integration.vendors.outbound import GuardedAdapter, guarded_session
 
 logger = logging.getLogger("integration.clients")
 
-SECRET_PARAMS = {"apikey", "api_key", "key", "token", "password", "secret"}
+SECRET_PARAMS = call_log.SECRET_PARAMS
 MAX_ERROR_CHARS = 1000
 MAX_RETRY_AFTER = 10.0
 
@@ -55,14 +67,10 @@ def redact(text: str, secrets: list[str]) -> str:
     return text[:MAX_ERROR_CHARS]
 
 
-def safe_path(url: str) -> str:
-    """Path plus query with secret parameters blanked, for logs and rows."""
-    parts = urlsplit(url)
-    query = [
-        (name, "[redacted]" if name.lower() in SECRET_PARAMS else value)
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return parts.path + (f"?{urlencode(query, safe='[]')}" if query else "")
+def safe_path(url: str, kept: frozenset[str] = call_log.KEPT_PARAMS) -> str:
+    """Path plus query for logs and rows: secret parameters blanked,
+    personal values hashed (see `call_log`)."""
+    return call_log.scrub_url(url, kept)[0]
 
 
 class AccountedRetry(Retry):
@@ -97,6 +105,9 @@ class AccountedRetry(Retry):
 class BaseClient:
     provider: str = ""
     rate_limit_settings: tuple[str, str, str] = ("", "", "")
+    # Query parameters whose values the call log may keep as they are (ids,
+    # codes, dates, paging); every other value is hashed.
+    log_params: frozenset[str] = call_log.KEPT_PARAMS
 
     def __init__(self, *, shop, connection, interactive: bool = False, event=None,
                  request_id: str = ""):
@@ -112,10 +123,18 @@ class BaseClient:
 
     @classmethod
     def account_key_for(cls, connection) -> str:
-        """The throttle/ban key of the vendor account behind a connection
-        (shared by every shop and key on that account); the admin uses it to
-        show headroom and bans."""
-        return f"{cls.provider}:{connection.host}"
+        """The throttle/ban key (`RateLimitState.key`) of a connection: the
+        provider, the host for people reading the table, and the
+        connection's identity (account URL + key digest).
+
+        Why not the host, or the account URL alone: shops on one host (every
+        sandbox account; installs under one name) would share one budget
+        and one ban, and anyone who typed another tenant's account URL with
+        any key would spend that tenant's budget. The cost: two keys of one
+        vendor account get a budget each while the vendor counts them
+        together; its own answers (RetailCRM's 503, HDE's remaining-count
+        header and ban) still slow each of them down."""
+        return f"{cls.provider}:{connection.host[:120]}:{connection.identity}"
 
     # -- hooks for subclasses ---------------------------------------------
     def auth_headers(self) -> dict[str, str]:
@@ -155,10 +174,8 @@ class BaseClient:
             raise_on_status=False,
             on_retry=self._on_retry,
         )
-        session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
+        session = guarded_session(
+            GuardedAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16))
         session.headers.update({"User-Agent": "retailcrm-hde-portal/1.0", **self.auth_headers()})
         return session
 
@@ -172,23 +189,48 @@ class BaseClient:
         self._local.started = time.monotonic()
 
     # -- the one request path ----------------------------------------------
+    def _refuse_unless_allowed(self, method: str, path: str) -> None:
+        """The first line of the outbound policy, before a slot is taken or
+        a socket opened: the key must have been entered for this origin, and
+        the URL must pass the static checks (scheme, user-info, literal
+        address). A URL changed in memory (an unsaved form) or in the
+        database without its key (a bulk update) is refused here."""
+        try:
+            if not self.connection.key_bound:
+                raise outbound_policy.Refused(outbound_policy.KEY_ORIGIN,
+                                              "the key was entered for another origin")
+            outbound_policy.check_url(self.base_url)
+        except outbound_policy.Refused as refused:
+            self._local.started = time.monotonic()
+            self._refused(method, path, refused)
+
+    def _refused(self, method, path, refused: outbound_policy.Refused):
+        self._fail(method, path, None, ApiRefusedByPolicy(
+            "The portal refused to send this request (outbound policy).", path=path,
+            provider=self.provider), refused)
+
     def request(self, method: str, path: str, *, params=None, data=None, json_body=None,
                 timeout=None):
         """Send one logical request and return the parsed JSON body."""
         url = f"{self.base_url}{path}"
         knobs = settings.INTEGRATION
         timeout = timeout or (knobs["HTTP_CONNECT_TIMEOUT"], knobs["HTTP_READ_TIMEOUT"])
+        prepared_path, personal = call_log.scrub_url(
+            requests.Request(method, url, params=params).prepare().url, self.log_params)
+        self._local.path = prepared_path
+        self._local.personal = personal
+        self._local.rate_limit_remaining = None
+        self._refuse_unless_allowed(method, prepared_path)
         self.before_request()
         throttle.acquire(self.account_key, self.budget(), interactive=self.interactive)
-        prepared_path = safe_path(requests.Request(method, url, params=params).prepare().url)
-        self._local.path = prepared_path
         self._local.started = time.monotonic()
-        self._local.rate_limit_remaining = None
         try:
             response = self.session.request(
                 method, url, params=params, data=data, json=json_body, timeout=timeout,
                 allow_redirects=method == "GET",
             )
+        except outbound_policy.Refused as refused:
+            self._refused(method, prepared_path, refused)
         except requests.Timeout as exc:
             self._fail(method, prepared_path, None, ApiTimeoutError(
                 "The vendor did not answer in time.", path=prepared_path, provider=self.provider
@@ -239,7 +281,9 @@ class BaseClient:
         if cause is not None:
             error.__cause__ = cause
         message = str(error)
-        if cause is not None:
+        if isinstance(cause, outbound_policy.Refused):
+            message = f"{message} {cause}"
+        elif cause is not None:
             message = f"{message} {type(cause).__name__}"
         self._record(method, path, status, self._local.started, error.outcome, message)
         self._mark_unhealthy(error)
@@ -259,7 +303,8 @@ class BaseClient:
             status_code=status,
             outcome=outcome,
             duration_ms=int((time.monotonic() - started) * 1000),
-            error=redact(error_text, self.secrets()),
+            error=redact(call_log.scrub_text(error_text, getattr(self._local, "personal", [])),
+                         self.secrets()),
             rate_limit_remaining=getattr(self._local, "rate_limit_remaining", None),
             interactive=self.interactive,
             event=self.event,
@@ -292,7 +337,9 @@ class BaseClient:
         type(self.connection).objects.filter(pk=self.connection.pk).update(
             status=status,
             last_error_at=timezone.now(),
-            last_error=redact(str(error), self.secrets()),
+            last_error=redact(call_log.scrub_text(stored_text(error),
+                                                  getattr(self._local, "personal", [])),
+                              self.secrets()),
             consecutive_failures=F("consecutive_failures") + 1,
         )
         self.connection.status = status

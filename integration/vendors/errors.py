@@ -3,7 +3,22 @@
 Jobs decide what to do from the class alone: `retryable` errors are retried
 with backoff, `ApiUnauthorized` parks the work and flags the connection, the
 rest are final for that request. Messages never contain credentials.
+
+What a *person* is shown of an error is `people_text()`: a network failure
+or a refusal by the outbound policy is one of a few fixed, translated words
+(nothing the far side said reaches the screen: it may not be a vendor at
+all); a vendor's own error text is shown only when its origin passed the
+policy, and then cut short. `stored_text()` is the same in a form fit for a
+database column (`last_error`), translated when shown (`shown_text()`).
 """
+
+from django.utils.translation import gettext, gettext_noop
+
+UNREACHABLE = gettext_noop("unreachable")
+TIMED_OUT = gettext_noop("timed out")
+REFUSED_BY_POLICY = gettext_noop("refused by policy")
+FIXED_WORDS = (UNREACHABLE, TIMED_OUT, REFUSED_BY_POLICY)
+VENDOR_TEXT_CHARS = 200
 
 
 class ApiError(Exception):
@@ -47,6 +62,16 @@ class ApiUnauthorized(ApiError):
     """The key was refused. The connection needs a person, not a retry."""
 
     outcome = "unauthorized"
+
+
+class ApiRefusedByPolicy(ApiUnauthorized):
+    """The portal itself refused to send the request (integration.core.
+    outbound_policy): an internal address, a plain-http URL in production, a
+    redirect to another origin, or a stored key asked to go to an origin it
+    was not entered for. Nothing was sent. Like a refused key it needs a
+    person (fix the URL, enter the key again), so jobs park, not retry."""
+
+    outcome = "refused_by_policy"
 
 
 class ApiAccessDenied(ApiUnauthorized):
@@ -96,3 +121,30 @@ class ApiUnexpectedResponse(ApiError):
 
     retryable = True
     outcome = "unexpected"
+
+
+def stored_text(error: ApiError) -> str:
+    """What `last_error` keeps: a fixed word (its msgid) for failures of the
+    network or the policy, otherwise the vendor's text, cut short."""
+    if isinstance(error, ApiRefusedByPolicy):
+        return REFUSED_BY_POLICY
+    if isinstance(error, ApiTimeoutError):
+        return TIMED_OUT
+    if isinstance(error, ApiHostError):
+        return UNREACHABLE
+    return shorten(error.message)
+
+
+def shown_text(stored: str) -> str:
+    """A stored error text in the reader's language (fixed words translate;
+    a vendor's own words are shown as they came)."""
+    return gettext(stored) if stored in FIXED_WORDS else stored
+
+
+def people_text(error: ApiError) -> str:
+    return shown_text(stored_text(error))
+
+
+def shorten(text: str, limit: int = VENDOR_TEXT_CHARS) -> str:
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext
 
-from integration.vendors import throttle
+from integration.vendors import call_log, throttle
 from integration.vendors.base import NOT_JSON, BaseClient
 from integration.vendors.errors import (
     ApiAccessDenied,
@@ -91,16 +91,14 @@ def is_ban(status_code: int, body) -> bool:
 class HelpDeskEddyClient(BaseClient):
     provider = "helpdeskeddy"
     rate_limit_settings = ("HDE_RATE_LIMIT", "HDE_RATE_WINDOW", "HDE_INTERACTIVE_RESERVE")
+    # Values the call log keeps as they are; the rest (e-mails, phones, names,
+    # free text) is hashed (see call_log).
+    log_params = call_log.HDE_PARAMS
 
     def __init__(self, *, shop, connection, interactive=False, event=None, request_id=""):
         self.last_rate_limit: tuple[int | None, int | None] = (None, None)
         super().__init__(shop=shop, connection=connection, interactive=interactive,
                          event=event, request_id=request_id)
-        # The HDE account is what its base URL names: the host for every
-        # `https://company.helpdeskeddy.com`, plus a path prefix when an
-        # install is served under one. The 300/minute limit and the ban are
-        # per account (§4), so that is what the throttle and caches key on.
-        self.account_key = self.account_key_for(connection)
         # §2: dates carry no zone; they are the HDE system's local time, which
         # we take to be the shop's configured zone.
         try:
@@ -108,13 +106,6 @@ class HelpDeskEddyClient(BaseClient):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             self.tz = zoneinfo.ZoneInfo("UTC")
         self.lang = getattr(shop, "language", "") or "ru"
-
-    @classmethod
-    def account_key_for(cls, connection) -> str:
-        """The throttle key (RateLimitState.key) of a connection's HDE account,
-        e.g. for the admin to show a ban."""
-        parts = urlsplit(connection.base_url.rstrip("/"))
-        return f"{cls.provider}:{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
     @classmethod
     def for_connection(cls, connection, *, interactive=False, event=None, request_id=""):
@@ -150,7 +141,7 @@ class HelpDeskEddyClient(BaseClient):
             return
         if wait > knobs["THROTTLE_MAX_WAIT"]:
             raise ThrottleExhausted(
-                f"HelpDeskEddy reports few requests left for {self.account_key}; "
+                f"HelpDeskEddy reports few requests left for this account; "
                 f"next window in {wait:.0f}s.",
                 retry_after=wait, provider=self.provider,
             )
@@ -232,9 +223,9 @@ class HelpDeskEddyClient(BaseClient):
 
     @property
     def host(self) -> str:
-        """Account identity: host, plus the path prefix of the base URL if any."""
-        parts = urlsplit(self.base_url)
-        return parts.netloc.lower() + parts.path.rstrip("/")
+        """The account as people read it: host, plus the path prefix of the
+        base URL if any (never user-info)."""
+        return self.connection.host + urlsplit(self.base_url).path.rstrip("/")
 
     # -- connection ----------------------------------------------------------
     def test_connection(self) -> str:
@@ -403,12 +394,19 @@ class HelpDeskEddyClient(BaseClient):
         page = self.search_users(email.strip(), exact=True)
         return [u for u in page.items if u.email.strip().casefold() == wanted]
 
-    # -- dictionaries (cached per account host) ------------------------------------
+    # -- dictionaries (cached per connection identity) -----------------------------
+    def _reference_key(self, kind: str) -> str:
+        """Per connection identity (account URL + key), never per host: a
+        shop on another account of the same host, or one that typed this
+        account's URL with a key HDE refuses, must not read these lists."""
+        return f"hde:ref:{self.connection.identity}:{kind}"
+
     def _reference(self, kind: str, path: str) -> list[dict]:
         """Raw dictionary items, cached for an hour in the shared cache under
-        the account host (shops on one HDE account share it); names are
-        localised per call, so shops with different languages share too."""
-        key = f"hde:ref:{self.host}:{kind}"
+        the connection's identity (shops using one key of one HDE account
+        share it); names are localised per call, so shops with different
+        languages share too."""
+        key = self._reference_key(kind)
         items = cache.get(key)
         if items is None:
             items, page = [], 1
@@ -450,5 +448,5 @@ class HelpDeskEddyClient(BaseClient):
 
     def forget_reference(self) -> None:
         """Drop the cached dictionaries of this account (after an admin edit)."""
-        cache.delete_many([f"hde:ref:{self.host}:{kind}" for kind in
+        cache.delete_many([self._reference_key(kind) for kind in
                            ("priorities", "statuses", "types", "departments", "custom_fields")])

@@ -8,7 +8,9 @@ back to typing ids and says why.
 
 from dataclasses import dataclass, field
 
-from integration.vendors.errors import ApiError
+from django.utils.translation import gettext
+
+from integration.vendors.errors import ApiError, people_text
 
 
 @dataclass
@@ -25,11 +27,20 @@ class HdeChoices:
 
 
 def hde_choices_get(*, shop) -> HdeChoices:
+    """The lists, read with the shop's *saved* connection.
+
+    Why not `shop.helpdeskeddy`: on the shop page that is the very object
+    the posted form fills in, so it may hold a URL typed a moment ago and
+    never saved (the form may even be refused). Reading with it would send
+    the stored key to whatever was typed; the saved row is what the key was
+    entered for."""
+    from integration.models import HelpDeskEddyConnection
     from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 
-    connection = getattr(shop, "helpdeskeddy", None)
+    connection = (HelpDeskEddyConnection.objects.select_related("shop")
+                  .filter(shop_id=shop.pk).first() if shop.pk else None)
     if connection is None:
-        return HdeChoices(error="HelpDeskEddy is not connected for this shop.")
+        return HdeChoices(error=gettext("HelpDeskEddy is not connected for this shop."))
     client = HelpDeskEddyClient.for_connection(connection, interactive=True)
     try:
         return HdeChoices(
@@ -39,5 +50,5 @@ def hde_choices_get(*, shop) -> HdeChoices:
             custom_fields=[(f.id, f"{f.name} ({f.field_type})") for f in client.custom_fields()],
         )
     except ApiError as error:
-        return HdeChoices(error=f"HelpDeskEddy lists are unavailable ({error.message}); "
-                                "type ids instead.")
+        return HdeChoices(error=gettext("HelpDeskEddy lists are unavailable (%(reason)s); type "
+                                        "ids instead.") % {"reason": people_text(error)})

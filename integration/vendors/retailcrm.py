@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from django.core.cache import cache
 from django.utils.translation import gettext
 
+from integration.vendors import call_log
 from integration.vendors import retailcrm_parsing as parsing
 from integration.vendors.base import NOT_JSON, BaseClient
 from integration.vendors.errors import (
@@ -60,6 +61,9 @@ class RetailCrmClient(BaseClient):
     rate_limit_settings = (
         "RETAILCRM_RATE_LIMIT", "RETAILCRM_RATE_WINDOW", "RETAILCRM_INTERACTIVE_RESERVE",
     )
+    # Values the call log keeps as they are; the rest (e-mails, phones, names,
+    # free text) is hashed (see call_log).
+    log_params = call_log.RETAILCRM_PARAMS
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -113,8 +117,9 @@ class RetailCrmClient(BaseClient):
         return settings
 
     def _timezone_cache_key(self) -> str:
-        # Per account URL, not per host: one host may serve several accounts.
-        return f"retailcrm:account-timezone:{self.base_url}"
+        # Per connection identity (account URL + key), not per host: one
+        # host may serve several accounts.
+        return f"retailcrm:account-timezone:{self.connection.identity}"
 
     def test_connection(self) -> str:
         """One line for the admin's "Test connections" action, in the admin's

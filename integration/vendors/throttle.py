@@ -1,5 +1,6 @@
 """A sliding-window rate limiter shared by every process that talks to one
-vendor account.
+vendor account through one key (the key is `BaseClient.account_key_for`:
+provider, host and the connection's identity, never the host alone).
 
 Why a sliding log rather than a fixed window: a fixed per-second or per-minute
 counter lets twice the limit through around a window boundary, and a vendor
@@ -64,7 +65,8 @@ def _take_db(key: str, budget: Budget, interactive: bool) -> float:
         now = time.time()
         if state.banned_until and state.banned_until > timezone.now():
             raise ApiBanned(
-                f"Account {key} is banned by the vendor until {state.banned_until:%H:%M:%S} UTC.",
+                f"The vendor banned this account's API access until "
+                f"{state.banned_until:%H:%M:%S} UTC.",
                 retry_after=(state.banned_until - timezone.now()).total_seconds(),
             )
         hits = sorted(t for t in (state.hits or []) if t > now - budget.window)
@@ -112,7 +114,8 @@ def _take_redis(key: str, budget: Budget, interactive: bool) -> float:
     state = RateLimitState.objects.filter(key=key, banned_until__gt=timezone.now()).first()
     if state:
         raise ApiBanned(
-            f"Account {key} is banned by the vendor until {state.banned_until:%H:%M:%S} UTC.",
+            f"The vendor banned this account's API access until "
+            f"{state.banned_until:%H:%M:%S} UTC.",
             retry_after=(state.banned_until - timezone.now()).total_seconds(),
         )
     _, script = _redis()
@@ -140,7 +143,8 @@ def acquire(key: str, budget: Budget, *, interactive: bool, max_wait: float | No
             return
         if time.monotonic() + wait > deadline:
             raise ThrottleExhausted(
-                f"Request budget for {key} is spent; next slot in {wait:.1f}s.", retry_after=wait
+                f"The request budget for this account is spent; next slot in {wait:.1f}s.",
+                retry_after=wait,
             )
         time.sleep(wait)
 

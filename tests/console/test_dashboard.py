@@ -29,6 +29,8 @@ from integration.models import (
     WidgetRequest,
 )
 from integration.tenancy.roles import sync_role_groups
+from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+from integration.vendors.retailcrm import RetailCrmClient
 
 HDE_URL = "https://a-desk.helpdeskeddy.example"
 RC_URL = "https://a-shop.retailcrm.example"
@@ -102,9 +104,10 @@ def seeded(two_tenants, knobs):
     WidgetRequest.objects.filter(pk=old.pk).update(created_at=now - timedelta(hours=25))
     # Throttle rows: RetailCRM 3 hits in the window (8 → 5 free); HDE banned.
     epoch = time.time()
-    RateLimitState.objects.create(key="retailcrm:a-shop.retailcrm.example",
+    # Keys as the clients compute them (provider, host, connection identity).
+    RateLimitState.objects.create(key=RetailCrmClient.account_key_for(shop_a.retailcrm),
                                   hits=[epoch - 1, epoch - 2, epoch - 3, epoch - 3600])
-    RateLimitState.objects.create(key="helpdeskeddy:a-desk.helpdeskeddy.example",
+    RateLimitState.objects.create(key=HelpDeskEddyClient.account_key_for(shop_a.helpdeskeddy),
                                   hits=[epoch - 5] * 10, banned_until=now + timedelta(minutes=15))
     # Agency B: a big backlog and failures that A must never see.
     for n in range(7):

@@ -33,6 +33,7 @@ from integration.models import (
 from integration.ops.alerts import alerts_check
 from integration.schedules import SCHEDULES
 from integration.tenancy.roles import sync_role_groups
+from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 
 HDE_URL = "https://a-desk.helpdeskeddy.example"
 
@@ -107,12 +108,12 @@ def test_message_in_each_shops_language(tenants):
 @pytest.mark.django_db
 def test_hde_ban_starts_an_alert(tenants):
     shop = tenants["a"]["shop"]
-    HelpDeskEddyConnection.objects.create(shop=shop, base_url=HDE_URL, api_key="hde-key-1111",
-                                          agent_email="bot@a.example",
-                                          status=ConnectionStatus.OK)
+    connection = HelpDeskEddyConnection.objects.create(
+        shop=shop, base_url=HDE_URL, api_key="hde-key-1111", agent_email="bot@a.example",
+        status=ConnectionStatus.OK)
     now = timezone.now()
     assert alerts_check(now=now) == 0
-    RateLimitState.objects.create(key="helpdeskeddy:a-desk.helpdeskeddy.example",
+    RateLimitState.objects.create(key=HelpDeskEddyClient.account_key_for(connection),
                                   banned_until=now + timedelta(minutes=20))
     assert alerts_check(now=now + timedelta(minutes=5)) == 1
     assert "HelpDeskEddy ban" in mail.outbox[0].subject

@@ -141,7 +141,7 @@ def test_a_ban_on_one_account_leaves_other_accounts_alone(hde_connect, hde_limit
     demo = HelpDeskEddyClient.for_connection(hde_connect(), interactive=True)
     assert second.account_key != demo.account_key
     assert demo.account_key == HelpDeskEddyClient.account_key_for(demo.connection)
-    assert demo.account_key.endswith("/sandbox/hde/demo")
+    assert demo.account_key.endswith(demo.connection.identity)
     second.get_ticket(1)
     with pytest.raises(ApiBanned):
         second.get_ticket(1)

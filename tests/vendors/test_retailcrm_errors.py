@@ -226,13 +226,16 @@ def test_background_calls_leave_the_operator_a_reserved_share(rc_connect, rc_kno
     assert time.monotonic() - started < 0.5  # the reserve was free
 
 
-def test_the_budget_is_shared_by_every_shop_and_key_on_one_account(
+def test_the_budget_is_shared_by_every_shop_using_one_key_of_an_account(
         rc_connect, rc_knobs, make_agency, make_shop, seen):
+    """The budget belongs to the connection's identity (account URL + key):
+    two shops with the same key share it. (Another key gets a budget of its
+    own: tests/security/test_outbound_identity.py.)"""
     rc_knobs.INTEGRATION = {**rc_knobs.INTEGRATION, "RETAILCRM_RATE_LIMIT": 2,
                             "RETAILCRM_RATE_WINDOW": 0.5, "RETAILCRM_INTERACTIVE_RESERVE": 0}
     other_shop = make_shop(make_agency("Other agency"), name="Other shop")
-    # Another shop with another key on the same account: one budget.
-    connections = [rc_connect(), rc_connect(shop=other_shop, key=DEMO_READONLY_KEY)]
+    # Another shop with the same key on the same account: one budget.
+    connections = [rc_connect(), rc_connect(shop=other_shop)]
     errors = []
 
     def work(connection):

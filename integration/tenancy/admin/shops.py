@@ -16,6 +16,7 @@ from integration.models import (
 )
 from integration.ops.admin.personal_data import ShopPersonalDataMixin
 from integration.tickets.admin import FieldMappingInline, ShopSettingsInline, WidgetFieldInline
+from integration.vendors.errors import shown_text
 
 HEALTH_COLOURS = {
     ConnectionStatus.OK: "#1a7f37",
@@ -31,7 +32,7 @@ def health_badge(connection) -> str:
     return format_html(
         '<span style="color:{}" title="{}">● {}</span>',
         HEALTH_COLOURS.get(connection.status, "#6e7781"),
-        connection.last_error or "",
+        shown_text(connection.last_error or ""),
         connection.get_status_display(),
     )
 
@@ -41,7 +42,7 @@ class ConnectionInlineBase(TenantScopedInlineMixin, admin.StackedInline):
     extra = 1
     max_num = 1
     can_delete = True
-    readonly_fields = ("status", "last_success_at", "last_error_at", "last_error",
+    readonly_fields = ("status", "last_success_at", "last_error_at", "last_error_shown",
                        "consecutive_failures")
 
     def get_fields(self, request, obj=None):
@@ -54,6 +55,12 @@ class ConnectionInlineBase(TenantScopedInlineMixin, admin.StackedInline):
 
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), "key_hint")
+
+    @admin.display(description=_("last error"))
+    def last_error_shown(self, connection):
+        """Fixed words in the reader's language; a vendor's text as it came
+        (already cut short when stored)."""
+        return shown_text(connection.last_error or "") or "—"
 
 
 class RetailCrmConnectionInline(ConnectionInlineBase):

@@ -1,0 +1,127 @@
+"""The transport that enforces the outbound policy (integration.core.outbound_policy)
+on every socket the vendor clients open.
+
+Why at connect time: a base URL checked when the form was saved proves
+nothing about the request made an hour later. DNS may answer differently now
+(rebinding: public at validation, 169.254.169.254 at connect), so the check
+has to run on the very addresses the socket connects to. Here the urllib3
+connection resolves the name itself, checks *every* answer, and then connects
+to the checked address literally, so no second look-up can slip in between.
+TLS still verifies the certificate against the host *name* (only the socket
+is ours; SNI and hostname checks are urllib3's).
+
+Why a small custom urllib3 connection rather than a library: `advocate`
+(the classic requests wrapper) was last released in 2020 for urllib3 1.x and
+patches its internals; `requests-hardened` brings its own configuration
+model and changes more than the address check. The project needs exactly
+three things that neither expresses directly (loopback only in development,
+an allow-list by host *name* that also opens private addresses, and our own
+error tree), and the override is one method (`_new_conn`) of urllib3's public
+connection classes, installed through requests' documented adapter hook.
+
+Also here, because the session is where they happen:
+- redirects to another origin are refused before anything is sent there (a
+  same-origin redirect is followed for GETs: same origin, same key scope,
+  and its socket is checked like any other);
+- environment proxies and `.netrc` are ignored (`trust_env = False`): a
+  proxy would make the address check judge the proxy, and `.netrc` would
+  attach someone else's credentials.
+"""
+
+import socket
+import sys
+from urllib.parse import urljoin
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util import connection as urllib3_connection
+
+from integration.core import outbound_policy as policy
+
+MAX_REDIRECTS = 3
+
+
+class _GuardedConnectionMixin:
+    """`_new_conn` that resolves, checks every address, then connects to a
+    checked address (never to the name again)."""
+
+    def _new_conn(self) -> socket.socket:
+        host = self._dns_host.lower().rstrip(".")
+        try:
+            answers = policy.resolve(host, self.port, urllib3_connection.allowed_gai_family())
+        except socket.gaierror as error:
+            raise NameResolutionError(self.host, self, error) from error
+        last_error = None
+        for *_, sockaddr in answers:
+            try:
+                sock = urllib3_connection.create_connection(
+                    (sockaddr[0], self.port), self.timeout,
+                    source_address=self.source_address, socket_options=self.socket_options,
+                )
+            except TimeoutError as error:
+                raise ConnectTimeoutError(
+                    self, f"Connection to {self.host} timed out. "
+                          f"(connect timeout={self.timeout})") from error
+            except OSError as error:
+                last_error = error
+                continue
+            sys.audit("http.client.connect", self, self.host, self.port)
+            return sock
+        raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
+
+
+class GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
+    pass
+
+
+class GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class GuardedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = GuardedHTTPConnection
+
+
+class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = GuardedHTTPSConnection
+
+
+class GuardedAdapter(HTTPAdapter):
+    """requests adapter whose pools open only policy-checked sockets."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnectionPool,
+        }
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        raise policy.Refused(policy.ADDRESS, "proxies are not used for vendor calls")
+
+
+class GuardedSession(requests.Session):
+    """A session that never leaves the origin it was asked for."""
+
+    def __init__(self):
+        super().__init__()
+        self.trust_env = False
+        self.max_redirects = MAX_REDIRECTS
+
+    def get_redirect_target(self, response):
+        target = super().get_redirect_target(response)
+        if target:
+            absolute = urljoin(response.url, target)
+            if policy.origin_of(absolute) != policy.origin_of(response.url):
+                response.close()  # give the socket back; nothing more is read
+                raise policy.Refused(policy.REDIRECT, "to another origin")
+        return target
+
+
+def guarded_session(adapter: HTTPAdapter) -> GuardedSession:
+    session = GuardedSession()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
