@@ -92,7 +92,7 @@ def test_rows_written_before_are_rewritten_by_the_migration(make_agency, make_sh
                                          "&exact_search=1")
     plain = ApiCall.objects.create(shop=shop, provider="retailcrm", method="GET",
                                    path="/api/v5/orders/1001?by=id")
-    migration = import_module("integration.migrations.0017_call_log_without_personal_data")
+    migration = import_module("integration.migrations.0018_call_log_without_personal_data")
     migration.scrub_existing(apps, None)
     migration.scrub_existing(apps, None)  # twice changes nothing
 

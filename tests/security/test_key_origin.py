@@ -140,7 +140,7 @@ def test_rows_saved_before_are_bound_to_their_origin_and_lose_user_info(make_age
         api_key="old-key-123456")
     HelpDeskEddyConnection.objects.filter(pk=connection.pk).update(
         base_url="https://bot:pw@Desk.example:8443/support", key_origin="")
-    import_module("integration.migrations.0016_connection_key_origin").bind_existing(apps, None)
+    import_module("integration.migrations.0017_connection_key_origin").bind_existing(apps, None)
     connection.refresh_from_db()
     assert connection.base_url == "https://Desk.example:8443/support"
     assert connection.key_origin == "https://desk.example:8443"

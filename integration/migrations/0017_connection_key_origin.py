@@ -47,7 +47,7 @@ def bind_existing(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0015_ticket_record'),
+        ('integration', '0016_extension_tokens'),
     ]
 
     operations = [

@@ -33,7 +33,7 @@ def scrub_existing(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("integration", "0016_connection_key_origin"),
+        ("integration", "0017_connection_key_origin"),
     ]
 
     operations = [
