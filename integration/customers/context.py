@@ -12,6 +12,12 @@ The assembled context is cached per shop and customer (TTL per shop) and
 dropped when an order of that customer changes; a stale copy is kept for a
 day so a RetailCRM outage shows the last known data with its age instead of
 "no orders". Answers come within a deadline whatever the vendor does.
+
+Reads by id stay inside the shop's store: RetailCRM answers
+`customers/{id}?by=id` for every store the key sees, while the searches are
+filtered by the shop's store. So a customer read by id (asked for, remembered
+or cached) whose store is not the shop's answers exactly like a customer that
+does not exist (`customer_site_allowed`).
 """
 
 import hashlib
@@ -35,7 +41,7 @@ from integration.customers.types import (
     TicketInfo,
 )
 from integration.models import ShopSettings
-from integration.vendors.errors import ApiError
+from integration.vendors.errors import ApiError, ApiNotFound
 
 logger = logging.getLogger("integration.context")
 
@@ -86,6 +92,47 @@ def references_get(client, shop) -> dict:
     refs = {name: future.result() for name, future in futures.items()}
     cache.set(key, refs, REFERENCE_TTL)
     return refs
+
+
+class CustomerOutOfScope(ApiNotFound):
+    """A customer of a store the shop does not own: told apart from a real
+    404 only in the logs, never in an answer."""
+
+
+def customer_site_allowed(*, shop, site: str) -> bool:
+    """Whether a customer of store `site` belongs to this shop. A connection
+    without a store code sees whatever stores its key sees (the key is the
+    boundary); with a code, only that store."""
+    connection = getattr(shop, "retailcrm", None)
+    code = (connection.site_code if connection is not None else "") or ""
+    return not code or (site or "") == code
+
+
+def _not_found_context() -> CustomerContext:
+    return CustomerContext(status=ContextStatus.UNKNOWN, matched_by="id",
+                           notice=_("No such customer in this shop's RetailCRM store."))
+
+
+def customer_site_check(*, shop, customer_id: int, request_id: str = "") -> None:
+    """Raise CustomerOutOfScope unless the customer exists in the shop's
+    store: from a cached context when there is one, else one read. Every
+    write by id (notes, tasks from the API) goes through here."""
+    from integration.vendors.retailcrm import RetailCrmClient
+
+    cached = cache.get(_context_key(shop.pk, customer_id, 1, _version(shop.pk, customer_id)))
+    if cached is not None and cached.get("customer"):
+        site = cached["customer"].get("site", "")
+    else:
+        connection = getattr(shop, "retailcrm", None)
+        if connection is None:
+            raise CustomerOutOfScope(_("RetailCRM is not connected for this shop."))
+        client = RetailCrmClient.for_connection(connection, interactive=True,
+                                                request_id=request_id)
+        site = client.customer(customer_id).site
+    if not customer_site_allowed(shop=shop, site=site):
+        logger.warning("context.customer_out_of_scope",
+                       extra={"shop": shop.pk, "customer": customer_id})
+        raise CustomerOutOfScope(_("No such customer in this shop's RetailCRM store."))
 
 
 def order_number_in(text: str, pattern: str) -> str:
@@ -171,6 +218,9 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
         cached = cache.get(key)
         if cached is not None:
             context = assembly.from_cache(cached)
+            if context.customer and not customer_site_allowed(shop=shop,
+                                                              site=context.customer.site):
+                return _not_found_context()
             context.pinned_order_number = order_number or context.pinned_order_number
             return assembly.pin_order(context)
 
@@ -181,6 +231,10 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                         order_number=order_number,
                         hde_user_id=(hde_user_id or ticket.user_id) if with_hde_history else None,
                         timeout=remaining(), today=today)
+    except ApiNotFound:
+        if raise_errors:
+            raise
+        return _not_found_context()
     except (ApiError, TimeoutError) as error:
         if raise_errors:
             raise
@@ -262,6 +316,10 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     if jobs["orders"] in pending or ("customer" in jobs and jobs["customer"] in pending):
         raise TimeoutError("RetailCRM did not answer with the customer's orders in time.")
     customer = customer or jobs["customer"].result()
+    if not customer_site_allowed(shop=shop, site=customer.site):
+        logger.warning("context.customer_out_of_scope",
+                       extra={"shop": shop.pk, "customer": customer_id})
+        raise CustomerOutOfScope("The customer belongs to another store.")
     orders_page = jobs["orders"].result()
     notices = []
 

@@ -22,14 +22,14 @@ import logging
 
 from django.utils import timezone
 
-from integration.core.side_effects import side_effect_once
+from integration.core.side_effects import side_effect_done, side_effect_once
 from integration.customers.context import customer_context_get, customer_link_set
 from integration.customers.types import ContextStatus, CustomerContext
 from integration.models import FieldMapping, MappedValue, ShopSettings, TicketRecord
 from integration.tickets import texts
 from integration.tickets.info import ticket_info_read
 from integration.tickets.priority import priority_decide
-from integration.widget.links import widget_link_build
+from integration.widget.links import widget_link_build, widget_link_generation
 
 logger = logging.getLogger("integration.tickets")
 
@@ -64,7 +64,8 @@ def mapped_values(*, context: CustomerContext, widget_link: str) -> dict[str, st
         values[MappedValue.LAST_ORDER_NUMBER] = newest.number
     if context.manager:
         values[MappedValue.MANAGER] = context.manager.name
-    return values
+    # Plain text wherever HDE shows a custom field (integration.tickets.texts).
+    return {name: texts.vendor_plain(value) for name, value in values.items()}
 
 
 def ticket_event_handle(*, event) -> None:
@@ -89,24 +90,45 @@ def ticket_event_handle(*, event) -> None:
     link = widget_link_build(shop=shop, ticket_id=ticket_id)
     key = f"ticket:{ticket_id}"
 
+    mappings = list(FieldMapping.objects.for_shop(shop))
     fields = {m.hde_field_id: mapped_values(context=context, widget_link=link).get(m.value, "")
-              for m in FieldMapping.objects.for_shop(shop)}
+              for m in mappings}
     if settings.crm_card_field_id:
         fields.setdefault(settings.crm_card_field_id, link)
     fields.update(decision.fields)
     tags = list(dict.fromkeys([*ticket.tags, *decision.tags]))
+    # The fields that hold the card link; after "Revoke all widget links"
+    # the link generation changes and the next event writes a fresh link
+    # into them, even for a ticket whose first update is long done.
+    link_fields = {m.hde_field_id: link for m in mappings if m.value == MappedValue.CRM_CARD}
+    if settings.crm_card_field_id:
+        link_fields[settings.crm_card_field_id] = link
+    generation = widget_link_generation(shop)
+    link_key = f"{key}:hde_link:{generation}"
 
-    def update_ticket():
-        updated = hde.update_ticket(ticket_id, priority_id=decision.priority_id,
-                                    custom_fields=fields or None,
-                                    tags=tags if decision.tags else None)
+    def put(**changes):
+        updated = hde.update_ticket(ticket_id, **changes)
         TicketRecord.objects.filter(pk=record.pk).update(
             last_portal_update_at=timezone.now(),
             portal_update_marker=_marker(updated))
         return updated.id
 
+    def update_ticket():
+        updated_id = put(priority_id=decision.priority_id, custom_fields=fields or None,
+                         tags=tags if decision.tags else None)
+        if link_fields and generation:
+            side_effect_once(shop=shop, key=link_key, perform=lambda: updated_id)
+        return updated_id
+
+    update_key = f"{key}:hde_update"
+    update_was_done = side_effect_done(shop=shop, key=update_key)
     if decision.priority_id or fields or decision.tags:
-        side_effect_once(shop=shop, key=f"{key}:hde_update", perform=update_ticket)
+        side_effect_once(shop=shop, key=update_key, perform=update_ticket)
+    # Links signed before any revocation (an empty generation) are current
+    # by definition: the first update wrote one.
+    if link_fields and generation and update_was_done:
+        side_effect_once(shop=shop, key=link_key,
+                         perform=lambda: put(custom_fields=link_fields))
 
     marker = texts.ticket_marker(ticket_id)
     # A signed link carries its signing time, so a retry builds a different
@@ -137,7 +159,7 @@ def _reverse_flow(*, shop, settings, crm, context, info, key, link, marker):
     if context.status == ContextStatus.UNKNOWN:
         if not (settings.create_unknown_customers and (info.email or info.phone)):
             return None
-        name = info.email.partition("@")[0] if info.email else info.phone
+        name = texts.vendor_plain(info.email.partition("@")[0] if info.email else info.phone)
 
         def existing():
             found = crm.customers_by_email(info.email) if info.email else []
