@@ -11,7 +11,7 @@ admin read the shop's customers, and how an owner or admin takes it back.
   were last used, and revoked one by one.
 
 Each change is written to the shop's history (Django's LogEntry: who, when,
-what). Viewers see the page (what exists, when it was used) but cannot
+what). The admin site marks every answer uncacheable. Viewers see the page (what exists, when it was used) but cannot
 revoke or issue: every POST asks the shop admin's change permission, i.e.
 the owner or admin role in the shop's agency (integration.tenancy.access).
 """
@@ -23,7 +23,6 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 
 from integration.models import SecretKind
 from integration.tenancy.secrets import shop_secret_issue, shop_secret_revoke, shop_secrets_list
@@ -75,12 +74,10 @@ class ShopWidgetAccessMixin:
         }
         return TemplateResponse(request, "admin/integration/shop/widget_access.html", context)
 
-    @never_cache
     def widget_access_view(self, request, object_id):
         shop = self._access_shop(request, object_id, change=False)
         return self._access_page(request, shop)
 
-    @never_cache
     def widget_links_revoke_view(self, request, object_id):
         """GET: what revoking does, and a button. POST: revoke."""
         shop = self._access_shop(request, object_id, change=True)
@@ -98,7 +95,6 @@ class ShopWidgetAccessMixin:
             "access_url": self._access_url(shop),
         })
 
-    @never_cache
     def widget_token_issue_view(self, request, object_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
@@ -114,7 +110,6 @@ class ShopWidgetAccessMixin:
                         % {"label": label, "hint": token[-4:]})
         return self._access_page(request, shop, token=token, label=label)
 
-    @never_cache
     def widget_token_revoke_view(self, request, object_id, secret_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
