@@ -153,14 +153,19 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                          interactive: bool = True, request_id: str = "", event=None,
                          deadline: float = DEADLINE_SECONDS, today: date | None = None,
                          raise_errors: bool = False, with_hde_history: bool = True,
-                         ) -> CustomerContext:
+                         use_memory: bool = True) -> CustomerContext:
     """The context for a ticket or an identifier.
 
     Interactive callers (the widget) get an answer within `deadline` whatever
     RetailCRM does. Jobs pass `raise_errors=True` to get the client's error
     (so the inbox can retry, park or give up) and `with_hde_history=False`
     to keep a new ticket within three HDE calls.
+
+    A remembered or cached customer that is gone or outside the shop's store
+    (the store code changed, a link made before the store rule) is
+    forgotten and the customer is searched for again (`use_memory=False`).
     """
+    arguments = {k: v for k, v in locals().items() if k != "use_memory"}
     from integration.vendors.retailcrm import RetailCrmClient
 
     started = time.monotonic()
@@ -183,10 +188,11 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
 
     # 1. Find the customer (remembered link, cached lookup, or parallel searches).
     lookup_key = _lookup_key(shop.pk, email, phone, order_number)
-    if customer_id is None and hde_user_id:
+    asked_for = customer_id is not None
+    if customer_id is None and hde_user_id and use_memory:
         customer_id = _remembered(shop, hde_user_id)
     found = None
-    if customer_id is None and not refresh:
+    if customer_id is None and not refresh and use_memory:
         cached_lookup = cache.get(lookup_key)
         if cached_lookup is not None:
             customer_id = cached_lookup
@@ -220,6 +226,8 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
             context = assembly.from_cache(cached)
             if context.customer and not customer_site_allowed(shop=shop,
                                                               site=context.customer.site):
+                if not asked_for and use_memory:
+                    return _search_again(shop, hde_user_id, lookup_key, arguments)
                 return _not_found_context()
             context.pinned_order_number = order_number or context.pinned_order_number
             return assembly.pin_order(context)
@@ -232,6 +240,8 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                         hde_user_id=(hde_user_id or ticket.user_id) if with_hde_history else None,
                         timeout=remaining(), today=today)
     except ApiNotFound:
+        if not asked_for and found is None and use_memory:
+            return _search_again(shop, hde_user_id, lookup_key, arguments)
         if raise_errors:
             raise
         return _not_found_context()
@@ -251,6 +261,16 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
         cache.set(key, serialised, settings.context_ttl_seconds)
         cache.set(f"ctxstale:{shop.pk}:{customer_id}:{page}", serialised, STALE_TTL)
     return assembly.pin_order(context)
+
+
+def _search_again(shop, hde_user_id, lookup_key, arguments) -> CustomerContext:
+    """The remembered customer is no longer this shop's: forget it, search."""
+    logger.info("context.memory_forgotten", extra={"shop": shop.pk})
+    if hde_user_id:
+        _forget(shop, hde_user_id)
+    cache.delete(lookup_key)
+    cache.delete(lookup_key + ":stale")
+    return customer_context_get(**{**arguments, "refresh": True}, use_memory=False)
 
 
 class _Found:
@@ -364,6 +384,12 @@ def _remember(shop, hde_user_id, customer_id):
 
     CustomerLink.objects.update_or_create(shop=shop, hde_user_id=hde_user_id,
                                           defaults={"customer_id": customer_id})
+
+
+def _forget(shop, hde_user_id):
+    from integration.models import CustomerLink
+
+    CustomerLink.objects.for_shop(shop).filter(hde_user_id=hde_user_id).delete()
 
 
 def customer_link_set(*, shop, hde_user_id: int, customer_id: int) -> None:

@@ -26,6 +26,7 @@ from integration.widget.scope import (
     form_nonce_issue,
     form_nonces_expire,
     scope_add,
+    scope_expire,
     scope_reason,
 )
 
@@ -91,6 +92,7 @@ def widget_card_build(*, shop, ticket_id: int, customer_id: int | None = None, p
                       refresh: bool = False) -> Card:
     started = time.monotonic()
     request_id = uuid.uuid4().hex
+    scope_expire(shop=shop)
     record = TicketRecord.objects.for_shop(shop).filter(ticket_id=ticket_id).first()
     ticket, ticket_error = _ticket(shop, ticket_id, request_id)
     order_number = record.order_number if record else ""

@@ -67,6 +67,15 @@ def scope_search_remember(*, shop, ticket_id: int, customers) -> list:
     return kept
 
 
+def scope_expire(*, shop) -> int:
+    """A scope outlives no link: rows older than the shop's link validity go
+    (the requester's row comes back when the card is opened again)."""
+    from integration.models import ShopSettings
+
+    cutoff = timezone.now() - timedelta(days=ShopSettings.of(shop).widget_link_days)
+    return WidgetScope.objects.for_shop(shop).filter(created_at__lt=cutoff).delete()[0]
+
+
 def scope_forget_shop(*, shop) -> None:
     """Revocation: every card of the shop starts from its requester again,
     and no form handed out before is accepted."""

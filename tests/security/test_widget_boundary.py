@@ -7,11 +7,15 @@ POST from another origin is refused. Page and API link a created customer
 to the ticket through the same service."""
 
 import re
+from datetime import timedelta
 
 import pytest
 import requests
+import time_machine
+from django.utils import timezone
 
 from integration.models import CustomerLink, TicketRecord
+from integration.ops.personal_data import customer_data_export
 from integration.widget.links import widget_link_build
 from sandbox.hde.models import Ticket
 from sandbox.retailcrm.models import Customer, Note
@@ -90,6 +94,15 @@ def test_search_results_are_in_scope_only_inside_the_shops_store(shop, ids, rc_c
     other = widget_link_build(shop=shop, ticket_id=TICKET_OLGA)
     html = requests.get(other, params={"customer": ids["ivan"]}, timeout=10).text
     assert _shown_customer(html) == ids["olga"]
+    # The scope is personal data: it is exported with the customer, and it
+    # outlives no link (validity: 30 days), while the requester comes back.
+    export = customer_data_export(shop=shop, customer_id=ids["olga"])
+    assert [(s["ticket_id"], s["reason"]) for s in export["widget_scopes"]] == [
+        (TICKET_IVAN, "search"), (TICKET_OLGA, "requester")]
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        later = widget_link_build(shop=shop, ticket_id=TICKET_IVAN)
+        html = requests.get(later, params={"customer": ids["olga"]}, timeout=10).text
+    assert _shown_customer(html) == ids["ivan"]
 
 
 def test_reads_by_id_stay_inside_the_shops_store(shop, ids, live_server):
@@ -109,6 +122,13 @@ def test_reads_by_id_stay_inside_the_shops_store(shop, ids, live_server):
         "customer_id": ids["elena_outlet"], "text": "x", "nonce": "n-outlet"})
     assert note.status_code == 400 and "No such customer" in note.json()["detail"]
     assert not any(t.endswith(": x") or t == "x" for t in _notes(ids["elena_outlet"]))
+    # A remembered link to such a customer (say, the shop's store code changed
+    # since) is forgotten and the requester is searched for again.
+    ivan_user = Ticket.objects.get(account__code="demo", hid=TICKET_IVAN).user.hid
+    CustomerLink.objects.create(shop=shop, hde_user_id=ivan_user, customer_id=ids["elena_outlet"])
+    html = requests.get(widget_link_build(shop=shop, ticket_id=TICKET_IVAN), timeout=10).text
+    assert _shown_customer(html) == ids["ivan"] and "Морозова" not in html
+    assert CustomerLink.objects.get(shop=shop, hde_user_id=ivan_user).customer_id == ids["ivan"]
     # A ticket record pointing there (say, written before this rule) shows nobody.
     TicketRecord.objects.create(shop=shop, ticket_id=TICKET_TWIN, customer_id=ids["elena_outlet"])
     html = requests.get(widget_link_build(shop=shop, ticket_id=TICKET_TWIN), timeout=10).text

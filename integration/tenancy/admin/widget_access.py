@@ -11,9 +11,10 @@ admin read the shop's customers, and how an owner or admin takes it back.
   were last used, and revoked one by one.
 
 Each change is written to the shop's history (Django's LogEntry: who, when,
-what). The admin site marks every answer uncacheable. Viewers see the page (what exists, when it was used) but cannot
-revoke or issue: every POST asks the shop admin's change permission, i.e.
-the owner or admin role in the shop's agency (integration.tenancy.access).
+what); the admin site marks every answer uncacheable. Viewers see the page
+(what exists, when it was used) but cannot revoke or issue: every POST asks
+the shop admin's change permission, i.e. the owner or admin role in the
+shop's agency (integration.tenancy.access).
 """
 
 from django.contrib import messages
