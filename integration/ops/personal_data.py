@@ -166,8 +166,8 @@ def customer_data_export(*, shop, email: str = "", phone: str = "",
     for ticket_id in ticket_ids:
         effect_filter |= Q(key__startswith=f"ticket:{ticket_id}:")
     effects = SideEffect.objects.for_shop(shop).filter(effect_filter)
-    scopes = WidgetScope.objects.for_shop(shop).filter(
-        Q(customer_id__in=customer_ids) | Q(ticket_id__in=ticket_ids)).order_by("ticket_id", "pk")
+    scopes = (WidgetScope.objects.for_shop(shop).filter(customer_id__in=customer_ids)
+              .order_by("ticket_id", "pk"))
     contexts = {}
     for cid in customer_ids:
         for prefix in (f"ctx:{shop.pk}:{cid}:", f"ctxstale:{shop.pk}:{cid}:"):
