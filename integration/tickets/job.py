@@ -97,38 +97,21 @@ def ticket_event_handle(*, event) -> None:
         fields.setdefault(settings.crm_card_field_id, link)
     fields.update(decision.fields)
     tags = list(dict.fromkeys([*ticket.tags, *decision.tags]))
-    # The fields that hold the card link; after "Revoke all widget links"
-    # the link generation changes and the next event writes a fresh link
-    # into them, even for a ticket whose first update is long done.
-    link_fields = {m.hde_field_id: link for m in mappings if m.value == MappedValue.CRM_CARD}
-    if settings.crm_card_field_id:
-        link_fields[settings.crm_card_field_id] = link
+    fresh_link_write(shop=shop, settings=settings, hde=hde, record=record)
+    put = _putter(hde, record)
     generation = widget_link_generation(shop)
-    link_key = f"{key}:hde_link:{generation}"
-
-    def put(**changes):
-        updated = hde.update_ticket(ticket_id, **changes)
-        TicketRecord.objects.filter(pk=record.pk).update(
-            last_portal_update_at=timezone.now(),
-            portal_update_marker=_marker(updated))
-        return updated.id
 
     def update_ticket():
         updated_id = put(priority_id=decision.priority_id, custom_fields=fields or None,
                          tags=tags if decision.tags else None)
-        if link_fields and generation:
-            side_effect_once(shop=shop, key=link_key, perform=lambda: updated_id)
+        if generation and _link_fields(shop, settings, link, mappings):
+            # This update wrote the current generation's link.
+            side_effect_once(shop=shop, key=f"{key}:hde_link:{generation}",
+                             perform=lambda: updated_id)
         return updated_id
 
-    update_key = f"{key}:hde_update"
-    update_was_done = side_effect_done(shop=shop, key=update_key)
     if decision.priority_id or fields or decision.tags:
-        side_effect_once(shop=shop, key=update_key, perform=update_ticket)
-    # Links signed before any revocation (an empty generation) are current
-    # by definition: the first update wrote one.
-    if link_fields and generation and update_was_done:
-        side_effect_once(shop=shop, key=link_key,
-                         perform=lambda: put(custom_fields=link_fields))
+        side_effect_once(shop=shop, key=f"{key}:hde_update", perform=update_ticket)
 
     marker = texts.ticket_marker(ticket_id)
     # A signed link carries its signing time, so a retry builds a different
@@ -152,6 +135,43 @@ def ticket_event_handle(*, event) -> None:
         priority_rule=decision.priority_rule[:200], status=ticket.status_id,
         order_number=record.order_number or pinned,
         customer_created=customer_id is not None and context.status == ContextStatus.UNKNOWN)
+
+
+def _putter(hde, record):
+    """One PUT to the ticket, remembering HDE's update time (loop guard)."""
+    def put(**changes):
+        updated = hde.update_ticket(record.ticket_id, **changes)
+        TicketRecord.objects.filter(pk=record.pk).update(
+            last_portal_update_at=timezone.now(), portal_update_marker=_marker(updated))
+        return updated.id
+    return put
+
+
+def _link_fields(shop, settings, link, mappings=None) -> dict:
+    """The ticket's custom fields that hold the card link."""
+    if mappings is None:
+        mappings = FieldMapping.objects.for_shop(shop)
+    fields = {m.hde_field_id: link for m in mappings if m.value == MappedValue.CRM_CARD}
+    if settings.crm_card_field_id:
+        fields[settings.crm_card_field_id] = link
+    return fields
+
+
+def fresh_link_write(*, shop, settings, hde, record) -> None:
+    """After "Revoke all widget links" (a new link generation), the ticket's
+    next event writes a fresh link into its CRM card field(s), once per
+    generation, even though its first update is long done. Links signed
+    before any revocation (an empty generation) are current by definition:
+    the first update wrote one."""
+    generation = widget_link_generation(shop)
+    key = f"ticket:{record.ticket_id}"
+    if not generation or not side_effect_done(shop=shop, key=f"{key}:hde_update"):
+        return
+    fields = _link_fields(shop, settings, widget_link_build(shop=shop,
+                                                           ticket_id=record.ticket_id))
+    if fields:
+        side_effect_once(shop=shop, key=f"{key}:hde_link:{generation}",
+                         perform=lambda: _putter(hde, record)(custom_fields=fields))
 
 
 def _reverse_flow(*, shop, settings, crm, context, info, key, link, marker):
@@ -230,6 +250,8 @@ def ticket_changed_handle(*, event) -> None:
         updates["closed_at"] = None
     TicketRecord.objects.filter(pk=record.pk).update(**updates)
     settings = ShopSettings.of(shop)
+    if not ticket.is_closed:
+        fresh_link_write(shop=shop, settings=settings, hde=hde, record=record)
     if ticket.is_closed and settings.closing_note and record.customer_id:
         side_effect_once(
             shop=shop, key=f"ticket:{ticket_id}:rcrm_closing_note",

@@ -158,3 +158,10 @@ def test_the_next_ticket_event_writes_a_fresh_link_after_a_revocation(client, wi
     assert requests.get(old, timeout=10).status_code == 403
     # One fresh link per revocation: the next reply leaves it alone.
     assert reply(9002) == fresh
+    # After the next revocation, a change of the ticket (an operator moves it
+    # on) writes the fresh link just as well.
+    client.post(_url("widget_links_revoke", wired_shop))
+    hde.update_ticket(ticket.id, status_id="process")
+    pump_dispatcher()
+    changed = hde.get_ticket(ticket.id).custom_fields[hde_fields.CRM_CARD]
+    assert changed not in (old, fresh) and requests.get(changed, timeout=10).status_code == 200
