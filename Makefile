@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 export DEBUG ?= 1
 
-.PHONY: run test lint setup browser messages ci clean
+.PHONY: run test lint setup browser messages ci clean extension
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ messages: $(STAMP)
 	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
 
 browser:
-	scripts/ensure-system-packages chromium
+	scripts/ensure-system-packages chromium chromium-l10n
+
+## make extension: build the browser extension (var/extension/dist/, served at /extension/).
+extension: $(STAMP) browser
+	scripts/build-extension
 
 ## make run: set up and run the portal, worker and emulators with demo data.
 run: setup
@@ -38,6 +42,7 @@ test: $(STAMP) messages browser
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) var staticfiles db.sqlite3*

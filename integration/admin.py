@@ -7,6 +7,7 @@ admin module here is what registers it on the console site
 
 from integration.analytics import admin as analytics_admin  # noqa: F401
 from integration.console import dashboard  # noqa: F401
+from integration.extension import admin as extension_admin  # noqa: F401
 from integration.ops.admin import logs, personal_data  # noqa: F401
 from integration.orders import admin as orders_admin  # noqa: F401
 from integration.replies import admin as replies_admin  # noqa: F401

@@ -12,6 +12,7 @@ _ADMIN_CHROME = {"site_header": admin.site.site_header, "site_title": admin.site
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("integration.api.urls")),
+    path("", include("integration.extension.urls")),
     path("widget/<uuid:public_id>/<str:token>/", widget_views.widget_page, name="widget-page"),
     path("hooks/hde/<uuid:public_id>/", hooks.hde_webhook, name="hook-hde"),
     path("hooks/retailcrm/<uuid:public_id>/", hooks.retailcrm_trigger, name="hook-retailcrm"),

@@ -13,7 +13,8 @@ from integration.models import Agency, Membership, Role, Shop
 CHROMIUM = "/usr/bin/chromium"
 
 # Vendor-specific fixtures live beside their owners' tests.
-pytest_plugins = ["tests.fixtures_retailcrm", "tests.fixtures_hde", "tests.fixtures_portal"]
+pytest_plugins = ["tests.fixtures_retailcrm", "tests.fixtures_hde", "tests.fixtures_portal",
+                  "tests.fixtures_extension"]
 
 
 @pytest.fixture(autouse=True)

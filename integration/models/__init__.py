@@ -22,6 +22,7 @@ from integration.models.connections import (
 )
 from integration.models.customers import CustomerLink
 from integration.models.events import EventSource, EventState, InboundEvent
+from integration.models.extension import ExtensionToken
 from integration.models.logs import ApiCall, Provider, WidgetRequest
 from integration.models.orders import LocalOrder, OrderWatch
 from integration.models.ratelimit import RateLimitState
@@ -54,6 +55,7 @@ __all__ = [
     "ConnectionStatus",
     "CustomerLink",
     "EventSource",
+    "ExtensionToken",
     "EventState",
     "HelpDeskEddyConnection",
     "InboundEvent",

@@ -6,6 +6,7 @@ every link of that shop at once, and a token of shop A never opens shop B.
 """
 
 import secrets
+import time
 from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
@@ -24,9 +25,12 @@ def _salt(shop, settings: ShopSettings) -> str:
     return f"integration.widget:{shop.public_id}:{settings.widget_link_salt}"
 
 
-def widget_link_build(*, shop, ticket_id: int) -> str:
+def widget_link_build(*, shop, ticket_id: int, expires_at: int | None = None) -> str:
+    """`expires_at` (Unix seconds) shortens a link below the shop's validity:
+    the browser extension's links live for a shift, not for weeks."""
     settings = ShopSettings.of(shop)
-    token = signing.dumps({"t": int(ticket_id)}, salt=_salt(shop, settings), compress=True)
+    payload = {"t": int(ticket_id)} | ({"x": int(expires_at)} if expires_at else {})
+    token = signing.dumps(payload, salt=_salt(shop, settings), compress=True)
     path = reverse("widget-page", args=[shop.public_id, token])
     return django_settings.PORTAL_BASE_URL + path
 
@@ -41,9 +45,12 @@ def widget_link_verify(*, shop, token: str) -> int:
     except signing.BadSignature as exc:
         raise WidgetLinkInvalid("bad signature") from exc
     try:
-        return int(data["t"])
-    except (KeyError, TypeError, ValueError) as exc:
+        ticket_id, expires_at = int(data["t"]), int(data.get("x") or 0)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise WidgetLinkInvalid("malformed") from exc
+    if expires_at and time.time() > expires_at:
+        raise WidgetLinkInvalid("expired")
+    return ticket_id
 
 
 def widget_shop_get(public_id) -> Shop:

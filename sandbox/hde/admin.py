@@ -30,6 +30,8 @@ class AccountAdmin(admin.ModelAdmin):
             "banned_until", "requests_received", "limit_violations", "hits")}),
         ("Fault injection", {"fields": ("fault_latency_ms", "fault_kind", "fault_next",
                                         "fault_sleep_seconds")}),
+        ("Vendor behaviour (open questions, see sandbox/hde/README.md)",
+         {"fields": ("behaviour",)}),
     )
     inlines = [WebhookRuleInline]
 

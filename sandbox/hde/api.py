@@ -22,7 +22,9 @@ from django.http import HttpResponse, JsonResponse, QueryDict, StreamingHttpResp
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from sandbox.behaviour import behaviour_view
 from sandbox.hde import services as svc
+from sandbox.hde.behaviour import BOARD
 from sandbox.hde.models import (
     Account,
     CustomField,
@@ -310,7 +312,11 @@ def _messages(is_comment: bool):
         ticket = svc.get_ticket(account, ticket_id)
         data = _body(request)
         author = actor.user
-        if data.get("user_id") not in (None, "", "0", 0):
+        # §6: `user_id` sets the author ("if not given, the API user"), as
+        # the official docs' examples say; switch `post_author=ignored`
+        # always answers as the API user.
+        if (data.get("user_id") not in (None, "", "0", 0)
+                and account.switch("post_author") == "allowed"):
             author = svc.get_user(account, data["user_id"])
         message = svc.add_message(account, ticket, text=data.get("text", ""), author=author,
                                   is_comment=is_comment)
@@ -439,3 +445,10 @@ ROUTES = [
     (re.compile(r"/custom_fields/(?P<field_id>\d+)/"), {"GET": custom_field_get}),
     (re.compile(r"/custom_fields/(?P<field_id>\d+)/options/"), {"GET": custom_field_options}),
 ]
+
+
+# `GET|POST /sandbox/hde/<account>/_behaviour`: the account's answers to the
+# vendor's open questions (sandbox.hde.behaviour). Not a vendor API.
+behaviour = behaviour_view(
+    BOARD, lambda code: Account.objects.filter(code=code).first(),
+    lambda request: _error(404, "Not found", "Unknown HelpDeskEddy system"))

@@ -17,6 +17,7 @@ explicitly in tests.
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import requests
 from django.conf import settings
@@ -82,7 +83,8 @@ def add_webhook_rule(account, *, name, events, url, template, username="", passw
 def placeholders(account, ticket) -> dict[str, str]:
     """Values of the §11.3 placeholders for a ticket, all as strings."""
     from sandbox.hde.models import Department, Priority, Status
-    from sandbox.hde.services import fmt_datetime, fmt_post_date, name_of
+    from sandbox.hde.pages import ticket_path
+    from sandbox.hde.services import fmt_post_date, name_of
 
     owner, user = ticket.owner, ticket.user
     status = Status.objects.filter(account=account, slug=ticket.status_id).first()
@@ -111,13 +113,34 @@ def placeholders(account, ticket) -> dict[str, str]:
             if last else ""
         ),
         "last_answer_attachments_links": "",
-        "date_update": fmt_datetime(account, ticket.date_updated),
-        "link_staff": f"{base}/sandbox/hde/{account.code}/tickets/{ticket.hid}/",
+        "date_update": date_update(account, ticket.date_updated),
+        "link_staff": base + ticket_path(account.code, ticket.hid),
         "sla_remaining_minutes": "",
     }
     for key, value in (ticket.custom_fields or {}).items():
         values[f"custom_field_{key}"] = value
     return {key: "" if value is None else str(value) for key, value in values.items()}
+
+
+# `{date_update}` may not be written like the API's `date_updated` (§11.3:
+# the placeholder list is not public): switch `date_update_format`.
+DATE_UPDATE_FORMATS = {
+    "ymd_hms": "%Y-%m-%d %H:%M:%S",  # as the API writes date_updated
+    "ymd_hm": "%Y-%m-%d %H:%M",
+    "dmy_hm": "%d.%m.%Y %H:%M",  # as the API writes sla_date
+    "dmy_hms": "%d.%m.%Y %H:%M:%S",
+}
+
+
+def date_update(account, moment) -> str:
+    """The `{date_update}` placeholder of a ticket updated at `moment`, by
+    the switches `date_update_format` and `date_update_timezone`."""
+    zone = (ZoneInfo("UTC") if account.switch("date_update_timezone") == "utc"
+            else ZoneInfo(account.timezone))
+    style = account.switch("date_update_format")
+    if style == "unix":
+        return str(int(moment.timestamp()))
+    return moment.astimezone(zone).strftime(DATE_UPDATE_FORMATS[style])
 
 
 def render(template: str, values: dict[str, str]) -> str:

@@ -12,6 +12,8 @@ prove what the emulator received.
 
 from django.db import models
 
+from sandbox.hde.behaviour import BOARD, validate_behaviour
+
 
 class Account(models.Model):
     """One HDE system (`<code>.helpdeskeddy.com` in real life)."""
@@ -44,12 +46,37 @@ class Account(models.Model):
     fault_sleep_seconds = models.FloatField(
         default=5.0, help_text="How long `timeout` and `slow_body` faults stall."
     )
+    # Answers to the vendor's open questions, only those that differ from
+    # the default (`sandbox.hde.behaviour.BOARD` lists them).
+    behaviour = models.JSONField(default=dict, blank=True, validators=[validate_behaviour],
+                                 help_text="Switches of sandbox.hde.behaviour, e.g. "
+                                           '{"tags_on_update": "refuse"}.')
 
     class Meta:
         ordering = ["code"]
 
     def __str__(self):
         return self.code
+
+    def switch(self, name: str) -> str:
+        """This account's answer to one open question (see BOARD)."""
+        return BOARD.value(self.behaviour, name)
+
+
+class IdSequence(models.Model):
+    """The last API id handed out per account and kind (`ticket`, `message`,
+    `user`); see `sandbox.numbering`."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=30)
+    last = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "kind"],
+                                               name="hde_sequence_unique")]
+
+    def __str__(self):
+        return f"{self.kind} ≤ {self.last} ({self.account_id})"
 
 
 class AccountOwned(models.Model):

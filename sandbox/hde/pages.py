@@ -5,11 +5,16 @@ sees in HDE. They go through `sandbox.hde.services`, so a ticket created or
 answered here fires the same dispatcher rules as one made through the API.
 The sidebar frames whatever URL is in the ticket's "CRM card" custom field:
 the portal writes that field; the emulator never builds portal links.
+
+A ticket's page lives where real HDE keeps it (`/ru/ticket/list/filter/id/1/
+ticket/<id>/` after the system's URL), so the browser extension recognises
+both the same way.
 """
 
 from django import forms
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from sandbox.hde import services as svc
 from sandbox.hde.html import clean_html
@@ -26,6 +31,16 @@ from sandbox.hde.models import (
 )
 
 CRM_CARD_FIELD = "CRM card"
+# The list filter in the address: real HDE puts the list the agent came from
+# there; links from outside (notifications, integrations) use 0 or 1.
+DEFAULT_FILTER_ID = 1
+
+
+def ticket_path(account_code: str, ticket_id: int) -> str:
+    """The staff page of a ticket, as real HDE shapes it after the system's URL."""
+    return reverse("sandbox_hde:ticket", kwargs={
+        "account": account_code, "lang": "ru", "filter_id": DEFAULT_FILTER_ID,
+        "ticket_id": ticket_id})
 
 
 def _agent(account) -> HdeUser:
@@ -56,7 +71,8 @@ def ticket_list(request, account):
     priorities = _names(Priority, account)
     statuses = _names(Status, account, key="slug")
     rows = [{"ticket": t, "priority": priorities.get(t.priority_id, t.priority_id),
-             "status": statuses.get(t.status_id, t.status_id)} for t in tickets]
+             "status": statuses.get(t.status_id, t.status_id),
+             "url": ticket_path(account.code, t.hid)} for t in tickets]
     return render(request, "sandbox/hde/ticket_list.html", {"account": account, "rows": rows})
 
 
@@ -65,8 +81,20 @@ class ReplyForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10000)
 
 
-def ticket_page(request, account, ticket_id):
+def ticket_moved(request, account, ticket_id):
+    """The emulator's first address for a ticket page: on to the real shape
+    (307 keeps a form's POST a POST)."""
     account = get_object_or_404(Account, code=account)
+    get_object_or_404(Ticket, account=account, hid=ticket_id)
+    response = HttpResponseRedirect(ticket_path(account.code, ticket_id))
+    if request.method not in ("GET", "HEAD"):
+        response.status_code = 307
+    return response
+
+
+def ticket_page(request, account, ticket_id, lang="ru", filter_id=DEFAULT_FILTER_ID):
+    account = get_object_or_404(Account, code=account)
+    ticket_id = int(ticket_id)
     ticket = get_object_or_404(Ticket.objects.select_related("user", "owner"),
                                account=account, hid=ticket_id)
     form = ReplyForm(request.POST or None)
@@ -146,5 +174,5 @@ def ticket_new(request, account):
         except svc.HdeError as error:
             form.add_error(None, error.details or error.title)
         else:
-            return redirect("sandbox_hde:ticket", account=account.code, ticket_id=ticket.hid)
+            return redirect(ticket_path(account.code, ticket.hid))
     return render(request, "sandbox/hde/ticket_new.html", {"account": account, "form": form})

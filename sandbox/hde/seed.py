@@ -20,6 +20,7 @@ from django.db import transaction
 
 from sandbox.demo_people import PEOPLE, PEOPLE_BY_KEY
 from sandbox.hde import services as svc
+from sandbox.hde.behaviour import BOARD
 from sandbox.hde.models import (
     Account,
     CustomField,
@@ -185,15 +186,25 @@ def _tickets(account, users, specs):
                                    date_created=at + timedelta(minutes=30))
 
 
-def seed(*, base_url: str) -> dict:
+def seed(*, base_url: str, behaviour: dict[str, dict] | None = None) -> dict:
     """Wipe and recreate the emulator's data; return the accounts the
-    portal's seed needs (URL, agent e-mail, key, ticket page)."""
+    portal's seed needs (URL, agent e-mail, key, ticket page).
+
+    `behaviour` maps an account code to its answers to the vendor's open
+    questions (sandbox.hde.behaviour), e.g. `{"demo": {"tags_on_update":
+    "refuse"}}`; accounts not named keep every default."""
     base_url = base_url.rstrip("/")
+    behaviour = behaviour or {}
+    unknown = set(behaviour) - {spec["code"] for spec in ACCOUNTS}
+    if unknown:
+        raise ValueError(f"no HDE emulator account {', '.join(sorted(unknown))}")
     accounts = []
     with transaction.atomic():
         _wipe()
         for spec in ACCOUNTS:
-            account = Account.objects.create(code=spec["code"], name=spec["name"])
+            account = Account.objects.create(
+                code=spec["code"], name=spec["name"],
+                behaviour=BOARD.validate(behaviour.get(spec["code"], {})))
             _dictionaries(account)
             users = _users(account, spec)
             _tickets(account, users, DEMO_TICKETS if spec["code"] == "demo" else SECOND_TICKETS)

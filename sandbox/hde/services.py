@@ -3,8 +3,8 @@ the new-ticket form, so a ticket created by hand behaves exactly like one
 created through `POST /api/v2/tickets/` (same validation, same dispatcher
 events).
 
-JSON shapes follow /work/shared/reference/helpdeskeddy-api.md; section
-numbers are quoted beside each quirk.
+JSON shapes follow docs/vendors/helpdeskeddy.md; section numbers are quoted
+beside each quirk.
 """
 
 import re
@@ -12,7 +12,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from sandbox.hde.models import (
@@ -22,12 +22,14 @@ from sandbox.hde.models import (
     Department,
     Event,
     HdeUser,
+    IdSequence,
     Message,
     Priority,
     Status,
     Ticket,
     TicketType,
 )
+from sandbox.numbering import allocate
 
 PAGE_SIZE = 30  # reference §2: 30 tickets/users per page, `per_page` ignored
 STAFF_GROUP = {"id": 1, "type": "staff", "name": {"ru": "Администраторы", "en": "Administrators"},
@@ -229,14 +231,17 @@ def _int(value, what: str) -> int:
         raise invalid(f"Wrong {what}: {value!r}") from exc
 
 
-def next_hid(model, account) -> int:
-    """Next id of `model` in the account. Inside a transaction the account row
-    is locked first, so requests served at once by several web processes on
-    PostgreSQL never read the same maximum (HDE itself never answers a
-    duplicate-key 500); the lock lasts until the caller's commit."""
-    if transaction.get_connection().in_atomic_block:
-        list(Account.objects.select_for_update().filter(pk=account.pk).values_list("pk"))
-    return (model.objects.filter(account=account).aggregate(m=Max("hid"))["m"] or 0) + 1
+SEQUENCE_KINDS = {Ticket: "ticket", Message: "message", HdeUser: "user"}
+
+
+def next_hid(model, account, count: int = 1) -> int:
+    """Reserve `count` ids of `model` (Ticket, Message or HdeUser) in the
+    account and return the first. A counter row per account and kind is
+    locked until the caller's transaction ends, so requests served at once
+    (several web processes on PostgreSQL) never share an id: HDE itself
+    never answers a duplicate-key 500 (see sandbox.numbering)."""
+    return allocate(IdSequence, account=account, kind=SEQUENCE_KINDS[model],
+                    rows=model.objects.filter(account=account), field="hid", count=count)
 
 
 def unique_id_for(hid: int) -> str:
@@ -255,7 +260,11 @@ def search_users(account, *, search="", exact=False, id_list="", group_list=""):
         users = users.filter(group_type__in=types)
     search = (search or "").strip()
     if search:
-        digits = phone_digits(search)
+        # Switches: `exact_search=ignored` treats exact_search=1 as a plain
+        # substring search; `user_search_phone=ignored` never matches phones
+        # (both unverified, §7, §15.2-3).
+        exact = exact and account.switch("exact_search") == "honoured"
+        digits = phone_digits(search) if account.switch("user_search_phone") == "digits" else ""
         if exact:
             query = Q(email__iexact=search) | Q(name__iexact=search) | Q(lastname__iexact=search)
         else:
@@ -281,11 +290,12 @@ def create_user(account, *, email, name="", lastname="", phone="", group_type=Hd
         raise invalid("Field email is required and must be an e-mail")
     if HdeUser.objects.filter(account=account, email__iexact=email).exists():
         raise invalid(f"User with email {email} already exists")
-    return HdeUser.objects.create(
-        account=account, hid=next_hid(HdeUser, account), name=name or email.split("@")[0],
-        lastname=lastname, email=email, phone=phone, group_type=group_type,
-        date_created=now, date_updated=now,
-    )
+    with transaction.atomic():
+        return HdeUser.objects.create(
+            account=account, hid=next_hid(HdeUser, account), name=name or email.split("@")[0],
+            lastname=lastname, email=email, phone=phone, group_type=group_type,
+            date_created=now, date_updated=now,
+        )
 
 
 def user_for_contact(account, *, email="", phone="", name="") -> HdeUser:
@@ -357,9 +367,12 @@ def _validate_custom_fields(account, values) -> dict:
     if not isinstance(values, dict):
         raise invalid("custom_fields must be an object keyed by field id")
     fields = {str(f.hid): f for f in CustomField.objects.filter(account=account)}
+    refuse_unknown = account.switch("unknown_custom_fields") == "refuse"
     clean = {}
     for key, value in values.items():
         field = fields.get(str(key))
+        if field is None and not refuse_unknown:
+            continue
         if field is None:
             raise invalid(f"Custom field {key} not found")
         if field.field_type == "select" and value not in ("", None, 0, "0"):
@@ -417,13 +430,17 @@ def update_ticket(account, ticket: Ticket, data: dict, actor: Actor) -> Ticket:
     from sandbox.hde import dispatcher
 
     with transaction.atomic():
-        clean = _validate_refs(account, data)
+        clean = _validate_refs(account, _tags_on_update(account, data))
         changed = False
         for key, value in clean.items():
             if key == "custom_fields":
                 merged = {**(ticket.custom_fields or {}), **value}
                 if merged != ticket.custom_fields:
                     ticket.custom_fields, changed = merged, True
+            elif key == "tags" and account.switch("tags_on_update") == "append":
+                merged = list(dict.fromkeys([*(ticket.tags or []), *value]))
+                if merged != ticket.tags:
+                    ticket.tags, changed = merged, True
             elif getattr(ticket, key) != value:
                 setattr(ticket, key, value)
                 changed = True
@@ -432,6 +449,21 @@ def update_ticket(account, ticket: Ticket, data: dict, actor: Actor) -> Ticket:
             ticket.save()
             dispatcher.fire(account, Event.TICKET_CHANGED, ticket)
     return ticket
+
+
+def _tags_on_update(account, data: dict) -> dict:
+    """`tags` is not in every list of PUT parameters (§5.5), so whether a
+    real HDE applies it is open. Switch `tags_on_update`: `stick` replaces
+    the tags, `append` adds to them, `refuse` answers the validation error
+    for an unknown parameter (nothing applied), `ignore` applies the rest."""
+    if "tags" not in data:
+        return data
+    answer = account.switch("tags_on_update")
+    if answer == "refuse":
+        raise invalid("Unknown parameter: tags")
+    if answer == "ignore":
+        return {key: value for key, value in data.items() if key != "tags"}
+    return data
 
 
 def add_message(account, ticket: Ticket, *, text: str, author: HdeUser,

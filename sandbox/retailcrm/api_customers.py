@@ -1,10 +1,8 @@
 """Customers (reference §8) and their notes (§9)."""
 
-import re
-
 from django.utils import timezone
 
-from sandbox.retailcrm import store
+from sandbox.retailcrm import matching, store
 from sandbox.retailcrm.api_orders import history_feed
 from sandbox.retailcrm.models import Customer, Note
 from sandbox.retailcrm.protocol import (
@@ -20,8 +18,6 @@ from sandbox.retailcrm.protocol import (
 )
 from sandbox.retailcrm.routing import find_entity, resolve_ref, route
 
-PHONE_LIKE = re.compile(r"^[\d\s+()\-.]+$")
-
 
 @route("GET", r"v5/customers", "customer_read")
 def customers_list(call):
@@ -35,19 +31,11 @@ def customers_list(call):
     if as_list(flt.get("externalIds")):
         rows = rows.filter(external_id__in=as_list(flt["externalIds"]))
     if flt.get("email"):
-        # Exact vs substring is unverified (§8.1); we match substrings, the
-        # client compares exactly.
-        rows = rows.filter(email__contains=str(flt["email"]).strip().lower())
+        # Exact vs substring and letter case are unverified (§8.1): switches.
+        rows = matching.by_email(call.account, rows, flt["email"])
     if flt.get("name"):
-        needle = str(flt["name"]).strip().lower()
-        if PHONE_LIKE.match(needle) and len(store.phone_digits(needle)) >= 5:
-            # A phone typed with +, spaces, brackets or dashes. The vendor's
-            # matching rules are unverified (§8.1, §19); we match digits, and
-            # a Russian +7/8 number by its 10 national digits.
-            needle = store.phone_digits(needle)
-            if len(needle) == 11 and needle[0] in "78":
-                needle = needle[1:]
-        rows = rows.filter(search_text__contains=needle)
+        # Names and phones; phone rules are unverified (§8.1, §19): a switch.
+        rows = matching.by_name(call.account, rows, flt["name"])
     if as_list(flt.get("managers")):
         wanted = {int(m) for m in as_list(flt["managers"]) if str(m).isdigit()}
         rows = rows.filter(doc__managerId__in=list(wanted))

@@ -24,11 +24,44 @@ def api_versions(call):
     return ok({"versions": ["3.0", "4.0", "5.0"]})
 
 
+# `credentials_rights=renamed_or_split`: what a key's rights might be called
+# instead (§2: only five names are confirmed). Enforcement is unchanged: the
+# key can do exactly what it could; only the names it reports differ.
+RENAMED_SCOPES = {
+    "customer_read": ["customers_read"],
+    "customer_write": ["customer_create", "customer_edit", "customer_notes_write"],
+    "order_read": ["order_read"],
+    "order_write": ["order_create", "order_edit"],
+    "reference_read": ["references_read"],
+    "user_read": ["users_read"],
+    "task_read": ["task_read"],
+    "task_write": ["task_create", "task_edit"],
+}
+# ...and the deprecated `credentials` list of method paths, filled in then.
+SCOPE_PATHS = {
+    "customer_read": ["/api/v5/customers", "/api/v5/customers/{externalId}",
+                      "/api/v5/customers/history", "/api/v5/customers/notes"],
+    "customer_write": ["/api/v5/customers/create", "/api/v5/customers/{externalId}/edit",
+                       "/api/v5/customers/notes/create"],
+    "order_read": ["/api/v5/orders", "/api/v5/orders/{externalId}", "/api/v5/orders/history"],
+    "order_write": ["/api/v5/orders/create", "/api/v5/orders/{externalId}/edit"],
+    "reference_read": ["/api/v5/reference/statuses", "/api/v5/reference/status-groups",
+                       "/api/v5/reference/sites"],
+    "user_read": ["/api/v5/users", "/api/v5/users/{id}"],
+    "task_read": ["/api/v5/tasks", "/api/v5/tasks/{id}"],
+    "task_write": ["/api/v5/tasks/create"],
+}
+
+
 @route("GET", r"credentials", None)
 def credentials(call):
+    scopes, paths = list(call.key.scopes), []  # deprecated list of method paths (§2)
+    if call.account.switch("credentials_rights") == "renamed_or_split":
+        scopes = [name for scope in call.key.scopes for name in RENAMED_SCOPES.get(scope, [scope])]
+        paths = [path for scope in call.key.scopes for path in SCOPE_PATHS.get(scope, [])]
     return ok({
-        "scopes": call.key.scopes,
-        "credentials": [],  # deprecated list of method paths (§2)
+        "scopes": scopes,
+        "credentials": paths,
         "siteAccess": "access_selective" if call.key.sites else "access_full",
         "sitesAvailable": call.sites,
     })
@@ -42,6 +75,14 @@ def system_info(call):
 
 @route("GET", r"v5/settings", None)
 def account_settings(call):
+    """Switch `settings_endpoint`: `forbidden` answers 403 `Access denied.`
+    and `failing` a 500, on this path only (whether every key may read it is
+    unverified, §7)."""
+    answer = call.account.switch("settings_endpoint")
+    if answer == "forbidden":
+        raise ApiProblem(403, "Access denied.")
+    if answer == "failing":
+        raise ApiProblem(500, "Internal Server Error")
     now = crm_datetime(timezone.now(), call.account.timezone)
     return ok({"settings": {
         "default_currency": {"value": "RUB", "updated_at": now},

@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from sandbox.retailcrm import store
+from sandbox.retailcrm import matching, store
 from sandbox.retailcrm.models import Customer, HistoryRecord, Order
 from sandbox.retailcrm.protocol import (
     ApiProblem,
@@ -38,19 +38,35 @@ def orders_list(call):
         ids = Customer.objects.filter(account=call.account,
                                       external_id=flt["customerExternalId"])
         rows = rows.filter(customer_crm_id__in=ids.values("crm_id"))
+    if flt.get("customer"):
+        # Free text naming the customer (§11.1; semantics unverified).
+        customers = Customer.objects.filter(account=call.account, site__in=call.sites)
+        rows = matching.orders_by_customer(call.account, rows, customers, flt["customer"])
+    if flt.get("email"):
+        rows = matching.by_email(call.account, rows, flt["email"])
     if as_list(flt.get("extendedStatus")):
-        # Whether group codes are accepted is unverified (§11.1); we accept both.
+        # Whether group codes are accepted is unverified (§11.1): a switch.
         wanted = set(as_list(flt["extendedStatus"]))
-        groups = call.account.references.get("statusGroups", {})
-        for code in list(wanted):
-            wanted.update(groups.get(code, {}).get("statuses", []))
+        if call.account.switch("extended_status_groups") == "accepted":
+            groups = call.account.references.get("statusGroups", {})
+            for code in list(wanted):
+                wanted.update(groups.get(code, {}).get("statuses", []))
         rows = rows.filter(status__in=wanted)
     if flt.get("createdAtFrom"):
         rows = rows.filter(doc__createdAt__gte=str(flt["createdAtFrom"]))
     if flt.get("createdAtTo"):
         rows = rows.filter(doc__createdAt__lte=f"{flt['createdAtTo']} 23:59:59")
-    found, pagination = paginate(rows.order_by("-created_at", "-crm_id"), limit, page)
+    found, pagination = paginate(rows.order_by(*ORDER_LIST_ORDER[
+        call.account.switch("order_list_order")]), limit, page)
     return ok({"pagination": pagination, "orders": store.render_orders(call.account, found)})
+
+
+# The default sort of the order list is undocumented (§11.1): a switch.
+ORDER_LIST_ORDER = {
+    "newest_first": ("-created_at", "-crm_id"),
+    "oldest_first": ("created_at", "crm_id"),
+    "id_asc": ("crm_id",),
+}
 
 
 @route("POST", r"v5/orders/create", "order_write")
@@ -100,7 +116,10 @@ def history_feed(call, entity: str, id_filter: str):
         rows = rows.filter(doc__createdAt__gte=str(flt["startDate"]))
     if flt.get("endDate"):
         rows = rows.filter(doc__createdAt__lte=str(flt["endDate"]))
-    found, pagination = paginate(rows.order_by("crm_id"), limit, page)
+    if call.account.switch("history_pages") == "empty_pages":
+        found, pagination = _with_empty_pages(rows.order_by("crm_id"), limit, page)
+    else:
+        found, pagination = paginate(rows.order_by("crm_id"), limit, page)
     history = []
     for record in found:
         doc = dict(record.doc)
@@ -109,3 +128,20 @@ def history_feed(call, entity: str, id_filter: str):
         history.append(doc)
     return ok({"generatedAt": crm_datetime(timezone.now(), call.account.timezone),
                "history": history, "pagination": pagination})
+
+
+def _with_empty_pages(queryset, limit: int, page: int) -> tuple[list, dict]:
+    """`history_pages=empty_pages`: every odd page answers no records while
+    `pagination` says more pages follow; page 2k holds what page k would
+    (so `totalPageCount` doubles, `totalCount` stays true). A client that
+    stops at the first empty page stalls on its cursor, as RetailCRM's own
+    module once did; one that follows `totalPageCount` still gets every
+    record, in order."""
+    total = queryset.count()
+    real_pages = (total + limit - 1) // limit
+    pagination = {"limit": limit, "totalCount": total, "currentPage": page,
+                  "totalPageCount": 2 * real_pages}
+    if page % 2:
+        return [], pagination
+    real = page // 2
+    return list(queryset[(real - 1) * limit: real * limit]), pagination

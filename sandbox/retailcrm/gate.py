@@ -178,15 +178,16 @@ def _slow_body(delay_ms: int) -> StreamingHttpResponse:
 
 def authenticate(request, account: Account) -> ApiKey:
     """`X-API-KEY` header or `apiKey` parameter (§2); errors as the vendor's
-    envelope with 403 (the Go client's mocks; the exact status is
-    uncertain, §19)."""
+    envelope with 403 (the Go client's mocks), or 401 with the switch
+    `auth_error_status` (the exact status is uncertain, §19)."""
+    status = int(account.switch("auth_error_status"))
     raw = (request.headers.get("X-Api-Key") or request.GET.get("apiKey")
            or request.POST.get("apiKey") or "")
     if not raw:
-        raise ApiProblem(403, '"apiKey" is missing.')
+        raise ApiProblem(status, '"apiKey" is missing.')
     key = ApiKey.objects.select_related("account").filter(key=raw, active=True).first()
     if key is None or key.account_id != account.pk:
-        raise ApiProblem(403, 'Wrong "apiKey" value.')
+        raise ApiProblem(status, 'Wrong "apiKey" value.')
     return key
 
 

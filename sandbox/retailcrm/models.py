@@ -10,8 +10,10 @@ and lets the seed bulk-insert 10,000 orders in seconds.
 primary key is ours and never leaves the emulator).
 """
 
-from django.db import IntegrityError, models, transaction
-from django.db.models import Max
+from django.db import models, transaction
+
+from sandbox.numbering import allocate
+from sandbox.retailcrm.behaviour import BOARD, validate_behaviour
 
 
 class Fault(models.TextChoices):
@@ -45,6 +47,10 @@ class Account(models.Model):
     # 0: every request gets it until reset.
     fault_burst = models.PositiveIntegerField(default=0)
     slow_body_ms = models.PositiveIntegerField(default=3000)
+    # Answers to the vendor's open questions, only those that differ from
+    # the default (`sandbox.retailcrm.behaviour.BOARD` lists them).
+    behaviour = models.JSONField(default=dict, blank=True,
+                                 validators=[validate_behaviour])
 
     class Meta:
         verbose_name = "RetailCRM emulator account"
@@ -54,6 +60,27 @@ class Account(models.Model):
 
     def site_codes(self) -> list[str]:
         return list((self.references or {}).get("sites", {}))
+
+    def switch(self, name: str) -> str:
+        """This account's answer to one open question (see BOARD)."""
+        return BOARD.value(self.behaviour, name)
+
+
+class IdSequence(models.Model):
+    """The last vendor id handed out per account and kind (`customer`,
+    `order`, `note`, `task`, `history:order`, `history:customer`); see
+    `sandbox.numbering`."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=30)
+    last = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "kind"],
+                                               name="rc_sequence_unique")]
+
+    def __str__(self):
+        return f"{self.kind} ≤ {self.last} ({self.account_id})"
 
 
 class ApiKey(models.Model):
@@ -81,32 +108,30 @@ class AccountOwned(models.Model):
     class Meta:
         abstract = True
 
+    # The counter kind of this model (see IdSequence) and the first id.
+    sequence_kind = ""
+    first_crm_id = 1
+
     @classmethod
-    def next_crm_id(cls, account) -> int:
-        """Next vendor id for this account. Callers run inside the write
-        transaction (SQLite IMMEDIATE serialises writers; the unique
-        constraint catches a race elsewhere)."""
-        current = cls.objects.filter(account=account).aggregate(top=Max("crm_id"))["top"]
-        return (current or 0) + 1
+    def allocate_crm_ids(cls, account, count: int = 1) -> int:
+        """Reserve `count` ids for new rows of this kind; returns the first.
+        The counter row stays locked until the caller's transaction ends,
+        so concurrent creates never collide (see sandbox.numbering)."""
+        return allocate(IdSequence, account=account, kind=cls.sequence_kind,
+                        rows=cls.objects.filter(account=account), field="crm_id",
+                        count=count, floor=cls.first_crm_id - 1)
 
     @classmethod
     def create_numbered(cls, account, build_doc, **fields):
-        """Create a row under the next id. Two requests served at once (several
-        web processes on PostgreSQL) can read the same maximum; the loser of
-        the unique constraint takes the next number instead of answering 500,
-        as the real API never does."""
-        for _attempt in range(50):
-            crm_id = cls.next_crm_id(account)
-            try:
-                with transaction.atomic():
-                    return cls.objects.create(account=account, crm_id=crm_id,
-                                              doc=build_doc(crm_id), **fields)
-            except IntegrityError:
-                continue
-        raise IntegrityError(f"no free {cls.__name__} id for account {account.pk}")
+        """Create a row under the next id; `build_doc(crm_id)` makes its doc."""
+        with transaction.atomic():
+            crm_id = cls.allocate_crm_ids(account)
+            return cls.objects.create(account=account, crm_id=crm_id, doc=build_doc(crm_id),
+                                      **fields)
 
 
 class User(AccountOwned):
+    sequence_kind = "user"
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["account", "crm_id"], name="rc_user_unique")
@@ -117,6 +142,7 @@ class User(AccountOwned):
 
 
 class Customer(AccountOwned):
+    sequence_kind = "customer"
     external_id = models.CharField(max_length=100, blank=True, default="")
     site = models.CharField(max_length=100)
     email = models.CharField(max_length=200, blank=True, default="", db_index=True)
@@ -136,6 +162,8 @@ class Customer(AccountOwned):
 
 
 class Order(AccountOwned):
+    sequence_kind = "order"
+    first_crm_id = 1001  # as the seed numbers them
     customer_crm_id = models.PositiveIntegerField(null=True)
     number = models.CharField(max_length=40)
     external_id = models.CharField(max_length=100, blank=True, default="")
@@ -158,6 +186,7 @@ class Order(AccountOwned):
 
 
 class Note(AccountOwned):
+    sequence_kind = "note"
     customer_crm_id = models.PositiveIntegerField()
     created_at = models.DateTimeField()
 
@@ -172,6 +201,7 @@ class Note(AccountOwned):
 
 
 class Task(AccountOwned):
+    sequence_kind = "task"
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["account", "crm_id"], name="rc_task_unique")
@@ -197,3 +227,81 @@ class HistoryRecord(AccountOwned):
 
     def __str__(self):
         return f"{self.entity} history {self.crm_id}"
+
+    @classmethod
+    def allocate_crm_ids(cls, account, count: int = 1, *, entity: str) -> int:
+        """History ids ascend per account and entity (§12)."""
+        return allocate(IdSequence, account=account, kind=f"history:{entity}",
+                        rows=cls.objects.filter(account=account, entity=entity),
+                        field="crm_id", count=count)
+
+
+class TriggerEvent(models.TextChoices):
+    """The trigger events the emulator fires (Automation → Triggers, §15.1)."""
+
+    ORDER_CREATED = "order_created", "order created"
+    ORDER_STATUS_CHANGED = "order_status_changed", "order changed: status changed"
+    ORDER_CHANGED = "order_changed", "order changed (any field)"
+
+
+class TriggerEncoding(models.TextChoices):
+    """Where the action's parameters travel (§15.1: admin-defined; receivers
+    in the wild accept each of these)."""
+
+    QUERY = "query", "query string"
+    FORM = "form", "form body (x-www-form-urlencoded)"
+    JSON = "json", "JSON body"
+
+
+class Trigger(models.Model):
+    """A trigger with the "Send HTTP request" action («Отправить HTTP-запрос»,
+    §15.1): on its event, the account sends `method url` with `params`
+    (name → template such as `{{ order.id }}`) encoded as `encoding`, plus
+    `headers` (name → template). A shared secret goes wherever the admin
+    typed it: a header (`X-Webhook-Secret`) or a parameter (`secret`).
+    See sandbox.retailcrm.triggers."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="triggers")
+    name = models.CharField(max_length=200)
+    event = models.CharField(max_length=30, choices=TriggerEvent.choices,
+                             default=TriggerEvent.ORDER_STATUS_CHANGED)
+    method = models.CharField(max_length=8, default="POST")
+    url = models.CharField(max_length=1000)
+    encoding = models.CharField(max_length=10, choices=TriggerEncoding.choices,
+                                default=TriggerEncoding.FORM)
+    params = models.JSONField(default=dict, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class TriggerDelivery(models.Model):
+    """One HTTP request a trigger made or will make; `triggers.pump()` sends
+    queued ones. The rendered request is stored, so a test can read exactly
+    what "RetailCRM" sent."""
+
+    QUEUED, SENT, FAILED = "queued", "sent", "failed"
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="deliveries")
+    order_crm_id = models.PositiveIntegerField()
+    method = models.CharField(max_length=8)
+    url = models.CharField(max_length=2000)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.TextField(blank=True, default="")
+    content_type = models.CharField(max_length=60, blank=True, default="")
+    state = models.CharField(max_length=10, default=QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_status = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    next_attempt_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.trigger} → {self.url} ({self.state})"

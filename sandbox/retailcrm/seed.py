@@ -14,7 +14,7 @@ stay true. Everything is bulk-inserted: 10,000 orders take about a second.
 """
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from sandbox.demo_people import PEOPLE, DemoPerson
 from sandbox.retailcrm import gate
+from sandbox.retailcrm.behaviour import BOARD
 from sandbox.retailcrm.models import (
     Account,
     ApiKey,
@@ -31,6 +32,8 @@ from sandbox.retailcrm.models import (
     Note,
     Order,
     Task,
+    Trigger,
+    TriggerDelivery,
     User,
 )
 from sandbox.retailcrm.references import COMPLETED_GROUPS, site_book, status_books
@@ -72,6 +75,9 @@ class AccountPlan:
     managers: list[tuple[str, str, str, str, str, bool]]
     people: list[DemoPerson] = field(default_factory=list)
     fillers: int = 0
+    # Answers to the vendor's open questions (sandbox.retailcrm.behaviour):
+    # `{"order_list_order": "oldest_first"}`; empty = every default.
+    behaviour: dict = field(default_factory=dict)
 
 
 PLANS = [
@@ -117,15 +123,26 @@ PHONE_TWIN = DemoPerson("vip_twin", "Пётр", "Смирнов", "petr.smirnov@
                         "8 (916) 123-45-67", orders=1, newest_order_status="complete")
 
 
-def seed(*, base_url: str) -> dict:
-    """Wipe the emulator and recreate the demo accounts; see the module doc."""
+def seed(*, base_url: str, behaviour: dict[str, dict] | None = None) -> dict:
+    """Wipe the emulator and recreate the demo accounts; see the module doc.
+    `behaviour` maps an account code to its answers to the vendor's open
+    questions (sandbox.retailcrm.behaviour), e.g. `{"demo":
+    {"order_list_order": "oldest_first"}}`."""
     base_url = base_url.rstrip("/")
+    behaviour = behaviour or {}
+    unknown = set(behaviour) - {plan.code for plan in PLANS}
+    if unknown:
+        raise ValueError(f"no RetailCRM emulator account {', '.join(sorted(unknown))}")
     now = timezone.now().replace(microsecond=0)
     with transaction.atomic():
-        for model in (HistoryRecord, Task, Note, Order, Customer, User, ApiKey, Account):
+        for model in (TriggerDelivery, Trigger, HistoryRecord, Task, Note, Order, Customer,
+                      User, ApiKey, Account):
             model.objects.all().delete()
-        result = {"accounts": [seed_account(plan, base_url=base_url, now=now)
-                               for plan in PLANS]}
+        result = {"accounts": [
+            seed_account(replace(plan, behaviour={**plan.behaviour,
+                                                  **behaviour.get(plan.code, {})}),
+                         base_url=base_url, now=now)
+            for plan in PLANS]}
     gate.limiter.reset()
     return result
 
@@ -295,6 +312,7 @@ def seed_account(plan: AccountPlan, *, base_url: str, now: datetime | None = Non
         code=plan.code, name=plan.name, timezone=plan.tz,
         references={"statuses": statuses, "statusGroups": groups,
                     "sites": site_book(plan.sites), "orderNumberSuffix": plan.suffix},
+        behaviour=BOARD.validate(plan.behaviour),
     )
     keys = ApiKey.objects.bulk_create([
         ApiKey(account=account, key=key, scopes=scopes, sites=sites)
@@ -367,8 +385,10 @@ def _add_customers(plan: AccountPlan, builder: _Builder) -> dict[str, list[Custo
         female = rng.random() < 0.5
         first_names, last_names = FEMALE if female else MALE
         digits = f"9{rng.randint(10, 99)}{rng.randint(1000000, 9999999)}"
-        phone = rng.choice(PHONE_FORMATS).format(a=digits[:3], b=digits[3:6], c=digits[6:8],
-                                                 d=digits[8:])
+        # Every spelling in turn, so even a small seed stores +7…, 8…, 7…
+        # and bare ten-digit numbers.
+        phone = PHONE_FORMATS[index % len(PHONE_FORMATS)].format(
+            a=digits[:3], b=digits[3:6], c=digits[6:8], d=digits[8:])
         person = DemoPerson(
             f"filler-{index}", rng.choice(first_names), rng.choice(last_names),
             email=f"client{index + 1}.{plan.code}@example.ru" if rng.random() < 0.8 else "",

@@ -6,11 +6,21 @@ whether they came from the seed, the API or a test.
 """
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
-from sandbox.retailcrm.models import Account, ApiKey, Customer, HistoryRecord, Order
+from sandbox.retailcrm import triggers
+from sandbox.retailcrm.models import (
+    Account,
+    ApiKey,
+    Customer,
+    HistoryRecord,
+    Order,
+    TriggerEvent,
+)
 from sandbox.retailcrm.protocol import ApiProblem, crm_datetime
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -58,7 +68,13 @@ def order_stub(order: Order) -> dict:
 def render_orders(account: Account, orders: list[Order]) -> list[dict]:
     """Orders embed their customer in full (`customer` and, for individuals,
     `contact`), §11.3. Stored docs keep only the id, so a customer edit shows
-    up in every order at once."""
+    up in every order at once.
+
+    Switches: `order_customer=partial` embeds only the customer's `id` (and
+    `email` when it has one), no `contact`; `payments_shape=list` sends
+    `payments` as a list instead of an object keyed by id."""
+    partial = account.switch("order_customer") == "partial"
+    as_list = account.switch("payments_shape") == "list"
     ids = {o.customer_crm_id for o in orders if o.customer_crm_id}
     customers = {
         c.crm_id: c.doc for c in Customer.objects.filter(account=account, crm_id__in=ids)
@@ -67,9 +83,14 @@ def render_orders(account: Account, orders: list[Order]) -> list[dict]:
     for order in orders:
         doc = dict(order.doc)
         customer = customers.get(order.customer_crm_id)
-        if customer is not None:
+        if customer is not None and partial:
+            doc["customer"] = {"id": customer["id"],
+                               **({"email": customer["email"]} if customer.get("email") else {})}
+        elif customer is not None:
             doc["customer"] = customer
             doc["contact"] = customer
+        if as_list and isinstance(doc.get("payments"), dict):
+            doc["payments"] = list(doc["payments"].values())
         rendered.append(doc)
     return rendered
 
@@ -92,17 +113,18 @@ def history_entry(*, account: Account, entity: str, key: ApiKey | None, user_id=
 
 def save_history(account: Account, records: list[HistoryRecord]) -> None:
     """Number the records after the account's last id for the entity and
-    insert them in one statement (ascending ids, §12)."""
+    insert them in one statement (ascending ids, §12). The ids come from the
+    account's counter, so concurrent writers never share one."""
     by_entity: dict[str, list[HistoryRecord]] = {}
     for record in records:
         by_entity.setdefault(record.entity, []).append(record)
-    for entity, group in by_entity.items():
-        last = HistoryRecord.objects.filter(account=account, entity=entity).order_by(
-            "-crm_id").values_list("crm_id", flat=True).first() or 0
-        for offset, record in enumerate(group, start=1):
-            record.crm_id = last + offset
-            record.doc = {"id": record.crm_id, **record.doc}
-    HistoryRecord.objects.bulk_create(records, batch_size=2000)
+    with transaction.atomic():
+        for entity, group in sorted(by_entity.items()):
+            first = HistoryRecord.allocate_crm_ids(account, len(group), entity=entity)
+            for offset, record in enumerate(group):
+                record.crm_id = first + offset
+                record.doc = {"id": record.crm_id, **record.doc}
+        HistoryRecord.objects.bulk_create(records, batch_size=2000)
 
 
 def _changes(old: dict, new: dict, names: dict) -> list[tuple[str, object, object]]:
@@ -140,7 +162,7 @@ def create_customer(account: Account, key: ApiKey | None, data: dict, site: str)
         raise ApiProblem(400, "Errors in the entity format",
                          {"firstName": "Specify the first name"})
     now = timezone.now()
-    crm_id = Customer.next_crm_id(account)
+    crm_id = Customer.allocate_crm_ids(account)
     doc = {
         "type": "customer", "id": crm_id, "isContact": False,
         "createdAt": crm_datetime(now, account.timezone), "vip": False, "bad": False,
@@ -189,13 +211,12 @@ def create_order(account: Account, key: ApiKey | None, data: dict, site: str,
     status = data.get("status") or "new"
     if not status_group_of(status) and status not in account.references.get("statuses", {}):
         raise ApiProblem(400, "Errors in the entity format", {"status": "Status not found."})
-    now = timezone.now()
+    now = _created_at(account, data.get("createdAt"))
     if customer is None:
         customer = create_customer(account, key, {
             name: data[name] for name in ("firstName", "lastName", "email") if data.get(name)
         } | ({"phones": [{"number": data["phone"]}]} if data.get("phone") else {}), site)
-    crm_id = Order.next_crm_id(account) or 1
-    crm_id = max(crm_id, 1001)
+    crm_id = Order.allocate_crm_ids(account)
     number = data.get("number") or f"{crm_id}{account.references.get('orderNumberSuffix', 'A')}"
     items = data.get("items") or []
     summ = sum(float(i.get("initialPrice", 0)) * float(i.get("quantity", 1)) for i in items)
@@ -220,6 +241,9 @@ def create_order(account: Account, key: ApiKey | None, data: dict, site: str,
         external_id=str(doc.get("externalId", "")), status=status, site=site, created_at=now,
         doc=doc,
     )
+    # Re-read under a row lock: two orders of one customer created at once
+    # must both count.
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
     stats = customer.doc
     stats["ordersCount"] = stats.get("ordersCount", 0) + 1
     stats["totalSumm"] = round(stats.get("totalSumm", 0) + doc["totalSumm"], 2)
@@ -229,7 +253,21 @@ def create_order(account: Account, key: ApiKey | None, data: dict, site: str,
         account=account, entity="order", key=key, field="status", new={"code": status},
         created=True, target={**doc, "customer": customer_stub(customer)},
     )])
+    triggers.fire(account, order, TriggerEvent.ORDER_CREATED)
     return order
+
+
+def _created_at(account: Account, value):
+    """`createdAt` of a new order: now, or the `Y-m-d H:i:s` the caller sent
+    in the account's timezone (orders imported from a shop keep their date)."""
+    if value in (None, ""):
+        return timezone.now()
+    try:
+        naive = datetime.strptime(str(value).strip(), "%Y-%m-%d %H:%M:%S")
+    except ValueError as error:
+        raise ApiProblem(400, "Errors in the entity format",
+                         {"createdAt": "This value is not a valid datetime."}) from error
+    return naive.replace(tzinfo=ZoneInfo(account.timezone))
 
 
 @transaction.atomic
@@ -252,4 +290,8 @@ def edit_order(account: Account, key: ApiKey | None, order: Order, data: dict) -
                       new=after, target=order_stub(order))
         for field, before, after in changes
     ])
+    if changes:
+        triggers.fire(account, order, TriggerEvent.ORDER_CHANGED)
+    if any(field == "status" for field, _, _ in changes):
+        triggers.fire(account, order, TriggerEvent.ORDER_STATUS_CHANGED)
     return order

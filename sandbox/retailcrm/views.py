@@ -13,8 +13,11 @@ import time
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from sandbox.behaviour import behaviour_view
 from sandbox.retailcrm import api_customers, api_misc, api_orders, gate  # noqa: F401 - routes
-from sandbox.retailcrm.models import Account, Fault
+from sandbox.retailcrm import triggers as trigger_actions
+from sandbox.retailcrm.behaviour import BOARD
+from sandbox.retailcrm.models import Account, Fault, Order, Trigger, TriggerDelivery
 from sandbox.retailcrm.protocol import ApiProblem, error_response, parse_php_query
 from sandbox.retailcrm.routing import ROUTES, Call
 
@@ -93,3 +96,73 @@ def faults(request, account: str):
         row.save(update_fields=list(values) or None)
         gate.limiter.reset(row.code)
     return JsonResponse({name: getattr(row, name) for name in sorted(FAULT_FIELDS)})
+
+
+# `GET|POST /sandbox/retailcrm/<account>/_behaviour`: the account's answers to
+# the vendor's open questions (sandbox.retailcrm.behaviour). Not a vendor API.
+behaviour = behaviour_view(BOARD, gate.find_account, gate.unknown_account)
+
+TRIGGER_FIELDS = {"name", "url", "params", "headers", "encoding", "method", "event"}
+
+
+def _trigger_json(trigger: Trigger) -> dict:
+    return {"id": trigger.pk, "name": trigger.name, "event": trigger.event,
+            "method": trigger.method, "url": trigger.url, "encoding": trigger.encoding,
+            "params": trigger.params, "headers": trigger.headers, "active": trigger.active}
+
+
+def _delivery_json(delivery: TriggerDelivery) -> dict:
+    return {"id": delivery.pk, "trigger": delivery.trigger_id,
+            "order_id": delivery.order_crm_id, "method": delivery.method,
+            "url": delivery.url, "headers": delivery.headers, "body": delivery.body,
+            "content_type": delivery.content_type, "state": delivery.state,
+            "last_status": delivery.last_status}
+
+
+@csrf_exempt
+def triggers(request, account: str):
+    """`GET /sandbox/retailcrm/<account>/_triggers` lists the account's
+    triggers and their last deliveries; `POST` (JSON) adds a trigger with
+    `name`, `url`, `params`, `headers`, `encoding` (query|form|json),
+    `method`, `event` (see sandbox.retailcrm.triggers). Not a vendor API."""
+    row = gate.find_account(account)
+    if row is None:
+        return gate.unknown_account(request)
+    if request.method == "POST":
+        try:
+            values = json.loads(request.body or b"{}")
+            if not isinstance(values, dict) or set(values) - TRIGGER_FIELDS:
+                raise ValueError(f"fields: {', '.join(sorted(TRIGGER_FIELDS))}")
+            if not values.get("name") or not values.get("url"):
+                raise ValueError("name and url are required")
+            created = trigger_actions.add_trigger(row, **values)
+        except (ValueError, TypeError) as error:
+            return JsonResponse({"success": False, "errorMsg": str(error)}, status=400)
+        return JsonResponse({"success": True, "trigger": _trigger_json(created)}, status=201)
+    deliveries = TriggerDelivery.objects.filter(trigger__account=row).order_by("-pk")[:50]
+    return JsonResponse({
+        "triggers": [_trigger_json(t) for t in row.triggers.all()],
+        "deliveries": [_delivery_json(d) for d in deliveries],
+    })
+
+
+@csrf_exempt
+def trigger_fire(request, account: str, trigger_id: int):
+    """`POST /sandbox/retailcrm/<account>/_triggers/<id>/fire` with
+    `order_id` (the CRM id): send that trigger's request for that order now,
+    as the account would when its event happens; answers the delivery (the
+    request as sent and the receiver's status). Not a vendor API."""
+    row = gate.find_account(account)
+    if row is None:
+        return gate.unknown_account(request)
+    if request.method != "POST":
+        return JsonResponse({"success": False, "errorMsg": "POST only."}, status=405)
+    trigger = Trigger.objects.filter(account=row, pk=trigger_id).first()
+    order_id = request.POST.get("order_id") or request.GET.get("order_id") or ""
+    order = (Order.objects.filter(account=row, crm_id=int(order_id)).first()
+             if order_id.isdigit() else None)
+    if trigger is None or order is None:
+        return JsonResponse({"success": False, "errorMsg": "Unknown trigger or order."},
+                            status=404)
+    return JsonResponse({"success": True,
+                         "delivery": _delivery_json(trigger_actions.send(trigger, order))})

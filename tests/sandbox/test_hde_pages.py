@@ -15,6 +15,8 @@ from sandbox.hde.html import clean_html
 from sandbox.hde.models import Account, Delivery, HdeUser, Ticket
 from sandbox.hde.seed import CRM_CARD, ORDERS_COUNT, seed
 
+PAGE = "/sandbox/hde/demo/ru/ticket/list/filter/id/1/ticket/{}/"  # real HDE's address shape
+
 
 @pytest.fixture
 def demo(db):
@@ -36,7 +38,7 @@ def test_the_ticket_page_shows_what_the_portal_wrote(client, demo):
     svc.add_message(demo, ticket, text="<p>RetailCRM: <b>2 заказа</b></p>",
                     author=HdeUser.objects.get(account=demo, hid=1), is_comment=True)
 
-    page = client.get("/sandbox/hde/demo/tickets/4/")
+    page = client.get(PAGE.format(4))
 
     html = page.content.decode()
     assert page.status_code == 200 and '<meta charset="utf-8">' in html
@@ -50,12 +52,12 @@ def test_the_ticket_page_shows_what_the_portal_wrote(client, demo):
 
 
 def test_without_a_crm_card_the_sidebar_says_so(client, demo):
-    html = client.get("/sandbox/hde/demo/tickets/2/").content.decode()
+    html = client.get(PAGE.format(2)).content.decode()
     assert "No CRM card yet" in html and "<iframe" not in html
     ticket = svc.get_ticket(demo, 2)
     svc.update_ticket(demo, ticket, {"custom_fields": {str(CRM_CARD): "javascript:alert(1)"}},
                       agent(demo))
-    html = client.get("/sandbox/hde/demo/tickets/2/").content.decode()
+    html = client.get(PAGE.format(2)).content.decode()
     assert "<iframe" not in html and "CRM card is not a link" in html
 
 
@@ -68,10 +70,11 @@ def test_message_html_is_cleaned():
 def test_the_list_page_links_every_ticket(client, demo):
     html = client.get("/sandbox/hde/demo/tickets/").content.decode()
     # Two links per ticket, plus the header's list and "new ticket" links.
-    assert html.count('href="/sandbox/hde/demo/tickets/') == 2 * 13 + 2
+    assert html.count('href="/sandbox/hde/demo/') == 2 * 13 + 2
     assert "Где мой заказ 1001A?" in html
     assert client.get("/sandbox/hde/nobody/tickets/").status_code == 404
     assert client.get("/sandbox/hde/demo/tickets/999/").status_code == 404
+    assert client.get(PAGE.format(999)).status_code == 404
 
 
 def test_the_new_ticket_form_creates_like_the_api(client, demo):
@@ -83,7 +86,7 @@ def test_the_new_ticket_form_creates_like_the_api(client, demo):
         "customer": str(olga.hid), "title": "Где заказ 1003A?", "description": "Жду!"})
 
     ticket = Ticket.objects.get(account=demo, hid=14)
-    assert response.status_code == 302 and response["Location"] == "/sandbox/hde/demo/tickets/14/"
+    assert response.status_code == 302 and response["Location"] == PAGE.format(14)
     assert (ticket.user, ticket.title, ticket.status_id) == (olga, "Где заказ 1003A?", "open")
     assert ticket.messages.get().text == "Жду!"
     assert Delivery.objects.get().body == '{"ticket_id": "14", "email": "olga.k@example.ru"}'
@@ -107,7 +110,7 @@ def test_the_new_ticket_form_accepts_any_email_or_phone(client, demo):
 def test_replies_from_the_page_fire_the_dispatcher(client, demo):
     add_webhook_rule(demo, name="R", events=["new_reply", "new_comment"],
                      url="http://127.0.0.1:9/h", template="{last_post_user_id}")
-    url = "/sandbox/hde/demo/tickets/1/"
+    url = PAGE.format(1)
     client.post(url, {"kind": "client", "text": "Снова вопрос"})
     client.post(url, {"kind": "comment", "text": "Заметка"})
     assert list(Delivery.objects.values_list("event", "body")) == [
@@ -122,7 +125,7 @@ def test_an_operator_sees_the_crm_card_frame(page, hde_emulator, artifacts_dir):
     svc.update_ticket(account, svc.get_ticket(account, 2),
                       {"custom_fields": {str(CRM_CARD): card}, "priority_id": 1}, agent(account))
 
-    page.goto(f"{hde_emulator.base_url}/sandbox/hde/demo/tickets/2/")
+    page.goto(hde_emulator.base_url + PAGE.format(2))
 
     assert page.locator("[data-test=priority]").inner_text() == "Срочно"
     assert page.locator("iframe.crm-card").get_attribute("src") == card

@@ -112,3 +112,16 @@ def test_the_biggest_customer_is_one_page_query_not_ten_thousand(
                          {"filter[sinceId]": 0, "limit": 100}, HTTP_X_API_KEY=DEMO_FULL_KEY)
     ids = [h["id"] for h in history.json()["history"]]
     assert ids == list(range(1, 101))
+
+
+def test_phones_are_stored_in_mixed_forms(demo):
+    """Phone matching is an open question (§8.1): the seed must hold every
+    usual spelling for the switches to make a difference."""
+    phones = [phone["number"]
+              for doc in Customer.objects.filter(account__code="demo").values_list("doc",
+                                                                                  flat=True)
+              for phone in doc.get("phones", [])]
+    assert any(p.startswith("+7") for p in phones)
+    assert any(p.startswith("8") for p in phones)
+    assert any(p.isdigit() and len(p) == 10 for p in phones)
+    assert any(p.startswith("(") for p in phones)

@@ -25,7 +25,7 @@ def test_operator_sees_the_customer_and_adds_a_note(wired_shop, live_server, pag
     page.fill("input[name=title]", "Когда привезут заказ?")
     page.fill("textarea[name=description]", "Жду курьера, подскажите время.")
     page.locator("form button[type=submit], form input[type=submit]").first.click()
-    page.wait_for_url("**/tickets/*/")
+    page.wait_for_url("**/ticket/*/")
     ticket_url = page.url
 
     assert pump_dispatcher() >= 1  # the webhook went to the portal; the job ran

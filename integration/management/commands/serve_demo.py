@@ -28,7 +28,7 @@ class Command(BaseCommand):
         if settings.SANDBOX_ENABLED:
             # The HDE emulator's dispatcher sends its webhooks from its own
             # process, like the real HDE, never from inside a request.
-            manager.add_process("hde-dispatcher", f"{python} manage.py sandbox_hde_pump", env=env)
+            manager.add_process("sandbox-pump", f"{python} manage.py sandbox_pump", env=env)
         self.stdout.write(f"Portal: http://127.0.0.1:{port}/admin/ (Ctrl-C stops everything)")
         manager.loop()
         sys.exit(manager.returncode)

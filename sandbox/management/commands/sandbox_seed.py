@@ -12,7 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 
@@ -53,16 +53,23 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON document.")
         parser.add_argument("--base-url", default=None,
                             help="Public URL of this portal (default PORTAL_BASE_URL).")
+        parser.add_argument(
+            "--behaviour", action="append", default=[], metavar="VENDOR:ACCOUNT:SWITCH=VALUE",
+            help="Answer one of a vendor's open questions for an emulator account, e.g. "
+                 "retailcrm:demo:order_list_order=oldest_first or "
+                 "hde:demo:tags_on_update=refuse (repeatable; see the sandbox READMEs).")
 
-    def handle(self, *args, json: bool = False, base_url=None, **options):  # noqa: A002
+    def handle(self, *args, json: bool = False, base_url=None, behaviour=(),
+               **options):  # noqa: A002
         base_url = (base_url or settings.PORTAL_BASE_URL).rstrip("/")
         from sandbox.hde import seed as hde_seed
         from sandbox.retailcrm import seed as retailcrm_seed
 
+        switches = parse_behaviour(behaviour)
         _log("Seeding the RetailCRM emulator…")
-        retailcrm = retailcrm_seed.seed(base_url=base_url)
+        retailcrm = retailcrm_seed.seed(base_url=base_url, behaviour=switches["retailcrm"])
         _log("Seeding the HDE emulator…")
-        hde = hde_seed.seed(base_url=base_url)
+        hde = hde_seed.seed(base_url=base_url, behaviour=switches["hde"])
         with transaction.atomic():
             shops = self._wire_demo_shops(base_url, retailcrm, hde)
             users = self._demo_users()
@@ -102,6 +109,8 @@ class Command(BaseCommand):
             webhook_url = base_url + reverse("hook-hde", args=[shop.public_id])
             hde_dispatcher_wire(hde_account_code=hde_code, webhook_url=webhook_url,
                                 secret=webhook_secret)
+            trigger_url = base_url + reverse("hook-retailcrm", args=[shop.public_id])
+            _retailcrm_trigger_wire(rc_code, url=trigger_url, secret=trigger_secret)
             shop_defaults_apply(
                 shop=shop, normal_priority_id=HDE_STANDARD, high_priority_id=HDE_URGENT,
                 crm_card_field_id=hde_fields.CRM_CARD,
@@ -115,7 +124,7 @@ class Command(BaseCommand):
                 "agency": agency_name, "name": shop_name, "public_id": str(shop.public_id),
                 "retailcrm_account": rc_code, "hde_account": hde_code,
                 "webhook_url": webhook_url, "webhook_secret": webhook_secret,
-                "trigger_url": base_url + reverse("hook-retailcrm", args=[shop.public_id]),
+                "trigger_url": trigger_url,
                 "trigger_secret": trigger_secret, "widget_token": widget_token,
             })
         return shops
@@ -143,6 +152,49 @@ class Command(BaseCommand):
                 self.stdout.write(f"  HDE tickets ({account['code']}): {account['ticket_page']}")
         for user in document["users"]:
             self.stdout.write(f"  Agency login: {user['username']} / {user['password']}")
+
+
+def parse_behaviour(items) -> dict[str, dict[str, dict[str, str]]]:
+    """`["retailcrm:demo:order_list_order=oldest_first", ...]` →
+    `{"retailcrm": {"demo": {"order_list_order": "oldest_first"}}, "hde": {}}`,
+    checked before anything is wiped."""
+    from sandbox.hde.behaviour import BOARD as HDE_BOARD
+    from sandbox.hde.seed import ACCOUNTS as HDE_ACCOUNTS
+    from sandbox.retailcrm.behaviour import BOARD as RETAILCRM_BOARD
+    from sandbox.retailcrm.seed import PLANS as RETAILCRM_PLANS
+
+    known = {"retailcrm": (RETAILCRM_BOARD, {plan.code for plan in RETAILCRM_PLANS}),
+             "hde": (HDE_BOARD, {spec["code"] for spec in HDE_ACCOUNTS})}
+    switches: dict[str, dict[str, dict[str, str]]] = {"retailcrm": {}, "hde": {}}
+    for item in items:
+        head, _, value = item.partition("=")
+        parts = head.split(":")
+        if len(parts) != 3 or parts[0] not in switches or not value:
+            raise CommandError(f"--behaviour {item!r}: expected VENDOR:ACCOUNT:SWITCH=VALUE "
+                               "with VENDOR retailcrm or hde")
+        vendor, account, name = parts
+        if account not in known[vendor][1]:
+            raise CommandError(f"--behaviour {item!r}: no {vendor} emulator account "
+                               f"{account!r} (seeded: {', '.join(sorted(known[vendor][1]))})")
+        switches[vendor].setdefault(account, {})[name] = value
+    for vendor, accounts in switches.items():
+        for values in accounts.values():
+            try:
+                known[vendor][0].validate(values)
+            except ValueError as error:
+                raise CommandError(f"--behaviour: {error}") from error
+    return switches
+
+
+def _retailcrm_trigger_wire(account_code: str, *, url: str, secret: str) -> None:
+    """What the README asks a shop's admin to set up in RetailCRM (Automation
+    → Triggers): on a status change, POST `order_id` and `status` as form
+    fields with the secret in `X-Webhook-Secret`."""
+    from sandbox.retailcrm.triggers import add_trigger
+
+    add_trigger(account_code, name="Portal: order status changed", url=url,
+                params={"order_id": "{{ order.id }}", "status": "{{ order.status.code }}"},
+                headers={"X-Webhook-Secret": secret})
 
 
 def _json_dumps(document) -> str:
