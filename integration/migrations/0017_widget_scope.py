@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0015_ticket_record'),
+        ('integration', '0016_extension_tokens'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
