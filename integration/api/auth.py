@@ -8,8 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
-from integration.models import SecretKind, ShopSecret
-from integration.tenancy.secrets import secret_lookup
+from integration.tenancy.secrets import is_widget_token, widget_token_lookup
 
 
 class WidgetTokenAuthentication(authentication.BaseAuthentication):
@@ -22,8 +21,8 @@ class WidgetTokenAuthentication(authentication.BaseAuthentication):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <widget token>'.")
-        secret = secret_lookup(kind=SecretKind.WIDGET_TOKEN, presented=token.strip())
-        if secret is None or not secret.shop.active:
+        secret = widget_token_lookup(presented=token.strip())
+        if secret is None:
             raise exceptions.AuthenticationFailed("Unknown or revoked widget token.")
         return AnonymousUser(), secret
 
@@ -35,7 +34,7 @@ class HasWidgetToken(permissions.BasePermission):
     message = "A widget token is required: 'Authorization: Bearer <token>'."
 
     def has_permission(self, request, view):
-        return isinstance(request.auth, ShopSecret)
+        return is_widget_token(request.auth)
 
 
 class WidgetTokenScheme(OpenApiAuthenticationExtension):

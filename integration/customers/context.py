@@ -12,6 +12,12 @@ The assembled context is cached per shop and customer (TTL per shop) and
 dropped when an order of that customer changes; a stale copy is kept for a
 day so a RetailCRM outage shows the last known data with its age instead of
 "no orders". Answers come within a deadline whatever the vendor does.
+
+Reads by id stay inside the shop's store: RetailCRM answers
+`customers/{id}?by=id` for every store the key sees, while the searches are
+filtered by the shop's store. So a customer read by id (asked for, remembered
+or cached) whose store is not the shop's answers exactly like a customer that
+does not exist (`customer_site_allowed`).
 """
 
 import hashlib
@@ -35,7 +41,7 @@ from integration.customers.types import (
     TicketInfo,
 )
 from integration.models import ShopSettings
-from integration.vendors.errors import ApiError
+from integration.vendors.errors import ApiError, ApiNotFound
 
 logger = logging.getLogger("integration.context")
 
@@ -91,6 +97,47 @@ def references_get(client, shop) -> dict:
     return refs
 
 
+class CustomerOutOfScope(ApiNotFound):
+    """A customer of a store the shop does not own: told apart from a real
+    404 only in the logs, never in an answer."""
+
+
+def customer_site_allowed(*, shop, site: str) -> bool:
+    """Whether a customer of store `site` belongs to this shop. A connection
+    without a store code sees whatever stores its key sees (the key is the
+    boundary); with a code, only that store."""
+    connection = getattr(shop, "retailcrm", None)
+    code = (connection.site_code if connection is not None else "") or ""
+    return not code or (site or "") == code
+
+
+def _not_found_context() -> CustomerContext:
+    return CustomerContext(status=ContextStatus.UNKNOWN, matched_by="id",
+                           notice=_("No such customer in this shop's RetailCRM store."))
+
+
+def customer_site_check(*, shop, customer_id: int, request_id: str = "") -> None:
+    """Raise CustomerOutOfScope unless the customer exists in the shop's
+    store: from a cached context when there is one, else one read. Every
+    write by id (notes, tasks from the API) goes through here."""
+    from integration.vendors.retailcrm import RetailCrmClient
+
+    cached = cache.get(_context_key(shop.pk, customer_id, 1, _version(shop.pk, customer_id)))
+    if cached is not None and cached.get("customer"):
+        site = cached["customer"].get("site", "")
+    else:
+        connection = getattr(shop, "retailcrm", None)
+        if connection is None:
+            raise CustomerOutOfScope(_("RetailCRM is not connected for this shop."))
+        client = RetailCrmClient.for_connection(connection, interactive=True,
+                                                request_id=request_id)
+        site = client.customer(customer_id).site
+    if not customer_site_allowed(shop=shop, site=site):
+        logger.warning("context.customer_out_of_scope",
+                       extra={"shop": shop.pk, "customer": customer_id})
+        raise CustomerOutOfScope(_("No such customer in this shop's RetailCRM store."))
+
+
 def order_number_in(text: str, pattern: str) -> str:
     """The first order number in a ticket subject/body, by the shop's pattern."""
     if not text or not pattern:
@@ -109,14 +156,19 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                          interactive: bool = True, request_id: str = "", event=None,
                          deadline: float = DEADLINE_SECONDS, today: date | None = None,
                          raise_errors: bool = False, with_hde_history: bool = True,
-                         ) -> CustomerContext:
+                         use_memory: bool = True) -> CustomerContext:
     """The context for a ticket or an identifier.
 
     Interactive callers (the widget) get an answer within `deadline` whatever
     RetailCRM does. Jobs pass `raise_errors=True` to get the client's error
     (so the inbox can retry, park or give up) and `with_hde_history=False`
     to keep a new ticket within three HDE calls.
+
+    A remembered or cached customer that is gone or outside the shop's store
+    (the store code changed, a link made before the store rule) is
+    forgotten and the customer is searched for again (`use_memory=False`).
     """
+    arguments = {k: v for k, v in locals().items() if k != "use_memory"}
     from integration.vendors.retailcrm import RetailCrmClient
 
     started = time.monotonic()
@@ -139,10 +191,11 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
 
     # 1. Find the customer (remembered link, cached lookup, or parallel searches).
     lookup_key = _lookup_key(shop.pk, email, phone, order_number)
-    if customer_id is None and hde_user_id:
+    asked_for = customer_id is not None
+    if customer_id is None and hde_user_id and use_memory:
         customer_id = _remembered(shop, hde_user_id)
     found = None
-    if customer_id is None and not refresh:
+    if customer_id is None and not refresh and use_memory:
         cached_lookup = cache.get(lookup_key)
         if cached_lookup is not None:
             customer_id = cached_lookup
@@ -174,6 +227,11 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
         cached = cache.get(key)
         if cached is not None:
             context = assembly.from_cache(cached)
+            if context.customer and not customer_site_allowed(shop=shop,
+                                                              site=context.customer.site):
+                if not asked_for and use_memory:
+                    return _search_again(shop, hde_user_id, lookup_key, arguments)
+                return _not_found_context()
             context.pinned_order_number = order_number or context.pinned_order_number
             return assembly.pin_order(context)
 
@@ -184,6 +242,12 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                         order_number=order_number,
                         hde_user_id=(hde_user_id or ticket.user_id) if with_hde_history else None,
                         timeout=remaining(), today=today)
+    except ApiNotFound:
+        if not asked_for and found is None and use_memory:
+            return _search_again(shop, hde_user_id, lookup_key, arguments)
+        if raise_errors:
+            raise
+        return _not_found_context()
     except (ApiError, TimeoutError) as error:
         if raise_errors:
             raise
@@ -200,6 +264,16 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
         cache.set(key, serialised, settings.context_ttl_seconds)
         cache.set(f"ctxstale:{shop.pk}:{customer_id}:{page}", serialised, STALE_TTL)
     return assembly.pin_order(context)
+
+
+def _search_again(shop, hde_user_id, lookup_key, arguments) -> CustomerContext:
+    """The remembered customer is no longer this shop's: forget it, search."""
+    logger.info("context.memory_forgotten", extra={"shop": shop.pk})
+    if hde_user_id:
+        _forget(shop, hde_user_id)
+    cache.delete(lookup_key)
+    cache.delete(lookup_key + ":stale")
+    return customer_context_get(**{**arguments, "refresh": True}, use_memory=False)
 
 
 class _Found:
@@ -265,6 +339,10 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     if jobs["orders"] in pending or ("customer" in jobs and jobs["customer"] in pending):
         raise TimeoutError("RetailCRM did not answer with the customer's orders in time.")
     customer = customer or jobs["customer"].result()
+    if not customer_site_allowed(shop=shop, site=customer.site):
+        logger.warning("context.customer_out_of_scope",
+                       extra={"shop": shop.pk, "customer": customer_id})
+        raise CustomerOutOfScope("The customer belongs to another store.")
     orders_page = jobs["orders"].result()
     notices = []
 
@@ -309,6 +387,12 @@ def _remember(shop, hde_user_id, customer_id):
 
     CustomerLink.objects.update_or_create(shop=shop, hde_user_id=hde_user_id,
                                           defaults={"customer_id": customer_id})
+
+
+def _forget(shop, hde_user_id):
+    from integration.models import CustomerLink
+
+    CustomerLink.objects.for_shop(shop).filter(hde_user_id=hde_user_id).delete()
 
 
 def customer_link_set(*, shop, hde_user_id: int, customer_id: int) -> None:

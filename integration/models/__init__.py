@@ -29,6 +29,7 @@ from integration.models.ratelimit import RateLimitState
 from integration.models.replies import ReplyKind, ReplyTemplate, SentReply
 from integration.models.secrets import AuthFailure, SecretKind, ShopSecret
 from integration.models.tenancy import Agency, Language, Membership, Role, Shop
+from integration.models.widget import ScopeReason, WidgetNonce, WidgetScope
 
 __all__ = [
     "SupportAnalytics",
@@ -72,4 +73,7 @@ __all__ = [
     "SecretKind",
     "Shop",
     "ShopSecret",
+    "ScopeReason",
+    "WidgetNonce",
+    "WidgetScope",
 ]

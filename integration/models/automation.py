@@ -45,8 +45,9 @@ class ShopSettings(models.Model):
     )
     context_ttl_seconds = models.PositiveIntegerField(_("context cache TTL, s"), default=60)
     widget_link_days = models.PositiveIntegerField(_("widget link validity, days"), default=30)
-    widget_link_salt = models.CharField(max_length=32, blank=True, default="",
-                                        help_text=_("Change to revoke every widget link."))
+    # Part of every link's signature: "Revoke all widget links" on the shop
+    # page replaces it (integration.widget.links), never a form field.
+    widget_link_salt = models.CharField(max_length=32, blank=True, default="", editable=False)
     # Reconciliation: tickets created up to this moment have been checked
     # against the inbox (HDE gives up retrying a webhook after a day).
     reconciled_until = models.DateTimeField(_("tickets reconciled until"), null=True,

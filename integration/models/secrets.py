@@ -4,6 +4,7 @@ Only a SHA-256 hash and a short hint are stored, so a database leak does not
 let anyone post events or read customer data; the plaintext is shown once.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +27,9 @@ class ShopSecret(models.Model):
     hint = models.CharField(_("hint"), max_length=12)
     label = models.CharField(_("label"), max_length=100, blank=True, default="")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("issued by"))
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 

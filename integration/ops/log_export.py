@@ -11,6 +11,7 @@ tenant-scoped) queryset, so a month of logs never sits in memory.
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -81,12 +82,61 @@ def text_excerpt(text: str, secrets: list[str], limit: int = EXCERPT_CHARS) -> s
     return cleaned if len(cleaned) <= limit else cleaned[:limit] + "…"
 
 
-def payload_excerpt(payload, secrets: list[str], limit: int = EXCERPT_CHARS) -> str:
+def payload_excerpt(payload, secrets: list[str], limit: int = EXCERPT_CHARS, *,
+                    masked: bool = False) -> str:
     """An inbound payload as indented JSON with credential-like fields and
-    the shop's keys blanked."""
+    the shop's keys blanked (and contact details, for a viewer)."""
     text = json.dumps(_blank_secret_keys(payload or {}), ensure_ascii=False, indent=2,
                       sort_keys=True, default=str)
+    if masked:
+        text = mask_contacts(text)
     return text_excerpt(text, secrets, limit)
+
+
+# -- what a viewer sees (integration.tenancy.access: no personal data) ---------
+EMAIL_RE = re.compile(r"[\w.+%-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+PHONE_RE = re.compile(r"(?<![\w%])(?:\+|%2B)?\d[\d\s().\-+]{7,}\d(?!\w)", re.IGNORECASE)
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _phone_mask(match) -> str:
+    text = match.group(0)
+    if sum(c.isdigit() for c in text) < 10 or DATE_RE.match(text):
+        return text  # an id, a timestamp: not a phone number
+    return "[phone]"
+
+
+def mask_contacts(text: str) -> str:
+    """E-mail addresses and phone numbers in a log text, masked: what a
+    viewer sees in paths (searches by e-mail or phone), errors and payloads."""
+    return PHONE_RE.sub(_phone_mask, EMAIL_RE.sub("[e-mail]", text or ""))
+
+
+_masked: ContextVar[frozenset] = ContextVar("log_export_masked", default=frozenset())
+
+
+@contextmanager
+def personal_data_masked(shop_ids: Iterable[int]):
+    """Within one page render, mask contact details of these shops' rows
+    (the shops whose personal data the user may not read)."""
+    token = _masked.set(frozenset(shop_ids))
+    try:
+        yield
+    finally:
+        _masked.reset(token)
+
+
+def shop_excerpt(text: str, shop_id: int, limit: int = EXCERPT_CHARS, *,
+                 masked: bool | None = None) -> str:
+    """A stored text of one shop's row made safe to show: the shop's keys
+    blanked, contact details masked when the reader may not see them
+    (`masked`, or else the render's `personal_data_masked`), cut short."""
+    if masked is None:
+        masked = shop_id in _masked.get()
+    cleaned = redact(text or "", shop_secrets(shop_id))
+    if masked:
+        cleaned = mask_contacts(cleaned)
+    return cleaned if len(cleaned) <= limit else cleaned[:limit] + "…"
 
 
 def _cell(value) -> str:
@@ -117,9 +167,11 @@ def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
 Column = tuple[str, Callable]
 
 
-def _export(queryset, columns: list[Column], *, redacted: set[str] = frozenset()):
+def _export(queryset, columns: list[Column], *, redacted: set[str] = frozenset(),
+            masked_shop_ids: frozenset = frozenset()):
     """Stream `columns` of `queryset` as CSV lines. Columns named in
-    `redacted` are passed through the shop's keys; the keys are looked up
+    `redacted` are passed through the shop's keys (and, for rows of
+    `masked_shop_ids`, have contact details masked); the keys are looked up
     lazily per shop as rows arrive."""
     secrets: dict[int, list[str]] = {}
 
@@ -131,14 +183,17 @@ def _export(queryset, columns: list[Column], *, redacted: set[str] = frozenset()
             for name, getter in columns:
                 value = getter(obj)
                 if name in redacted:
-                    value = text_excerpt(str(value or ""), secrets[obj.shop_id])
+                    value = str(value or "")
+                    if obj.shop_id in masked_shop_ids:
+                        value = mask_contacts(value)
+                    value = text_excerpt(value, secrets[obj.shop_id])
                 row.append(value)
             yield row
 
     return csv_lines([name for name, _ in columns], rows())
 
 
-def api_calls_csv(queryset) -> Iterator[str]:
+def api_calls_csv(queryset, masked_shop_ids: frozenset = frozenset()) -> Iterator[str]:
     columns: list[Column] = [
         ("id", lambda c: c.pk), ("time", lambda c: c.created_at),
         ("shop", lambda c: c.shop.name), ("provider", lambda c: c.provider),
@@ -147,10 +202,11 @@ def api_calls_csv(queryset) -> Iterator[str]:
         ("duration_ms", lambda c: c.duration_ms), ("interactive", lambda c: c.interactive),
         ("event_id", lambda c: c.event_id), ("error", lambda c: c.error),
     ]
-    return _export(queryset, columns, redacted={"path", "error"})
+    return _export(queryset, columns, redacted={"path", "error"},
+                   masked_shop_ids=masked_shop_ids)
 
 
-def inbound_events_csv(queryset) -> Iterator[str]:
+def inbound_events_csv(queryset, masked_shop_ids: frozenset = frozenset()) -> Iterator[str]:
     """Payloads are left out on purpose: they are customer data and may be
     large; the detail page shows a redacted excerpt."""
     columns: list[Column] = [
@@ -160,10 +216,11 @@ def inbound_events_csv(queryset) -> Iterator[str]:
         ("state", lambda e: e.state), ("attempts", lambda e: e.attempts),
         ("processed", lambda e: e.processed_at), ("last_error", lambda e: e.last_error),
     ]
-    return _export(queryset, columns, redacted={"last_error"})
+    return _export(queryset, columns, redacted={"last_error"},
+                   masked_shop_ids=masked_shop_ids)
 
 
-def widget_requests_csv(queryset) -> Iterator[str]:
+def widget_requests_csv(queryset, masked_shop_ids: frozenset = frozenset()) -> Iterator[str]:
     columns: list[Column] = [
         ("id", lambda w: w.pk), ("time", lambda w: w.created_at),
         ("shop", lambda w: w.shop.name), ("channel", lambda w: w.channel),

@@ -6,7 +6,9 @@ finished events are purged by services.retention (`LOG_RETENTION_DAYS`); so are
 widget request timings and refused-auth records (they hold client
 addresses). This module purges what that one does not touch: record rows of
 long-closed tickets with their side-effect keys and unused customer links. Cached contexts
-expire by TTL and go at once when their shop is erased.
+expire by TTL and go at once when their shop is erased. Which customers a ticket's
+widget card may show (WidgetScope) lives as long as a widget link does and is
+dropped by the card itself (integration.widget.scope).
 
 Erasing a shop relies on the database: every tenant-owned row has a
 CASCADE foreign key to Shop, so one DELETE removes them all in one
@@ -33,6 +35,7 @@ from integration.models import (
     InboundEvent,
     SideEffect,
     TicketRecord,
+    WidgetScope,
 )
 from integration.ops.retention import purge_in_batches as _purge
 
@@ -184,6 +187,8 @@ def customer_data_export(*, shop, email: str = "", phone: str = "",
     for ticket_id in ticket_ids:
         effect_filter |= Q(key__startswith=f"ticket:{ticket_id}:")
     effects = SideEffect.objects.for_shop(shop).filter(effect_filter)
+    scopes = (WidgetScope.objects.for_shop(shop).filter(customer_id__in=customer_ids)
+              .order_by("ticket_id", "pk"))
     contexts = {}
     for cid in customer_ids:
         for prefix in (f"ctx:{shop.pk}:{cid}:", f"ctxstale:{shop.pk}:{cid}:"):
@@ -198,6 +203,7 @@ def customer_data_export(*, shop, email: str = "", phone: str = "",
                                          "customer_id", "order_number", "priority_rule",
                                          "status", "opened_at", "closed_at"]),
         "customer_links": _rows(links, ["hde_user_id", "customer_id", "updated_at"]),
+        "widget_scopes": _rows(scopes, ["ticket_id", "customer_id", "reason", "created_at"]),
         "side_effects": _rows(effects, ["key", "state", "result", "created_at", "done_at"]),
         "inbound_events": _rows(events, ["id", "source", "source_key", "event_type", "payload",
                                          "state", "created_at"]),

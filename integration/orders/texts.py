@@ -12,12 +12,15 @@ from django.utils.translation import gettext as _
 
 from integration.core.formatting import money
 from integration.customers.types import CustomerProfile, OrderSummary
+from integration.tickets.texts import vendor_plain
 
 
 def problem_subject(*, shop, summary: OrderSummary) -> str:
+    """The HDE ticket's title: plain text wherever HDE shows it (see
+    integration.tickets.texts on what the vendors render)."""
     with translation.override(shop.language):
-        return _("%(status)s: order %(number)s") % {"status": summary.status_name,
-                                                     "number": summary.number}
+        return _("%(status)s: order %(number)s") % {"status": vendor_plain(summary.status_name),
+                                                     "number": vendor_plain(summary.number)}
 
 
 def _order_lines(summary: OrderSummary) -> list[str]:

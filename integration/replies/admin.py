@@ -4,7 +4,7 @@ renders a template for a real customer of the shop's RetailCRM."""
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from integration.console.mixins import ReadOnlyAdminMixin, TenantScopedAdminMixin
 from integration.models import ReplyTemplate, SentReply, TicketRecord
 from integration.replies import service as reply_service
+from integration.tenancy.access import can_read_personal_data, shops_with_personal_data
 
 
 class ReplyTemplateForm(forms.ModelForm):
@@ -67,6 +68,13 @@ class ReplyTemplateAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                            reverse("admin:integration_replytemplate_preview", args=[obj.pk]),
                            _("Preview for a customer →"), table)
 
+    def get_list_display(self, request):
+        """The preview reads a real customer: not offered to viewers."""
+        shown = super().get_list_display(request)
+        if not shops_with_personal_data(request.user).exists():
+            shown = tuple(name for name in shown if name != "preview_link")
+        return shown
+
     @admin.display(description=_("conditions"))
     def conditions(self, obj):
         parts = []
@@ -97,6 +105,8 @@ class ReplyTemplateAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         if template is None or not self.has_view_permission(request, template):
             raise Http404
         shop = template.shop
+        if not can_read_personal_data(request.user, shop.agency_id):
+            raise PermissionDenied  # a preview reads a real customer
         who = request.GET.get("who", "").strip()[:100]
         customer_id = request.GET.get("customer_id", "")
         rendered, context = None, None
@@ -135,6 +145,25 @@ class SentReplyAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmi
     @admin.display(description=_("HDE ticket"), ordering="ticket__ticket_id")
     def ticket_number(self, obj):
         return f"#{obj.ticket.ticket_id}"
+
+    def _reads_personal_data(self, request, obj=None) -> bool:
+        if obj is not None:
+            return can_read_personal_data(request.user, obj.shop.agency_id)
+        shops = self.get_queryset(request).values("shop")
+        return not shops.exclude(shop__in=shops_with_personal_data(request.user)).exists()
+
+    def get_fields(self, request, obj=None):
+        """A sent text names the customer (and may hold an address): hidden
+        from viewers (integration.tenancy.access)."""
+        fields = super().get_fields(request, obj)
+        if not self._reads_personal_data(request, obj):
+            fields = [name for name in fields if name != "text"]
+        return fields
+
+    def get_search_fields(self, request):
+        if not self._reads_personal_data(request):
+            return ("template_name", "order_number")
+        return super().get_search_fields(request)
 
     def has_delete_permission(self, request, obj=None):
         return False

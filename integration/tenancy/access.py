@@ -2,6 +2,34 @@
 
 Every admin queryset, API view and job goes through these functions; nothing
 else filters by agency on its own.
+
+Roles in an agency:
+- owner: everything an admin may, plus colleagues (invitations, roles);
+- admin: configures the agency's shops (connections, rules, templates,
+  order watch), replays events, revokes widget links and issues or revokes
+  widget API tokens;
+- viewer: reads, and reads no customer's personal data.
+
+Personal data, for this rule, is what identifies or describes a person: a
+name, an e-mail, a phone, an address, what they wrote (ticket subjects) or
+were sent (reply texts), and anything looked up live about a customer in
+RetailCRM. Ids (ticket, customer, order ids), order numbers, statuses,
+totals and counts are not: they are how the logs and the analytics explain
+what the portal did.
+
+So a viewer may read the shops' configuration (never a key or a secret),
+connection health, rules, reply templates as written, order watch, the
+dashboards and analytics, and the logs as records of what happened, with
+contact details masked and ticket subjects and sent texts hidden. A viewer
+may not: export a customer's stored data, preview a reply template for a
+customer, try the rules with an e-mail, run the rules' dry run (it names
+each recent ticket's customer), or see the personal data in a log's detail.
+Owners and admins may (`can_read_personal_data`); every screen asks it here.
+
+The widget is outside these roles: it is for the operators who hold a
+ticket's signed link (inside HDE), and a link shows that ticket's customers
+only (integration.widget.scope); a widget API token stands for its whole
+shop, inside the shop's RetailCRM store.
 """
 
 from django.core.exceptions import ValidationError
@@ -41,6 +69,26 @@ def role_in_agency(user, agency_id) -> str | None:
 
 def can_edit_agency_data(user, agency_id) -> bool:
     return role_in_agency(user, agency_id) in EDIT_ROLES
+
+
+def can_read_personal_data(user, agency_id) -> bool:
+    """Owners and admins of the agency (see the module docstring)."""
+    return role_in_agency(user, agency_id) in EDIT_ROLES
+
+
+def shops_editable_by(user):
+    """Shops whose agency the user may change (owner or admin there)."""
+    shops = shops_for_user(user)
+    if not user.is_authenticated or user.is_superuser:
+        return shops
+    agencies = Membership.objects.filter(user=user, role__in=EDIT_ROLES).values("agency_id")
+    return shops.filter(agency_id__in=agencies)
+
+
+def shops_with_personal_data(user):
+    """Shops whose customers' personal data the user may read: the same
+    shops they may edit (owner or admin)."""
+    return shops_editable_by(user)
 
 
 def can_manage_members(user, agency_id) -> bool:

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from integration.models import AuthFailure, ShopSecret
+from integration.models import AuthFailure, SecretKind, ShopSecret
 
 FAILURE_LIMIT = 20
 FAILURE_WINDOW = timedelta(minutes=5)
@@ -24,18 +24,35 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def shop_secret_issue(*, shop, kind: str, label: str = "", replace: bool = False) -> str:
+def shop_secret_issue(*, shop, kind: str, label: str = "", replace: bool = False,
+                      issued_by=None) -> str:
     """Create a secret and return its plaintext, the only time it exists.
 
     `replace` revokes the shop's other secrets of that kind (webhook secrets
     are one per shop; widget tokens may coexist, one per operator group).
+    `issued_by` is the admin user, listed beside the token.
     """
     token = secrets.token_urlsafe(32)
     if replace:
         shop_secret_revoke_all(shop=shop, kind=kind)
     ShopSecret.objects.create(shop=shop, kind=kind, token_hash=_hash(token), hint=token[-4:],
-                              label=label)
+                              label=label[:100], created_by=issued_by)
     return token
+
+
+def shop_secrets_list(*, shop, kind: str):
+    """A shop's secrets of one kind, newest first, with who issued them."""
+    return ShopSecret.objects.for_shop(shop).filter(kind=kind).select_related("created_by")
+
+
+def shop_secret_revoke(*, shop, kind: str, secret_id) -> ShopSecret | None:
+    """Revoke one active secret of this shop; None when there is no such
+    active secret (another shop's id answers the same)."""
+    secret = (ShopSecret.objects.for_shop(shop)
+              .filter(kind=kind, pk=secret_id, revoked_at__isnull=True).first())
+    if secret is not None:
+        ShopSecret.objects.filter(pk=secret.pk).update(revoked_at=timezone.now())
+    return secret
 
 
 def shop_secret_revoke_all(*, shop, kind: str) -> int:
@@ -98,6 +115,18 @@ def secret_lookup(*, kind: str, presented: str) -> ShopSecret | None:
     if secret is not None:
         _touch(secret)
     return secret
+
+
+def widget_token_lookup(*, presented: str) -> ShopSecret | None:
+    """The active widget token of an active shop equal to `presented`."""
+    secret = secret_lookup(kind=SecretKind.WIDGET_TOKEN, presented=presented)
+    if secret is None or not secret.shop.active:
+        return None
+    return secret
+
+
+def is_widget_token(value) -> bool:
+    return isinstance(value, ShopSecret) and value.kind == SecretKind.WIDGET_TOKEN
 
 
 def auth_failures_exceeded(key: str) -> bool:

@@ -4,6 +4,7 @@ filled from the shop's HDE account, a dry run over recent tickets and a
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +17,7 @@ from integration.models import (
     ShopSettings,
     WidgetField,
 )
-from integration.tenancy.access import shops_for_user
+from integration.tenancy.access import shops_for_user, shops_with_personal_data
 from integration.tickets.rules_preview import rules_dry_run, rules_try_email
 from integration.vendors.helpdeskeddy_choices import hde_choices_get
 
@@ -101,7 +102,9 @@ class ShopPickForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["shop"].queryset = shops_for_user(user)
+        # Both screens read real customers: only shops whose personal data
+        # the user may read (owners and admins; integration.tenancy.access).
+        self.fields["shop"].queryset = shops_with_personal_data(user)
 
 
 @admin.register(PriorityRule)
@@ -128,8 +131,23 @@ class PriorityRuleAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         ]
         return extra + super().get_urls()
 
+    def changelist_view(self, request, extra_context=None):
+        extra = {"can_try_rules": shops_with_personal_data(request.user).exists(),
+                 **(extra_context or {})}
+        return super().changelist_view(request, extra)
+
+    def _customer_screen_allowed(self, request):
+        """The dry run names each recent ticket's customer and "try with
+        e-mail" looks one up: not for viewers."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if shops_for_user(request.user).exists() and \
+                not shops_with_personal_data(request.user).exists():
+            raise PermissionDenied  # a viewer (only): nothing here is for them
+
     def dry_run_view(self, request):
         """What the rules would do to the shop's last N tickets (no writes)."""
+        self._customer_screen_allowed(request)
         form = ShopPickForm(request.GET or None, user=request.user)
         rows = None
         if request.GET and form.is_valid():
@@ -141,6 +159,7 @@ class PriorityRuleAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     def try_email_view(self, request):
         """The decision for one customer, and why: each rule, each condition."""
+        self._customer_screen_allowed(request)
         form = ShopPickForm(request.GET or None, user=request.user)
         result = None
         if request.GET and form.is_valid():

@@ -22,14 +22,14 @@ import logging
 
 from django.utils import timezone
 
-from integration.core.side_effects import side_effect_once
+from integration.core.side_effects import side_effect_done, side_effect_once
 from integration.customers.context import customer_context_get, customer_link_set
 from integration.customers.types import ContextStatus, CustomerContext
 from integration.models import FieldMapping, MappedValue, ShopSettings, TicketRecord
 from integration.tickets import texts
 from integration.tickets.info import ticket_info_read
 from integration.tickets.priority import priority_decide
-from integration.widget.links import widget_link_build
+from integration.widget.links import widget_link_build, widget_link_generation
 
 logger = logging.getLogger("integration.tickets")
 
@@ -64,7 +64,8 @@ def mapped_values(*, context: CustomerContext, widget_link: str) -> dict[str, st
         values[MappedValue.LAST_ORDER_NUMBER] = newest.number
     if context.manager:
         values[MappedValue.MANAGER] = context.manager.name
-    return values
+    # Plain text wherever HDE shows a custom field (integration.tickets.texts).
+    return {name: texts.vendor_plain(value) for name, value in values.items()}
 
 
 def ticket_event_handle(*, event) -> None:
@@ -89,21 +90,25 @@ def ticket_event_handle(*, event) -> None:
     link = widget_link_build(shop=shop, ticket_id=ticket_id)
     key = f"ticket:{ticket_id}"
 
+    mappings = list(FieldMapping.objects.for_shop(shop))
     fields = {m.hde_field_id: mapped_values(context=context, widget_link=link).get(m.value, "")
-              for m in FieldMapping.objects.for_shop(shop)}
+              for m in mappings}
     if settings.crm_card_field_id:
         fields.setdefault(settings.crm_card_field_id, link)
     fields.update(decision.fields)
     tags = list(dict.fromkeys([*ticket.tags, *decision.tags]))
+    fresh_link_write(shop=shop, settings=settings, hde=hde, record=record)
+    put = _putter(hde, record)
+    generation = widget_link_generation(shop)
 
     def update_ticket():
-        updated = hde.update_ticket(ticket_id, priority_id=decision.priority_id,
-                                    custom_fields=fields or None,
-                                    tags=tags if decision.tags else None)
-        TicketRecord.objects.filter(pk=record.pk).update(
-            last_portal_update_at=timezone.now(),
-            portal_update_marker=_marker(updated))
-        return updated.id
+        updated_id = put(priority_id=decision.priority_id, custom_fields=fields or None,
+                         tags=tags if decision.tags else None)
+        if generation and _link_fields(shop, settings, link, mappings):
+            # This update wrote the current generation's link.
+            side_effect_once(shop=shop, key=f"{key}:hde_link:{generation}",
+                             perform=lambda: updated_id)
+        return updated_id
 
     if decision.priority_id or fields or decision.tags:
         side_effect_once(shop=shop, key=f"{key}:hde_update", perform=update_ticket)
@@ -132,12 +137,49 @@ def ticket_event_handle(*, event) -> None:
         customer_created=customer_id is not None and context.status == ContextStatus.UNKNOWN)
 
 
+def _putter(hde, record):
+    """One PUT to the ticket, remembering HDE's update time (loop guard)."""
+    def put(**changes):
+        updated = hde.update_ticket(record.ticket_id, **changes)
+        TicketRecord.objects.filter(pk=record.pk).update(
+            last_portal_update_at=timezone.now(), portal_update_marker=_marker(updated))
+        return updated.id
+    return put
+
+
+def _link_fields(shop, settings, link, mappings=None) -> dict:
+    """The ticket's custom fields that hold the card link."""
+    if mappings is None:
+        mappings = FieldMapping.objects.for_shop(shop)
+    fields = {m.hde_field_id: link for m in mappings if m.value == MappedValue.CRM_CARD}
+    if settings.crm_card_field_id:
+        fields[settings.crm_card_field_id] = link
+    return fields
+
+
+def fresh_link_write(*, shop, settings, hde, record) -> None:
+    """After "Revoke all widget links" (a new link generation), the ticket's
+    next event writes a fresh link into its CRM card field(s), once per
+    generation, even though its first update is long done. Links signed
+    before any revocation (an empty generation) are current by definition:
+    the first update wrote one."""
+    generation = widget_link_generation(shop)
+    key = f"ticket:{record.ticket_id}"
+    if not generation or not side_effect_done(shop=shop, key=f"{key}:hde_update"):
+        return
+    fields = _link_fields(shop, settings, widget_link_build(shop=shop,
+                                                           ticket_id=record.ticket_id))
+    if fields:
+        side_effect_once(shop=shop, key=f"{key}:hde_link:{generation}",
+                         perform=lambda: _putter(hde, record)(custom_fields=fields))
+
+
 def _reverse_flow(*, shop, settings, crm, context, info, key, link, marker):
     """Tell RetailCRM that support is handling this customer."""
     if context.status == ContextStatus.UNKNOWN:
         if not (settings.create_unknown_customers and (info.email or info.phone)):
             return None
-        name = info.email.partition("@")[0] if info.email else info.phone
+        name = texts.vendor_plain(info.email.partition("@")[0] if info.email else info.phone)
 
         def existing():
             found = crm.customers_by_email(info.email) if info.email else []
@@ -208,6 +250,8 @@ def ticket_changed_handle(*, event) -> None:
         updates["closed_at"] = None
     TicketRecord.objects.filter(pk=record.pk).update(**updates)
     settings = ShopSettings.of(shop)
+    if not ticket.is_closed:
+        fresh_link_write(shop=shop, settings=settings, hde=hde, record=record)
     if ticket.is_closed and settings.closing_note and record.customer_id:
         side_effect_once(
             shop=shop, key=f"ticket:{ticket_id}:rcrm_closing_note",

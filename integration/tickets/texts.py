@@ -2,6 +2,18 @@
 
 Each text carries a marker (`Ticket #<id>`) so a retry after a crash can
 recognise what was already written (see `integration.core.side_effects`).
+
+Nothing the portal writes may run as markup on a vendor's screen, whoever
+typed the words (a customer's ticket subject, an operator's note, a store's
+product names):
+- HDE comments, posts and ticket descriptions are HTML (the API takes and
+  shows HTML; posts are e-mailed as HTML): every value is escaped and only
+  the portal's own tags remain;
+- RetailCRM notes and tasks are documented as plain text, but how every
+  screen of the CRM shows them is not; HDE titles and custom fields,
+  customer names likewise: `vendor_plain` turns angle brackets into
+  look-alike characters, so the text reads the same whether it is shown as
+  text or as HTML and never opens a tag.
 """
 
 from django.utils import translation
@@ -11,6 +23,13 @@ from django.utils.translation import ngettext
 
 from integration.core.formatting import money
 from integration.customers.types import ContextStatus, CustomerContext
+
+PLAIN_SUBSTITUTES = str.maketrans({"<": "‹", ">": "›"})
+
+
+def vendor_plain(text) -> str:
+    """A value for a vendor field that may be rendered as HTML or as text."""
+    return str(text or "").translate(PLAIN_SUBSTITUTES)
 
 
 def ticket_marker(ticket_id: int) -> str:
@@ -51,18 +70,19 @@ def summary_comment(*, shop, context: CustomerContext, decision, widget_link: st
 def customer_note(*, shop, ticket_id: int, subject: str, widget_link: str) -> str:
     with translation.override(shop.language):
         return _("%(marker)s: %(subject)s — the customer wrote to support. %(link)s") % {
-            "marker": ticket_marker(ticket_id), "subject": subject, "link": widget_link}
+            "marker": ticket_marker(ticket_id), "subject": vendor_plain(subject),
+            "link": vendor_plain(widget_link)}
 
 
 def manager_task(*, shop, ticket_id: int, subject: str, order_numbers: list[str]) -> str:
     with translation.override(shop.language):
         return _("%(marker)s: customer with an order in delivery (%(orders)s) wrote to "
                  "support: %(subject)s") % {
-            "marker": ticket_marker(ticket_id), "orders": ", ".join(order_numbers),
-            "subject": subject}
+            "marker": ticket_marker(ticket_id),
+            "orders": vendor_plain(", ".join(order_numbers)), "subject": vendor_plain(subject)}
 
 
 def closing_note(*, shop, ticket_id: int, subject: str) -> str:
     with translation.override(shop.language):
         return _("%(marker)s closed: %(subject)s") % {"marker": ticket_marker(ticket_id),
-                                                      "subject": subject}
+                                                      "subject": vendor_plain(subject)}

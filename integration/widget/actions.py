@@ -1,13 +1,30 @@
-"""What an operator can do from the widget, each one RetailCRM call through
-the client, confirmed in place. Every form carries a one-time nonce used as
-the side-effect key, so a double click never creates two notes."""
+"""What an operator can do from the card or the JSON API, one service for
+both: each action is one RetailCRM call through the client, done at most
+once per idempotency key (the page's spent nonce, or the API client's own
+key), never outside the shop's store.
 
+Who the action touches is decided by the caller's credential: on the page,
+the spent form's customer (integration.widget.scope); on the API, whatever
+the shop's token names, checked against the shop's store here. Linking a
+customer to a ticket (choose, create) always links the ticket's requester as
+HDE tells it, never a user id taken from a form.
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils import translation
 from django.utils.translation import gettext
 
 from integration.core.side_effects import side_effect_once
-from integration.customers.context import customer_context_invalidate, customer_link_set
-from integration.models import ShopSettings, TicketRecord
+from integration.customers.context import (
+    customer_context_invalidate,
+    customer_link_set,
+    customer_site_check,
+)
+from integration.models import ScopeReason, ShopSettings, TicketRecord
+from integration.tickets.texts import vendor_plain
+from integration.vendors.errors import ApiNotFound
+from integration.widget.scope import CHOOSABLE, scope_add, scope_reason
 
 
 class ActionRefused(Exception):
@@ -21,59 +38,115 @@ def _client(shop, request_id=""):
                                           request_id=request_id)
 
 
-def widget_note_add(*, shop, customer_id: int, text: str, nonce: str, ticket_id: int = 0,
+def _in_store(shop, customer_id: int, request_id: str) -> None:
+    """A write by id reaches only a customer of the shop's store; any other
+    id is refused exactly like one that does not exist."""
+    if not customer_id:
+        raise ActionRefused(gettext("Pick a customer first."))
+    try:
+        customer_site_check(shop=shop, customer_id=customer_id, request_id=request_id)
+    except ApiNotFound as missing:
+        raise ActionRefused(gettext("No such customer in this shop's RetailCRM store.")) \
+            from missing
+
+
+def widget_note_add(*, shop, customer_id: int, text: str, key: str, ticket_id: int = 0,
                     request_id: str = "") -> str:
-    text = text.strip()
+    text = vendor_plain(text.strip())
     if not text:
         raise ActionRefused(gettext("The note is empty."))
+    _in_store(shop, customer_id, request_id)
     if ticket_id:
         text = f"Ticket #{ticket_id}: {text}"
     result = side_effect_once(
-        shop=shop, key=f"widget:{nonce}:note",
+        shop=shop, key=f"{key}:note",
         perform=lambda: _client(shop, request_id).create_note(customer_id, text),
     )
     customer_context_invalidate(shop_id=shop.pk, customer_id=customer_id)
     return result
 
 
-def widget_task_create(*, shop, customer_id: int, text: str, nonce: str, manager_id=None,
+def widget_task_create(*, shop, customer_id: int, text: str, key: str, manager_id=None,
                        ticket_id: int = 0, request_id: str = "") -> str:
     settings = ShopSettings.of(shop)
     performer = manager_id or settings.fallback_manager_id
     if not performer:
         raise ActionRefused(gettext("The customer has no responsible manager and no fallback "
                                     "manager is set in the shop's automation settings."))
-    text = text.strip()
+    _in_store(shop, customer_id, request_id)
+    text = vendor_plain(text.strip())
     if not text:
         with translation.override(shop.language):  # written into RetailCRM
             text = gettext("Customer wrote to support (ticket #%(id)s)") % {"id": ticket_id}
     return side_effect_once(
-        shop=shop, key=f"widget:{nonce}:task",
+        shop=shop, key=f"{key}:task",
         perform=lambda: _client(shop, request_id).create_task(
             text=text, performer_id=performer, customer_id=customer_id),
     )
 
 
-def widget_customer_create(*, shop, name: str, email: str, phone: str, nonce: str,
-                           hde_user_id: int | None = None, request_id: str = "") -> int:
-    first, _, last = name.strip().partition(" ")
+def _requester(shop, ticket_id: int, request_id: str) -> int | None:
+    """The ticket's requester as HDE tells it (cached by tickets.info)."""
+    from integration.tickets.info import ticket_info_get
+
+    if getattr(shop, "helpdeskeddy", None) is None:
+        return None
+    return ticket_info_get(shop=shop, ticket_id=ticket_id, request_id=request_id).user_id
+
+
+def widget_ticket_link(*, shop, ticket_id: int, customer_id: int, reason: str,
+                       request_id: str = "") -> None:
+    """This ticket is about this customer: the ticket record, the card's
+    scope and the requester's remembered customer (so their next ticket
+    skips the search) all say so."""
+    TicketRecord.objects.update_or_create(shop=shop, ticket_id=ticket_id,
+                                          defaults={"customer_id": customer_id})
+    scope_add(shop=shop, ticket_id=ticket_id, customer_ids=[customer_id], reason=reason)
+    hde_user_id = _requester(shop, ticket_id, request_id)
+    if hde_user_id:
+        customer_link_set(shop=shop, hde_user_id=hde_user_id, customer_id=customer_id)
+
+
+def widget_customer_create(*, shop, name: str, email: str, phone: str, key: str,
+                           ticket_id: int | None = None, hde_user_id: int | None = None,
+                           request_id: str = "") -> int:
+    """Create the customer in the shop's store. With a ticket, the ticket and
+    its requester are linked to the new customer, from the page and the API
+    alike; `hde_user_id` (API, without a ticket) links that HDE user."""
+    first, _, last = vendor_plain(name.strip()).partition(" ")
+    email = email.strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ActionRefused(gettext("The e-mail address is not valid.")) from None
+        if any(c in email for c in '<>"'):  # valid when quoted, yet markup on a screen
+            raise ActionRefused(gettext("The e-mail address is not valid."))
     if not (first or email or phone):
         raise ActionRefused(gettext("Give at least a name, an e-mail or a phone."))
     settings = ShopSettings.of(shop)
     result = side_effect_once(
-        shop=shop, key=f"widget:{nonce}:customer",
+        shop=shop, key=f"{key}:customer",
         perform=lambda: _client(shop, request_id).create_customer(
-            first_name=first or email or phone, last_name=last, email=email, phone=phone,
-            site=settings.customer_site_code),
+            first_name=first or vendor_plain(email) or vendor_plain(phone), last_name=last,
+            email=email, phone=vendor_plain(phone), site=settings.customer_site_code),
     )
     customer_id = int(result)
-    if hde_user_id:
+    if ticket_id:
+        widget_ticket_link(shop=shop, ticket_id=ticket_id, customer_id=customer_id,
+                           reason=ScopeReason.CREATED, request_id=request_id)
+    elif hde_user_id:
         customer_link_set(shop=shop, hde_user_id=hde_user_id, customer_id=customer_id)
     return customer_id
 
 
-def widget_customer_choose(*, shop, hde_user_id: int, customer_id: int) -> None:
-    customer_link_set(shop=shop, hde_user_id=hde_user_id, customer_id=customer_id)
+def widget_customer_choose(*, shop, ticket_id: int, customer_id: int,
+                           request_id: str = "") -> None:
+    """The operator picked one of the customers the card offered."""
+    if scope_reason(shop=shop, ticket_id=ticket_id, customer_id=customer_id) not in CHOOSABLE:
+        raise ActionRefused(gettext("This customer was not offered for this ticket."))
+    widget_ticket_link(shop=shop, ticket_id=ticket_id, customer_id=customer_id,
+                       reason=ScopeReason.CANDIDATE, request_id=request_id)
 
 
 def widget_order_link(*, shop, ticket_id: int, order_number: str) -> None:

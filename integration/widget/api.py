@@ -1,6 +1,14 @@
 """Widget JSON API (`/api/v1/...`): the customer context and the operator's
 actions, for a help-desk sidebar or any other client that holds a shop's
-widget token."""
+widget token.
+
+The token stands for the whole shop (it is issued to an integration, not to
+one ticket), so the API may name any customer, but only inside the shop's
+store: a `customer_id` of another store reads as "no such customer" and
+writes to it are refused (integration.customers.context). The actions are
+the widget page's services; the `nonce` of an action is the client's own
+idempotency key (kept apart from the page's server-issued nonces).
+"""
 
 import time
 import uuid
@@ -14,10 +22,10 @@ from rest_framework.views import APIView
 
 from integration.api.auth import HasWidgetToken, WidgetTokenAuthentication
 from integration.customers.context import customer_context_get
-from integration.models import HelpDeskEddyConnection, WidgetRequest
 from integration.tickets.info import ticket_info_get, ticket_record_customer_id
 from integration.vendors.errors import ApiError
 from integration.widget import actions as widget_actions
+from integration.widget.card import widget_request_record
 
 
 class WidgetApi(APIView):
@@ -58,7 +66,7 @@ class ContextApi(WidgetApi):
         ticket = None
         customer_id = data.get("customer_id")
         if data.get("ticket_id"):
-            if not HelpDeskEddyConnection.objects.filter(shop=self.shop).exists():
+            if getattr(self.shop, "helpdeskeddy", None) is None:
                 return Response({"detail": _("This shop is not connected to HelpDeskEddy: "
                                              "look the customer up by e-mail, phone or "
                                              "order number.")},
@@ -80,14 +88,6 @@ class ContextApi(WidgetApi):
         widget_request_record(shop=self.shop, request_id=request_id, channel="api",
                               started=started, context=context)
         return Response(asdict(context))
-
-
-def widget_request_record(*, shop, request_id, channel, started, context) -> None:
-    WidgetRequest.objects.create(
-        shop=shop, request_id=request_id, channel=channel,
-        duration_ms=int((time.monotonic() - started) * 1000),
-        cache_hit=context.cache_age_seconds is not None, outcome=context.status,
-    )
 
 
 class _ActionApi(WidgetApi):
@@ -114,8 +114,8 @@ class NoteCreateApi(_ActionApi):
     @extend_schema(request=NoteInputSerializer, responses={201: dict})
     def post(self, request):
         return self.run(self.NoteInputSerializer, lambda d: widget_actions.widget_note_add(
-            shop=self.shop, customer_id=d["customer_id"], text=d["text"], nonce=d["nonce"],
-            ticket_id=d["ticket_id"]))
+            shop=self.shop, customer_id=d["customer_id"], text=d["text"],
+            key=f"api:{d['nonce']}", ticket_id=d["ticket_id"]))
 
 
 class TaskCreateApi(_ActionApi):
@@ -130,8 +130,8 @@ class TaskCreateApi(_ActionApi):
     @extend_schema(request=TaskInputSerializer, responses={201: dict})
     def post(self, request):
         return self.run(self.TaskInputSerializer, lambda d: widget_actions.widget_task_create(
-            shop=self.shop, customer_id=d["customer_id"], text=d["text"], nonce=d["nonce"],
-            manager_id=d.get("manager_id"), ticket_id=d["ticket_id"]))
+            shop=self.shop, customer_id=d["customer_id"], text=d["text"],
+            key=f"api:{d['nonce']}", manager_id=d.get("manager_id"), ticket_id=d["ticket_id"]))
 
 
 class CustomerCreateApi(_ActionApi):
@@ -142,13 +142,20 @@ class CustomerCreateApi(_ActionApi):
         phone = serializers.CharField(max_length=40, required=False, allow_blank=True,
                                       default="")
         nonce = serializers.CharField(max_length=64)
-        hde_user_id = serializers.IntegerField(required=False, min_value=1)
+        ticket_id = serializers.IntegerField(
+            required=False, min_value=1,
+            help_text="Link the new customer to this HDE ticket and its requester, as the "
+                      "widget page does.")
+        hde_user_id = serializers.IntegerField(
+            required=False, min_value=1,
+            help_text="Without a ticket: remember the new customer for this HDE user.")
 
     @extend_schema(request=CustomerInputSerializer, responses={201: dict})
     def post(self, request):
         def create(d):
             return widget_actions.widget_customer_create(
                 shop=self.shop, name=d["name"], email=d["email"], phone=d["phone"],
-                nonce=d["nonce"], hde_user_id=d.get("hde_user_id"))
+                key=f"api:{d['nonce']}", ticket_id=d.get("ticket_id"),
+                hde_user_id=d.get("hde_user_id"))
 
         return self.run(self.CustomerInputSerializer, create)

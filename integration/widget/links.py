@@ -11,9 +11,10 @@ from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 from django.core import signing
+from django.http import Http404
 from django.urls import reverse
 
-from integration.models import ShopSettings
+from integration.models import Shop, ShopSettings
 
 
 class WidgetLinkInvalid(Exception):
@@ -52,11 +53,33 @@ def widget_link_verify(*, shop, token: str) -> int:
     return ticket_id
 
 
+def widget_shop_get(public_id) -> Shop:
+    """The active shop a widget URL names, or 404 (a deactivated shop's
+    links go dark)."""
+    shop = (Shop.objects.select_related("retailcrm", "helpdeskeddy")
+            .filter(public_id=public_id, active=True).first())
+    if shop is None:
+        raise Http404("No such shop.")
+    return shop
+
+
+def widget_link_generation(shop) -> str:
+    """Changes exactly when the shop's links are revoked: the ticket job
+    keys "a fresh link was written into the ticket" by it."""
+    return ShopSettings.of(shop).widget_link_salt
+
+
 def widget_links_revoke(*, shop) -> None:
-    """Every link of this shop stops working; new links use the new salt."""
+    """Every link of this shop stops working; new links use the new salt.
+    What the old links' cards had in scope and the forms they handed out
+    go too. The ticket job writes a fresh link into a ticket at its next
+    event (integration.tickets.job)."""
+    from integration.widget.scope import scope_forget_shop
+
     settings = ShopSettings.of(shop)
     settings.widget_link_salt = secrets.token_hex(8)
     settings.save(update_fields=["widget_link_salt"])
+    scope_forget_shop(shop=shop)
 
 
 def frame_ancestors(shop) -> list[str]:

@@ -2,31 +2,42 @@
 emulator's sidebar, or opened from the link in the ticket's "CRM card"
 field in real HDE). Server-rendered, so it shows something useful even when
 scripts are blocked; actions are plain forms that come back to the page
-(post/redirect/get), each guarded by a one-time nonce."""
+(post/redirect/get).
 
-import secrets
-import time
-import uuid
-from urllib.parse import urlencode
+Why no CSRF cookie: the page is framed cross-site inside HDE, where
+browsers treat the portal's cookies as third-party and may drop them, so
+Django's cookie-based CSRF check would refuse real operators. Instead:
+- the signed link is the credential and names one ticket;
+- every form carries a nonce the server issued with the page, bound to the
+  ticket, the action and the customer, spent by its first submission
+  (integration.widget.scope) — a page on another site cannot read it;
+- a POST whose `Origin` (or, without one, `Referer`) is another site, or
+  that the browser marks as cross-site (`Sec-Fetch-Site`), is refused
+  before anything else is looked at.
+"""
 
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings as django_settings
 from django.http import HttpResponseForbidden, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
-from integration.customers.context import customer_context_get
-from integration.customers.types import TicketInfo
-from integration.models import Shop, TicketRecord
 from integration.replies import service as reply_service
-from integration.tickets.info import ticket_info_get
 from integration.vendors.errors import ApiError
 from integration.widget import actions as widget_actions
-from integration.widget.api import widget_request_record
-from integration.widget.links import WidgetLinkInvalid, frame_ancestors, widget_link_verify
-from integration.widget.profile import profile_rows
+from integration.widget.card import widget_card_build
+from integration.widget.links import (
+    WidgetLinkInvalid,
+    frame_ancestors,
+    widget_link_verify,
+    widget_shop_get,
+)
+from integration.widget.scope import FormRefused, form_nonce_spend
 
 ACTIONS = {"note", "task", "customer", "choose", "link_order", "reply"}
 
@@ -36,11 +47,33 @@ def _framed(response, shop):
     return response
 
 
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
+
+
+def same_origin_post(request) -> bool:
+    """Whether a POST comes from the card's own page: its `Origin` (or its
+    `Referer` when a browser sends no Origin) is the portal's, and the
+    browser does not call it cross-site. A client that sends neither header
+    is not a browser acting for someone else; the nonce still applies."""
+    if request.headers.get("Sec-Fetch-Site", "") in ("cross-site", "same-site"):
+        return False
+    own = {_origin_of(django_settings.PORTAL_BASE_URL),
+           _origin_of(request.build_absolute_uri("/"))}
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return origin.lower() in own  # "null" (a sandboxed or privacy-hidden origin) fails
+    referer = request.headers.get("Referer")
+    if referer:
+        return _origin_of(referer) in own
+    return True
+
+
 @xframe_options_exempt
-@csrf_exempt  # Framed cross-site, so no CSRF cookie; the signed link is the credential.
+@csrf_exempt  # see the module docstring: nonces issued with the page, and the Origin check
 def widget_page(request, public_id, token):
-    shop = get_object_or_404(Shop.objects.select_related("retailcrm", "helpdeskeddy"),
-                             public_id=public_id, active=True)
+    shop = widget_shop_get(public_id)
     with translation.override(shop.language):
         try:
             ticket_id = widget_link_verify(shop=shop, token=token)
@@ -48,109 +81,82 @@ def widget_page(request, public_id, token):
             html = render_to_string("widget/invalid.html", {"shop": shop})
             return _framed(HttpResponseForbidden(html), shop)
         if request.method == "POST":
+            if not same_origin_post(request):
+                html = render_to_string("widget/refused.html", {"shop": shop})
+                return _framed(HttpResponseForbidden(html), shop)
             return _framed(_act(request, shop, ticket_id), shop)
         return _framed(_show(request, shop, ticket_id), shop)
 
 
+def _number(value: str, default=None):
+    return int(value) if value.isdigit() and len(value) < 19 else default
+
+
 def _show(request, shop, ticket_id):
-    started = time.monotonic()
-    request_id = uuid.uuid4().hex
-    record = TicketRecord.objects.for_shop(shop).filter(ticket_id=ticket_id).first()
-    ticket_error = ""
-    try:
-        ticket = ticket_info_get(shop=shop, ticket_id=ticket_id, request_id=request_id)
-    except ApiError as error:
-        ticket = TicketInfo(id=ticket_id)
-        ticket_error = _("HelpDeskEddy did not answer (%(err)s); the ticket's sender is "
-                         "unknown for now.") % {"err": error.message}
-    chosen = request.GET.get("customer", "")
-    customer_id = int(chosen) if chosen.isdigit() else (record.customer_id if record else None)
-    page = int(request.GET.get("page", "1")) if request.GET.get("page", "1").isdigit() else 1
-    context = customer_context_get(
-        shop=shop, ticket=ticket, customer_id=customer_id,
-        order_number=record.order_number if record else "",
-        hde_user_id=ticket.user_id, page=max(1, page),
-        refresh=request.GET.get("refresh") == "1", request_id=request_id,
-    )
-    widget_request_record(shop=shop, request_id=request_id, channel="page", started=started,
-                          context=context)
-    buckets = {name: [o for o in context.orders if o.bucket == name]
-               for name in ("active", "completed", "cancelled")}
-    found = context.status == "found"
+    card = widget_card_build(
+        shop=shop, ticket_id=ticket_id, customer_id=_number(request.GET.get("customer", "")),
+        page=_number(request.GET.get("page", "1"), 1),
+        refresh=request.GET.get("refresh") == "1")
     return render(request, "widget/page.html", {
-        "shop": shop, "ticket": ticket, "ctx": context, "buckets": buckets,
-        "ticket_error": ticket_error, "nonce": secrets.token_urlsafe(16),
+        "shop": shop, "ticket": card.ticket, "ctx": card.context, "card": card,
+        "buckets": card.buckets, "ticket_error": card.ticket_error, "forms": card.forms,
         "done": request.GET.get("done", ""), "failed": request.GET.get("failed", ""),
-        "next_page": context.orders_page + 1
-        if context.orders_page * 20 < context.orders_total_count else None,
-        "lang": shop.language,
-        "profile": profile_rows(shop=shop, context=context),
-        "replies": reply_service.reply_options_build(shop=shop, context=context)
-        if found else None,
-        "replies_sent": reply_service.replies_sent_on(shop=shop, ticket_id=ticket_id)
-        if found else (),
+        "next_page": card.next_page, "lang": shop.language, "profile": card.profile,
+        "replies": card.replies, "replies_sent": card.replies_sent,
     })
 
 
 def _act(request, shop, ticket_id):
     form = request.POST
     action = form.get("action", "")
-    nonce = form.get("nonce", "")[:64]
-    back = {}
-    if action not in ACTIONS or not nonce:
+    if action not in ACTIONS:
         return _back(request, {"failed": _("Unknown action.")})
+    back = {}
     try:
-        customer_id = int(form.get("customer_id") or 0)
+        customer_id = form_nonce_spend(shop=shop, ticket_id=ticket_id, action=action,
+                                       value=form.get("nonce", ""))
+        key = f"widget:{form.get('nonce', '')[:64]}"
         if action == "note":
             widget_actions.widget_note_add(shop=shop, customer_id=customer_id,
-                                           text=form.get("text", ""), nonce=nonce,
+                                           text=form.get("text", ""), key=key,
                                            ticket_id=ticket_id)
             back["done"] = _("Note added to the customer in RetailCRM.")
         elif action == "task":
             widget_actions.widget_task_create(
-                shop=shop, customer_id=customer_id, text=form.get("text", ""), nonce=nonce,
-                manager_id=int(form.get("manager_id") or 0) or None, ticket_id=ticket_id)
+                shop=shop, customer_id=customer_id, text=form.get("text", ""), key=key,
+                manager_id=_number(form.get("manager_id", "")), ticket_id=ticket_id)
             back["done"] = _("Task created for the manager in RetailCRM.")
         elif action == "customer":
-            new_id = widget_actions.widget_customer_create(
+            widget_actions.widget_customer_create(
                 shop=shop, name=form.get("name", ""), email=form.get("email", ""),
-                phone=form.get("phone", ""), nonce=nonce,
-                hde_user_id=int(form.get("hde_user_id") or 0) or None)
-            TicketRecord.objects.update_or_create(shop=shop, ticket_id=ticket_id,
-                                                  defaults={"customer_id": new_id})
+                phone=form.get("phone", ""), key=key, ticket_id=ticket_id)
             back["done"] = _("Customer created in RetailCRM.")
         elif action == "choose":
-            hde_user_id = int(form.get("hde_user_id") or 0)
-            if hde_user_id:
-                widget_actions.widget_customer_choose(shop=shop, hde_user_id=hde_user_id,
-                                                      customer_id=customer_id)
-            TicketRecord.objects.update_or_create(shop=shop, ticket_id=ticket_id,
-                                                  defaults={"customer_id": customer_id})
+            widget_actions.widget_customer_choose(shop=shop, ticket_id=ticket_id,
+                                                  customer_id=customer_id)
             back["done"] = _("Customer linked to this ticket.")
         elif action == "link_order":
             widget_actions.widget_order_link(shop=shop, ticket_id=ticket_id,
                                              order_number=form.get("order_number", ""))
             back["done"] = _("Order linked to this ticket.")
         elif action == "reply":
-            back["done"] = _reply(shop, ticket_id, form, nonce, customer_id)
-    except (widget_actions.ActionRefused, reply_service.ReplyRefused) as refused:
+            back["done"] = _reply(shop, ticket_id, form, customer_id)
+    except (FormRefused, widget_actions.ActionRefused, reply_service.ReplyRefused) as refused:
         back["failed"] = str(refused)
     except ApiError as error:
         back["failed"] = _("RetailCRM refused: %(err)s") % {"err": error.message}
-    except ValueError:
-        back["failed"] = _("The form was incomplete.")
     return _back(request, back)
 
 
-def _reply(shop, ticket_id, form, nonce, customer_id) -> str:
+def _reply(shop, ticket_id, form, customer_id) -> str:
     """Send a reply template (issue 10): rendered again on the server from
-    the same cached context the page showed, sent once per nonce."""
+    the same cached context the page showed, sent once per form."""
     try:
         context = reply_service.ticket_context_get(shop=shop, ticket_id=ticket_id,
-                                                   customer_id=customer_id or None)
+                                                   customer_id=customer_id)
         sent = reply_service.reply_send(
-            shop=shop, ticket_id=ticket_id, template_id=int(form.get("template_id") or 0),
-            kind=form.get("kind", ""), nonce=nonce, context=context)
+            shop=shop, ticket_id=ticket_id, template_id=_number(form.get("template_id", ""), 0),
+            kind=form.get("kind", ""), nonce=form.get("nonce", "")[:64], context=context)
     except ApiError as error:  # only HDE raises here; RetailCRM trouble is a context state
         raise reply_service.ReplyRefused(
             _("HelpDeskEddy refused: %(err)s") % {"err": error.message}) from error

@@ -5,6 +5,11 @@ Every screen here reads through the admin's scoped queryset
 and the replay button can only reach rows of the user's own shops; another
 tenant's event answers 404 like a missing one. Replaying changes state, so it
 also needs an editing role in the event's agency.
+
+A viewer reads the logs as records of what happened, without personal data
+(integration.tenancy.access): e-mails and phones in paths, errors and
+payloads are masked, ticket subjects are not shown, and the texts that
+could hold them are not searchable.
 """
 
 from datetime import timedelta
@@ -24,25 +29,28 @@ from integration.models import (
     ApiCall,
     EventState,
     InboundEvent,
-    Membership,
     RateLimitState,
     SideEffect,
     TicketRecord,
     WidgetRequest,
 )
 from integration.ops import log_export
-from integration.tenancy.access import EDIT_ROLES, can_edit_agency_data, shops_for_user
+from integration.tenancy.access import (
+    can_edit_agency_data,
+    can_read_personal_data,
+    shops_editable_by,
+    shops_for_user,
+    shops_with_personal_data,
+)
 
 REPLAYABLE = (EventState.DEAD, EventState.PARKED, EventState.IGNORED)
+editable_shops = shops_editable_by
 
 
-def editable_shops(user):
-    """Shops whose agency the user may change (owner/admin there)."""
-    shops = shops_for_user(user)
-    if user.is_superuser:
-        return shops
-    agencies = Membership.objects.filter(user=user, role__in=EDIT_ROLES).values("agency_id")
-    return shops.filter(agency_id__in=agencies)
+def masked_shop_ids(user) -> frozenset:
+    """The user's shops whose personal data they may not read."""
+    visible = set(shops_for_user(user).values_list("pk", flat=True))
+    return frozenset(visible - set(shops_with_personal_data(user).values_list("pk", flat=True)))
 
 
 class TimeRangeFilter(admin.SimpleListFilter):
@@ -84,11 +92,27 @@ class CsvExportMixin:
     def extra_urls(self):
         return []
 
+    viewer_search_fields = ()  # what a viewer may search: no field with personal data
+
+    def get_search_fields(self, request):
+        if masked_shop_ids(request.user):
+            return self.viewer_search_fields
+        return super().get_search_fields(request)
+
     def changelist_view(self, request, extra_context=None):
-        with log_export.secrets_memo():
+        with log_export.secrets_memo(), \
+                log_export.personal_data_masked(masked_shop_ids(request.user)):
             response = super().changelist_view(request, extra_context)
             if hasattr(response, "render"):
                 response.render()  # list_display methods run while rendering
+            return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        with log_export.secrets_memo(), \
+                log_export.personal_data_masked(masked_shop_ids(request.user)):
+            response = super().change_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # read-only field methods run while rendering
             return response
 
     def export_view(self, request):
@@ -97,8 +121,9 @@ class CsvExportMixin:
         changelist = self.get_changelist_instance(request)
         queryset = changelist.get_queryset(request)
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response = StreamingHttpResponse(type(self).csv_rows(queryset),
-                                         content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(
+            type(self).csv_rows(queryset, masked_shop_ids(request.user)),
+            content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{self.csv_name}-{stamp}.csv"'
         return response
 
@@ -124,19 +149,18 @@ class ApiCallAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMixin, a
         path: redact the in-memory copy (read-only screen, never saved)."""
         obj = super().get_object(request, object_id, from_field)
         if obj is not None:
-            secrets = log_export.shop_secrets(obj.shop_id)
-            obj.path = log_export.text_excerpt(obj.path, secrets, 500)
+            obj.path = log_export.shop_excerpt(
+                obj.path, obj.shop_id, 500,
+                masked=not can_read_personal_data(request.user, obj.shop.agency_id))
         return obj
 
     @admin.display(description=_("path"))
     def safe_path(self, obj):
-        secrets = log_export.shop_secrets(obj.shop_id)
-        return log_export.text_excerpt(obj.path, secrets)
+        return log_export.shop_excerpt(obj.path, obj.shop_id)
 
     @admin.display(description=_("error (redacted)"))
     def error_excerpt(self, obj):
-        secrets = log_export.shop_secrets(obj.shop_id)
-        text = log_export.text_excerpt(obj.error, secrets)
+        text = log_export.shop_excerpt(obj.error, obj.shop_id)
         return format_html("<pre class=\"log-excerpt\">{}</pre>", text) if text else "—"
 
     @admin.display(description=_("caused by event"))
@@ -169,10 +193,11 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
     csv_rows = log_export.inbound_events_csv
     csv_name = "inbound-events"
 
+    viewer_search_fields = ("source_key",)
+
     @admin.display(description=_("last error (redacted)"))
     def error_excerpt(self, obj):
-        secrets = log_export.shop_secrets(obj.shop_id)
-        text = log_export.text_excerpt(obj.last_error, secrets)
+        text = log_export.shop_excerpt(obj.last_error, obj.shop_id)
         return format_html("<pre class=\"log-excerpt\">{}</pre>", text) if text else "—"
 
     @admin.action(description=_("Replay dead, parked or ignored events"), permissions=["replay"])
@@ -225,9 +250,11 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
         """What this event caused: its API calls, and the ticket record and
         side effects of its ticket (keys `ticket:<id>` and `ticket:<id>:…`)."""
         secrets = log_export.shop_secrets(event.shop_id)
+        masked = not can_read_personal_data(request.user, event.shop.agency_id)
         calls = [
-            {"call": call, "path": log_export.text_excerpt(call.path, secrets, 200),
-             "error": log_export.text_excerpt(call.error, secrets, 300)}
+            {"call": call,
+             "path": log_export.shop_excerpt(call.path, event.shop_id, 200, masked=masked),
+             "error": log_export.shop_excerpt(call.error, event.shop_id, 300, masked=masked)}
             for call in event.api_calls.order_by("created_at", "pk")
         ]
         ticket_id = _ticket_id(event)
@@ -244,7 +271,8 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
             "side_effects": side_effects,
             "ticket": ticket,
             "ticket_id": ticket_id,
-            "payload_excerpt": log_export.payload_excerpt(event.payload, secrets),
+            "payload_excerpt": log_export.payload_excerpt(event.payload, secrets, masked=masked),
+            "show_ticket_subject": not masked,
             "can_replay": event.state in REPLAYABLE
             and can_edit_agency_data(request.user, event.shop.agency_id),
             "replay_url": reverse("admin:integration_inboundevent_replay", args=[event.pk]),

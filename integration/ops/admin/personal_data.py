@@ -28,6 +28,7 @@ from integration.ops.personal_data import (
     shop_erase,
     shop_erase_plan,
 )
+from integration.tenancy.access import can_read_personal_data
 
 
 class EraseForm(forms.Form):
@@ -107,7 +108,7 @@ class ShopPersonalDataMixin:
 
     def customer_export_view(self, request, object_id):
         shop = self._shop_or_404(request, object_id)
-        if not self.has_change_permission(request, shop):
+        if not can_read_personal_data(request.user, shop.agency_id):
             raise PermissionDenied  # viewers may not take personal data out
         form = CustomerExportForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():

@@ -15,6 +15,7 @@ from integration.models import (
     ShopSecret,
 )
 from integration.ops.admin.personal_data import ShopPersonalDataMixin
+from integration.tenancy.admin.widget_access import ShopWidgetAccessMixin
 from integration.tickets.admin import FieldMappingInline, ShopSettingsInline, WidgetFieldInline
 from integration.vendors.errors import shown_text
 
@@ -76,12 +77,13 @@ class HelpDeskEddyConnectionInline(ConnectionInlineBase):
 
 
 class ShopSecretInline(TenantScopedInlineMixin, admin.TabularInline):
-    """Secrets are listed by hint only; new ones come from the shop actions,
+    """Secrets are listed by hint only; new ones come from the shop actions
+    (webhook secrets) and the "Widget links and tokens" page (widget tokens),
     which show the plaintext once."""
 
     model = ShopSecret
     extra = 0
-    fields = ("kind", "hint", "label", "created_at", "last_used_at", "revoked_at")
+    fields = ("kind", "hint", "label", "created_at", "created_by", "last_used_at", "revoked_at")
     readonly_fields = fields
     can_delete = False
     verbose_name_plural = _("Webhook secrets and widget tokens")
@@ -91,7 +93,8 @@ class ShopSecretInline(TenantScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Shop)
-class ShopAdmin(ShopPersonalDataMixin, TenantScopedAdminMixin, admin.ModelAdmin):
+class ShopAdmin(ShopWidgetAccessMixin, ShopPersonalDataMixin, TenantScopedAdminMixin,
+                admin.ModelAdmin):
     shop_lookup = ""
     list_display = ("name", "agency", "active", "language", "retailcrm_health", "hde_health")
     # RelatedOnly: the filter lists only agencies present in the scoped
@@ -103,8 +106,8 @@ class ShopAdmin(ShopPersonalDataMixin, TenantScopedAdminMixin, admin.ModelAdmin)
               "created_at")
     inlines = [RetailCrmConnectionInline, HelpDeskEddyConnectionInline, ShopSettingsInline,
                FieldMappingInline, WidgetFieldInline, ShopSecretInline]
-    actions = ["test_connections", "issue_hde_webhook_secret", "issue_retailcrm_trigger_secret",
-               "issue_widget_token"]
+    # Widget tokens are issued on the shop's "Widget links and tokens" page.
+    actions = ["test_connections", "issue_hde_webhook_secret", "issue_retailcrm_trigger_secret"]
     list_select_related = ("agency", "retailcrm", "helpdeskeddy")
 
     @admin.display(description=_("RetailCRM"))
@@ -158,7 +161,3 @@ class ShopAdmin(ShopPersonalDataMixin, TenantScopedAdminMixin, admin.ModelAdmin)
                   permissions=["change"])
     def issue_retailcrm_trigger_secret(self, request, queryset):
         self._issue(request, queryset, SecretKind.RETAILCRM_TRIGGER, replace=True)
-
-    @admin.action(description=_("Issue a widget API token"), permissions=["change"])
-    def issue_widget_token(self, request, queryset):
-        self._issue(request, queryset, SecretKind.WIDGET_TOKEN, replace=False)

@@ -1,0 +1,151 @@
+"""The card a widget link opens: which customer it shows and which forms it
+hands out (the page view renders it; the rules live here, not in the view).
+
+The card shows the ticket's requester as the lookup chain resolves them (the
+customer the ticket is linked to, the remembered customer of the HDE user,
+or a fresh search), and records that customer, or the candidates when
+several match, as the ticket's scope. Another customer is shown only when it
+is in that scope (integration.widget.scope); any other `?customer=` is
+ignored with a notice and the requester is shown instead.
+"""
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+from integration.customers.context import customer_context_get
+from integration.customers.types import ContextStatus, CustomerContext, TicketInfo
+from integration.models import ScopeReason, TicketRecord, WidgetRequest
+from integration.replies import service as reply_service
+from integration.tickets.info import ticket_info_get
+from integration.vendors.errors import ApiError
+from integration.widget.profile import profile_rows
+from integration.widget.scope import (
+    form_nonce_issue,
+    form_nonces_expire,
+    scope_add,
+    scope_expire,
+    scope_reason,
+)
+
+ORDERS_PAGE_SIZE = 20
+
+
+@dataclass
+class Card:
+    shop: object
+    ticket: TicketInfo
+    context: CustomerContext
+    ticket_error: str = ""
+    refused: str = ""  # why the asked-for customer is not shown
+    forms: dict = field(default_factory=dict)  # action -> nonce
+    candidates: list = field(default_factory=list)  # (Candidate, nonce)
+    profile: list = field(default_factory=list)
+    replies: object = None
+    replies_sent: tuple = ()
+
+    @property
+    def buckets(self) -> dict:
+        return {name: [o for o in self.context.orders if o.bucket == name]
+                for name in ("active", "completed", "cancelled")}
+
+    @property
+    def next_page(self) -> int | None:
+        ctx = self.context
+        return ctx.orders_page + 1 if ctx.orders_page * ORDERS_PAGE_SIZE < \
+            ctx.orders_total_count else None
+
+
+def widget_request_record(*, shop, request_id, channel, started, context) -> None:
+    """One row per card or API answer: how long, from the cache or not, what
+    state (the health dashboard's widget timings)."""
+    WidgetRequest.objects.create(
+        shop=shop, request_id=request_id, channel=channel,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        cache_hit=context.cache_age_seconds is not None, outcome=context.status,
+    )
+
+
+def _ticket(shop, ticket_id, request_id) -> tuple[TicketInfo, str]:
+    try:
+        return ticket_info_get(shop=shop, ticket_id=ticket_id, request_id=request_id), ""
+    except ApiError as error:
+        return TicketInfo(id=ticket_id), _(
+            "HelpDeskEddy did not answer (%(err)s); the ticket's sender is unknown for now."
+        ) % {"err": error.message}
+
+
+def _remember_scope(shop, ticket_id, context: CustomerContext) -> None:
+    """What the requester resolves to becomes the ticket's scope."""
+    if context.status == ContextStatus.FOUND and context.customer:
+        scope_add(shop=shop, ticket_id=ticket_id, customer_ids=[context.customer.id],
+                  reason=ScopeReason.REQUESTER)
+    elif context.status == ContextStatus.SEVERAL:
+        scope_add(shop=shop, ticket_id=ticket_id,
+                  customer_ids=[c.id for c in context.candidates],
+                  reason=ScopeReason.CANDIDATE)
+
+
+def widget_card_build(*, shop, ticket_id: int, customer_id: int | None = None, page: int = 1,
+                      refresh: bool = False) -> Card:
+    started = time.monotonic()
+    request_id = uuid.uuid4().hex
+    scope_expire(shop=shop)
+    record = TicketRecord.objects.for_shop(shop).filter(ticket_id=ticket_id).first()
+    ticket, ticket_error = _ticket(shop, ticket_id, request_id)
+    order_number = record.order_number if record else ""
+
+    def context_for(wanted):
+        return customer_context_get(
+            shop=shop, ticket=ticket, customer_id=wanted, order_number=order_number,
+            hde_user_id=ticket.user_id, page=max(1, page), refresh=refresh,
+            request_id=request_id)
+
+    requester_id = record.customer_id if record else None
+    refused = ""
+    if customer_id is not None and customer_id != requester_id:
+        if scope_reason(shop=shop, ticket_id=ticket_id, customer_id=customer_id) is None:
+            # The scope may not be recorded yet (the card was never opened
+            # since the job linked the ticket): resolve the requester first.
+            context = context_for(requester_id)
+            _remember_scope(shop, ticket_id, context)
+            if scope_reason(shop=shop, ticket_id=ticket_id, customer_id=customer_id) is None:
+                refused = _("That customer is not linked to this ticket; the card shows the "
+                            "ticket's requester.")
+            else:
+                context = context_for(customer_id)
+        else:
+            context = context_for(customer_id)
+    else:
+        context = context_for(requester_id)
+        _remember_scope(shop, ticket_id, context)
+    widget_request_record(shop=shop, request_id=request_id, channel="page", started=started,
+                          context=context)
+    card = Card(shop=shop, ticket=ticket, context=context, ticket_error=ticket_error,
+                refused=refused)
+    _hand_out_forms(card, ticket_id)
+    if context.status == ContextStatus.FOUND:
+        card.profile = profile_rows(shop=shop, context=context)
+        card.replies = reply_service.reply_options_build(shop=shop, context=context)
+        card.replies_sent = reply_service.replies_sent_on(shop=shop, ticket_id=ticket_id)
+    return card
+
+
+def _hand_out_forms(card: Card, ticket_id: int) -> None:
+    """One nonce per form on the page, bound to what that form may touch."""
+    shop, context = card.shop, card.context
+    form_nonces_expire(shop=shop)
+    if context.status == ContextStatus.FOUND and context.customer:
+        for action in ("note", "task", "link_order", "reply"):
+            card.forms[action] = form_nonce_issue(shop=shop, ticket_id=ticket_id, action=action,
+                                                  customer_id=context.customer.id)
+    elif context.status == ContextStatus.SEVERAL:
+        card.candidates = [
+            (candidate, form_nonce_issue(shop=shop, ticket_id=ticket_id, action="choose",
+                                         customer_id=candidate.id))
+            for candidate in context.candidates]
+    elif context.status == ContextStatus.UNKNOWN:
+        card.forms["customer"] = form_nonce_issue(shop=shop, ticket_id=ticket_id,
+                                                  action="customer")
