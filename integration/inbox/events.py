@@ -8,27 +8,49 @@ backoff) | `parked` (the vendor refused our key: waits for a person) | `dead`
 `processing` with an expired lease, and the sweep hands it out again, so
 handlers must be idempotent in effect (see `integration.core.side_effects`).
 
+Recovery after a killed worker takes seconds, not minutes:
+- the lease is short (`LEASE`, 20 s) and renewed every `LEASE_RENEW_EVERY`
+  seconds while the handler runs (`integration.core.leases`), up to the task
+  time limit: a live job keeps its event however long it legitimately runs,
+  a killed one loses it within 20 s;
+- every worker process, when django-q2 starts it (cluster start, or the
+  sentinel replacing a dead worker), runs `inbound_events_recover` in a
+  background thread: a sweep at once (events whose queued task the dead
+  cluster had pulled and took with it are still `pending` here) and another
+  when the leases it saw held have run out if their holders are dead;
+- the every-minute sweep stays the safety net (a worker that died while the
+  others kept running, a task lost by the broker).
+
 Handlers are looked up by (source, event_type) in HANDLERS; they take the
 event and raise the client error tree on failure.
 """
 
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from integration.core.leases import lease_kept
 from integration.models import EventState, InboundEvent
 from integration.vendors.errors import ApiError, ApiUnauthorized
 
 logger = logging.getLogger("integration.inbox")
 
-LEASE = timedelta(minutes=5)
+# Short and renewed (see the module docstring): a killed worker's event is
+# free again at most LEASE after the kill; a live job renews every
+# LEASE_RENEW_EVERY seconds, so three renewals in a row must fail before a
+# live job's event could be handed out twice (and even then every write is a
+# keyed side effect).
+LEASE = timedelta(seconds=20)
+LEASE_RENEW_EVERY = 5.0
 MAX_ATTEMPTS = 8
 # 30 s, 1, 2, 4, 8, 16, 32 min... capped at 1 h: a vendor outage of a few
 # hours is survived within MAX_ATTEMPTS, HDE's 20-minute ban included.
@@ -101,24 +123,48 @@ def _shared_broker():
     return get_broker()
 
 
-def _claim(event_id: int, now) -> bool:
-    """Take the event with a lease; False if someone else holds it or it is
-    not due. One conditional UPDATE, so two workers can't both win."""
+def _claim(event_id: int, now):
+    """Take the event with a lease; return the lease's end, or None if
+    someone else holds it or it is not due. One conditional UPDATE, so two
+    workers can't both win."""
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     claimable = Q(state=EventState.PENDING) & due | Q(
         state=EventState.PROCESSING, locked_until__lt=now
     )
-    return bool(
-        InboundEvent.objects.filter(claimable, pk=event_id).update(
-            state=EventState.PROCESSING, locked_until=now + LEASE, attempts=F("attempts") + 1
-        )
+    until = now + LEASE
+    claimed = InboundEvent.objects.filter(claimable, pk=event_id).update(
+        state=EventState.PROCESSING, locked_until=until, attempts=F("attempts") + 1
     )
+    return until if claimed else None
+
+
+def _lease_renewal(event_id: int, until):
+    """A renewal for the heartbeat: push our lease forward, only while it is
+    still ours (processing, with the end we set last)."""
+    held = {"until": until}
+
+    def renew() -> bool:
+        new_until = max(timezone.now() + LEASE, held["until"])
+        renewed = InboundEvent.objects.filter(
+            pk=event_id, state=EventState.PROCESSING, locked_until=held["until"],
+        ).update(locked_until=new_until)
+        if renewed:
+            held["until"] = new_until
+        return bool(renewed)
+
+    return renew
+
+
+def task_time_limit() -> float:
+    """django-q2's hard limit for one task: renewing past it is pointless."""
+    return float(settings.Q_CLUSTER.get("timeout") or 120)
 
 
 def inbound_event_process(*, event_id: int, now=None) -> str | None:
     """Process one event if it is due; return its final state for this run."""
     now = now or timezone.now()
-    if not _claim(event_id, now):
+    until = _claim(event_id, now)
+    if until is None:
         return None
     event = InboundEvent.objects.select_related("shop").get(pk=event_id)
     path = HANDLERS.get((event.source, event.event_type))
@@ -127,7 +173,9 @@ def inbound_event_process(*, event_id: int, now=None) -> str | None:
         return _finish(event, EventState.IGNORED, reason)
     handler: Callable = import_string(path)
     try:
-        handler(event=event)
+        with lease_kept(_lease_renewal(event.pk, until), every=LEASE_RENEW_EVERY,
+                        limit=task_time_limit(), name=f"event {event.pk}"):
+            handler(event=event)
     except ApiUnauthorized as error:
         return _finish(event, EventState.PARKED, str(error))
     except ApiError as error:
@@ -173,6 +221,37 @@ def inbound_events_sweep(*, now=None, limit: int = 500) -> int:
     for event_id in ids:
         inbound_event_enqueue(event_id=event_id)
     return len(ids)
+
+
+def inbound_events_recover(*, now=None, wait: bool = True, sleep=time.sleep) -> int:
+    """What a starting worker does (`integration.tasks.worker_started`).
+
+    1. Sweep at once: events whose task a killed cluster had pulled from the
+       broker are still `pending` and due; leases that have already run out
+       are handed out again.
+    2. Events still held were held by a live worker or by a dead one; the
+       dead one's lease runs out within `LEASE` because nobody renews it. So
+       wait until the last lease seen has ended (at most `LEASE`) and sweep
+       once more: what a live worker renewed in the meantime stays with it.
+    Returns the number of events enqueued.
+    """
+    now = now or timezone.now()
+    enqueued = inbound_events_sweep(now=now)
+    if not wait:
+        return enqueued
+    held = dict(InboundEvent.objects.filter(
+        state=EventState.PROCESSING, locked_until__gte=now,
+    ).values_list("pk", "locked_until")[:500])
+    if not held:
+        return enqueued
+    pause = (min(max(held.values()), now + LEASE) - now).total_seconds() + 0.5
+    sleep(max(0.0, pause))
+    lapsed = list(InboundEvent.objects.filter(
+        pk__in=held, state=EventState.PROCESSING, locked_until__lt=timezone.now(),
+    ).values_list("pk", flat=True))
+    for event_id in lapsed:
+        inbound_event_enqueue(event_id=event_id)
+    return enqueued + len(lapsed)
 
 
 def inbound_events_replay(*, queryset) -> int:
