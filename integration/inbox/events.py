@@ -13,11 +13,11 @@ Recovery after a killed worker takes seconds, not minutes:
   seconds while the handler runs (`integration.core.leases`), up to the task
   time limit: a live job keeps its event however long it legitimately runs,
   a killed one loses it within 20 s;
-- every worker process, when django-q2 starts it (cluster start, or the
-  sentinel replacing a dead worker), runs `inbound_events_recover` in a
-  background thread: a sweep at once (events whose queued task the dead
-  cluster had pulled and took with it are still `pending` here) and another
-  when the leases it saw held have run out if their holders are dead;
+- when django-q2 starts a worker process (cluster start, or the sentinel
+  replacing a dead worker), it runs `inbound_events_recover` in a background
+  thread: pending events (whose queued task the dead cluster had pulled and
+  took with it) are enqueued at once, and events under a lease nobody renews
+  are run right there as soon as it has lapsed, ahead of any backlog;
 - the every-minute sweep stays the safety net (a worker that died while the
   others kept running, a task lost by the broker).
 
@@ -210,48 +210,69 @@ def _retry_later(event: InboundEvent, error: str, retry_after: float | None) -> 
     return EventState.PENDING
 
 
-def inbound_events_sweep(*, now=None, limit: int = 500) -> int:
-    """Enqueue due retries and events whose worker died (expired lease)."""
+def inbound_events_sweep(*, now=None, limit: int = 500, leases: bool = True) -> int:
+    """Enqueue due retries and (unless `leases` is False) events whose worker
+    died (expired lease)."""
     now = now or timezone.now()
     is_due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    due = InboundEvent.objects.filter(
-        Q(state=EventState.PENDING) & is_due | Q(state=EventState.PROCESSING, locked_until__lt=now)
-    ).order_by("created_at").values_list("pk", flat=True)[:limit]
+    wanted = Q(state=EventState.PENDING) & is_due
+    if leases:
+        wanted |= Q(state=EventState.PROCESSING, locked_until__lt=now)
+    due = InboundEvent.objects.filter(wanted).order_by("created_at").values_list(
+        "pk", flat=True)[:limit]
     ids = list(due)
     for event_id in ids:
         inbound_event_enqueue(event_id=event_id)
     return len(ids)
 
 
+# A starting worker runs this many lapsed events itself, ahead of the queue
+# (the rest are enqueued): they were started before anything still queued.
+RECOVER_DIRECTLY = 8
+
+
 def inbound_events_recover(*, now=None, wait: bool = True, sleep=time.sleep) -> int:
     """What a starting worker does (`integration.tasks.worker_started`).
 
-    1. Sweep at once: events whose task a killed cluster had pulled from the
-       broker are still `pending` and due; leases that have already run out
-       are handed out again.
-    2. Events still held were held by a live worker or by a dead one; the
-       dead one's lease runs out within `LEASE` because nobody renews it. So
-       wait until the last lease seen has ended (at most `LEASE`) and sweep
-       once more: what a live worker renewed in the meantime stays with it.
-    Returns the number of events enqueued.
+    1. Enqueue what is pending and due: events whose task a killed cluster
+       had pulled from the broker (Redis popped it; the ORM broker hides it
+       for `retry` seconds) are still `pending` here.
+    2. Run the events whose lease has already lapsed, here and now: behind a
+       backlog a re-enqueued task would wait for the whole queue, although
+       these jobs started before anything in it.
+    3. Events still held were held by a live worker or by a dead one; the
+       dead one's lease lapses within `LEASE` because nobody renews it. Wait
+       until the last lease seen has ended (at most `LEASE`) and run the
+       lapsed ones as in 2; what a live worker renewed meanwhile stays its own.
+    Returns the number of events recovered (enqueued or run).
     """
     now = now or timezone.now()
-    enqueued = inbound_events_sweep(now=now)
+    recovered = inbound_events_sweep(now=now, leases=False)
+    recovered += _run_lapsed(now=now)
     if not wait:
-        return enqueued
+        return recovered
     held = dict(InboundEvent.objects.filter(
         state=EventState.PROCESSING, locked_until__gte=now,
     ).values_list("pk", "locked_until")[:500])
     if not held:
-        return enqueued
+        return recovered
     pause = (min(max(held.values()), now + LEASE) - now).total_seconds() + 0.5
     sleep(max(0.0, pause))
-    lapsed = list(InboundEvent.objects.filter(
-        pk__in=held, state=EventState.PROCESSING, locked_until__lt=timezone.now(),
-    ).values_list("pk", flat=True))
-    for event_id in lapsed:
+    return recovered + _run_lapsed(now=timezone.now(), among=list(held))
+
+
+def _run_lapsed(*, now, among: list[int] | None = None) -> int:
+    lapsed = InboundEvent.objects.filter(state=EventState.PROCESSING, locked_until__lt=now)
+    if among is not None:
+        lapsed = lapsed.filter(pk__in=among)
+    ids = list(lapsed.order_by("locked_until").values_list("pk", flat=True)[:500])
+    for event_id in ids[RECOVER_DIRECTLY:]:
         inbound_event_enqueue(event_id=event_id)
-    return enqueued + len(lapsed)
+    for event_id in ids[:RECOVER_DIRECTLY]:
+        # The claim is conditional: if the periodic sweep's task took it
+        # first, this is a no-op.
+        inbound_event_process(event_id=event_id)
+    return len(ids)
 
 
 def inbound_events_replay(*, queryset) -> int:

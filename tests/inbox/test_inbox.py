@@ -135,16 +135,19 @@ def test_a_starting_worker_recovers_stranded_and_dead_events_not_live_ones(
     """A killed cluster leaves two kinds of events: `pending` ones whose task
     it had pulled from the broker (stranded), and `processing` ones under a
     lease nobody renews any more. A starting worker enqueues the first at
-    once and the second as soon as their lease has run out; an event whose
-    lease a live worker renews meanwhile stays with that worker. The wait
-    is a time-machine shift, handed in as the recovery's sleep."""
+    once and runs the second itself as soon as their lease has run out
+    (already lapsed: at once); an event whose lease a live worker renews
+    meanwhile stays with that worker. The wait is a time-machine shift,
+    handed in as the recovery's sleep."""
     import time_machine
 
-    stranded, dead, live, not_due = (store("ok", key=k) for k in ("s", "d", "l", "n"))
+    stranded, lapsed, dead, live, not_due = (store("ok", key=k) for k in "sxdln")
     with time_machine.travel(timezone.now(), tick=False) as clock:
         now = timezone.now()
         InboundEvent.objects.filter(pk__in=[dead.pk, live.pk]).update(
             state=EventState.PROCESSING, locked_until=now + timedelta(seconds=15))
+        InboundEvent.objects.filter(pk=lapsed.pk).update(
+            state=EventState.PROCESSING, locked_until=now - timedelta(seconds=1))
         InboundEvent.objects.filter(pk=not_due.pk).update(
             next_attempt_at=now + timedelta(minutes=5))
         paused = []
@@ -157,12 +160,14 @@ def test_a_starting_worker_recovers_stranded_and_dead_events_not_live_ones(
             clock.shift(seconds)
 
         with django_capture_on_commit_callbacks(execute=True) as enqueued:
-            assert inbox.inbound_events_recover(sleep=time_passes) == 2
-    assert len(enqueued) == 2
+            assert inbox.inbound_events_recover(sleep=time_passes) == 3
+            ran_here = list(inbox_handlers.CALLS)
+    assert len(enqueued) == 1 and ran_here == [lapsed.pk, dead.pk]
     assert len(paused) == 1 and 15 < paused[0] <= inbox.LEASE.total_seconds() + 1
-    assert sorted(inbox_handlers.CALLS) == sorted([stranded.pk, dead.pk])
-    assert [_state(e) for e in (stranded, dead, live, not_due)] == [
-        EventState.DONE, EventState.DONE, EventState.PROCESSING, EventState.PENDING]
+    assert sorted(inbox_handlers.CALLS) == sorted([lapsed.pk, dead.pk, stranded.pk])
+    assert [_state(e) for e in (stranded, lapsed, dead, live, not_due)] == [
+        EventState.DONE, EventState.DONE, EventState.DONE, EventState.PROCESSING,
+        EventState.PENDING]
 
 
 @pytest.mark.django_db(transaction=True)
