@@ -148,3 +148,23 @@ def test_the_sender_key_is_one_per_person_and_holds_no_address():
     assert key.startswith("sender:email:") and "example" not in key
     assert sender_key(TicketInfo(id=3, user_id=17)).startswith("sender:hde_user:")
     assert sender_key(TicketInfo(id=4)) == ""
+
+
+@pytest.mark.django_db
+def test_sender_keys_go_after_the_customer_link_retention(settings, make_agency, make_shop):
+    """A sender key maps a (hashed) person to a customer id, as a customer
+    link does, and is purged on the same schedule; ticket keys are not
+    touched by it."""
+    from integration.ops.personal_data import personal_data_purge
+
+    settings.INTEGRATION = {**settings.INTEGRATION, "CUSTOMER_LINK_RETENTION_DAYS": 30}
+    shop = make_shop(make_agency("Retention agency"))
+    old, recent, ticket_key = (
+        SideEffect.objects.create(shop=shop, key=key, state="done", result="7")
+        for key in (sender_key(TicketInfo(id=1, email="old@example.org")),
+                    sender_key(TicketInfo(id=2, email="recent@example.org")),
+                    "ticket:9:hde_comment"))
+    SideEffect.objects.filter(pk__in=[old.pk, ticket_key.pk]).update(
+        created_at=timezone.now() - timedelta(days=31))
+    assert personal_data_purge()["side_effects"] == 1
+    assert set(SideEffect.objects.values_list("pk", flat=True)) == {recent.pk, ticket_key.pk}
