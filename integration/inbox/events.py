@@ -241,9 +241,10 @@ def inbound_events_recover(*, now=None, wait: bool = True, sleep=time.sleep) -> 
        backlog a re-enqueued task would wait for the whole queue, although
        these jobs started before anything in it.
     3. Events still held were held by a live worker or by a dead one; the
-       dead one's lease lapses within `LEASE` because nobody renews it. Wait
-       until the last lease seen has ended (at most `LEASE`) and run the
-       lapsed ones as in 2; what a live worker renewed meanwhile stays its own.
+       dead one's lease lapses within `LEASE` because nobody renews it. Wake
+       when the earliest lease seen ends and look again: a lease that moved
+       belongs to a live worker (left alone), one that lapsed is run as in 2.
+       Within `LEASE` every lease seen has either moved or lapsed.
     Returns the number of events recovered (enqueued or run).
     """
     now = now or timezone.now()
@@ -251,14 +252,22 @@ def inbound_events_recover(*, now=None, wait: bool = True, sleep=time.sleep) -> 
     recovered += _run_lapsed(now=now)
     if not wait:
         return recovered
-    held = dict(InboundEvent.objects.filter(
+    watched = dict(InboundEvent.objects.filter(
         state=EventState.PROCESSING, locked_until__gte=now,
     ).values_list("pk", "locked_until")[:500])
-    if not held:
-        return recovered
-    pause = (min(max(held.values()), now + LEASE) - now).total_seconds() + 0.5
-    sleep(max(0.0, pause))
-    return recovered + _run_lapsed(now=timezone.now(), among=list(held))
+    while watched:
+        pause = (min(watched.values()) - timezone.now()).total_seconds() + 0.5
+        sleep(max(0.0, min(pause, LEASE.total_seconds() + 0.5)))
+        now = timezone.now()
+        current = dict(InboundEvent.objects.filter(
+            pk__in=watched, state=EventState.PROCESSING,
+        ).values_list("pk", "locked_until"))
+        recovered += _run_lapsed(now=now, among=[
+            pk for pk, until in current.items() if until is not None and until < now])
+        # Still as we saw it and not lapsed yet: keep watching; moved or gone: its own.
+        watched = {pk: until for pk, until in current.items()
+                   if until is not None and until == watched[pk] and until >= now}
+    return recovered
 
 
 def _run_lapsed(*, now, among: list[int] | None = None) -> int:
