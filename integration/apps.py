@@ -14,3 +14,9 @@ class IntegrationConfig(AppConfig):
         from integration.inbox.handlers import register_all
 
         register_all()
+        # A starting django-q2 worker recovers what a killed one left behind.
+        from django_q.signals import post_spawn
+
+        from integration.tasks import worker_started
+
+        post_spawn.connect(worker_started, dispatch_uid="integration.worker_started")

@@ -1,4 +1,16 @@
-"""django-q2 entry points: ids in, call a service, nothing else."""
+"""django-q2 entry points: ids in, call a service, nothing else.
+
+`worker_started` is the one entry point that is not a task: django-q2's
+`post_spawn` signal (connected in `IntegrationConfig.ready`) calls it in every
+worker process it starts, and it recovers what a killed worker left behind.
+"""
+
+import logging
+import os
+import socket
+import threading
+
+logger = logging.getLogger("integration.inbox")
 
 
 def logs_purge_task() -> int:
@@ -66,3 +78,39 @@ def order_events_process_task(event_ids: list[int]) -> int:
     from integration.inbox.events import inbound_event_process
 
     return sum(1 for event_id in event_ids if inbound_event_process(event_id=event_id))
+
+
+def worker_started(sender=None, proc_name: str = "", **kwargs) -> None:
+    """A django-q2 worker process starts (its cluster started, or the
+    sentinel replaced a dead worker): recover in a background thread, so the
+    worker takes tasks at once. The workers of one cluster start together;
+    the first one (per host and sentinel, through the shared cache) recovers
+    for all of them."""
+    from django.core.cache import cache
+    from django_q.conf import Conf
+
+    from integration.inbox.events import LEASE
+
+    if Conf.SYNC:
+        return  # sync mode runs each task through an in-process "worker": no cluster
+    key = f"inbox-recovery:{socket.gethostname()}:{os.getppid()}"
+    try:
+        if not cache.add(key, proc_name or "worker", timeout=int(LEASE.total_seconds())):
+            return
+    except Exception:  # noqa: BLE001 - no cache, recover anyway (a duplicate is harmless)
+        logger.warning("inbox.recovery_cache_unavailable")
+    threading.Thread(target=_recover, name="inbox-recovery", daemon=True).start()
+
+
+def _recover() -> None:
+    from django.db import connections
+
+    from integration.inbox.events import inbound_events_recover
+
+    try:
+        enqueued = inbound_events_recover()
+        logger.info("inbox.recovered", extra={"enqueued": enqueued})
+    except Exception:  # noqa: BLE001 - the every-minute sweep is the safety net
+        logger.exception("inbox.recovery_failed")
+    finally:
+        connections.close_all()

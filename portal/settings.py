@@ -188,17 +188,27 @@ SPECTACULAR_SETTINGS = {
 # Retries, backoff and the dead state belong to our own event records, so the
 # broker never redelivers a failed task (max_attempts=1, ack_failures=True).
 # `retry` must exceed `timeout`, or a slow task runs twice.
+# A cluster holds only what it is about to run: `bulk` 1 and a local queue of
+# one task per worker. Tasks a killed cluster had pulled are gone with it
+# (Redis pops them) or hidden for `retry` seconds (the ORM broker locks them);
+# either way their events are still `pending` in our tables, and a starting
+# worker's recovery sweep enqueues them again at once
+# (integration.inbox.events). Prefetching 50 tasks, as before, stranded up to
+# 50 events behind a dead cluster. `recycle`: a worker process is replaced
+# after that many tasks (memory); the new one runs the same cheap recovery.
+_Q_WORKERS = env.int("Q_WORKERS", default=2)
 Q_CLUSTER = {
     "name": "portal",
-    "workers": env.int("Q_WORKERS", default=2),
+    "workers": _Q_WORKERS,
     "timeout": env.int("Q_TIMEOUT", default=120),
     "retry": env.int("Q_RETRY", default=180),
     "max_attempts": 1,
     "ack_failures": True,
     "catch_up": False,
     "save_limit": 1000,
-    "queue_limit": 50,
-    "bulk": 5,
+    "queue_limit": _Q_WORKERS,
+    "bulk": 1,
+    "recycle": 500,
     "poll": 0.5,
     "label": _("Background jobs"),
     "sync": env.bool("Q_SYNC", default=False),

@@ -1,9 +1,12 @@
 """Handlers registered by the inbox tests. Each behaves as the payload says,
 so the tests can drive every branch of the inbox's state machine."""
 
+import threading
+
 from integration.vendors import errors
 
 CALLS: list[int] = []
+RELEASE = threading.Event()
 
 
 def succeed(*, event):
@@ -23,3 +26,9 @@ def behave(*, event):
         raise errors.ApiValidationError("Errors in the entity format")
     if outcome == "crash":
         raise ZeroDivisionError("bug")
+
+
+def hold(*, event):
+    """A long job: runs until the test releases it."""
+    CALLS.append(event.pk)
+    assert RELEASE.wait(60)

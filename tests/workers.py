@@ -180,14 +180,16 @@ def wire_shop(base_url: str, *, hde_limits: dict | None = None):
 def emulator_tickets(count: int, emails: list[str]) -> list[int]:
     """`count` new tickets in the HDE emulator's demo account, written
     directly (as its seed does): creating them through the API would spend
-    the very budget the tests measure."""
+    the very budget the tests measure. Senders take turns; a sender written
+    as a phone (`+7 …`) is a phone-only contact, as HDE stores one."""
     from django.utils import timezone
 
     from sandbox.hde import services as svc
     from sandbox.hde.models import Account, Message, Ticket
 
     account = Account.objects.get(code="demo")
-    users = [svc.user_for_contact(account, email=email) for email in emails]
+    users = [svc.user_for_contact(account, phone=contact) if contact.startswith("+")
+             else svc.user_for_contact(account, email=contact) for contact in emails]
     first = svc.next_hid(Ticket, account)
     first_message = svc.next_hid(Message, account)
     now = timezone.now()
@@ -221,3 +223,27 @@ def post_webhooks(url: str, shop, secret: str, ticket_ids: list[int], *, threads
     chunks = [ticket_ids[i::threads] for i in range(threads)]
     with ThreadPoolExecutor(threads) as pool:
         return [s for statuses in pool.map(send, chunks) for s in statuses]
+
+
+def crm_customers_of(contact: str) -> list[int]:
+    """RetailCRM emulator customers (ids) with this e-mail, or with a phone
+    that has the same digits: what a duplicate would look like to a manager."""
+    from sandbox.hde.services import phone_digits
+    from sandbox.retailcrm.models import Customer
+
+    customers = Customer.objects.filter(account__code="demo")
+    if not contact.startswith("+"):
+        return sorted(customers.filter(email__iexact=contact).values_list("crm_id", flat=True))
+    wanted = phone_digits(contact)[-10:]
+    return sorted(c.crm_id for c in customers
+                  if any(phone_digits(p.get("number", ""))[-10:] == wanted
+                         for p in c.doc.get("phones", [])))
+
+
+def crm_ticket_notes(customer_id: int) -> list[str]:
+    """The "Ticket #N" notes on one RetailCRM emulator customer."""
+    from sandbox.retailcrm.models import Note
+
+    return [n.doc.get("text", "").split(":")[0]
+            for n in Note.objects.filter(account__code="demo", customer_crm_id=customer_id)
+            if n.doc.get("text", "").startswith("Ticket #")]

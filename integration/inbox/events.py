@@ -8,27 +8,49 @@ backoff) | `parked` (the vendor refused our key: waits for a person) | `dead`
 `processing` with an expired lease, and the sweep hands it out again, so
 handlers must be idempotent in effect (see `integration.core.side_effects`).
 
+Recovery after a killed worker takes seconds, not minutes:
+- the lease is short (`LEASE`, 20 s) and renewed every `LEASE_RENEW_EVERY`
+  seconds while the handler runs (`integration.core.leases`), up to the task
+  time limit: a live job keeps its event however long it legitimately runs,
+  a killed one loses it within 20 s;
+- when django-q2 starts a worker process (cluster start, or the sentinel
+  replacing a dead worker), it runs `inbound_events_recover` in a background
+  thread: pending events (whose queued task the dead cluster had pulled and
+  took with it) are enqueued at once, and events under a lease nobody renews
+  are run right there as soon as it has lapsed, ahead of any backlog;
+- the every-minute sweep stays the safety net (a worker that died while the
+  others kept running, a task lost by the broker).
+
 Handlers are looked up by (source, event_type) in HANDLERS; they take the
 event and raise the client error tree on failure.
 """
 
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from integration.core.leases import lease_kept
 from integration.models import EventState, InboundEvent
 from integration.vendors.errors import ApiError, ApiUnauthorized
 
 logger = logging.getLogger("integration.inbox")
 
-LEASE = timedelta(minutes=5)
+# Short and renewed (see the module docstring): a killed worker's event is
+# free again at most LEASE after the kill; a live job renews every
+# LEASE_RENEW_EVERY seconds, so three renewals in a row must fail before a
+# live job's event could be handed out twice (and even then every write is a
+# keyed side effect).
+LEASE = timedelta(seconds=20)
+LEASE_RENEW_EVERY = 5.0
 MAX_ATTEMPTS = 8
 # 30 s, 1, 2, 4, 8, 16, 32 min... capped at 1 h: a vendor outage of a few
 # hours is survived within MAX_ATTEMPTS, HDE's 20-minute ban included.
@@ -101,24 +123,48 @@ def _shared_broker():
     return get_broker()
 
 
-def _claim(event_id: int, now) -> bool:
-    """Take the event with a lease; False if someone else holds it or it is
-    not due. One conditional UPDATE, so two workers can't both win."""
+def _claim(event_id: int, now):
+    """Take the event with a lease; return the lease's end, or None if
+    someone else holds it or it is not due. One conditional UPDATE, so two
+    workers can't both win."""
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     claimable = Q(state=EventState.PENDING) & due | Q(
         state=EventState.PROCESSING, locked_until__lt=now
     )
-    return bool(
-        InboundEvent.objects.filter(claimable, pk=event_id).update(
-            state=EventState.PROCESSING, locked_until=now + LEASE, attempts=F("attempts") + 1
-        )
+    until = now + LEASE
+    claimed = InboundEvent.objects.filter(claimable, pk=event_id).update(
+        state=EventState.PROCESSING, locked_until=until, attempts=F("attempts") + 1
     )
+    return until if claimed else None
+
+
+def _lease_renewal(event_id: int, until):
+    """A renewal for the heartbeat: push our lease forward, only while it is
+    still ours (processing, with the end we set last)."""
+    held = {"until": until}
+
+    def renew() -> bool:
+        new_until = max(timezone.now() + LEASE, held["until"])
+        renewed = InboundEvent.objects.filter(
+            pk=event_id, state=EventState.PROCESSING, locked_until=held["until"],
+        ).update(locked_until=new_until)
+        if renewed:
+            held["until"] = new_until
+        return bool(renewed)
+
+    return renew
+
+
+def task_time_limit() -> float:
+    """django-q2's hard limit for one task: renewing past it is pointless."""
+    return float(settings.Q_CLUSTER.get("timeout") or 120)
 
 
 def inbound_event_process(*, event_id: int, now=None) -> str | None:
     """Process one event if it is due; return its final state for this run."""
     now = now or timezone.now()
-    if not _claim(event_id, now):
+    until = _claim(event_id, now)
+    if until is None:
         return None
     event = InboundEvent.objects.select_related("shop").get(pk=event_id)
     path = HANDLERS.get((event.source, event.event_type))
@@ -127,7 +173,9 @@ def inbound_event_process(*, event_id: int, now=None) -> str | None:
         return _finish(event, EventState.IGNORED, reason)
     handler: Callable = import_string(path)
     try:
-        handler(event=event)
+        with lease_kept(_lease_renewal(event.pk, until), every=LEASE_RENEW_EVERY,
+                        limit=task_time_limit(), name=f"event {event.pk}"):
+            handler(event=event)
     except ApiUnauthorized as error:
         return _finish(event, EventState.PARKED, str(error))
     except ApiError as error:
@@ -162,16 +210,77 @@ def _retry_later(event: InboundEvent, error: str, retry_after: float | None) -> 
     return EventState.PENDING
 
 
-def inbound_events_sweep(*, now=None, limit: int = 500) -> int:
-    """Enqueue due retries and events whose worker died (expired lease)."""
+def inbound_events_sweep(*, now=None, limit: int = 500, leases: bool = True) -> int:
+    """Enqueue due retries and (unless `leases` is False) events whose worker
+    died (expired lease)."""
     now = now or timezone.now()
     is_due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    due = InboundEvent.objects.filter(
-        Q(state=EventState.PENDING) & is_due | Q(state=EventState.PROCESSING, locked_until__lt=now)
-    ).order_by("created_at").values_list("pk", flat=True)[:limit]
+    wanted = Q(state=EventState.PENDING) & is_due
+    if leases:
+        wanted |= Q(state=EventState.PROCESSING, locked_until__lt=now)
+    due = InboundEvent.objects.filter(wanted).order_by("created_at").values_list(
+        "pk", flat=True)[:limit]
     ids = list(due)
     for event_id in ids:
         inbound_event_enqueue(event_id=event_id)
+    return len(ids)
+
+
+# A starting worker runs this many lapsed events itself, ahead of the queue
+# (the rest are enqueued): they were started before anything still queued.
+RECOVER_DIRECTLY = 8
+
+
+def inbound_events_recover(*, now=None, wait: bool = True, sleep=time.sleep) -> int:
+    """What a starting worker does (`integration.tasks.worker_started`).
+
+    1. Enqueue what is pending and due: events whose task a killed cluster
+       had pulled from the broker (Redis popped it; the ORM broker hides it
+       for `retry` seconds) are still `pending` here.
+    2. Run the events whose lease has already lapsed, here and now: behind a
+       backlog a re-enqueued task would wait for the whole queue, although
+       these jobs started before anything in it.
+    3. Events still held were held by a live worker or by a dead one; the
+       dead one's lease lapses within `LEASE` because nobody renews it. Wake
+       when the earliest lease seen ends and look again: a lease that moved
+       belongs to a live worker (left alone), one that lapsed is run as in 2.
+       Within `LEASE` every lease seen has either moved or lapsed.
+    Returns the number of events recovered (enqueued or run).
+    """
+    now = now or timezone.now()
+    recovered = inbound_events_sweep(now=now, leases=False)
+    recovered += _run_lapsed(now=now)
+    if not wait:
+        return recovered
+    watched = dict(InboundEvent.objects.filter(
+        state=EventState.PROCESSING, locked_until__gte=now,
+    ).values_list("pk", "locked_until")[:500])
+    while watched:
+        pause = (min(watched.values()) - timezone.now()).total_seconds() + 0.5
+        sleep(max(0.0, min(pause, LEASE.total_seconds() + 0.5)))
+        now = timezone.now()
+        current = dict(InboundEvent.objects.filter(
+            pk__in=watched, state=EventState.PROCESSING,
+        ).values_list("pk", "locked_until"))
+        recovered += _run_lapsed(now=now, among=[
+            pk for pk, until in current.items() if until is not None and until < now])
+        # Still as we saw it and not lapsed yet: keep watching; moved or gone: its own.
+        watched = {pk: until for pk, until in current.items()
+                   if until is not None and until == watched[pk] and until >= now}
+    return recovered
+
+
+def _run_lapsed(*, now, among: list[int] | None = None) -> int:
+    lapsed = InboundEvent.objects.filter(state=EventState.PROCESSING, locked_until__lt=now)
+    if among is not None:
+        lapsed = lapsed.filter(pk__in=among)
+    ids = list(lapsed.order_by("locked_until").values_list("pk", flat=True)[:500])
+    for event_id in ids[RECOVER_DIRECTLY:]:
+        inbound_event_enqueue(event_id=event_id)
+    for event_id in ids[:RECOVER_DIRECTLY]:
+        # The claim is conditional: if the periodic sweep's task took it
+        # first, this is a no-op.
+        inbound_event_process(event_id=event_id)
     return len(ids)
 
 

@@ -202,7 +202,13 @@ class SideEffectState(models.TextChoices):
 
 
 class SideEffect(models.Model):
-    """One write to a vendor, keyed (shop, key) e.g. `ticket:42:rcrm_note`."""
+    """One write to a vendor, keyed (shop, key) e.g. `ticket:42:rcrm_note`.
+
+    `claimed_until` is the lease of whoever is performing a `started` write:
+    while it lies in the future another caller waits for the outcome instead
+    of writing too; once it passes (the writer died) the next caller takes
+    over and looks at the vendor first (`integration.core.side_effects`).
+    """
 
     shop = models.ForeignKey("integration.Shop", on_delete=models.CASCADE,
                              related_name="side_effects")
@@ -210,6 +216,7 @@ class SideEffect(models.Model):
     state = models.CharField(max_length=8, choices=SideEffectState.choices,
                              default=SideEffectState.STARTED)
     result = models.CharField(max_length=200, blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     done_at = models.DateTimeField(null=True, blank=True)
 

@@ -59,6 +59,10 @@ def personal_data_purge(*, now=None) -> dict[str, int]:
     done["tickets"] = _purge(old_tickets)
     link_cutoff = now - timedelta(days=knobs["CUSTOMER_LINK_RETENTION_DAYS"])
     done["customer_links"] = _purge(CustomerLink.objects.filter(updated_at__lt=link_cutoff))
+    # "This sender's customer was created" keys (tickets/job.py): a sender →
+    # customer link like the one above, kept as long.
+    done["side_effects"] += _purge(SideEffect.objects.filter(
+        key__startswith="sender:", created_at__lt=link_cutoff))
     return done
 
 

@@ -10,15 +10,27 @@ ticket, one PUT, one internal comment):
    tags; remember HDE's update time as the loop-guard marker;
 4. one internal comment with the summary and the card link;
 5. reverse flow into RetailCRM, each switchable: create the unknown
-   customer, a note on the known one, a task for the manager when an order is
-   in delivery.
+   customer (once per sender, see below), a note on the ticket's customer, a
+   task for the manager when an order is in delivery.
 Every write is a keyed side effect, so retries and replays never duplicate.
+
+One customer per sender, whatever the timing: two tickets from one unknown
+sender processed at the same moment both search RetailCRM and both find
+nothing. The creation is therefore keyed per shop and *sender* (normalised
+e-mail, else phone, else HDE user), not per ticket: the first job writes, a
+concurrent one waits for it and uses its customer, a later one gets the
+stored id (`side_effect_once`). A crash after the create was sent but before
+its id was stored leaves the key `started`; the next attempt searches
+RetailCRM before creating again. Whichever job created the customer, every
+ticket's note goes on that customer.
 
 Ticket changed: only the record moves (and the closing note goes out on
 close); a change that merely reflects the portal's own PUT is ignored.
 """
 
+import hashlib
 import logging
+from datetime import timedelta
 
 from django.utils import timezone
 
@@ -34,6 +46,11 @@ from integration.widget.links import widget_link_build, widget_link_generation
 logger = logging.getLogger("integration.tickets")
 
 JOB_DEADLINE = 60.0
+# How long a sender's "customer created" answer stands without a fresh
+# search. Only a job whose own search found nothing asks it, so within
+# minutes that means "created by a concurrent job"; much later it means the
+# customer was merged or deleted in RetailCRM, and the job looks again.
+SENDER_CUSTOMER_FRESH = timedelta(minutes=10)
 
 
 def _clients(event):
@@ -126,15 +143,15 @@ def ticket_event_handle(*, event) -> None:
         find_existing=lambda: next((c.id for c in hde.list_comments(ticket_id)
                                     if shop_widget_prefix in c.text), None),
     )
-    customer_id = _reverse_flow(shop=shop, settings=settings, crm=crm, context=context,
-                                info=info, key=key, link=link, marker=marker)
+    customer_id, created = _reverse_flow(shop=shop, settings=settings, crm=crm,
+                                         context=context, info=info, key=key, link=link,
+                                         marker=marker)
     pinned = context.pinned_order_number if any(
         o.number == context.pinned_order_number for o in context.orders) else ""
     TicketRecord.objects.filter(pk=record.pk).update(
         customer_id=customer_id, priority_id=decision.priority_id,
         priority_rule=decision.priority_rule[:200], status=ticket.status_id,
-        order_number=record.order_number or pinned,
-        customer_created=customer_id is not None and context.status == ContextStatus.UNKNOWN)
+        order_number=record.order_number or pinned, customer_created=created)
 
 
 def _putter(hde, record):
@@ -174,47 +191,90 @@ def fresh_link_write(*, shop, settings, hde, record) -> None:
                          perform=lambda: _putter(hde, record)(custom_fields=fields))
 
 
-def _reverse_flow(*, shop, settings, crm, context, info, key, link, marker):
-    """Tell RetailCRM that support is handling this customer."""
+def _reverse_flow(*, shop, settings, crm, context, info, key, link,
+                  marker) -> tuple[int | None, bool]:
+    """Tell RetailCRM that support is handling this customer; return the
+    ticket's customer id and whether this job created the customer."""
+    created = False
     if context.status == ContextStatus.UNKNOWN:
-        if not (settings.create_unknown_customers and (info.email or info.phone)):
-            return None
-        name = texts.vendor_plain(info.email.partition("@")[0] if info.email else info.phone)
-
-        def existing():
-            found = crm.customers_by_email(info.email) if info.email else []
-            return found[0].id if len(found) == 1 else None
-
-        created = int(side_effect_once(
-            shop=shop, key=f"{key}:rcrm_customer", find_existing=existing,
-            perform=lambda: crm.create_customer(first_name=name, email=info.email,
-                                                phone=info.phone,
-                                                site=settings.customer_site_code)))
-        if info.user_id:
-            customer_link_set(shop=shop, hde_user_id=info.user_id, customer_id=created)
-        return created
-    if context.status != ContextStatus.FOUND:
-        return None
-    customer = context.customer
+        customer_id, created = _customer_for_unknown_sender(shop=shop, settings=settings,
+                                                            crm=crm, info=info)
+        if customer_id is None:
+            return None, False
+        in_delivery, performer = [], None  # a customer created just now has no orders
+    elif context.status == ContextStatus.FOUND:
+        customer_id = context.customer.id
+        in_delivery = [o.number for o in context.orders if o.status_group == "delivery"]
+        performer = ((context.manager.id if context.manager else None)
+                     or settings.fallback_manager_id)
+    else:
+        return None, False
     if settings.note_on_ticket:
         side_effect_once(
             shop=shop, key=f"{key}:rcrm_note",
-            perform=lambda: crm.create_note(customer.id, texts.customer_note(
+            perform=lambda: crm.create_note(customer_id, texts.customer_note(
                 shop=shop, ticket_id=info.id, subject=info.subject, widget_link=link)),
-            find_existing=lambda: next((n.id for n in crm.customer_notes(customer.id).items
+            find_existing=lambda: next((n.id for n in crm.customer_notes(customer_id).items
                                         if n.text.startswith(marker + ":")), None),
         )
-    in_delivery = [o.number for o in context.orders if o.status_group == "delivery"]
-    performer = (context.manager.id if context.manager else None) or settings.fallback_manager_id
     if settings.task_for_orders_in_delivery and in_delivery and performer:
         side_effect_once(
             shop=shop, key=f"{key}:rcrm_task",
             perform=lambda: crm.create_task(
                 text=texts.manager_task(shop=shop, ticket_id=info.id, subject=info.subject,
                                         order_numbers=in_delivery),
-                performer_id=performer, customer_id=customer.id),
+                performer_id=performer, customer_id=customer_id),
         )
-    return customer.id
+    return customer_id, created
+
+
+def sender_key(info) -> str:
+    """The side-effect key of "this sender's customer was created": one per
+    shop and person, whichever ticket asks. The identifier is normalised the
+    way RetailCRM is searched (e-mail case-insensitively, phone as E.164) and
+    hashed, so the key holds no address. Empty when the sender has none."""
+    from integration.vendors.retailcrm_parsing import normalise_phone
+
+    email = (info.email or "").strip().lower()
+    phone = normalise_phone(info.phone or "")
+    if email:
+        identity = f"email:{email}"
+    elif phone:
+        identity = f"phone:{phone}"
+    elif info.user_id:
+        identity = f"hde_user:{info.user_id}"
+    else:
+        return ""
+    kind = identity.partition(":")[0]
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:40]
+    return f"sender:{kind}:{digest}:rcrm_customer"
+
+
+def _customer_for_unknown_sender(*, shop, settings, crm, info) -> tuple[int | None, bool]:
+    """The customer for a sender RetailCRM did not know when this job
+    searched: created once per sender (see the module docstring)."""
+    if not (settings.create_unknown_customers and (info.email or info.phone)):
+        return None, False
+    name = texts.vendor_plain(info.email.partition("@")[0] if info.email else info.phone)
+    created = []
+
+    def existing():
+        """After a crash mid-create: did the customer reach RetailCRM?"""
+        found = (crm.customers_by_email(info.email) if info.email
+                 else crm.customers_by_phone(info.phone))
+        return min((c.id for c in found), default=None)  # the oldest, if a twin exists
+
+    def create():
+        created.append(True)
+        return crm.create_customer(first_name=name, email=info.email, phone=info.phone,
+                                   site=settings.customer_site_code)
+
+    customer_id = int(side_effect_once(shop=shop, key=sender_key(info), perform=create,
+                                       find_existing=existing,
+                                       fresh_for=SENDER_CUSTOMER_FRESH))
+    if info.user_id:
+        customer_link_set(shop=shop, hde_user_id=info.user_id, customer_id=customer_id)
+    return customer_id, bool(created)
 
 
 def _marker(ticket) -> str:

@@ -56,6 +56,22 @@ def test_q_cluster_never_redelivers_failed_tasks(settings):
     assert q["max_attempts"] == 1 and q["ack_failures"] is True and q["catch_up"] is False
 
 
+def test_a_cluster_holds_only_what_it_is_about_to_run_and_leases_fit(settings):
+    """A killed cluster strands the tasks it pulled but had not started (Redis
+    pops them; the ORM broker hides them for `retry` seconds): it may hold at
+    most one per worker. Leases lapse well within the one-minute recovery
+    target, are renewed often enough to survive two missed beats, and are
+    never renewed past the task time limit."""
+    from integration.core.side_effects import EFFECT_LEASE, EFFECT_RENEW_EVERY
+    from integration.inbox.events import LEASE, LEASE_RENEW_EVERY, task_time_limit
+
+    q = settings.Q_CLUSTER
+    assert q["bulk"] == 1 and q["queue_limit"] <= q["workers"]
+    for lease, every in ((LEASE, LEASE_RENEW_EVERY), (EFFECT_LEASE, EFFECT_RENEW_EVERY)):
+        assert lease.total_seconds() <= 30 and every * 3 < lease.total_seconds()
+    assert task_time_limit() == q["timeout"] > LEASE.total_seconds()
+
+
 def test_env_example_lists_every_variable_the_settings_read():
     import re
 

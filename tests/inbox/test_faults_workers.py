@@ -3,14 +3,22 @@ portal and both emulators, `manage.py qcluster` processes run the jobs, all
 on the test database (see tests/workers.py).
 
 - Scale-out: two clusters sharing Redis drain ticket events with zero
-  duplicates, zero losses, and the HDE account's limit held across both
-  (the emulator counts violations itself). Runs where the production setup
+  duplicates, zero losses, one RetailCRM customer per unknown sender, and the
+  HDE account's limit held across both (the emulator counts violations
+  itself), while one cluster is SIGKILLed and restarted mid-drain: its events
+  complete within a minute of the restart. Runs where the production setup
   runs: PostgreSQL + REDIS_URL (CI's third pass); skipped loudly elsewhere.
   200 events here; `bench/multiworker.py` runs the same test with 1,000.
 - A worker SIGKILLed mid-job, after HDE created the comment but before the
-  portal recorded it: the event waits in `processing` until its lease
-  expires, the sweep hands it out again, a restarted worker completes it, and
-  the comment exists once (`side_effect_once` asks HDE first).
+  portal recorded it: nobody renews the event's lease, a restarted worker's
+  recovery hands the event out again when it lapses, and the comment exists
+  once (`side_effect_once` asks HDE first). Nothing here moves a lease by
+  hand: the figure is the system's own (the event's `processed_at` against
+  the restart).
+- A cluster SIGKILLed with jobs in flight and tasks pulled but not started,
+  senders who wrote several tickets queued before any worker ran: every event
+  completes within a minute of the restart and each unknown sender has one
+  RetailCRM customer carrying all of their tickets' notes.
 - A database connection dropped under a running job (PostgreSQL): the job
   fails, the next task gets a fresh connection (CONN_HEALTH_CHECKS), the
   event completes after the sweep with no duplicate.
@@ -19,14 +27,13 @@ on the test database (see tests/workers.py).
 import json
 import os
 import time
-from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
 from integration.inbox.events import inbound_events_sweep
-from integration.models import EventState, InboundEvent, SideEffect
+from integration.models import EventState, InboundEvent, ShopSettings, SideEffect
 from sandbox.hde.models import Account as HdeAccount
 from sandbox.hde.models import Message
 from sandbox.retailcrm.models import Note
@@ -44,6 +51,34 @@ CHILD_KNOBS = {
 }
 EMULATOR_LIMITS = {"rate_limit_per_minute": 250, "rate_window_seconds": 5.0,
                    "ban_seconds": 600}
+# Senders RetailCRM does not know: each writes many tickets, processed by
+# several workers at once (one phone-only contact among them).
+UNKNOWN_SENDERS = ["first.time@example.org", "+7 916 555-03-04"]
+# Every event whose worker was killed completes within this many seconds of
+# the restart (issue 19). Expected: the 20-s lease plus one job.
+RECOVERY_TARGET = 60
+
+
+def _recovery_seconds(event_ids, restarted_at) -> float:
+    """From the restart to the last of these events done, by the events' own
+    `processed_at` (the system's record, not the test's clock)."""
+    done = InboundEvent.objects.filter(pk__in=event_ids).values_list("processed_at", flat=True)
+    return max((at - restarted_at).total_seconds() for at in done)
+
+
+def _one_customer_per_sender(shop, senders, tickets_of):
+    """Each unknown sender: exactly one customer in RetailCRM, every one of
+    their tickets recorded with it, and each ticket's note on it once."""
+    from integration.models import TicketRecord
+
+    for sender in senders:
+        customers = workers.crm_customers_of(sender)
+        assert len(customers) == 1, (sender, customers)
+        tickets = tickets_of[sender]
+        records = TicketRecord.objects.filter(shop=shop, ticket_id__in=tickets)
+        assert set(records.values_list("customer_id", flat=True)) == set(customers), sender
+        assert sorted(workers.crm_ticket_notes(customers[0])) == sorted(
+            f"Ticket #{t}" for t in tickets), sender
 
 
 @pytest.fixture
@@ -102,7 +137,10 @@ def test_two_clusters_drain_ticket_events_without_duplicates_or_losses(procs):
     count = int(os.environ.get("MULTIWORKER_EVENTS", "200"))
     url = procs.server()
     shop, secret, _ = workers.wire_shop(url, hde_limits=EMULATOR_LIMITS)
-    tickets = workers.emulator_tickets(count, EMAILS)
+    ShopSettings.objects.filter(shop=shop).update(create_unknown_customers=True)
+    senders = EMAILS + UNKNOWN_SENDERS
+    tickets = workers.emulator_tickets(count, senders)
+    tickets_of = {sender: tickets[i::len(senders)] for i, sender in enumerate(senders)}
     clusters = [procs.cluster("cluster-1"), procs.cluster("cluster-2")]
     started = time.monotonic()
 
@@ -111,6 +149,14 @@ def test_two_clusters_drain_ticket_events_without_duplicates_or_losses(procs):
     assert statuses == [202] * count
 
     events = InboundEvent.objects.filter(shop=shop, event_type="new_ticket")
+    # A third of the way through, cluster-2 is SIGKILLed and restarted at once.
+    workers.wait_for(lambda: events.filter(state=EventState.DONE).count() >= count // 3,
+                     timeout=max(240, count * 0.6), what="a third of the events done")
+    clusters[1].kill()
+    clusters[1].proc.wait(10)
+    in_flight = list(events.filter(state=EventState.PROCESSING).values_list("pk", flat=True))
+    restarted_at = timezone.now()
+    clusters.append(procs.cluster("cluster-2-restarted"))
     try:
         workers.wait_for(lambda: not events.exclude(state=EventState.DONE).exists()
                          and events.count() == count, timeout=max(240, count * 0.6),
@@ -123,6 +169,10 @@ def test_two_clusters_drain_ticket_events_without_duplicates_or_losses(procs):
     # Zero losses: every delivery became one event, and every event is done.
     assert events.count() == count
     assert set(events.values_list("state", flat=True)) == {EventState.DONE}
+    # The killed cluster's events were done within a minute of its restart.
+    assert in_flight, "the kill found no job in flight"
+    recovery = _recovery_seconds(in_flight, restarted_at)
+    assert recovery <= RECOVERY_TARGET, recovery
     # Zero duplicates, counted at the vendors, not in our own records.
     per_ticket = {t: _comments(t) for t in tickets}
     assert set(per_ticket.values()) == {1}, {t: c for t, c in per_ticket.items() if c != 1}
@@ -134,6 +184,8 @@ def test_two_clusters_drain_ticket_events_without_duplicates_or_losses(procs):
         if text.startswith("Ticket #"):
             notes[text.split(":")[0]] = notes.get(text.split(":")[0], 0) + 1
     assert len(notes) == count and set(notes.values()) == {1}
+    # One RetailCRM customer per unknown sender, carrying all their notes.
+    _one_customer_per_sender(shop, UNKNOWN_SENDERS, tickets_of)
     # The HDE limit held across both clusters: the emulator never banned.
     account = HdeAccount.objects.get(code="demo")
     assert account.limit_violations == 0 and account.banned_until is None
@@ -142,7 +194,7 @@ def test_two_clusters_drain_ticket_events_without_duplicates_or_losses(procs):
     assert elapsed >= (3 * count / 200 - 1) * 5
     # Both clusters took work from the shared queue.
     per_cluster = [workers.tasks_processed(c) for c in clusters]
-    assert all(n > 0 for n in per_cluster), per_cluster
+    assert per_cluster[0] > 0 and per_cluster[1] + per_cluster[2] > 0, per_cluster
     if os.environ.get("MULTIWORKER_REPORT"):
         with open(os.environ["MULTIWORKER_REPORT"], "w") as report:
             json.dump({"events": count, "seconds": round(elapsed, 1),
@@ -151,7 +203,12 @@ def test_two_clusters_drain_ticket_events_without_duplicates_or_losses(procs):
                        "tasks_per_cluster": per_cluster,
                        "hde_requests": account.requests_received,
                        "hde_limit_violations": account.limit_violations,
-                       "duplicates": 0, "losses": 0}, report)
+                       "duplicates": 0, "losses": 0,
+                       "unknown_senders": len(UNKNOWN_SENDERS),
+                       "tickets_per_unknown_sender": len(tickets_of[UNKNOWN_SENDERS[0]]),
+                       "customers_per_unknown_sender": 1,
+                       "events_in_flight_at_kill": len(in_flight),
+                       "recovery_seconds_after_restart": round(recovery, 1)}, report)
 
 
 def _one_ticket(procs, **hde_faults):
@@ -162,15 +219,7 @@ def _one_ticket(procs, **hde_faults):
     return url, shop, secret, ticket
 
 
-def _expire_lease_and_sweep(event) -> int:
-    """Five minutes pass: the lease of the dead worker's claim runs out."""
-    assert inbound_events_sweep() == 0  # a held lease is never handed out twice
-    InboundEvent.objects.filter(pk=event.pk).update(
-        locked_until=timezone.now() - timedelta(seconds=1))
-    return inbound_events_sweep()
-
-
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 def test_a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing(procs):
     # Every HDE answer is sent in two halves with a pause between them: the
     # comment is created in HDE at once, its answer arrives 4 s later.
@@ -189,16 +238,64 @@ def test_a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing(procs):
     assert event.state == EventState.PROCESSING
     effect = SideEffect.objects.get(shop=shop, key=f"ticket:{ticket}:hde_comment")
     assert effect.state == "started"
+    assert inbound_events_sweep() == 0  # the lease is still live: nothing handed out twice
 
-    assert _expire_lease_and_sweep(event) == 1
+    # Restarted at once; nothing here touches the lease: the restarted
+    # worker's recovery takes the event when the dead one's lease lapses.
+    restarted_at = timezone.now()
     procs.cluster("restarted", Q_WORKERS=1)
     workers.wait_for(lambda: InboundEvent.objects.get(pk=event.pk).state == EventState.DONE,
-                     timeout=60, what="the event to complete after the restart")
+                     timeout=RECOVERY_TARGET + 30, what="the event to complete after the restart")
+    recovery = _recovery_seconds([event.pk], restarted_at)
+    print(f"killed mid-job: done {recovery:.1f} s after the restart")
+    assert recovery <= RECOVERY_TARGET
     event.refresh_from_db()
     assert event.attempts == 2
     assert _comments(ticket) == 1  # found in HDE, not posted again
     assert _notes(ticket) == 1
     assert SideEffect.objects.get(pk=effect.pk).state == "done"
+
+
+@pytest.mark.timeout(300)
+def test_a_killed_cluster_s_events_complete_within_a_minute_of_the_restart(procs):
+    """Webhooks from senders who wrote several tickets (two of them unknown to
+    RetailCRM, one phone-only) all arrive before any worker runs; the cluster
+    is SIGKILLed with jobs in flight and tasks pulled but not started, and
+    restarted at once."""
+    from sandbox.retailcrm.models import Account as RcAccount
+
+    url = procs.server()
+    shop, secret, _ = workers.wire_shop(url, hde_limits={"rate_limit_enabled": False})
+    ShopSettings.objects.filter(shop=shop).update(create_unknown_customers=True)
+    senders = UNKNOWN_SENDERS + EMAILS[:1]
+    tickets = workers.emulator_tickets(9, senders)
+    tickets_of = {sender: tickets[i::len(senders)] for i, sender in enumerate(senders)}
+    # RetailCRM answers slowly: each job takes seconds, so the kill finds
+    # some in flight and one sender's tickets side by side.
+    RcAccount.objects.filter(code="demo").update(latency_ms=700)
+    assert workers.post_webhooks(url, shop, secret, tickets, threads=3) == [202] * 9
+    events = InboundEvent.objects.filter(shop=shop, event_type="new_ticket")
+
+    doomed = procs.cluster("doomed")
+    workers.wait_for(lambda: events.filter(state=EventState.PROCESSING).count() >= 2,
+                     timeout=60, interval=0.05, what="two jobs in flight")
+    doomed.kill()
+    doomed.proc.wait(10)
+    unfinished = list(events.exclude(state=EventState.DONE).values_list("pk", flat=True))
+    assert events.filter(state=EventState.PROCESSING).exists()
+    RcAccount.objects.filter(code="demo").update(latency_ms=100)
+
+    restarted_at = timezone.now()
+    procs.cluster("restarted")
+    workers.wait_for(lambda: not events.exclude(state=EventState.DONE).exists(),
+                     timeout=RECOVERY_TARGET + 60, what="every event done after the restart")
+    recovery = _recovery_seconds(unfinished, restarted_at)
+    print(f"killed cluster: {len(unfinished)} unfinished events done {recovery:.1f} s "
+          "after the restart")
+    assert recovery <= RECOVERY_TARGET
+    assert [_comments(t) for t in tickets] == [1] * 9
+    assert all(_notes(t) == 1 for t in tickets)
+    _one_customer_per_sender(shop, UNKNOWN_SENDERS, tickets_of)
 
 
 @pytest.mark.timeout(120)
@@ -219,18 +316,18 @@ def test_a_dropped_database_connection_is_survived(procs):
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
         assert cursor.fetchone()[0] >= 1
     HdeAccount.objects.filter(code="demo").update(fault_latency_ms=0)
-    dropped_at = time.monotonic()
 
     def finished():
         current = InboundEvent.objects.get(pk=event.pk)
         if current.state == EventState.DONE:
             return True
-        if time.monotonic() - dropped_at > 8:  # the job died with its connection
-            if current.state == EventState.PROCESSING:
-                _expire_lease_and_sweep(current)
-            elif current.state == EventState.PENDING:  # its retry is due now
-                InboundEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())
-                inbound_events_sweep()
+        if current.state == EventState.PROCESSING and current.locked_until < timezone.now():
+            # The job died with its connection and nobody renews its lease:
+            # once it has lapsed, the every-minute sweep hands the event out.
+            inbound_events_sweep()
+        elif current.state == EventState.PENDING:  # a retry: its time has come
+            InboundEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())
+            inbound_events_sweep()
         return False
 
     workers.wait_for(finished, timeout=60, interval=1.0, what="the event to complete")

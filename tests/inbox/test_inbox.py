@@ -9,6 +9,7 @@ from django.utils import timezone
 from integration.inbox import events as inbox
 from integration.models import EventState, InboundEvent
 from tests import inbox_handlers
+from tests.workers import wait_for as workers_wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -126,3 +127,78 @@ def test_event_without_handler_is_stored_as_ignored(two_tenants):
         shop=two_tenants["a"]["shop"], source="hde", source_key="x", event_type="mystery",
         payload={})
     assert created and event.state == EventState.IGNORED
+
+
+@pytest.mark.django_db
+def test_a_starting_worker_recovers_stranded_and_dead_events_not_live_ones(
+        store, django_capture_on_commit_callbacks):
+    """A killed cluster leaves two kinds of events: `pending` ones whose task
+    it had pulled from the broker (stranded), and `processing` ones under a
+    lease nobody renews any more. A starting worker enqueues the first at
+    once and runs the second itself as soon as their lease has run out
+    (already lapsed: at once); an event whose lease a live worker renews
+    meanwhile stays with that worker. The wait is a time-machine shift,
+    handed in as the recovery's sleep."""
+    import time_machine
+
+    stranded, lapsed, dead, live, not_due = (store("ok", key=k) for k in "sxdln")
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        now = timezone.now()
+        InboundEvent.objects.filter(pk__in=[dead.pk, live.pk]).update(
+            state=EventState.PROCESSING, locked_until=now + timedelta(seconds=15))
+        InboundEvent.objects.filter(pk=lapsed.pk).update(
+            state=EventState.PROCESSING, locked_until=now - timedelta(seconds=1))
+        InboundEvent.objects.filter(pk=not_due.pk).update(
+            next_attempt_at=now + timedelta(minutes=5))
+        paused = []
+
+        def time_passes(seconds):
+            paused.append(seconds)
+            # Meanwhile the live worker's heartbeat renews its lease.
+            InboundEvent.objects.filter(pk=live.pk).update(
+                locked_until=timezone.now() + timedelta(seconds=seconds) + inbox.LEASE)
+            clock.shift(seconds)
+
+        with django_capture_on_commit_callbacks(execute=True) as enqueued:
+            assert inbox.inbound_events_recover(sleep=time_passes) == 3
+            ran_here = list(inbox_handlers.CALLS)
+    assert len(enqueued) == 1 and ran_here == [lapsed.pk, dead.pk]
+    assert len(paused) == 1 and 15 < paused[0] <= inbox.LEASE.total_seconds() + 1
+    assert sorted(inbox_handlers.CALLS) == sorted([lapsed.pk, dead.pk, stranded.pk])
+    assert [_state(e) for e in (stranded, lapsed, dead, live, not_due)] == [
+        EventState.DONE, EventState.DONE, EventState.DONE, EventState.PROCESSING,
+        EventState.PENDING]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_job_keeps_its_event_by_renewing_the_lease(two_tenants, monkeypatch):
+    """A job may run for minutes (HDE throttled); its lease is short so that a
+    dead worker's is not. While the handler runs the lease moves forward, so
+    the event is not handed out when the first lease would have ended; when
+    the job ends it is released."""
+    import threading
+
+    from django.db import connections
+
+    monkeypatch.setitem(inbox.HANDLERS, ("hde", "new_ticket"), "tests.inbox_handlers.hold")
+    inbox_handlers.RELEASE.clear()
+    event = InboundEvent.objects.create(shop=two_tenants["a"]["shop"], source="hde",
+                                        source_key="long", event_type="new_ticket")
+    worker = threading.Thread(target=lambda: (inbox.inbound_event_process(event_id=event.pk),
+                                              connections.close_all()))
+    worker.start()
+    first = workers_wait_for(lambda: InboundEvent.objects.filter(
+        pk=event.pk, state=EventState.PROCESSING).values_list("locked_until", flat=True).first(),
+        timeout=10)
+    renewed = workers_wait_for(lambda: InboundEvent.objects.filter(
+        pk=event.pk, locked_until__gt=first).values_list("locked_until", flat=True).first(),
+        timeout=inbox.LEASE_RENEW_EVERY * 3)
+    assert renewed - first >= timedelta(seconds=inbox.LEASE_RENEW_EVERY - 1)
+    # Where the first lease has run out, a second worker still gets nothing.
+    assert inbox.inbound_event_process(event_id=event.pk,
+                                       now=first + timedelta(seconds=1)) is None
+    inbox_handlers.RELEASE.set()
+    worker.join(30)
+    event.refresh_from_db()
+    assert (event.state, event.locked_until, event.attempts) == (EventState.DONE, None, 1)
+    assert inbox_handlers.CALLS == [event.pk]

@@ -1,0 +1,170 @@
+"""One RetailCRM customer per unknown sender, whatever the timing.
+
+Why: a sender who writes two or three tickets back to back had them
+processed at the same moment; every job searched RetailCRM, found nothing and
+created a customer, leaving twins with one e-mail and the notes split between
+them. Here the jobs run in threads at once (each with its own database
+connection, as worker processes have) against both emulators over real HTTP;
+RetailCRM answers slowly so that every search finishes before any create.
+Counted where a manager would see a duplicate: in the RetailCRM emulator.
+Worker processes (SIGKILL, two clusters) are in tests/inbox/test_faults_workers.py.
+"""
+
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connections
+from django.utils import timezone
+
+from integration.core.side_effects import EFFECT_LEASE
+from integration.customers.types import TicketInfo
+from integration.inbox.events import inbound_event_process
+from integration.models import (
+    EventSource,
+    EventState,
+    InboundEvent,
+    ShopSettings,
+    SideEffect,
+    TicketRecord,
+)
+from integration.tickets.job import sender_key
+from integration.vendors.retailcrm import RetailCrmClient
+from sandbox.hde.models import Account as HdeAccount
+from sandbox.retailcrm.models import Account as RcAccount
+from tests.workers import crm_customers_of, crm_ticket_notes, emulator_tickets, wait_for
+
+
+@pytest.fixture
+def shop(wired_shop):
+    ShopSettings.objects.filter(shop=wired_shop).update(create_unknown_customers=True)
+    HdeAccount.objects.filter(code="demo").update(rate_limit_enabled=False)
+    return wired_shop
+
+
+def _events(shop, tickets):
+    """Stored and not yet processed: the webhooks came before any worker ran."""
+    return [InboundEvent.objects.create(shop=shop, source=EventSource.HDE_WEBHOOK,
+                                        source_key=f"new_ticket:{t}", event_type="new_ticket",
+                                        payload={"ticket_id": t}) for t in tickets]
+
+
+def _run(event_id, outcome, start=None):
+    try:
+        if start is not None:
+            start.wait(30)
+        outcome[event_id] = inbound_event_process(event_id=event_id)
+    except BaseException as error:  # noqa: BLE001 - handed to the test
+        outcome[event_id] = error
+    finally:
+        connections.close_all()
+
+
+def _at_once(events) -> dict:
+    """Every event processed by its own worker, all released together."""
+    start, outcome = threading.Barrier(len(events)), {}
+    threads = [threading.Thread(target=_run, args=(e.pk, outcome, start)) for e in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return outcome
+
+
+@pytest.mark.parametrize("sender", ["newcomer@example.org", "+7 916 555-01-02"],
+                         ids=["e-mail", "phone only"])
+def test_concurrent_jobs_for_one_unknown_sender_create_exactly_one_customer(shop, sender):
+    tickets = emulator_tickets(3, [sender])
+    RcAccount.objects.filter(code="demo").update(latency_ms=400)
+
+    outcome = _at_once(_events(shop, tickets))
+
+    assert set(outcome.values()) == {EventState.DONE}, outcome
+    [customer_id] = crm_customers_of(sender)
+    records = TicketRecord.objects.filter(shop=shop, ticket_id__in=tickets)
+    assert {r.customer_id for r in records} == {customer_id}
+    assert sum(r.customer_created for r in records) == 1  # one job wrote, the others waited
+    # Every ticket's note is on that customer, once.
+    assert sorted(crm_ticket_notes(customer_id)) == sorted(f"Ticket #{t}" for t in tickets)
+    assert SideEffect.objects.filter(shop=shop, key__startswith="sender:").count() == 1
+
+
+def test_a_writer_killed_mid_create_is_looked_up_not_repeated(shop):
+    """Another worker sent this sender's create to RetailCRM and was killed
+    before it stored the id: its claim is not renewed and lapses. The job
+    that searched before the customer existed waits for that claim, then
+    finds the customer in RetailCRM instead of creating a twin."""
+    sender = "late.answer@example.org"
+    [ticket] = emulator_tickets(1, [sender])
+    [event] = _events(shop, [ticket])
+    key = sender_key(TicketInfo(id=0, email=sender))
+    crm = RetailCrmClient.for_connection(shop.retailcrm)
+    outcome = {}
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        SideEffect.objects.create(shop=shop, key=key,
+                                  claimed_until=timezone.now() + EFFECT_LEASE)
+        job = threading.Thread(target=_run, args=(event.pk, outcome))
+        job.start()
+        # The job's search is behind it once its HDE comment is written.
+        wait_for(lambda: SideEffect.objects.filter(
+            shop=shop, key=f"ticket:{ticket}:hde_comment", state="done").exists(),
+            timeout=60, interval=0.05, what="the job to pass its search")
+        created = crm.create_customer(first_name="late.answer", email=sender, site="main")
+        job.join(0.5)
+        assert job.is_alive()  # waiting on the killed writer's claim
+        clock.shift(EFFECT_LEASE + timedelta(seconds=1))
+        job.join(60)
+    assert outcome == {event.pk: EventState.DONE}
+    assert crm_customers_of(sender) == [created]
+    record = TicketRecord.objects.get(shop=shop, ticket_id=ticket)
+    assert (record.customer_id, record.customer_created) == (created, False)
+    assert crm_ticket_notes(created) == [f"Ticket #{ticket}"]
+    effect = SideEffect.objects.get(shop=shop, key=key)
+    assert (effect.state, effect.result) == ("done", str(created))
+
+
+def test_a_later_ticket_from_a_created_sender_uses_the_same_customer(shop):
+    """Sequential, no race: the second ticket's search finds the customer the
+    first one created (the key is not even consulted)."""
+    sender = "twice@example.org"
+    first, second = emulator_tickets(2, [sender])
+    [first_event, second_event] = _events(shop, [first, second])
+    assert inbound_event_process(event_id=first_event.pk) == EventState.DONE
+    assert inbound_event_process(event_id=second_event.pk) == EventState.DONE
+    [customer_id] = crm_customers_of(sender)
+    assert sorted(crm_ticket_notes(customer_id)) == sorted([f"Ticket #{first}",
+                                                            f"Ticket #{second}"])
+    created = TicketRecord.objects.filter(shop=shop, ticket_id__in=[first, second])
+    assert sorted(created.values_list("customer_created", flat=True)) == [False, True]
+
+
+def test_the_sender_key_is_one_per_person_and_holds_no_address():
+    same = [TicketInfo(id=1, email="Ann@Example.org "), TicketInfo(id=2, email="ann@example.org")]
+    assert len({sender_key(info) for info in same}) == 1
+    phones = [TicketInfo(id=1, phone="8 (916) 555-01-02"), TicketInfo(id=2, phone="+79165550102")]
+    assert len({sender_key(info) for info in phones}) == 1
+    key = sender_key(same[0])
+    assert key.startswith("sender:email:") and "example" not in key
+    assert sender_key(TicketInfo(id=3, user_id=17)).startswith("sender:hde_user:")
+    assert sender_key(TicketInfo(id=4)) == ""
+
+
+@pytest.mark.django_db
+def test_sender_keys_go_after_the_customer_link_retention(settings, make_agency, make_shop):
+    """A sender key maps a (hashed) person to a customer id, as a customer
+    link does, and is purged on the same schedule; ticket keys are not
+    touched by it."""
+    from integration.ops.personal_data import personal_data_purge
+
+    settings.INTEGRATION = {**settings.INTEGRATION, "CUSTOMER_LINK_RETENTION_DAYS": 30}
+    shop = make_shop(make_agency("Retention agency"))
+    old, recent, ticket_key = (
+        SideEffect.objects.create(shop=shop, key=key, state="done", result="7")
+        for key in (sender_key(TicketInfo(id=1, email="old@example.org")),
+                    sender_key(TicketInfo(id=2, email="recent@example.org")),
+                    "ticket:9:hde_comment"))
+    SideEffect.objects.filter(pk__in=[old.pk, ticket_key.pk]).update(
+        created_at=timezone.now() - timedelta(days=31))
+    assert personal_data_purge()["side_effects"] == 1
+    assert set(SideEffect.objects.values_list("pk", flat=True)) == {recent.pk, ticket_key.pk}
