@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from integration.models import AuthFailure, ShopSecret
+from integration.models import AuthFailure, SecretKind, Shop, ShopSecret
 
 FAILURE_LIMIT = 20
 FAILURE_WINDOW = timedelta(minutes=5)
@@ -98,6 +98,35 @@ def secret_lookup(*, kind: str, presented: str) -> ShopSecret | None:
     if secret is not None:
         _touch(secret)
     return secret
+
+
+class WebhookSecretKind:
+    """The secret kinds that open the webhook receivers (named through this
+    service, so the receivers never import the models)."""
+
+    HDE_WEBHOOK = SecretKind.HDE_WEBHOOK
+    RETAILCRM_TRIGGER = SecretKind.RETAILCRM_TRIGGER
+
+
+class WebhookRefusal:
+    UNKNOWN_SHOP = "unknown_shop"
+    THROTTLED = "throttled"
+    REFUSED = "refused"
+
+
+def webhook_refusal(*, public_id, kind: str, address: str) -> str:
+    """Why a webhook without a matching secret is refused: the shop is
+    unknown (or inactive), or the attempt is counted per shop, kind and
+    client address, and past the limit the answer is "throttled"."""
+    shop_pk = Shop.objects.filter(public_id=public_id, active=True).values_list(
+        "pk", flat=True).first()
+    if shop_pk is None:
+        return WebhookRefusal.UNKNOWN_SHOP
+    failure_key = f"{kind}:{shop_pk}:{address[:64]}"
+    if auth_failures_exceeded(failure_key):
+        return WebhookRefusal.THROTTLED
+    auth_failure_record(failure_key)
+    return WebhookRefusal.REFUSED
 
 
 def auth_failures_exceeded(key: str) -> bool:
