@@ -198,6 +198,10 @@ CONTENT_SECURITY_POLICY = {
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON only: the widget API is for programs, its docs are Swagger UI at
+    # /api/v1/docs/. DRF's browsable HTML pages use inline style attributes,
+    # which the CSP (no 'unsafe-inline') would refuse.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
