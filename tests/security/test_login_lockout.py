@@ -227,3 +227,25 @@ def test_membership_list_shows_who_is_locked(live_server, behind_proxy, staff):
     other_row = next(r for r in rows if staff["a"]["admin"].username in r)
     assert 'alt="True"' in member_row.split("field-login_state")[1][:200]
     assert 'alt="False"' in other_row.split("field-login_state")[1][:200]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refused_logins_go_with_the_personal_data_purge_but_not_inside_the_window(
+        live_server, behind_proxy, staff, settings):
+    """Refused-login records hold usernames and addresses: the hourly purge
+    removes them after AUTH_FAILURE_RETENTION_HOURS, never while they still
+    hold a lock."""
+    from axes.models import AccessAttempt
+
+    from integration.ops.retention import logs_purge
+
+    settings.INTEGRATION = {**settings.INTEGRATION, "AUTH_FAILURE_RETENTION_HOURS": 0}
+    owner = staff["a"]["owner"].username
+    _lock(Visitor(live_server.url, forwarded_for=ATTACKER_ADDRESS), owner)
+    stored = AccessAttempt.objects.get()
+    assert (stored.username, stored.ip_address) == (owner, ATTACKER_ADDRESS)
+    logs_purge()  # retention 0 hours, but the lock still holds: kept
+    assert AccessAttempt.objects.count() == 1
+    assert locked(Visitor(live_server.url, forwarded_for=ATTACKER_ADDRESS).login(owner))
+    logs_purge(now=timezone.now() + timedelta(minutes=16))
+    assert not AccessAttempt.objects.exists()
