@@ -2,9 +2,11 @@
 
 Tokens are 32 random bytes (url-safe), stored as SHA-256. Verification hashes
 the presented value and compares with `hmac.compare_digest` against every
-active hash of that kind, so timing reveals nothing. Refused attempts are
-counted per shop and client address; past the limit the endpoint answers 429
-before even looking at the secret.
+active hash of that kind, so timing reveals nothing. Refused webhook attempts
+are counted per shop, kind and client address (behind the proxy, the client's
+own: `integration.core.client_address`); past the limit a wrong secret is
+answered 429, while the right one is always accepted, so guessing never locks
+the real sender out.
 """
 
 import hashlib

@@ -138,3 +138,27 @@ def test_body_secret_form_still_works_and_oversized_bodies_are_413(hook):
     # Too large: refused before anything is parsed, with or without a secret.
     _refused_as_json(_post(hook["url"], "x" * (65 * 1024)), 413)
     _refused_as_json(_post(hook["url"], "x" * (65 * 1024), Authorization=hook["basic"]), 413)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refused_attempts_are_counted_per_client_behind_the_proxy(hook, settings):
+    """Behind the proxy every request comes from its address; the guess
+    counter keys on the client's (X-Forwarded-For, counted from the right),
+    so one guesser is throttled and another client is not."""
+    from integration.tenancy.secrets import FAILURE_LIMIT
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.FORWARDED_ALLOW_IPS = ["127.0.0.1"]
+    body = {"event": "new_ticket", "ticket_id": 5}
+    guesser = {"X-Forwarded-For": "203.0.113.66", "X-Webhook-Secret": "guess"}
+    codes = [_post(hook["url"], body, **guesser).status_code for _ in range(FAILURE_LIMIT + 1)]
+    assert codes == [401] * FAILURE_LIMIT + [429]
+    # The guesser cannot escape by writing another address into the header.
+    spoofed = {**guesser, "X-Forwarded-For": "192.0.2.1, 203.0.113.66"}
+    assert _post(hook["url"], body, **spoofed).status_code == 429
+    # Another client behind the same proxy is still told "wrong secret".
+    other = {"X-Forwarded-For": "198.51.100.7", "X-Webhook-Secret": "typo"}
+    assert _post(hook["url"], body, **other).status_code == 401
+    # And the holder of the secret is served from anywhere.
+    assert _post(hook["url"], body, Authorization=hook["basic"],
+                 **{"X-Forwarded-For": "203.0.113.66"}).status_code == 202
