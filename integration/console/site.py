@@ -4,7 +4,9 @@ A subclass instead of patching `admin.site.get_urls` at import time, so the
 console's own pages (dashboard, "Add a shop" wizard) are part of the site's URL
 list by construction and the site's look is declared in one place.
 `ConsoleAdminConfig.default_site` makes this the `admin.site` every
-`@admin.register` uses.
+`@admin.register` uses. Refused logins are counted and locked out by
+django-axes (an authentication backend, see settings `AXES_*`), so the login
+form itself is Django's.
 """
 
 from django.contrib import admin
@@ -16,12 +18,6 @@ class ConsoleSite(admin.AdminSite):
     site_header = _("RetailCRM ↔ HelpDeskEddy portal")
     site_title = _("Integration portal")
     index_title = _("Shops, connections and sync logs")
-
-    def __init__(self, name="admin"):
-        super().__init__(name)
-        from integration.console.login_throttle import ThrottledAdminAuthenticationForm
-
-        self.login_form = ThrottledAdminAuthenticationForm
 
     def get_urls(self):
         from integration.console.dashboard import console_urls

@@ -39,7 +39,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from integration.core.leases import lease_kept
-from integration.models import EventState, InboundEvent
+from integration.models import EventSource, EventState, InboundEvent
 from integration.vendors.errors import ApiError, ApiUnauthorized
 
 logger = logging.getLogger("integration.inbox")
@@ -58,6 +58,14 @@ BACKOFF_BASE = 30
 BACKOFF_CAP = 3600
 
 HANDLERS: dict[tuple[str, str], str] = {}
+
+
+class WebhookSource:
+    """The sources the webhook receivers store events under: the receivers
+    name them through this service and never import the models."""
+
+    HDE_WEBHOOK = EventSource.HDE_WEBHOOK
+    RETAILCRM_TRIGGER = EventSource.RETAILCRM_TRIGGER
 
 
 def register_handler(source: str, event_type: str, dotted_path: str) -> None:

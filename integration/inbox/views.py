@@ -2,20 +2,33 @@
 
 Neither vendor signs its requests, so each shop has its own random secret
 (stored hashed) that the sender presents as Basic credentials (HDE's webhook
-action supports user+password), an `X-Webhook-Secret` header, or a `secret`
-field in the body. The body carries ids only; the job re-reads the vendor,
-so a quote in a ticket subject can never break anything here.
+action supports user+password), an `X-Webhook-Secret` header or a bearer
+token, or, in the documented body-secret form, a `secret` field in the body.
+
+Order matters, because the body comes from a stranger until the secret
+matched: credentials in a header are checked before the body is read at all;
+only a request without them is taken as the body-secret form, and its body
+is parsed under limits (size, nesting depth, number length, field count) so
+no body can make the parser recurse, allocate or crash. Every way a body can
+be wrong is a 4xx with a JSON answer, never a 500.
+
+The body carries ids only; the job re-reads the vendor, so a quote in a
+ticket subject can never break anything here, and only the few known fields
+are stored.
 
 Answers: 202 stored (or already stored: a repeated delivery is a no-op),
 400 malformed, 401 wrong secret, 404 unknown shop, 405 not POST,
-413 too large, 429 too many refused attempts.
+413 too large, 415 multipart body, 429 too many refused attempts.
 """
 
 import base64
 import binascii
+import codecs
 import hashlib
 import json
 import logging
+import re
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from django.http import JsonResponse
@@ -23,17 +36,25 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from integration.inbox.events import inbound_event_store
-from integration.models import EventSource, SecretKind, Shop
+from integration.core.client_address import client_address
+from integration.inbox.events import WebhookSource, inbound_event_store
 from integration.tenancy.secrets import (
-    auth_failure_record,
-    auth_failures_exceeded,
+    WebhookRefusal,
+    WebhookSecretKind,
     shop_secret_match_by_public_id,
+    webhook_refusal,
 )
 
 logger = logging.getLogger("integration.hooks")
 
 MAX_BODY = 64 * 1024
+# The documented bodies are flat objects of a few ids; a little nesting is
+# tolerated, a deep one is an attack on the parser (Python's json recurses).
+MAX_DEPTH = 8
+MAX_FIELDS = 64
+MAX_NUMBER_CHARS = 40  # a number literal longer than this is nobody's id
+MAX_TEXT = 64
+ID_PATTERN = re.compile(r"[0-9]{1,18}")
 HDE_EVENTS = {
     "new_ticket": "new_ticket", "ticket_created": "new_ticket",
     "new_reply": "new_reply", "new_post": "new_reply",
@@ -52,121 +73,262 @@ def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"ok": False, "error": message}, status=status)
 
 
-def _parse_body(request) -> dict:
-    if len(request.body) > MAX_BODY:
+# --- Where a secret and the fields come from ------------------------------
+
+def header_secret(request) -> str:
+    """The secret presented in a header: Basic credentials (the password),
+    a bearer token, or `X-Webhook-Secret`. Never touches the body."""
+    header = request.headers.get("Authorization", "")
+    if header[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return ""
+        return decoded.partition(":")[2]
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return request.headers.get("X-Webhook-Secret", "").strip()
+
+
+@dataclass
+class Delivery:
+    """What a sender presented: the secret and where it came from, and the
+    fields once the body has been read (None until then)."""
+
+    secret: str
+    source: str  # "header", "body" or "" (nothing presented)
+    fields: dict | None = None
+
+
+def delivery_read(request, *, secret_places: tuple[str, ...]) -> Delivery:
+    """The presented secret from the first place that has one, in the order
+    given. Header places never read the body, so a request with header
+    credentials is authenticated before its body is parsed; "body" parses
+    the bounded body (and keeps the fields, less the secret, for later).
+
+    Another sender's form (a secret or ids in the query string) is one more
+    place here and one more source of fields in `delivery_fields`.
+    """
+    for place in secret_places:
+        if place == "header":
+            secret = header_secret(request)
+            if secret:
+                return Delivery(secret=secret, source="header")
+        elif place == "body":
+            fields = body_fields(request)
+            secret = fields.pop("secret", None)
+            if isinstance(secret, str) and secret:
+                return Delivery(secret=secret, source="body", fields=fields)
+            return Delivery(secret="", source="", fields=fields)
+    return Delivery(secret="", source="")
+
+
+def delivery_fields(request, delivery: Delivery) -> dict:
+    """The fields of an authenticated delivery (the body, read once)."""
+    if delivery.fields is None:
+        delivery.fields = body_fields(request)
+        delivery.fields.pop("secret", None)
+    return delivery.fields
+
+
+# --- The bounded body -----------------------------------------------------
+
+def body_fields(request) -> dict:
+    """The body as a dict: a form, or a JSON object, within the limits.
+    Raises HookRejected (413, 415, 400) for anything else."""
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > MAX_BODY:
         raise HookRejected(413, _("Body larger than %(n)d bytes.") % {"n": MAX_BODY})
-    content_type = request.content_type or ""
-    raw = request.body.decode("utf-8", errors="replace")
+    raw = request.body
+    if len(raw) > MAX_BODY:
+        raise HookRejected(413, _("Body larger than %(n)d bytes.") % {"n": MAX_BODY})
+    content_type = (request.content_type or "").lower()
+    if content_type.startswith("multipart/"):
+        raise HookRejected(415, _("Send the body as JSON or as a form, not as multipart."))
+    text = _decode(raw, request.content_params.get("charset", ""))
     if content_type == "application/x-www-form-urlencoded":
-        return dict(parse_qsl(raw))
+        try:
+            return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS))
+        except ValueError as exc:
+            raise HookRejected(400, _("Body has too many fields.")) from exc
+    return _json_object(text)
+
+
+def _decode(raw: bytes, charset: str) -> str:
+    """UTF-8 (a BOM is dropped) unless the sender names another charset;
+    undecodable bytes in UTF-8 become U+FFFD (the fields that matter are
+    ids and are checked later)."""
+    charset = charset.strip().strip('"').lower() or "utf-8"
     try:
-        data = json.loads(raw) if raw.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise HookRejected(400, _("Body is not valid JSON: %(err)s") % {"err": exc.msg}) from exc
+        codec = codecs.lookup(charset)
+    except LookupError as exc:
+        raise HookRejected(400, _("Unknown character set in the Content-Type.")) from exc
+    if codec.name == "utf-8":
+        return raw.decode("utf-8-sig", errors="replace")
+    try:
+        return raw.decode(codec.name)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise HookRejected(400, _("Body is not text in the declared character set.")) from exc
+
+
+def _too_deep(text: str) -> bool:
+    """True when brackets outside strings nest deeper than MAX_DEPTH.
+    Only called when there are more brackets than that at all."""
+    depth = 0
+    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def _bounded_int(literal: str) -> int:
+    if len(literal) > MAX_NUMBER_CHARS:
+        raise ValueError("number too long")
+    return int(literal)
+
+
+def _bounded_float(literal: str) -> float:
+    if len(literal) > MAX_NUMBER_CHARS:
+        raise ValueError("number too long")
+    return float(literal)
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_object(text: str) -> dict:
+    if not text.strip():
+        return {}
+    invalid = _("Body is not valid JSON within the limits (nesting, number length).")
+    if text.count("[") + text.count("{") > MAX_DEPTH and _too_deep(text):
+        raise HookRejected(400, invalid)
+    try:
+        data = json.loads(text, parse_int=_bounded_int, parse_float=_bounded_float,
+                          parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise HookRejected(400, invalid) from exc
     if not isinstance(data, dict):
         raise HookRejected(400, _("Body must be a JSON object."))
+    if len(data) > MAX_FIELDS:
+        raise HookRejected(400, _("Body has too many fields."))
     return data
 
 
-def _presented_secret(request, body: dict) -> str:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return ""
-        return decoded.partition(":")[2]
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return request.headers.get("X-Webhook-Secret", "") or str(body.get("secret", ""))
-
+# --- Field checks ---------------------------------------------------------
 
 def _positive_int(value, field: str) -> int:
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        number = 0
+    """A vendor id: a JSON integer or a string of ASCII digits, above zero."""
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(
+        value, bool) else ""
+    number = int(text) if ID_PATTERN.fullmatch(text) else 0
     if number <= 0:
         message = _("Field %(field)s must be a positive integer id.") % {"field": field}
         raise HookRejected(400, message)
     return number
 
 
+def _short_text(fields: dict, field: str) -> str:
+    """A short printable value (kept in the event and its key), or ""."""
+    value = fields.get(field)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, (dict, list, bool)):
+        text = None
+    else:
+        text = str(value).strip()
+    if text is None or len(text) > MAX_TEXT or not text.isprintable():
+        message = _("Field %(field)s must be a short line of text.") % {"field": field}
+        raise HookRejected(400, message)
+    return text
+
+
+# --- Receivers ------------------------------------------------------------
+
 def _refuse(request, public_id, kind: str) -> JsonResponse:
     """No matching secret: unknown shop (404), or a refused attempt, counted
-    per shop and address and answered 429 once there were too many."""
-    shop = Shop.objects.filter(public_id=public_id, active=True).first()
-    if shop is None:
+    per shop and client address and answered 429 once there were too many."""
+    refusal = webhook_refusal(public_id=public_id, kind=kind, address=client_address(request))
+    if refusal == WebhookRefusal.UNKNOWN_SHOP:
         logger.info("hooks.unknown_shop", extra={"public_id": str(public_id)})
         return _error(404, _("Unknown shop."))
-    failure_key = f"{kind}:{shop.pk}:{request.META.get('REMOTE_ADDR', '')}"
-    if auth_failures_exceeded(failure_key):
-        logger.warning("hooks.throttled", extra={"shop": shop.pk})
+    if refusal == WebhookRefusal.THROTTLED:
+        logger.warning("hooks.throttled", extra={"public_id": str(public_id)})
         return _error(429, _("Too many refused attempts; try again later."))
-    auth_failure_record(failure_key)
-    logger.warning("hooks.bad_secret", extra={"shop": shop.pk})
+    logger.warning("hooks.bad_secret", extra={"public_id": str(public_id)})
     return _error(401, _("Wrong or missing webhook secret."))
 
 
-def _receive(request, public_id, *, kind: str, build_event) -> JsonResponse:
-    """The accept path: parse, one query for shop and secret, one transaction
-    for the event and its task. Refused attempts take the slower path above;
-    a sender that holds the secret is never locked out by someone guessing."""
+def _receive(request, public_id, *, kind: str, build_event,
+             secret_places=("header", "body")) -> JsonResponse:
+    """The accept path: the secret (from a header if there is one, before the
+    body is read), one query for shop and secret, then the bounded body and
+    one transaction for the event and its task. Refused attempts take the
+    slower path above; a sender that holds the secret is never locked out
+    by someone guessing."""
     try:
-        body = _parse_body(request)
-        secret = shop_secret_match_by_public_id(
-            public_id=public_id, kind=kind, presented=_presented_secret(request, body))
+        delivery = delivery_read(request, secret_places=secret_places)
+        secret = shop_secret_match_by_public_id(public_id=public_id, kind=kind,
+                                                presented=delivery.secret)
         if secret is None:
             return _refuse(request, public_id, kind)
-        shop = secret.shop
-        body.pop("secret", None)
-        source, source_key, event_type, payload = build_event(body, request.body)
+        fields = delivery_fields(request, delivery)
+        source, source_key, event_type, payload = build_event(fields, request.body)
     except HookRejected as rejected:
         logger.info("hooks.rejected", extra={"public_id": str(public_id),
                                              "reason": rejected.message})
         return _error(rejected.status, rejected.message)
-    event, created = inbound_event_store(shop=shop, source=source, source_key=source_key,
-                                         event_type=event_type, payload=payload)
+    event, created = inbound_event_store(shop=secret.shop, source=source,
+                                         source_key=source_key, event_type=event_type,
+                                         payload=payload)
     return JsonResponse({"ok": True, "event_id": event.pk, "duplicate": not created}, status=202)
 
 
-def _hde_event(body: dict, raw: bytes):
-    ticket_id = _positive_int(body.get("ticket_id"), "ticket_id")
-    name = str(body.get("event", "")).strip().lower()
+def _hde_event(fields: dict, raw: bytes):
+    ticket_id = _positive_int(fields.get("ticket_id"), "ticket_id")
+    name = _short_text(fields, "event").lower()
     event_type = HDE_EVENTS.get(name)
     if event_type is None:
         raise HookRejected(400, _("Unknown event %(name)r; expected new_ticket, new_reply or "
                                   "ticket_changed.") % {"name": name[:40]})
+    extra = {key: _short_text(fields, key) for key in ("post_id", "date_update", "status")}
     # A new ticket happens once; a reply is told apart by its post id and a
     # change by the update time. Without either, the body hash still makes a
     # vendor retry of the same delivery a no-op.
-    distinct = str(body.get("post_id") or "").strip() or ":".join(
-        str(body.get(k) or "").strip() for k in ("date_update", "status")).strip(":")
+    distinct = extra["post_id"] or ":".join(
+        extra[k] for k in ("date_update", "status")).strip(":")
     if event_type == "new_ticket":
         key = f"new_ticket:{ticket_id}"
     else:
         key = f"{event_type}:{ticket_id}:{distinct or hashlib.sha256(raw).hexdigest()[:16]}"
-    payload = {"ticket_id": ticket_id, **{k: v for k, v in body.items() if k != "ticket_id"}}
-    return EventSource.HDE_WEBHOOK, key, event_type, payload
+    payload = {"ticket_id": ticket_id, "event": name,
+               **{k: v for k, v in extra.items() if v}}
+    return WebhookSource.HDE_WEBHOOK, key, event_type, payload
 
 
-def _retailcrm_event(body: dict, raw: bytes):
-    order_id = _positive_int(body.get("order_id") or body.get("orderId") or body.get("id"),
-                             "order_id")
-    status = str(body.get("status", "")).strip()[:60]
+def _retailcrm_event(fields: dict, raw: bytes):
+    order_id = _positive_int(
+        fields.get("order_id") or fields.get("orderId") or fields.get("id"), "order_id")
+    status = _short_text(fields, "status")
     key = f"order:{order_id}:{status or hashlib.sha256(raw).hexdigest()[:16]}"
-    return EventSource.RETAILCRM_TRIGGER, key, "order_changed", {"order_id": order_id,
-                                                                 "status": status}
+    return WebhookSource.RETAILCRM_TRIGGER, key, "order_changed", {"order_id": order_id,
+                                                                   "status": status}
 
 
 @csrf_exempt
 @require_POST
 def hde_webhook(request, public_id):
-    return _receive(request, public_id, kind=SecretKind.HDE_WEBHOOK, build_event=_hde_event)
+    return _receive(request, public_id, kind=WebhookSecretKind.HDE_WEBHOOK,
+                    build_event=_hde_event)
 
 
 @csrf_exempt
 @require_POST
 def retailcrm_trigger(request, public_id):
-    return _receive(request, public_id, kind=SecretKind.RETAILCRM_TRIGGER,
+    return _receive(request, public_id, kind=WebhookSecretKind.RETAILCRM_TRIGGER,
                     build_event=_retailcrm_event)

@@ -11,10 +11,13 @@ deploy/README.md "Personal data"):
 - AUTH_FAILURE_RETENTION_HOURS (default 24): refused webhook attempts only
   matter inside the few minutes of services.secrets.FAILURE_WINDOW, and they
   hold client addresses; a day keeps them for a look after an incident.
+  The same holds for django-axes' refused-login records, which are kept at
+  least as long as the lock-out window they count towards.
 """
 
 from datetime import timedelta
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.utils import timezone
 
@@ -48,4 +51,6 @@ def logs_purge(*, now=None) -> int:
     deleted += purge_in_batches(WidgetRequest.objects.filter(created_at__lt=cutoff))
     auth_cutoff = now - timedelta(hours=_setting("AUTH_FAILURE_RETENTION_HOURS", 24))
     deleted += purge_in_batches(AuthFailure.objects.filter(created_at__lt=auth_cutoff))
+    login_cutoff = min(auth_cutoff, now - settings.AXES_COOLOFF_TIME)
+    deleted += purge_in_batches(AccessAttempt.objects.filter(attempt_time__lt=login_cutoff))
     return deleted

@@ -2,9 +2,11 @@
 
 Tokens are 32 random bytes (url-safe), stored as SHA-256. Verification hashes
 the presented value and compares with `hmac.compare_digest` against every
-active hash of that kind, so timing reveals nothing. Refused attempts are
-counted per shop and client address; past the limit the endpoint answers 429
-before even looking at the secret.
+active hash of that kind, so timing reveals nothing. Refused webhook attempts
+are counted per shop, kind and client address (behind the proxy, the client's
+own: `integration.core.client_address`); past the limit a wrong secret is
+answered 429, while the right one is always accepted, so guessing never locks
+the real sender out.
 """
 
 import hashlib
@@ -14,7 +16,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from integration.models import AuthFailure, SecretKind, ShopSecret
+from integration.models import AuthFailure, SecretKind, Shop, ShopSecret
 
 FAILURE_LIMIT = 20
 FAILURE_WINDOW = timedelta(minutes=5)
@@ -127,6 +129,35 @@ def widget_token_lookup(*, presented: str) -> ShopSecret | None:
 
 def is_widget_token(value) -> bool:
     return isinstance(value, ShopSecret) and value.kind == SecretKind.WIDGET_TOKEN
+
+
+class WebhookSecretKind:
+    """The secret kinds that open the webhook receivers (named through this
+    service, so the receivers never import the models)."""
+
+    HDE_WEBHOOK = SecretKind.HDE_WEBHOOK
+    RETAILCRM_TRIGGER = SecretKind.RETAILCRM_TRIGGER
+
+
+class WebhookRefusal:
+    UNKNOWN_SHOP = "unknown_shop"
+    THROTTLED = "throttled"
+    REFUSED = "refused"
+
+
+def webhook_refusal(*, public_id, kind: str, address: str) -> str:
+    """Why a webhook without a matching secret is refused: the shop is
+    unknown (or inactive), or the attempt is counted per shop, kind and
+    client address, and past the limit the answer is "throttled"."""
+    shop_pk = Shop.objects.filter(public_id=public_id, active=True).values_list(
+        "pk", flat=True).first()
+    if shop_pk is None:
+        return WebhookRefusal.UNKNOWN_SHOP
+    failure_key = f"{kind}:{shop_pk}:{address[:64]}"
+    if auth_failures_exceeded(failure_key):
+        return WebhookRefusal.THROTTLED
+    auth_failure_record(failure_key)
+    return WebhookRefusal.REFUSED
 
 
 def auth_failures_exceeded(key: str) -> bool:

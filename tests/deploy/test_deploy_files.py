@@ -154,3 +154,21 @@ def test_production_guide_names_only_settings_that_exist():
     missing = {name for name in named if f'"{name}"' not in source}
     assert not missing, f"guide lists settings nothing reads: {missing}"
     assert "## Sizing" in guide
+
+
+def test_proxy_sample_matches_what_the_portal_trusts():
+    """nginx appends the client to X-Forwarded-For and says the scheme; the
+    documented settings count one proxy and trust it, gunicorn listens on
+    loopback only, so nothing but the proxy can name a client address."""
+    nginx = (DEPLOY / "nginx.conf").read_text()
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in nginx
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in nginx
+    assert "proxy_pass http://127.0.0.1:8000;" in nginx
+    example = (DEPLOY / "portal.env.example").read_text()
+    assert re.search(r"^TRUSTED_PROXY_COUNT=1$", example, re.M)
+    assert re.search(r"^FORWARDED_ALLOW_IPS=127\.0\.0\.1$", example, re.M)
+    web = _compose()["services"]["web"]
+    assert web["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+    assert web["ports"] == ["127.0.0.1:8000:8000"]  # published on the host's loopback only
+    config = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert config["bind"].startswith("127.0.0.1:")

@@ -1,16 +1,18 @@
 """Agencies and memberships: owners manage who works on their shops."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from integration.models import Agency, Membership, Role
 from integration.tenancy.access import agencies_for_user, can_manage_members
+from integration.tenancy.login_lockout import login_unlock, memberships_with_login_state
 
 
 @admin.register(Agency)
@@ -57,7 +59,8 @@ class InviteColleagueForm(forms.Form):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ("user", "agency", "role", "created_at")
+    list_display = ("user", "agency", "role", "login_state", "created_at")
+    actions = ["unlock_login"]
     # RelatedOnly: the plain related filter lists every agency in the
     # database, i.e. other tenants' names.
     list_filter = ("role", ("agency", admin.RelatedOnlyFieldListFilter))
@@ -111,11 +114,33 @@ class MembershipAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/integration/membership/invite.html", context)
 
     def get_queryset(self, request):
-        return (
+        return memberships_with_login_state(
             super().get_queryset(request)
             .filter(agency__in=agencies_for_user(request.user))
             .select_related("user", "agency")
         )
+
+    @admin.display(description=_("login locked"), boolean=True, ordering="login_locked")
+    def login_state(self, membership):
+        return membership.login_locked
+
+    @admin.action(description=_("Unlock login of selected members"), permissions=["change"])
+    def unlock_login(self, request, queryset):
+        """Lift a login lock-out (too many refused passwords) where the user
+        owns the member's agency; a superuser may lift anyone's."""
+        unlocked, refused = login_unlock(actor=request.user, memberships=queryset)
+        if refused:
+            self.message_user(request, ngettext(
+                "Only an owner of the member's agency may unlock a login; %(n)d selected "
+                "member was left as it was.",
+                "Only an owner of the member's agency may unlock a login; %(n)d selected "
+                "members were left as they were.", refused) % {"n": refused}, messages.WARNING)
+        if unlocked:
+            self.message_user(request, ngettext("Unlocked %(n)d login.", "Unlocked %(n)d logins.",
+                                                unlocked) % {"n": unlocked}, messages.SUCCESS)
+        elif not refused:
+            self.message_user(request, _("None of the selected logins was locked."),
+                              messages.INFO)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "agency":

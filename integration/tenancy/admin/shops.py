@@ -19,20 +19,15 @@ from integration.tenancy.admin.widget_access import ShopWidgetAccessMixin
 from integration.tickets.admin import FieldMappingInline, ShopSettingsInline, WidgetFieldInline
 from integration.vendors.errors import shown_text
 
-HEALTH_COLOURS = {
-    ConnectionStatus.OK: "#1a7f37",
-    ConnectionStatus.UNKNOWN: "#6e7781",
-    ConnectionStatus.FAILING: "#bc4c00",
-    ConnectionStatus.NEEDS_ATTENTION: "#cf222e",
-}
-
 
 def health_badge(connection) -> str:
+    """Coloured by a class (static/console/console.css `.health-*`): the
+    console's CSP allows no inline style attributes."""
     if connection is None:
-        return format_html('<span style="color:#6e7781">{}</span>', _("not connected"))
+        return format_html('<span class="health-none">{}</span>', _("not connected"))
     return format_html(
-        '<span style="color:{}" title="{}">● {}</span>',
-        HEALTH_COLOURS.get(connection.status, "#6e7781"),
+        '<span class="health-{}" title="{}">● {}</span>',
+        connection.status if connection.status in ConnectionStatus.values else "unknown",
         shown_text(connection.last_error or ""),
         connection.get_status_display(),
     )
