@@ -288,7 +288,10 @@ class _World:
         for writer in writers:
             recent = [o for o in self.orders.get(writer.customer.crm_id, [])
                       if o.created_at >= start] if writer.customer else []
-            order = rng.choice(recent) if recent and rng.random() < 0.85 else None
+            # Mostly about their first order of the period: what comes after
+            # it is what the analytics call a repeat purchase.
+            order = ((recent[0] if rng.random() < 0.6 else rng.choice(recent))
+                     if recent and rng.random() < 0.85 else None)
             if order is not None:
                 opened = order.created_at + timedelta(minutes=rng.randint(90, 5 * 1440))
                 subject, body = rng.choice(ORDER_SUBJECTS)

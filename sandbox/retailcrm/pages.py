@@ -146,6 +146,7 @@ def _order_row(books: Books, order: Order) -> dict:
     return {
         "id": order.crm_id, "number": order.number, "created": shown_date(doc.get("createdAt")),
         "status": books.status(order.status), "group": books.group_of(order.status),
+        "code": order.status,
         "total": money(doc.get("totalSumm", 0), doc.get("currency") or books.currency(order.site)),
         "delivery": books.delivery((doc.get("delivery") or {}).get("code")),
         "paid": paid, "site": books.site(order.site),

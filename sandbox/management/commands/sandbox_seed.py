@@ -230,7 +230,7 @@ def demo_cases(base_url: str, retailcrm: dict, history: dict) -> dict:
                                                    args=[history["dead_event_id"]]),
                        "hde_ticket": f"{hde}/tickets/{history['dead_ticket_id']}/"},
         "analytics": base_url + reverse("admin:integration_supportanalytics_changelist"),
-        "dashboard": base_url + reverse("admin:index"),
+        "dashboard": base_url + reverse("admin:console-dashboard"),
     }
 
 
