@@ -167,6 +167,7 @@ class _Builder:
         self.order_specs: list[dict] = []
         self.manager_ids = [i for i, m in enumerate(plan.managers, start=1) if m[5]]
         self.payment_id = 1
+        self.fresh_orders = 0
 
     def stamp(self, moment: datetime) -> str:
         return moment.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S")
@@ -231,9 +232,9 @@ class _Builder:
 
     def _plan_recent_orders(self, customer: Customer, person: DemoPerson, recent: int) -> None:
         """A filler's newest `recent` orders at random moments of the last
-        RECENT_DAYS days, the rest before that. An order of the last three
-        days may still be in progress; an older one is done (mostly
-        complete, sometimes cancelled), as in a real shop."""
+        RECENT_DAYS days, the rest before that. An order of the last week
+        may still be in progress; an older one is done (mostly complete,
+        sometimes cancelled), as in a real shop."""
         rng = self.rng
         moments = sorted((self.now - timedelta(minutes=rng.randint(6 * 60, RECENT_DAYS * 1440))
                           for _ in range(recent)), reverse=True)
@@ -242,10 +243,14 @@ class _Builder:
         moments += [horizon - timedelta(hours=spacing_hours * (position + 1) + rng.randint(0, 5))
                     for position in range(person.orders - recent)]
         for created in moments:
-            fresh = self.now - created < timedelta(days=3)
+            if self.now - created < timedelta(days=7):
+                # In turn, so every stage of the order process is on show.
+                status = FILLER_NEWEST[self.fresh_orders % len(FILLER_NEWEST)]
+                self.fresh_orders += 1
+            else:
+                status = rng.choice(ACTIVE_OLD_STATUSES)
             self.order_specs.append({
-                "customer": customer, "created": created, "overdue": False,
-                "status": rng.choice(FILLER_NEWEST if fresh else ACTIVE_OLD_STATUSES),
+                "customer": customer, "created": created, "overdue": False, "status": status,
             })
 
     def build_orders(self, statuses: dict) -> list[Order]:
