@@ -5,7 +5,7 @@ chart and order watch's record had nothing to show. `seed_history` writes
 what the portal would hold had it served the demo shop for the last
 HISTORY_DAYS days against the seeded RetailCRM account:
 
-- HDE: about a hundred tickets from RetailCRM customers (and a few unknown
+- HDE: about sixty tickets from RetailCRM customers (and a few unknown
   senders), each with the customer's message, the portal's internal comment,
   an operator's reply and, for most, a closed status;
 - RetailCRM: the notes and tasks the portal wrote for those tickets;
@@ -78,7 +78,11 @@ POLL_HOURS = 24  # every-minute polls that found nothing: only the last day
 DEAD_HOURS_AGO = 3
 RANDOM_SEED = "demo-history-v1"
 
-# Cast members who wrote to support in the past weeks (key → tickets).
+# Cast members who wrote to support in the past weeks (key → tickets). Not
+# the others: order watch's demo customer ("hundred") must have no ticket, so
+# a problem status opens a new one; the chooser's requester stays ticket-less;
+# the wholesale giants would swamp every average; the rest have their own
+# seeded tickets (sandbox.hde.seed).
 CAST_WRITERS = {"vip": 2, "delivery": 1, "overdue": 1, "cancelled": 1, "twin_sites": 1,
                 "new": 1}
 FILLER_WRITERS = 30
@@ -86,11 +90,6 @@ UNKNOWN_WRITERS = [("Виктор", "Гостев", "v.gostev@mail.example"),
                    ("Лидия", "Новая", "lidia.new@mail.example"),
                    ("Гость", "", "guest-2044@mail.example"),
                    ("Олег", "Прохожий", "oleg.p@mail.example")]
-# Never in the history: order watch's demo customer must have no open
-# ticket (so a problem status opens a new one), the chooser must stay the
-# only ticket-less requester of the shared phone, and the wholesale giants
-# would swamp every average.
-QUIET = {"hundred", "chooser", "big", "huge", "vip_twin", "problem", "unknown", "phone_only"}
 
 ORDER_SUBJECTS = [
     ("Где мой заказ {number}?", "Добрый день! Подскажите, когда доставят заказ {number}?"),
@@ -203,6 +202,7 @@ class _Log:
 
 
 def _query(**params) -> str:
+    """A query string as the clients' logged paths spell it (brackets kept)."""
     pairs = [(name, v) for name, value in params.items()
              for v in (value if isinstance(value, list) else [value])]
     return "?" + urlencode(pairs, safe="[]") if pairs else ""
@@ -236,6 +236,9 @@ def seed_history(*, shop, retailcrm_account: str, hde_account: str,
 
 
 class _World:
+    """The two accounts, the shop's settings and the log being written: one
+    place for the steps of `seed_history` to share what they read once."""
+
     def __init__(self, *, shop, rc, desk, now, rng):
         self.shop, self.rc, self.desk, self.now, self.rng = shop, rc, desk, now, rng
         self.tz = ZoneInfo(rc.timezone)
@@ -246,6 +249,7 @@ class _World:
         self.settings = ShopSettings.of(shop)
         self.mappings = list(FieldMapping.objects.for_shop(shop))
         self.log = _Log(shop, rng)
+        self.cursors: list[tuple[datetime, int]] = []  # (poll, sinceId after it)
         self.statuses = parsing.parse_statuses({"statuses": rc.references.get("statuses", {})})
         self.users = [parsing.parse_user(u.doc) for u in User.objects.filter(account=rc)]
         self.agent = HdeUser.objects.filter(account=desk, group_type=HdeUser.STAFF).order_by(
@@ -590,7 +594,6 @@ class _World:
         for at, record in records:
             by_poll[(at + timedelta(minutes=1)).replace(second=3)].append(record)
         problems = set(problem_statuses_of(watch))
-        self.cursors: list[tuple[datetime, int]] = []  # (poll, sinceId after it)
         cursor = records[0][1].crm_id - 1 if records else 0
         for poll_at in sorted(by_poll):
             batch = by_poll[poll_at]
