@@ -175,3 +175,23 @@ def test_the_order_list_filters_by_status(client, shop_data):
     assert rows.count("<tr>") >= 1
     assert rows.count("Проблема с доставкой") == rows.count("<tr>")
     assert "Кузнецова Ольга" in rows
+
+
+def test_the_books_the_pages_read_are_the_apis_too(client, shop_data):
+    """A client can name what the pages name: the same books over the API
+    (objects keyed by code, §10), readable with `reference_read`."""
+    from sandbox.retailcrm.seed import DEMO_READONLY_KEY
+
+    answers = {book: client.get(f"/sandbox/retailcrm/demo/api/v5/reference/{path}",
+                                HTTP_X_API_KEY=DEMO_READONLY_KEY).json()
+               for path, book in (("delivery-types", "deliveryTypes"),
+                                  ("payment-types", "paymentTypes"),
+                                  ("payment-statuses", "paymentStatuses"),
+                                  ("order-methods", "orderMethods"))}
+
+    assert answers["deliveryTypes"]["success"] is True
+    assert answers["deliveryTypes"]["deliveryTypes"]["cdek"]["name"] == "СДЭК"
+    assert answers["paymentTypes"]["paymentTypes"]["bank-card"]["name"] == "Банковской картой"
+    assert answers["paymentStatuses"]["paymentStatuses"]["paid"]["paymentComplete"] is True
+    assert list(answers["paymentStatuses"]["paymentStatuses"])[0] == "not-paid"
+    assert answers["orderMethods"]["orderMethods"]["one-click"]["name"] == "Купить в один клик"
