@@ -56,8 +56,17 @@ PEOPLE = [
     DemoPerson("unknown", "Алексей", "Незнакомов", "stranger@example.com", "",
                "+7 900 100-20-30", in_retailcrm=False),
     # Appended last so the HDE user ids of the people above stay put.
+    # Order watch in the demo: no ticket in HDE, and her newest order is on
+    # its way, so a demo user can set it to "delivery problem" in the
+    # RetailCRM emulator's back office and watch a proactive ticket appear.
     DemoPerson("hundred", "Ирина", "Сотникова", "irina.sotnikova@example.ru", "+79161000100",
-               orders=100, newest_order_status="assembling"),
+               orders=100, newest_order_status="delivering"),
+    # The chooser: Пётр writes from his work address, which RetailCRM does
+    # not know, and from the phone he shares with his wife Анна (RetailCRM
+    # has them as two customers, see sandbox.retailcrm.seed.PHONE_TWIN), so
+    # the e-mail finds nobody and the phone finds both.
+    DemoPerson("chooser", "Пётр", "Смирнов", "petr.smirnov@work.example.net",
+               "+7 916 123-45-67", in_retailcrm=False),
 ]
 
 PEOPLE_BY_KEY = {person.key: person for person in PEOPLE}

@@ -13,6 +13,7 @@ placeholder `<digits>@phone.invalid` (see services.placeholder_email) and the
 phone in the user's `phone` field.
 """
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -186,6 +187,69 @@ def _tickets(account, users, specs):
                                    date_created=at + timedelta(minutes=30))
 
 
+@dataclass
+class SeedMessage:
+    user: HdeUser
+    text: str  # HTML, as HDE stores posts
+    at: datetime
+    is_comment: bool = False
+
+
+@dataclass
+class SeedTicket:
+    """A ticket with its conversation, for `add_tickets` (the demo history)."""
+
+    hid: int
+    user: HdeUser
+    title: str
+    opened_at: datetime
+    updated_at: datetime
+    status: str = "open"
+    priority_id: int = 2
+    tags: list = field(default_factory=list)
+    custom_fields: dict = field(default_factory=dict)
+    owner: HdeUser | None = None
+    messages: list[SeedMessage] = field(default_factory=list)
+
+
+def clients_add(account, people: list[tuple[str, str, str, str]]) -> dict[str, HdeUser]:
+    """Client users for (first name, last name, e-mail, phone), e-mail →
+    user; those already there are kept, the rest bulk-inserted."""
+    known = {u.email.lower(): u for u in HdeUser.objects.filter(account=account)}
+    missing = list({email.lower(): (first, last, email, phone)
+                    for first, last, email, phone in people
+                    if email.lower() not in known}.values())
+    if missing:
+        first_hid = svc.next_hid(HdeUser, account, len(missing))
+        HdeUser.objects.bulk_create([
+            HdeUser(account=account, hid=first_hid + offset, name=first, lastname=last,
+                    email=email, phone=phone, date_created=BASE_TIME, date_updated=BASE_TIME)
+            for offset, (first, last, email, phone) in enumerate(missing)])
+        known = {u.email.lower(): u for u in HdeUser.objects.filter(account=account)}
+    return {email.lower(): known[email.lower()] for _, _, email, _ in people}
+
+
+def add_tickets(account, tickets: list[SeedTicket]) -> None:
+    """Bulk-insert tickets whose ids the caller reserved (`svc.next_hid(Ticket,
+    account, n)`) with their messages, numbered in time order."""
+    Ticket.objects.bulk_create([
+        Ticket(account=account, hid=t.hid, unique_id=svc.unique_id_for(t.hid), title=t.title,
+               source="email", status_id=t.status, priority_id=t.priority_id, user=t.user,
+               owner=t.owner, custom_fields={str(k): v for k, v in t.custom_fields.items()},
+               tags=list(t.tags), date_created=t.opened_at, date_updated=t.updated_at)
+        for t in tickets], batch_size=500)
+    ids = dict(Ticket.objects.filter(account=account, hid__in=[t.hid for t in tickets])
+               .values_list("hid", "pk"))
+    messages = sorted(((m, t) for t in tickets for m in t.messages), key=lambda mt: mt[0].at)
+    if not messages:
+        return
+    first_hid = svc.next_hid(Message, account, len(messages))
+    Message.objects.bulk_create([
+        Message(account=account, hid=first_hid + offset, ticket_id=ids[t.hid], user=m.user,
+                text=m.text, is_comment=m.is_comment, date_created=m.at)
+        for offset, (m, t) in enumerate(messages)], batch_size=500)
+
+
 def seed(*, base_url: str, behaviour: dict[str, dict] | None = None) -> dict:
     """Wipe and recreate the emulator's data; return the accounts the
     portal's seed needs (URL, agent e-mail, key, ticket page).
@@ -219,5 +283,6 @@ def seed(*, base_url: str, behaviour: dict[str, dict] | None = None) -> dict:
     return {"accounts": accounts}
 
 
-__all__ = ["seed", "PEOPLE_BY_KEY", "CRM_CARD", "CUSTOMER_ID", "ORDERS_COUNT", "TOTAL_SPENT",
-           "LAST_ORDER_STATUS", "SEGMENT"]
+__all__ = ["seed", "add_tickets", "clients_add", "SeedTicket", "SeedMessage", "PEOPLE_BY_KEY",
+           "CRM_CARD", "CUSTOMER_ID", "ORDERS_COUNT", "TOTAL_SPENT", "LAST_ORDER_STATUS",
+           "SEGMENT"]

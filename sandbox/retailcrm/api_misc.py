@@ -46,7 +46,9 @@ SCOPE_PATHS = {
     "order_read": ["/api/v5/orders", "/api/v5/orders/{externalId}", "/api/v5/orders/history"],
     "order_write": ["/api/v5/orders/create", "/api/v5/orders/{externalId}/edit"],
     "reference_read": ["/api/v5/reference/statuses", "/api/v5/reference/status-groups",
-                       "/api/v5/reference/sites"],
+                       "/api/v5/reference/sites", "/api/v5/reference/order-methods",
+                       "/api/v5/reference/delivery-types", "/api/v5/reference/payment-types",
+                       "/api/v5/reference/payment-statuses"],
     "user_read": ["/api/v5/users", "/api/v5/users/{id}"],
     "task_read": ["/api/v5/tasks", "/api/v5/tasks/{id}"],
     "task_write": ["/api/v5/tasks/create"],
@@ -112,6 +114,21 @@ def status_groups(call):
 def sites(call):
     books = call.account.references.get("sites", {})
     return ok({"sites": {code: site for code, site in books.items() if code in call.sites}})
+
+
+def _book(name: str):
+    """`/reference/<book>` for one of the books kept in `Account.references`
+    (order methods, delivery and payment types, payment statuses)."""
+
+    def answer(call):
+        return ok({name: _in_ordering(call.account.references.get(name, {}))})
+
+    return answer
+
+
+for _path, _name in (("order-methods", "orderMethods"), ("delivery-types", "deliveryTypes"),
+                     ("payment-types", "paymentTypes"), ("payment-statuses", "paymentStatuses")):
+    route("GET", rf"v5/reference/{_path}", "reference_read")(_book(_name))
 
 
 @route("GET", r"v5/users", "user_read")

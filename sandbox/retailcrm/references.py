@@ -76,3 +76,47 @@ def site_book(sites: list[tuple[str, str, str]]) -> dict:
         }
         for index, (code, name, url) in enumerate(sites, start=1)
     }
+
+
+# The books an order's codes point at (§10). Names are what a person sees in
+# RetailCRM's back office; the emulator's pages never show a bare code.
+ORDER_METHODS = [
+    ("shopping-cart", "Корзина на сайте"), ("phone", "По телефону"),
+    ("one-click", "Купить в один клик"), ("call-request", "Заказ звонка"),
+]
+DELIVERY_TYPES = [
+    ("courier", "Курьерская доставка", 350.0), ("russian-post", "Почта России", 290.0),
+    ("cdek", "СДЭК", 420.0), ("self-delivery", "Самовывоз", 0.0),
+]
+PAYMENT_TYPES = [
+    ("bank-card", "Банковской картой"), ("cash", "Наличными курьеру"),
+    ("bank-transfer", "Безналичный расчёт"),
+]
+PAYMENT_STATUSES = [
+    ("not-paid", "Не оплачен", False), ("invoice", "Выставлен счёт", False),
+    ("paid", "Оплачен", True), ("returned", "Возврат средств", False),
+]
+
+
+def order_books() -> dict:
+    """`orderMethods`, `deliveryTypes`, `paymentTypes`, `paymentStatuses`
+    as `/reference/<book>` returns them (objects keyed by code)."""
+    methods = {code: {"name": name, "code": code, "active": True,
+                      "defaultForCrm": code == "phone", "defaultForApi": code == "shopping-cart",
+                      "isFromPos": False}
+               for code, name in ORDER_METHODS}
+    deliveries = {code: {"name": name, "code": code, "active": True, "defaultCost": cost,
+                         "defaultNetCost": round(cost * 0.8, 2), "description": "",
+                         "paymentTypes": [p for p, _ in PAYMENT_TYPES], "deliveryServices": [],
+                         "defaultForCrm": code == "courier", "currency": "RUB", "sites": []}
+                  for code, name, cost in DELIVERY_TYPES}
+    payments = {code: {"name": name, "code": code, "active": True, "description": "",
+                       "deliveryTypes": [d for d, _, _ in DELIVERY_TYPES],
+                       "paymentStatuses": [s for s, _, _ in PAYMENT_STATUSES], "sites": []}
+                for code, name in PAYMENT_TYPES}
+    statuses = {code: {"name": name, "code": code, "active": True, "paymentComplete": complete,
+                       "ordering": index * 10, "defaultForCrm": code == "not-paid",
+                       "defaultForApi": code == "not-paid", "paymentTypes": []}
+                for index, (code, name, complete) in enumerate(PAYMENT_STATUSES, start=1)}
+    return {"orderMethods": methods, "deliveryTypes": deliveries, "paymentTypes": payments,
+            "paymentStatuses": statuses}

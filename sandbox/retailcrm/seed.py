@@ -4,7 +4,9 @@
 - account `demo` (sites `main`, `outlet`; Europe/Moscow) with the cast of
   `sandbox.demo_people` (every order profile: 0 to 10,000 orders, VIP and
   segmented, overdue, delivery problem, phone-only, one e-mail on two sites,
-  two customers sharing one phone), managers, notes, a task and seeded filler;
+  two customers sharing one phone), managers, notes, a task and seeded
+  filler customers whose newest orders fall in the last RECENT_DAYS days (the
+  weeks the portal's analytics and the demo history read);
 - account `agency-second` (site `second`; Asia/Yekaterinburg, so account
   timezones really differ) with its own managers and filler customers.
 
@@ -36,7 +38,12 @@ from sandbox.retailcrm.models import (
     TriggerDelivery,
     User,
 )
-from sandbox.retailcrm.references import COMPLETED_GROUPS, site_book, status_books
+from sandbox.retailcrm.references import (
+    COMPLETED_GROUPS,
+    order_books,
+    site_book,
+    status_books,
+)
 from sandbox.retailcrm.seed_data import (
     ACTIVE_OLD_STATUSES,
     CITIES,
@@ -62,6 +69,9 @@ DEMO_OUTLET_KEY = "demoOutletOnlyKey4Tw7Ye1Ui3Op5As"
 SECOND_FULL_KEY = "secondAgencyKey8Mn2Bv5Cx7Zl9Kj4Hg"
 
 FIRST_ORDER_ID = 1001
+# Filler customers' newest orders are spread over this many days back from
+# the seed (the demo's "30+ days of history"; sandbox.demo_history).
+RECENT_DAYS = 42
 
 
 @dataclass
@@ -101,7 +111,7 @@ PLANS = [
              False),
         ],
         people=[person for person in PEOPLE if person.in_retailcrm],
-        fillers=60,
+        fillers=120,
     ),
     AccountPlan(
         code="agency-second", name="Магазин «Второй»", tz="Asia/Yekaterinburg",
@@ -123,7 +133,8 @@ PHONE_TWIN = DemoPerson("vip_twin", "Пётр", "Смирнов", "petr.smirnov@
                         "8 (916) 123-45-67", orders=1, newest_order_status="complete")
 
 
-def seed(*, base_url: str, behaviour: dict[str, dict] | None = None) -> dict:
+def seed(*, base_url: str, behaviour: dict[str, dict] | None = None,
+         now: datetime | None = None) -> dict:
     """Wipe the emulator and recreate the demo accounts; see the module doc.
     `behaviour` maps an account code to its answers to the vendor's open
     questions (sandbox.retailcrm.behaviour), e.g. `{"demo":
@@ -133,7 +144,7 @@ def seed(*, base_url: str, behaviour: dict[str, dict] | None = None) -> dict:
     unknown = set(behaviour) - {plan.code for plan in PLANS}
     if unknown:
         raise ValueError(f"no RetailCRM emulator account {', '.join(sorted(unknown))}")
-    now = timezone.now().replace(microsecond=0)
+    now = (now or timezone.now()).replace(microsecond=0)
     with transaction.atomic():
         for model in (TriggerDelivery, Trigger, HistoryRecord, Task, Note, Order, Customer,
                       User, ApiKey, Account):
@@ -156,12 +167,13 @@ class _Builder:
         self.order_specs: list[dict] = []
         self.manager_ids = [i for i, m in enumerate(plan.managers, start=1) if m[5]]
         self.payment_id = 1
+        self.fresh_orders = 0
 
     def stamp(self, moment: datetime) -> str:
         return moment.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S")
 
     def add_customer(self, person: DemoPerson, site: str, *, manager_id: int,
-                     created_at: datetime) -> Customer:
+                     created_at: datetime, recent: int = 0) -> Customer:
         crm_id = len(self.customers) + 1
         doc = {
             "type": "customer", "id": crm_id, "externalId": f"{site}-{crm_id}",
@@ -195,7 +207,10 @@ class _Builder:
             created_at=created_at, doc=doc,
         )
         self.customers.append(customer)
-        self._plan_orders(customer, person)
+        if recent:
+            self._plan_recent_orders(customer, person, recent)
+        else:
+            self._plan_orders(customer, person)
         return customer
 
     def _plan_orders(self, customer: Customer, person: DemoPerson) -> None:
@@ -213,6 +228,29 @@ class _Builder:
             self.order_specs.append({
                 "customer": customer, "created": created, "status": status,
                 "overdue": position == 0 and person.overdue,
+            })
+
+    def _plan_recent_orders(self, customer: Customer, person: DemoPerson, recent: int) -> None:
+        """A filler's newest `recent` orders at random moments of the last
+        RECENT_DAYS days, the rest before that. An order of the last week
+        may still be in progress; an older one is done (mostly complete,
+        sometimes cancelled), as in a real shop."""
+        rng = self.rng
+        moments = sorted((self.now - timedelta(minutes=rng.randint(6 * 60, RECENT_DAYS * 1440))
+                          for _ in range(recent)), reverse=True)
+        spacing_hours = max(24.0, 26000 / max(person.orders, 1))
+        horizon = self.now - timedelta(days=RECENT_DAYS)
+        moments += [horizon - timedelta(hours=spacing_hours * (position + 1) + rng.randint(0, 5))
+                    for position in range(person.orders - recent)]
+        for created in moments:
+            if self.now - created < timedelta(days=7):
+                # In turn, so every stage of the order process is on show.
+                status = FILLER_NEWEST[self.fresh_orders % len(FILLER_NEWEST)]
+                self.fresh_orders += 1
+            else:
+                status = rng.choice(ACTIVE_OLD_STATUSES)
+            self.order_specs.append({
+                "customer": customer, "created": created, "overdue": False, "status": status,
             })
 
     def build_orders(self, statuses: dict) -> list[Order]:
@@ -311,7 +349,8 @@ def seed_account(plan: AccountPlan, *, base_url: str, now: datetime | None = Non
     account = Account.objects.create(
         code=plan.code, name=plan.name, timezone=plan.tz,
         references={"statuses": statuses, "statusGroups": groups,
-                    "sites": site_book(plan.sites), "orderNumberSuffix": plan.suffix},
+                    "sites": site_book(plan.sites), "orderNumberSuffix": plan.suffix,
+                    **order_books()},
         behaviour=BOARD.validate(plan.behaviour),
     )
     keys = ApiKey.objects.bulk_create([
@@ -396,9 +435,11 @@ def _add_customers(plan: AccountPlan, builder: _Builder) -> dict[str, list[Custo
             orders=rng.choice([0, 1, 1, 2, 3, 5, 8]), vip=rng.random() < 0.05,
             segments=("loyal",) if rng.random() < 0.2 else (),
         )
+        recent = min(person.orders, rng.choice([1, 1, 1, 2, 2, 3]))
         builder.add_customer(person, rng.choice(site_codes),
                              manager_id=rng.choice(builder.manager_ids),
-                             created_at=builder.now - timedelta(days=rng.randint(30, 1100)))
+                             created_at=builder.now - timedelta(days=rng.randint(60, 1100)),
+                             recent=recent)
     return people
 
 

@@ -1,6 +1,8 @@
 """Vocabulary of the demo seed: Russian-market products, deliveries, cities,
 names and phone spellings (deliberately mixed formats, as shops type them)."""
 
+from sandbox.retailcrm.references import DELIVERY_TYPES
+
 PRODUCTS = [
     ("Чайник электрический Polaris", 2490), ("Кофеварка капельная", 5990),
     ("Набор кастрюль, 6 предметов", 7450), ("Пылесос беспроводной", 18990),
@@ -9,10 +11,7 @@ PRODUCTS = [
     ("Сковорода 28 см", 1890), ("Мультиварка 5 л", 6790), ("Термокружка 450 мл", 990),
     ("Набор ножей", 4590), ("Увлажнитель воздуха", 5490), ("Плед флисовый", 1490),
 ]
-DELIVERIES = [
-    ("courier", "Курьерская доставка", 350.0), ("russian-post", "Почта России", 290.0),
-    ("cdek", "СДЭК", 420.0), ("self-delivery", "Самовывоз", 0.0),
-]
+DELIVERIES = DELIVERY_TYPES  # (code, name, cost): the account's delivery-types book
 CITIES = [
     ("Москва", "ул. Тверская", "101000"), ("Санкт-Петербург", "Невский пр-т", "191025"),
     ("Казань", "ул. Баумана", "420111"), ("Екатеринбург", "ул. Вайнера", "620014"),

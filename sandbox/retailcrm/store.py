@@ -271,7 +271,11 @@ def _created_at(account: Account, value):
 
 
 @transaction.atomic
-def edit_order(account: Account, key: ApiKey | None, order: Order, data: dict) -> Order:
+def edit_order(account: Account, key: ApiKey | None, order: Order, data: dict, *,
+               user_id: int | None = None) -> Order:
+    """Change an order as the API's `orders/{x}/edit` does (`key`), or as a
+    manager in the back office does (`key=None`, `user_id`: history says
+    `source: user` and who). Either way history is written and triggers fire."""
     old = dict(order.doc)
     editable = {k: v for k, v in data.items()
                 if k not in ("id", "number", "site", "createdAt", "customer", "contact")}
@@ -286,8 +290,8 @@ def edit_order(account: Account, key: ApiKey | None, order: Order, data: dict) -
     changes = _changes(old, {k: v for k, v in editable.items() if k != "statusUpdatedAt"},
                        ORDER_HISTORY_FIELDS)
     save_history(account, [
-        history_entry(account=account, entity="order", key=key, field=field, old=before,
-                      new=after, target=order_stub(order))
+        history_entry(account=account, entity="order", key=key, user_id=user_id, field=field,
+                      old=before, new=after, target=order_stub(order))
         for field, before, after in changes
     ])
     if changes:

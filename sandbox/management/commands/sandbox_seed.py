@@ -4,6 +4,10 @@ One command for the demo (`make run`) and for benchmarks: a rerun resets to
 the same data (shop public ids are derived from names, so bookmarked widget
 links keep working; secrets and tokens are new on each run). With `--json`
 exactly one JSON document goes to stdout; progress goes to stderr.
+
+The demo shop also gets six weeks of past work (sandbox.demo_history), so
+analytics, the dashboard, order watch and a dead event to replay have
+something to show; `cases` in the output says where each demo case lives.
 """
 
 import json
@@ -14,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 from django.urls import reverse
 
 from integration.models import (
@@ -27,7 +32,9 @@ from integration.models import (
 )
 from integration.onboarding.shop_defaults import shop_defaults_apply
 from integration.tenancy.secrets import shop_secret_issue
+from sandbox import demo_history
 from sandbox.hde.wiring import hde_dispatcher_wire
+from sandbox.retailcrm.wiring import retailcrm_trigger_wire
 
 DEMO_NAMESPACE = uuid.UUID("6f1c2a9e-3d4b-4c8e-9a0f-7b5e1d2c3a4b")
 DEMO_PASSWORD = "demo-pass-2026"
@@ -73,8 +80,14 @@ class Command(BaseCommand):
         with transaction.atomic():
             shops = self._wire_demo_shops(base_url, retailcrm, hde)
             users = self._demo_users()
+        _log("Writing six weeks of demo history…")
+        with override_settings(PORTAL_BASE_URL=base_url):
+            history = demo_history.seed_history(
+                shop=Shop.objects.get(public_id=shops[0]["public_id"]),
+                retailcrm_account=DEMO_SHOPS[0][2], hde_account=DEMO_SHOPS[0][3])
         document = {"base_url": base_url, "retailcrm": retailcrm, "hde": hde, "shops": shops,
-                    "users": users}
+                    "users": users, "history": history,
+                    "cases": demo_cases(base_url, retailcrm, history)}
         if json:
             self.stdout.write(_json_dumps(document))
         else:
@@ -110,7 +123,7 @@ class Command(BaseCommand):
             hde_dispatcher_wire(hde_account_code=hde_code, webhook_url=webhook_url,
                                 secret=webhook_secret)
             trigger_url = base_url + reverse("hook-retailcrm", args=[shop.public_id])
-            _retailcrm_trigger_wire(rc_code, url=trigger_url, secret=trigger_secret)
+            retailcrm_trigger_wire(account_code=rc_code, url=trigger_url, secret=trigger_secret)
             shop_defaults_apply(
                 shop=shop, normal_priority_id=HDE_STANDARD, high_priority_id=HDE_URGENT,
                 crm_card_field_id=hde_fields.CRM_CARD,
@@ -152,6 +165,14 @@ class Command(BaseCommand):
                 self.stdout.write(f"  HDE tickets ({account['code']}): {account['ticket_page']}")
         for user in document["users"]:
             self.stdout.write(f"  Agency login: {user['username']} / {user['password']}")
+        cases = document["cases"]
+        self.stdout.write(f"  Demo cases: {document['base_url']}/sandbox/ lists them; in short:")
+        self.stdout.write(f"    chooser: {cases['chooser']['hde_new_ticket']} → pick "
+                          f"{cases['chooser']['requester']}")
+        self.stdout.write(f"    order watch: {cases['order_watch']['customer']} → order "
+                          f"{cases['order_watch']['order_number']} → «Проблема с доставкой»")
+        self.stdout.write(f"    dead event to replay: {cases['dead_event']['event']}")
+        self.stdout.write(f"    analytics: {cases['analytics']}")
 
 
 def parse_behaviour(items) -> dict[str, dict[str, dict[str, str]]]:
@@ -186,15 +207,31 @@ def parse_behaviour(items) -> dict[str, dict[str, dict[str, str]]]:
     return switches
 
 
-def _retailcrm_trigger_wire(account_code: str, *, url: str, secret: str) -> None:
-    """What the README asks a shop's admin to set up in RetailCRM (Automation
-    → Triggers): on a status change, POST `order_id` and `status` as form
-    fields with the secret in `X-Webhook-Secret`."""
-    from sandbox.retailcrm.triggers import add_trigger
+def demo_cases(base_url: str, retailcrm: dict, history: dict) -> dict:
+    """Where each demo case starts (also listed on the sandbox front page)."""
+    from sandbox.demo_people import PEOPLE_BY_KEY
 
-    add_trigger(account_code, name="Portal: order status changed", url=url,
-                params={"order_id": "{{ order.id }}", "status": "{{ order.status.code }}"},
-                headers={"X-Webhook-Secret": secret})
+    demo = next(a for a in retailcrm["accounts"] if a["code"] == DEMO_SHOPS[0][2])
+    people = demo["people"]
+    rc = f"{base_url}/sandbox/retailcrm/{demo['code']}"
+    hde = f"{base_url}/sandbox/hde/{DEMO_SHOPS[0][3]}"
+    admin_events = base_url + reverse("admin:integration_inboundevent_changelist")
+    return {
+        "chooser": {"hde_new_ticket": f"{hde}/tickets/new/",
+                    "requester": PEOPLE_BY_KEY["chooser"].email,
+                    "shared_phone": PEOPLE_BY_KEY["chooser"].phone,
+                    "retailcrm_customers": [people["vip"]["customers"]["main"],
+                                            people["vip_twin"]["customers"]["main"]]},
+        "order_watch": {"customer": f"{rc}/customers/{people['hundred']['customers']['main']}",
+                        "order_number": people["hundred"]["newest_order_number"],
+                        "problem_order_number": people["problem"]["newest_order_number"]},
+        "dead_event": {"sync_log": f"{admin_events}?state=dead",
+                       "event": base_url + reverse("admin:integration_inboundevent_change",
+                                                   args=[history["dead_event_id"]]),
+                       "hde_ticket": f"{hde}/tickets/{history['dead_ticket_id']}/"},
+        "analytics": base_url + reverse("admin:integration_supportanalytics_changelist"),
+        "dashboard": base_url + reverse("admin:console-dashboard"),
+    }
 
 
 def _json_dumps(document) -> str:
