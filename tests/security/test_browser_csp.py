@@ -133,7 +133,7 @@ def test_main_pages_run_without_unsafe_inline_and_without_violations(
     page.fill("input[name=title]", "Когда привезут заказ?")
     page.fill("textarea[name=description]", "Жду курьера.")
     page.locator("form button[type=submit], form input[type=submit]").first.click()
-    page.wait_for_url("**/tickets/*/")
+    page.wait_for_url("**/ticket/list/filter/id/*/ticket/*/")
     ticket_url = page.url
     assert pump_dispatcher() >= 1
     watch.visit(f"{base}/sandbox/hde/demo/tickets/")
