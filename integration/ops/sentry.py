@@ -1,6 +1,7 @@
 """Optional error reports to Sentry (`SENTRY_DSN`), without personal data.
 
-Why a scrubber of our own on top of `send_default_pii=False`: the SDK then
+Why a scrubber of our own on top of `send_default_pii` off (the SDK's
+default, kept: no user, cookies or client address are attached): the SDK
 leaves out cookies, users and client addresses and blanks well-known field
 names (password, api_key…), but the portal's personal data travels in
 ordinary text: an exception message that names the sender's e-mail, a log
@@ -15,8 +16,10 @@ breadcrumb goes through `scrub` before it leaves the process:
   however written), bearer/basic credentials, `apiKey=` values, long random
   tokens (mixed letters and digits, 24+ characters) and widget-link tokens
   are replaced;
-- query strings keep their parameter names only; HTTP breadcrumbs lose
-  their query; local variables are not sent at all
+- request bodies keep their field names and numeric ids only (free text,
+  a note or a name typed into a form, cannot be recognised); query
+  strings keep their parameter names only; HTTP breadcrumbs lose their
+  query; local variables are not sent at all
   (`include_local_variables=False`: a frame may hold a decrypted key).
 
 Stack frames' file names, function names and source lines are code, not
@@ -113,12 +116,28 @@ def scrub(value, key=None):
     return value
 
 
+def _body(value):
+    """A request body keeps its shape and its ids only: free text (a note,
+    a customer's name typed into a form) cannot be told from anything else."""
+    if isinstance(value, dict):
+        return {k: (FILTERED if _sensitive(k) else _body(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_body(item) for item in value]
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    text = str(value)
+    return text if (text.isdigit() and len(text) <= 18) or not text else FILTERED
+
+
 def scrub_event(event, hint=None):
     """`before_send` / `before_send_transaction`: the event without
     personal data. Never drops an event (an error report is still wanted)."""
     if not isinstance(event, dict):
         return event
     cleaned = {k: (v if k in SKIPPED_SECTIONS else scrub(v, k)) for k, v in event.items()}
+    request = event.get("request")
+    if isinstance(request, dict) and "data" in request:
+        cleaned["request"]["data"] = _body(request["data"])
     user = event.get("user")
     if isinstance(user, dict):  # only an opaque id may stay
         cleaned["user"] = {"id": str(user["id"])} if user.get("id") else {}
@@ -149,12 +168,14 @@ def sentry_init(*, dsn: str, environment: str, release: str = "",
     options = {}
     if transport is not None:
         options["transport"] = transport
+    # `send_default_pii` stays at its default, off: sentry-sdk 2.75 warns
+    # about the option whenever it is passed (its successor,
+    # `data_collection`, would also switch the SDK's own scrubber off).
     sentry_sdk.init(
         dsn=dsn,
         environment=environment or None,
         release=release or None,
         integrations=[DjangoIntegration()],
-        send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="medium",
         traces_sample_rate=traces_sample_rate,
