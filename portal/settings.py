@@ -334,14 +334,12 @@ if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 # Where every web and worker process of this host writes its counters so one
 # scrape adds them up (prometheus-client multiprocess mode). The same
-# directory for gunicorn and qcluster, emptied only while none of them runs
-# (at boot: a tmpfs such as /run). Empty: each process counts only itself.
-# prometheus-client reads the variable from the environment itself, as it
-# is imported; a value from .env is in the environment by then (portal.env).
+# directory for gunicorn and qcluster, created and emptied by the deployment
+# only while none of them runs (systemd's RuntimeDirectory, a compose tmpfs
+# volume). Empty: each process counts only itself (development, tests).
+# prometheus-client reads the variable from the environment itself when it
+# is imported (a value in .env is put there by portal.env first).
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
-if PROMETHEUS_MULTIPROC_DIR:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
-    os.makedirs(PROMETHEUS_MULTIPROC_DIR, exist_ok=True)
 # Optional Sentry: errors (and, with a sample rate above 0, traces), scrubbed
 # of e-mails, phones, names and keys before they leave (integration.ops.sentry).
 SENTRY_DSN = env.str("SENTRY_DSN", default="")

@@ -330,11 +330,22 @@ def exposition() -> bytes:
     gauges."""
     directory = settings.PROMETHEUS_MULTIPROC_DIR
     if directory:
+        import os
+
+        from django.core.exceptions import ImproperlyConfigured
         from prometheus_client import multiprocess
+
+        if not os.path.isdir(directory):
+            raise ImproperlyConfigured(
+                f"PROMETHEUS_MULTIPROC_DIR={directory} is not a directory: the deployment "
+                f"creates it (deploy/README.md, Monitoring).")
+
+        from integration.ops.metrics_files import directory_lock
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=directory)
-        counted = generate_latest(registry)
+        with directory_lock(directory, exclusive=False):  # never half-way through a fold
+            counted = generate_latest(registry)
     else:
         counted = generate_latest(REGISTRY)
     database = CollectorRegistry(auto_describe=False)

@@ -8,6 +8,8 @@ with PROMETHEUS_MULTIPROC_DIR, as gunicorn and django-q2 workers run.
 
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ from django.urls import reverse
 from prometheus_client.parser import text_string_to_metric_families
 
 from integration.models import RetailCrmConnection, SecretKind
+from integration.ops.metrics_files import process_files_fold
 from integration.tenancy.secrets import shop_secret_issue
 from integration.vendors.errors import ApiBanned
 from integration.vendors.helpdeskeddy import HelpDeskEddyClient
@@ -263,9 +266,63 @@ def test_counts_of_separate_processes_add_up(client, scraper, settings, two_tena
     settings.PROMETHEUS_MULTIPROC_DIR = str(directory)
     families = scrape(client, scraper)
     assert value(families, "portal_webhooks_total", source="hde", result="accepted") == 6
+    # The first process has exited: its files folded into the archive, same sums.
+    assert process_files_fold(children[0].pid, str(directory)) == 1  # counters only
+    assert {p.name for p in directory.glob("*.db")} == {
+        "counter_archive.db", f"counter_{children[1].pid}.db"}
+    again = scrape(client, scraper)
+    for family in ("portal_webhooks", "portal_http_responses"):
+        assert again[family] == families[family]
     assert value(families, "portal_webhooks_total", source="hde", result="bad_secret") == 6
     assert value(families, "portal_http_responses_total", area="hooks", status="2xx") == 6
     # The database gauges are read at the scrape, whichever process stored the rows.
     assert value(families, "portal_events", source="hde", state="pending") + value(
         families, "portal_events", source="hde", state="done") == 6
     assert str(shop.public_id) not in str(families) and shop.name not in str(families)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_web_worker_that_dies_keeps_its_counts(tmp_path):
+    """gunicorn as deployed (deploy/gunicorn.conf.py): a worker killed and
+    replaced leaves its counts in the scrape, folded into the archive by
+    the master instead of a file per dead worker."""
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "1",
+           "DATABASE_URL": _database_url(connection.settings_dict),
+           "PROMETHEUS_MULTIPROC_DIR": str(directory), "METRICS_TOKEN": TOKEN,
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def next_worker() -> int:
+        """The pid gunicorn's own log names for the next worker it boots."""
+        for line in server.stderr:
+            booted = re.search(r"Booting worker with pid: (\d+)", line)
+            if booted:
+                return int(booted.group(1))
+        raise AssertionError("gunicorn stopped")
+
+    try:
+        first = next_worker()
+        for _ in range(3):
+            assert requests.get(f"{base}/healthz", timeout=30).status_code == 200
+        assert (directory / f"counter_{first}.db").exists()
+        os.kill(first, signal.SIGKILL)
+        second = next_worker()  # the master reaped the first (child_exit) before this
+        assert second != first
+        assert not (directory / f"counter_{first}.db").exists()
+        assert (directory / "counter_archive.db").exists()
+        answer = requests.get(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"},
+                              timeout=30)
+        assert answer.status_code == 200
+        families = parse(answer.text)
+        assert value(families, "portal_http_responses_total", area="healthz", status="2xx") == 3
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
