@@ -128,13 +128,16 @@ _KEEP_SEGMENT = re.compile(r"[a-z_\-]{1,40}|v[0-9]{1,2}")
 
 def endpoint_template(path: str) -> str:
     """The vendor path as a template: from `/api/` on (a base path in the
-    account URL, e.g. an account code, is dropped), no query, and every
+    account URL, e.g. an account code, is dropped; a path without `/api/`
+    is `{other}`), no query, and every
     segment that is not a plain lower-case word (ids, order numbers, hashed
     e-mails, anything unexpected) replaced by `{id}`. A bounded set of
     values whatever the vendor or the caller puts in a path."""
     path = path.split("?", 1)[0]
     start = path.find("/api/")
-    path = path[start:] if start >= 0 else path
+    if start < 0:  # not a vendor API path: nothing of it is known to be safe
+        return "{other}"
+    path = path[start:]
     segments = [s if (not s or _KEEP_SEGMENT.fullmatch(s)) else "{id}"
                 for s in path.split("/")][:8]
     return "/".join(segments) or "/"

@@ -26,6 +26,7 @@ from integration.tenancy.secrets import shop_secret_issue
 from integration.vendors.errors import ApiBanned
 from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 from integration.vendors.retailcrm import RetailCrmClient
+from integration.widget.links import widget_link_build
 from sandbox.hde.models import Account as HdeAccount
 from tests.fixtures_portal import pump_dispatcher
 
@@ -134,7 +135,8 @@ def test_each_family_after_driving_the_real_paths(wired_shop, live_server, clien
     # A ticket written in HDE: its dispatcher calls the portal's webhook,
     # and the job calls both vendors (the emulators, over HTTP).
     hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
-    hde.create_ticket(title="Где мой заказ?", description="Здравствуйте!", user_email=IVAN)
+    ticket = hde.create_ticket(title="Где мой заказ?", description="Здравствуйте!",
+                               user_email=IVAN)
     pump_dispatcher()
     # A refused delivery: a wrong secret.
     refused = requests.post(hook_url, json={"event": "new_ticket", "ticket_id": "1"},
@@ -146,6 +148,9 @@ def test_each_family_after_driving_the_real_paths(wired_shop, live_server, clien
                           headers={"Authorization": f"Bearer {wired_shop.widget_token}"},
                           timeout=10)
     assert answer.status_code == 200 and answer.json()["status"] == "found"
+    # And the card page, as an operator opens it from the ticket.
+    card = requests.get(widget_link_build(shop=wired_shop, ticket_id=ticket.id), timeout=10)
+    assert card.status_code == 200
 
     # A throttle wait: a budget of one call per 0.2 s, two calls.
     settings.INTEGRATION = {**settings.INTEGRATION, "RETAILCRM_RATE_LIMIT": 1,
@@ -187,6 +192,8 @@ def test_each_family_after_driving_the_real_paths(wired_shop, live_server, clien
                 priority="interactive") >= 1
     assert grew("portal_throttle_wait_seconds_sum", provider="retailcrm") > 0
     assert grew("portal_widget_request_seconds_count", channel="api", outcome="found") == 1
+    assert grew("portal_widget_request_seconds_count", channel="page", outcome="found") == 1
+    assert grew("portal_http_responses_total", area="widget", status="2xx") == 1
     assert grew("portal_vendor_bans_total", provider="helpdeskeddy") == 1
     assert grew("portal_vendor_calls_total", provider="helpdeskeddy", status="401",
                 outcome="banned") == 1
@@ -326,3 +333,18 @@ def test_a_web_worker_that_dies_keeps_its_counts(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.parametrize("path,template", [
+    ("/api/v5/customers/123?by=id", "/api/v5/customers/{id}"),
+    ("/sandbox/retailcrm/demo/api/v5/orders/1001A?by=number", "/api/v5/orders/{id}"),
+    ("/api/v5/customers?filter[email]=#3f2a9c1d&limit=100", "/api/v5/customers"),
+    ("/api/v2/tickets/42/comments/7/", "/api/v2/tickets/{id}/comments/{id}/"),
+    ("/api/v2/users/#3f2a9c1d/", "/api/v2/users/{id}/"),
+    ("/api/v2/users/Ivan.Petrov/", "/api/v2/users/{id}/"),
+    ("/help/desk/tickets/5", "{other}"),
+])
+def test_endpoint_labels_are_templates(path, template):
+    from integration.ops.metrics import endpoint_template
+
+    assert endpoint_template(path) == template
