@@ -9,6 +9,8 @@ Why these values:
   `WEB_CONCURRENCY` overrides it;
 - timeout 30 s: above the widget's cold deadline, below the proxy's;
 - max_requests with jitter recycles workers so a slow leak never grows;
+- child_exit folds a finished worker's metrics files into one archive
+  (PROMETHEUS_MULTIPROC_DIR, deploy/README.md "Monitoring");
 - access log to stdout: journald or the container runtime keeps it. The
   log format carries no query string, because a signed widget link is
   a credential.
@@ -53,6 +55,20 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+def child_exit(server, worker):
+    """A worker has exited (recycled after max_requests, or killed): fold its
+    metrics files into the host's archive, so the metrics directory does not
+    grow by two files per recycled worker (integration.ops.metrics_files)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        from integration.ops.metrics_files import process_files_fold
+
+        try:
+            process_files_fold(worker.pid, directory)
+        except OSError:
+            server.log.exception("Could not fold the metrics files of worker %s", worker.pid)
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 proc_name = "portal-web"

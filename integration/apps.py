@@ -14,6 +14,9 @@ class IntegrationConfig(AppConfig):
         from integration.inbox.handlers import register_all
 
         register_all()
+        from integration.ops import metrics
+
+        metrics.connect_signals()
         # A starting django-q2 worker recovers what a killed one left behind.
         from django_q.signals import post_spawn
 

@@ -11,6 +11,7 @@ _ADMIN_CHROME = {"site_header": admin.site.site_header, "site_title": admin.site
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics, name="metrics"),
     path("api/v1/", include("integration.api.urls")),
     path("", include("integration.extension.urls")),
     path("widget/<uuid:public_id>/<str:token>/", widget_views.widget_page, name="widget-page"),

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: counts what the client finally gets (5xx pages included).
+    "integration.ops.metrics.ResponseMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -319,6 +321,34 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # refused attempts are kept only until their window passes.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
+
+# --- Metrics and error reports (deploy/README.md "Monitoring") ------------
+# GET /metrics (Prometheus) is off unless a scraper is named: a bearer token,
+# an allow-list of scraper addresses (as client_address sees them behind the
+# proxy; CIDR ranges allowed), or both (then both are required).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 24 characters long.")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# Where every web and worker process of this host writes its counters so one
+# scrape adds them up (prometheus-client multiprocess mode). The same
+# directory for gunicorn and qcluster, created and emptied by the deployment
+# only while none of them runs (systemd's RuntimeDirectory, a compose tmpfs
+# volume). Empty: each process counts only itself (development, tests).
+# prometheus-client reads the variable from the environment itself when it
+# is imported (a value in .env is put there by portal.env first).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+# Optional Sentry: errors (and, with a sample rate above 0, traces), scrubbed
+# of e-mails, phones, names and keys before they leave (integration.ops.sentry).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from integration.ops.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default=""),
+                release=env.str("SENTRY_RELEASE", default=""),
+                traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0))
 
 LOGGING = {
     "version": 1,

@@ -38,6 +38,7 @@ from django.views.decorators.http import require_POST
 
 from integration.core.client_address import client_address
 from integration.inbox.events import WebhookSource, inbound_event_store
+from integration.ops import metrics
 from integration.tenancy.secrets import (
     WebhookRefusal,
     WebhookSecretKind,
@@ -320,6 +321,7 @@ def _retailcrm_event(fields: dict, raw: bytes):
                                                                    "status": status}
 
 
+@metrics.count_webhook("hde")
 @csrf_exempt
 @require_POST
 def hde_webhook(request, public_id):
@@ -327,6 +329,7 @@ def hde_webhook(request, public_id):
                     build_event=_hde_event)
 
 
+@metrics.count_webhook("retailcrm")
 @csrf_exempt
 @require_POST
 def retailcrm_trigger(request, public_id):

@@ -36,6 +36,7 @@ from urllib3.util.retry import Retry
 
 from integration.core import outbound_policy
 from integration.models import ApiCall, ConnectionStatus
+from integration.ops import metrics
 from integration.vendors import call_log, throttle
 from integration.vendors.errors import (
     ApiError,
@@ -295,6 +296,9 @@ class BaseClient:
         raise error
 
     def _record(self, method, path, status, started, outcome, error_text):
+        metrics.vendor_call_observe(provider=self.provider, method=method, path=path,
+                                    status=status, outcome=outcome,
+                                    seconds=time.monotonic() - started)
         ApiCall.objects.create(
             shop=self.shop,
             provider=self.provider,

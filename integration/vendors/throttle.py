@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from integration.models import RateLimitState
+from integration.ops import metrics
 from integration.vendors.errors import ApiBanned, ThrottleExhausted
 
 
@@ -64,6 +65,7 @@ def _take_db(key: str, budget: Budget, interactive: bool) -> float:
         # request too many through.
         now = time.time()
         if state.banned_until and state.banned_until > timezone.now():
+            metrics.throttle_refused(key, "banned")
             raise ApiBanned(
                 f"The vendor banned this account's API access until "
                 f"{state.banned_until:%H:%M:%S} UTC.",
@@ -113,6 +115,7 @@ def _redis():
 def _take_redis(key: str, budget: Budget, interactive: bool) -> float:
     state = RateLimitState.objects.filter(key=key, banned_until__gt=timezone.now()).first()
     if state:
+        metrics.throttle_refused(key, "banned")
         raise ApiBanned(
             f"The vendor banned this account's API access until "
             f"{state.banned_until:%H:%M:%S} UTC.",
@@ -142,16 +145,19 @@ def acquire(key: str, budget: Budget, *, interactive: bool, max_wait: float | No
         if wait <= 0:
             return
         if time.monotonic() + wait > deadline:
+            metrics.throttle_refused(key, "exhausted")
             raise ThrottleExhausted(
                 f"The request budget for this account is spent; next slot in {wait:.1f}s.",
                 retry_after=wait,
             )
+        metrics.throttle_waited(key, wait, interactive=interactive)
         time.sleep(wait)
 
 
 def record_ban(key: str, seconds: float) -> None:
     """Remember a vendor ban so every process stops calling the account."""
     until = timezone.now() + timedelta(seconds=seconds)
+    metrics.ban_recorded(key)
     with transaction.atomic():
         state = _state_row(key)
         state.banned_until = until
