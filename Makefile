@@ -24,7 +24,7 @@ messages: $(STAMP)
 	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
 
 browser:
-	scripts/ensure-system-packages chromium chromium-l10n
+	scripts/ensure-system-packages chromium chromium-l10n prometheus
 
 ## make extension: build the browser extension (var/extension/dist/, served at /extension/).
 extension: $(STAMP) browser

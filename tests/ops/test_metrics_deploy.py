@@ -9,6 +9,7 @@ too when it is installed.
 
 import configparser
 import re
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -89,9 +90,12 @@ def test_web_and_workers_share_one_metrics_directory():
         assert service["RuntimeDirectoryPreserve"] == "yes"  # a restart keeps the counts
 
 
-@pytest.mark.skipif(not shutil.which("promtool"), reason="promtool is not installed "
-                    "(apt-get install prometheus); the rules were checked statically above")
 def test_promtool_accepts_the_rules_and_the_scrape(exposition):
+    if not shutil.which("promtool"):
+        message = "promtool is not installed (make test installs Debian's prometheus)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI fails, never skips
+        pytest.skip(message)
     rules = subprocess.run(["promtool", "check", "rules", str(RULES)], capture_output=True,
                            text=True, timeout=60)
     assert rules.returncode == 0, rules.stdout + rules.stderr
