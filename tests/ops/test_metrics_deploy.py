@@ -8,8 +8,8 @@ too when it is installed.
 """
 
 import configparser
-import re
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
