@@ -61,6 +61,7 @@ class Manager:
 class CustomerProfile:
     id: int
     name: str
+    first_name: str = ""  # what a reply greets the customer by
     emails: list[str] = field(default_factory=list)
     phones: list[str] = field(default_factory=list)
     vip: bool = False

@@ -22,7 +22,7 @@ from django.utils.html import escape, linebreaks, strip_tags
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from integration.core.formatting import money, shop_date, shop_datetime
+from integration.core.formatting import money, shop_date, shop_day
 from integration.core.side_effects import side_effect_once
 from integration.customers.types import (
     ContextStatus,
@@ -43,6 +43,13 @@ VARIABLE_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 # refused for this long rather than posted twice.
 IN_FLIGHT = timedelta(seconds=60)
 STATUS_GROUPS = ("new", "approval", "assembling", "delivery", "complete", "cancel")
+# RetailCRM's standard status groups as an operator reads them (a reason on a
+# greyed template names the stage, never the group's code).
+STATUS_GROUP_LABELS = {
+    "new": gettext_lazy("new"), "approval": gettext_lazy("approval"),
+    "assembling": gettext_lazy("assembling"), "delivery": gettext_lazy("delivery"),
+    "complete": gettext_lazy("completed"), "cancel": gettext_lazy("cancelled"),
+}
 
 
 class ReplyRefused(Exception):
@@ -71,12 +78,26 @@ def _payment(scope) -> str:
 
 
 def _order_date(scope) -> str:
-    return shop_datetime(scope.order.created_at, scope.shop.timezone)[:10]
+    return shop_day(scope.order.created_at, scope.shop.timezone)
+
+
+def _first_name(scope) -> str:
+    """The name a reply greets by. A customer the portal created from an
+    e-mail address carries its local part ("ivan.petrov") as a first name:
+    that is not a name to greet anyone by, so it counts as missing and the
+    reply is greyed until someone fills the name in RetailCRM."""
+    customer = scope.context.customer
+    name = (customer.first_name or "").strip() if customer else ""
+    if not name or any(c.isdigit() or c in "@._" for c in name) or not any(
+            c.isalpha() for c in name):
+        return ""
+    return name
 
 
 # name -> (label, needs an order, value getter). Labels name the data in the
 # admin's list and in the widget's "missing" reasons.
 VARIABLES = {
+    "customer.first_name": (gettext_lazy("customer first name"), False, _first_name),
     "customer.name": (gettext_lazy("customer name"), False,
                       lambda s: s.context.customer.name if s.context.customer else ""),
     "customer.email": (gettext_lazy("customer e-mail"), False,
@@ -172,7 +193,8 @@ def reply_conditions_unmet(template: ReplyTemplate, context: CustomerContext,
         unmet.append(_("there is no order"))
     groups = template.status_groups
     if groups and (order is None or order.status_group not in groups):
-        unmet.append(_("the order is not in %(groups)s") % {"groups": ", ".join(groups)})
+        unmet.append(_("the order is not at the stage: %(groups)s") % {
+            "groups": ", ".join(str(STATUS_GROUP_LABELS.get(g, g)) for g in groups)})
     if template.vip_only and not (context.customer and context.customer.vip):
         unmet.append(_("the customer is not VIP"))
     return unmet

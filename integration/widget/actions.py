@@ -22,7 +22,7 @@ from integration.customers.context import (
     customer_site_check,
 )
 from integration.models import ScopeReason, ShopSettings, TicketRecord
-from integration.tickets.texts import vendor_plain
+from integration.tickets.texts import ticket_marker, ticket_number, vendor_plain
 from integration.vendors.errors import ApiNotFound
 from integration.widget.scope import CHOOSABLE, scope_add, scope_reason
 
@@ -57,7 +57,7 @@ def widget_note_add(*, shop, customer_id: int, text: str, key: str, ticket_id: i
         raise ActionRefused(gettext("The note is empty."))
     _in_store(shop, customer_id, request_id)
     if ticket_id:
-        text = f"Ticket #{ticket_id}: {text}"
+        text = f"{ticket_marker(ticket_id, shop=shop)}: {text}"
     result = side_effect_once(
         shop=shop, key=f"{key}:note",
         perform=lambda: _client(shop, request_id).create_note(customer_id, text),
@@ -77,7 +77,11 @@ def widget_task_create(*, shop, customer_id: int, text: str, key: str, manager_i
     text = vendor_plain(text.strip())
     if not text:
         with translation.override(shop.language):  # written into RetailCRM
-            text = gettext("Customer wrote to support (ticket #%(id)s)") % {"id": ticket_id}
+            text = gettext("Customer wrote to support (ticket %(number)s)") % {
+                "number": ticket_number(shop=shop, ticket_id=ticket_id)} if ticket_id \
+                else gettext("Customer wrote to support")
+    elif ticket_id:
+        text = f"{ticket_marker(ticket_id, shop=shop)}: {text}"
     return side_effect_once(
         shop=shop, key=f"{key}:task",
         perform=lambda: _client(shop, request_id).create_task(
