@@ -118,6 +118,7 @@ class TicketInfo:
     user_id: int | None = None
     email: str = ""
     phone: str = ""
+    name: str = ""  # the requester as HDE names them (the card's "create customer" form)
 
 
 class ContextStatus:

@@ -12,10 +12,12 @@ surprise, and an empty value is detected before anything reaches HDE.
 subject or by the operator) or else the customer's newest active order.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 from django.utils.html import escape, linebreaks, strip_tags
@@ -37,6 +39,7 @@ from integration.models import (
     SideEffect,
     TicketRecord,
 )
+from integration.vendors.errors import ApiValidationError
 
 VARIABLE_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 # A double submit arriving while the first one is still talking to HDE is
@@ -329,17 +332,73 @@ def _plain(html: str) -> str:
     return " ".join(strip_tags(html).split())
 
 
-def reply_send(*, shop, ticket_id: int, template_id: int, kind: str, nonce: str,
-               context: CustomerContext, request_id: str = "") -> SentReply:
-    """Send one template to the ticket as a public post or an internal
-    comment, once per page nonce, rendered here (never from the browser's
-    copy) so empty variables can never reach the customer.
+AUTHOR_MODE_TTL = 30 * 24 * 3600
 
-    The author is the connection's API agent: HDE tells a framed page
-    nothing about which operator is looking, so the widget cannot post in
-    the operator's name. HDE e-mails a public post to the customer like any
-    reply; its "new reply" webhook comes back to the ticket job, whose side
-    effects are keyed per ticket, so nothing is written twice."""
+
+def _author_key(connection) -> str:
+    return f"hde-post-author:{connection.identity}"
+
+
+def reply_author_mode(*, shop) -> str:
+    """What this HDE account did the last time the portal named an author:
+    "allowed" (the reply went out in the operator's name), "ignored" (HDE
+    kept its API user as the author) or "" (not tried yet). Remembered per
+    connection identity, so the preview can say plainly who the customer
+    will see (docs/vendors/open-questions.md H-5)."""
+    connection = getattr(shop, "helpdeskeddy", None)
+    return cache.get(_author_key(connection), "") if connection is not None else ""
+
+
+def reply_agent_name(*, shop) -> str:
+    """Who HDE shows as the author when the portal names nobody: the
+    connection's API user."""
+    connection = getattr(shop, "helpdeskeddy", None)
+    return connection.agent_email if connection is not None else ""
+
+
+def reply_operator_find(*, shop, email: str, request_id: str = "") -> int | None:
+    """The HDE staff user an operator says they are (their HDE e-mail).
+    This only chooses the author of a reply: it is never a permission (the
+    widget link is), and a client's address is refused."""
+    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+
+    email = (email or "").strip()
+    if not email:
+        return None
+    digest = hashlib.sha256(email.lower().encode()).hexdigest()[:32]
+    key = f"hde-operator:{shop.helpdeskeddy.identity}:{digest}"
+    found = cache.get(key)
+    if found is None:
+        client = HelpDeskEddyClient.for_connection(shop.helpdeskeddy, interactive=True,
+                                                   request_id=request_id)
+        staff = [u for u in client.find_users_by_email(email) if u.is_staff]
+        found = staff[0].id if staff else 0
+        cache.set(key, found, 3600)
+    if not found:
+        raise ReplyRefused(_("No HelpDeskEddy operator has the e-mail %(email)s.") % {
+            "email": email})
+    return found
+
+
+def reply_send(*, shop, ticket_id: int, template_id: int, kind: str, nonce: str,
+               context: CustomerContext, request_id: str = "", text: str | None = None,
+               author_id: int | None = None) -> SentReply:
+    """Send one template to the ticket as a public post or an internal
+    comment, once per page nonce.
+
+    The template is rendered here again (never trusted from the browser) so
+    a template with empty variables can never reach the customer. A public
+    reply is sent only from the preview the operator confirmed: `text` is
+    what they read and perhaps edited there (checked for leftover
+    variables); without it the rendered text goes (internal comments).
+
+    `author_id`: the operator's HDE user, when they told the card who they
+    are. HDE's API takes it as the post's author (§6), but may keep its API
+    user instead; the answer says which, and the card remembers it for the
+    next preview (`reply_author_mode`). HDE e-mails a public post to the
+    customer like any reply; its "new reply" webhook comes back to the
+    ticket job, whose side effects are keyed per ticket, so nothing is
+    written twice."""
     from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 
     if kind not in ReplyKind.values:
@@ -353,17 +412,39 @@ def reply_send(*, shop, ticket_id: int, template_id: int, kind: str, nonce: str,
     rendered = reply_render(shop=shop, template=template, context=context)
     if not rendered.sendable:
         raise ReplyRefused(rendered.reason)
+    if text is not None:
+        text = text.replace("\r\n", "\n").strip()
+        if not text:
+            raise ReplyRefused(_("The reply is empty."))
+        if "{{" in text or "}}" in text:
+            raise ReplyRefused(_("The reply still has a variable in braces; replace it with "
+                                 "the words the customer should read."))
+    else:
+        text = rendered.text
     key = f"widget:{nonce}:reply"
     done = SentReply.objects.for_shop(shop).filter(key=key).first()
     if done is not None:
         return done
-    html = reply_html(rendered.text)
+    html = reply_html(text)
     client = HelpDeskEddyClient.for_connection(shop.helpdeskeddy, interactive=True,
                                                request_id=request_id)
+    connection = shop.helpdeskeddy
 
     def perform():
-        send = client.add_post if kind == ReplyKind.POST else client.add_comment
-        return send(ticket_id, html).id
+        if kind != ReplyKind.POST:
+            return client.add_comment(ticket_id, html).id
+        if not author_id:
+            return client.add_post(ticket_id, html).id
+        try:
+            post = client.add_post(ticket_id, html, user_id=author_id)
+        except ApiValidationError:
+            # An account that refuses a named author (H-5 answer c): the
+            # reply still goes out, from the API user.
+            cache.set(_author_key(connection), "ignored", AUTHOR_MODE_TTL)
+            return client.add_post(ticket_id, html).id
+        cache.set(_author_key(connection),
+                  "allowed" if post.user_id == author_id else "ignored", AUTHOR_MODE_TTL)
+        return post.id
 
     def find_existing():
         """A second submit of the same form: refuse while the first one may
@@ -380,7 +461,7 @@ def reply_send(*, shop, ticket_id: int, template_id: int, kind: str, nonce: str,
     record, _created_now = TicketRecord.objects.get_or_create(shop=shop, ticket_id=ticket_id)
     sent, _created_now = SentReply.objects.get_or_create(shop=shop, key=key, defaults={
         "ticket": record, "template": template, "template_name": template.name[:120],
-        "kind": kind, "order_number": rendered.order_number, "text": rendered.text,
+        "kind": kind, "order_number": rendered.order_number, "text": text,
         "hde_message_id": message_id})
     return sent
 
