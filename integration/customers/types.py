@@ -119,6 +119,7 @@ class TicketInfo:
     email: str = ""
     phone: str = ""
     name: str = ""  # the requester as HDE names them (the card's "create customer" form)
+    created_at: str = ""  # ISO; a card opened before the portal heard of the ticket waits
 
 
 class ContextStatus:

@@ -16,6 +16,7 @@ retried, parked, dead). Nothing here calls a vendor.
 """
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
@@ -32,8 +33,11 @@ FAILED = "failed"
 BUSY = {WAITING, PROCESSING, RETRYING}
 # Polls of the card while nothing has arrived at all before it stops asking
 # (every 2 s: two minutes); a ticket the dispatcher never sends (no rule
-# configured) must not keep a page busy forever.
+# configured) must not keep a page busy forever. Only a ticket younger than
+# WAITING_AGE is waited for: an older one the portal never saw (opened before
+# the shop was connected) is simply shown.
 WAITING_POLLS = 60
+WAITING_AGE = timedelta(minutes=10)
 
 
 @dataclass
@@ -55,13 +59,26 @@ def _events(shop, ticket_id: int):
                     | Q(source_key__startswith=f"ticket_changed:{ticket_id}:")))
 
 
-def ticket_job_state(*, shop, ticket_id: int, polls: int = 0) -> JobState:
+def _recent(created_at: str) -> bool:
+    try:
+        created = datetime.fromisoformat(created_at)
+    except (TypeError, ValueError):
+        return False
+    if timezone.is_naive(created):
+        created = timezone.make_aware(created)
+    return timezone.now() - created < WAITING_AGE
+
+
+def ticket_job_state(*, shop, ticket_id: int, polls: int = 0,
+                     created_at: str = "") -> JobState:
     """The state of the newest of the ticket's events (its earlier ones
-    are finished or superseded), worded for the operator."""
+    are finished or superseded), worded for the operator. `created_at`: the
+    ticket's creation in HDE (TicketInfo), to tell a ticket on its way to the
+    portal from one that predates it."""
     event = _events(shop, ticket_id).order_by("-created_at", "-pk").first()
     record = TicketRecord.objects.for_shop(shop).filter(ticket_id=ticket_id).first()
     if event is None:
-        if record is not None or polls >= WAITING_POLLS:
+        if record is not None or polls >= WAITING_POLLS or not _recent(created_at):
             return JobState(DONE, marker="none")
         return JobState(WAITING, _("Processing the ticket…"), marker="waiting")
     marker = f"{event.pk}:{event.state}:{event.attempts}"

@@ -140,9 +140,9 @@ def _show(request, shop, ticket_id):
                           _card_context(request, shop, card, search=search))
     if part == "body":
         return render(request, "widget/_body.html", _card_context(request, shop, card))
-    job = ticket_job_state(shop=shop, ticket_id=ticket_id)
+    job = ticket_job_state(shop=shop, ticket_id=ticket_id, created_at=card.ticket.created_at)
     return render(request, "widget/page.html", _card_context(
-        request, shop, card, job=job, polls=0, search=search,
+        request, shop, card, job=job, polls=0, search=search, created=card.ticket.created_at,
         announce=job.state == "failed"))
 
 
@@ -151,9 +151,10 @@ def _job(request, shop, ticket_id):
     processed; when that ends, the answer stops the polling and tells the
     page (`HX-Trigger: card-changed`) to load its body again."""
     polls = _number(request.GET.get("polls", "0"), 0) + 1
-    job = ticket_job_state(shop=shop, ticket_id=ticket_id, polls=polls)
+    created = request.GET.get("created", "")[:40]
+    job = ticket_job_state(shop=shop, ticket_id=ticket_id, polls=polls, created_at=created)
     response = render(request, "widget/_job.html", {
-        "shop": shop, "job": job, "polls": polls, "announce": True})
+        "shop": shop, "job": job, "polls": polls, "announce": True, "created": created})
     if not job.busy and request.GET.get("m", "") != job.marker:
         response["HX-Trigger"] = "card-changed"
     return response
