@@ -15,6 +15,7 @@ The inbox is the record: a ticket's HDE events are stored under keys
 retried, parked, dead). Nothing here calls a vendor.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -71,27 +72,33 @@ def _recent(created_at: str) -> bool:
 
 def ticket_job_state(*, shop, ticket_id: int, polls: int = 0,
                      created_at: str = "") -> JobState:
-    """The state of the newest of the ticket's events (its earlier ones
-    are finished or superseded), worded for the operator. `created_at`: the
-    ticket's creation in HDE (TicketInfo), to tell a ticket on its way to the
-    portal from one that predates it."""
-    event = _events(shop, ticket_id).order_by("-created_at", "-pk").first()
+    """Where the ticket's events stand (processing while any is pending or
+    running; failed when the newest gave up), worded for the operator.
+    `created_at`: the ticket's creation in HDE (TicketInfo), to tell a ticket
+    on its way to the portal from one that predates it."""
+    events = list(_events(shop, ticket_id).order_by("-created_at", "-pk")[:20])
     record = TicketRecord.objects.for_shop(shop).filter(ticket_id=ticket_id).first()
-    if event is None:
+    if not events:
         if record is not None or polls >= WAITING_POLLS or not _recent(created_at):
             return JobState(DONE, marker="none")
         return JobState(WAITING, _("Processing the ticket…"), marker="waiting")
-    marker = f"{event.pk}:{event.state}:{event.attempts}"
-    if event.state == EventState.PROCESSING:
+    marker = hashlib.sha256(",".join(f"{e.pk}:{e.state}:{e.attempts}" for e in events)
+                            .encode()).hexdigest()[:16]
+    # Busy while any of them is: the echo of the portal's own update is
+    # finished long before the job that made it.
+    busy = [e for e in events if e.state in (EventState.PENDING, EventState.PROCESSING)]
+    now = timezone.now()
+    waiting = [e for e in busy if e.state == EventState.PENDING and e.attempts
+               and e.next_attempt_at and e.next_attempt_at > now]
+    if waiting and len(waiting) == len(busy):
+        retry_at = min(e.next_attempt_at for e in waiting)
+        return JobState(RETRYING, _(
+            "Processing is delayed: a service did not answer. The portal tries again at "
+            "%(time)s.") % {"time": shop_datetime(retry_at.isoformat(), shop.timezone)[-5:]},
+            marker)
+    if busy:
         return JobState(PROCESSING, _("Processing the ticket…"), marker)
-    if event.state == EventState.PENDING:
-        if event.attempts and event.next_attempt_at and event.next_attempt_at > timezone.now():
-            return JobState(RETRYING, _(
-                "Processing is delayed: a service did not answer. The portal tries again at "
-                "%(time)s.") % {"time": shop_datetime(event.next_attempt_at.isoformat(),
-                                                       shop.timezone)[-5:]}, marker)
-        return JobState(PROCESSING, _("Processing the ticket…"), marker)
-    if event.state in (EventState.DEAD, EventState.PARKED):
+    if events[0].state in (EventState.DEAD, EventState.PARKED):
         return JobState(FAILED, _(
             "The portal could not process this ticket. An administrator can see why and "
             "replay it in the sync log."), marker)
