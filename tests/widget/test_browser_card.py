@@ -31,7 +31,7 @@ CODES = re.compile(r"self-delivery|courier|delivering|not_paid|partially_paid|\b
 # the customers' own data — names, e-mails, the shop's name — are allowed).
 ENGLISH_WORDS = re.compile(r"\b(?:Refresh|Processing|Delivery|Paid|Not paid|Orders|History|"
                            r"Replies|Manager|Send|Copy|Find|Link|Cancel|Customer|ticket|"
-                           r"order|spent)\b")
+                           r"order|spent|limit|exceeded|error|unavailable|ago)\b")
 
 
 def _shot(page, artifacts_dir, name):
