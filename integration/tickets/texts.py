@@ -84,22 +84,28 @@ def summary_comment(*, shop, context: CustomerContext, decision, widget_link: st
         return "<p>" + "<br>".join(lines) + "</p>"
 
 
-def customer_note(*, shop, ticket_id: int, subject: str, widget_link: str) -> str:
+def customer_note(*, shop, ticket_id: int, subject: str, widget_link: str,
+                  number: str = "") -> str:
+    """`number`: HDE's ticket number when the caller has it at hand (else the
+    ticket record's)."""
     with translation.override(shop.language):
         return _("%(marker)s: %(subject)s — the customer wrote to support. %(link)s") % {
-            "marker": ticket_marker(ticket_id, shop=shop), "subject": vendor_plain(subject),
+            "marker": ticket_marker(ticket_id, shop=shop, number=number),
+            "subject": vendor_plain(subject),
             "link": vendor_plain(widget_link)}
 
 
-def manager_task(*, shop, ticket_id: int, subject: str, order_numbers: list[str]) -> str:
+def manager_task(*, shop, ticket_id: int, subject: str, order_numbers: list[str],
+                 number: str = "") -> str:
     with translation.override(shop.language):
         return _("%(marker)s: customer with an order in delivery (%(orders)s) wrote to "
                  "support: %(subject)s") % {
-            "marker": ticket_marker(ticket_id, shop=shop),
+            "marker": ticket_marker(ticket_id, shop=shop, number=number),
             "orders": vendor_plain(", ".join(order_numbers)), "subject": vendor_plain(subject)}
 
 
-def closing_note(*, shop, ticket_id: int, subject: str) -> str:
+def closing_note(*, shop, ticket_id: int, subject: str, number: str = "") -> str:
     with translation.override(shop.language):
         return _("%(marker)s closed: %(subject)s") % {
-            "marker": ticket_marker(ticket_id, shop=shop), "subject": vendor_plain(subject)}
+            "marker": ticket_marker(ticket_id, shop=shop, number=number),
+            "subject": vendor_plain(subject)}
