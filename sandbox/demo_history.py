@@ -431,9 +431,10 @@ class _World:
             row = ticket.writer.customer
             if self.settings.note_on_ticket:
                 notes.append((row, ticket.opened + timedelta(seconds=4),
-                              ticket_texts.customer_note(shop=self.shop, ticket_id=ticket.hid,
-                                                         subject=ticket.subject,
-                                                         widget_link=ticket.link),
+                              ticket_texts.customer_note(
+                                  shop=self.shop, ticket_id=ticket.hid, subject=ticket.subject,
+                                  widget_link=ticket.link,
+                                  number=hde_svc.unique_id_for(ticket.hid)),
                               f"{key}:rcrm_note"))
             in_delivery = [o.number for o in ticket.context.orders if o.status_group == "delivery"]
             performer = ((ticket.context.manager.id if ticket.context.manager else None)
@@ -441,12 +442,13 @@ class _World:
             if self.settings.task_for_orders_in_delivery and in_delivery and performer:
                 tasks.append((row, ticket, performer, ticket_texts.manager_task(
                     shop=self.shop, ticket_id=ticket.hid, subject=ticket.subject,
-                    order_numbers=in_delivery)))
+                    order_numbers=in_delivery, number=hde_svc.unique_id_for(ticket.hid))))
                 ticket.extra["task"] = True
             if ticket.closed and self.settings.closing_note:
                 notes.append((row, ticket.closed + timedelta(seconds=5),
-                              ticket_texts.closing_note(shop=self.shop, ticket_id=ticket.hid,
-                                                        subject=ticket.subject),
+                              ticket_texts.closing_note(
+                                  shop=self.shop, ticket_id=ticket.hid, subject=ticket.subject,
+                                  number=hde_svc.unique_id_for(ticket.hid)),
                               f"{key}:rcrm_closing_note"))
         notes.sort(key=lambda note: note[1])
         if notes:

@@ -240,10 +240,20 @@ def crm_customers_of(contact: str) -> list[int]:
                          for p in c.doc.get("phones", [])))
 
 
+def ticket_marker(ticket_id: int, language: str = "ru") -> str:
+    """How the portal's RetailCRM notes name an HDE ticket of the demo
+    account: by its number ("Заявка UYA-10518" in a Russian shop)."""
+    from sandbox.hde.services import unique_id_for
+
+    word = {"ru": "Заявка", "en": "Ticket"}[language]
+    return f"{word} {unique_id_for(ticket_id)}"
+
+
 def crm_ticket_notes(customer_id: int) -> list[str]:
-    """The "Ticket #N" notes on one RetailCRM emulator customer."""
+    """The markers ("Заявка UYA-10518") of the ticket notes on one RetailCRM
+    emulator customer."""
     from sandbox.retailcrm.models import Note
 
     return [n.doc.get("text", "").split(":")[0]
             for n in Note.objects.filter(account__code="demo", customer_crm_id=customer_id)
-            if n.doc.get("text", "").startswith("Ticket #")]
+            if n.doc.get("text", "").startswith(("Заявка ", "Ticket "))]

@@ -1,42 +1,121 @@
-"""Money and dates as people read them: the shop's currency and time zone,
-whatever the server's locale.
+"""Money and dates as people read them: the shop's currency, language and
+time zone, whatever the server's locale.
 
 Services (texts written into HDE and RetailCRM, replies, the widget's profile
 rows) and templates (through `integration.templatetags.widget_format`) share
 these, so a ticket comment and the card never disagree on a sum or a date.
+
+Why our own rules and not Django's number localisation: the portal serves
+each shop in that shop's language inside one process (`translation.override`
+around every text), and Django's `USE_THOUSAND_SEPARATOR` is one global
+switch; what a shop's customers read must not depend on it. The conventions
+are the ones each language's readers expect (CLDR's):
+- Russian: a no-break space between thousands, a decimal comma, the sign
+  after the amount — "4 390,50 ₽", "990 ₽";
+- English: a comma between thousands, a decimal point, the sign before the
+  amount — "₽4,390.50", "₽990".
+Kopecks/cents are shown only when there are some. Dates: "30.11.2026 15:56"
+in Russian, "30 Nov 2026, 15:56" in English (day first, so never mistaken for
+the American month-first form).
 """
 
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from django.utils import dateformat, translation
+
 CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "KZT": "₸", "BYN": "Br", "UAH": "₴"}
+NBSP = "\u00a0"
+# language -> (thousands separator, decimal separator, sign before the amount)
+NUMBER_STYLES = {"ru": (NBSP, ",", False), "en": (",", ".", True)}
+DATETIME_FORMATS = {"ru": "d.m.Y H:i", "en": "j M Y, H:i"}
+DATE_FORMATS = {"ru": "d.m.Y", "en": "j M Y"}
 
 
-def money(value, currency="RUB"):
+def _language(language: str | None) -> str:
+    code = (language or translation.get_language() or "ru").split("-")[0].lower()
+    return code if code in NUMBER_STYLES else "en"
+
+
+def number(value, language: str | None = None, places: int = 2) -> str:
+    """A number with the language's separators; decimals only when needed."""
     try:
-        amount = float(value)
-    except (TypeError, ValueError):
+        amount = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    except (InvalidOperation, TypeError, ValueError):
         return ""
-    whole = f"{amount:,.2f}".replace(",", "\u00a0").replace(".00", "")
-    return f"{whole}\u00a0{CURRENCY_SIGNS.get(currency, currency)}"
+    thousands, decimal_sep, _before = NUMBER_STYLES[_language(language)]
+    sign = "-" if amount < 0 else ""
+    whole, _, fraction = f"{abs(amount):.{places}f}".partition(".")
+    groups = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    text = thousands.join(groups)
+    if fraction.strip("0"):
+        text += decimal_sep + fraction
+    return sign + text
 
 
-def shop_datetime(value, tz_name="Europe/Moscow"):
+def money(value, currency="RUB", language: str | None = None) -> str:
+    """An amount in the shop's currency, written the way the language writes
+    money (the active language unless given)."""
+    amount = number(value, language)
+    if not amount:
+        return ""
+    code = (currency or "RUB").upper()
+    sign = CURRENCY_SIGNS.get(code)
+    _thousands, _decimal, before = NUMBER_STYLES[_language(language)]
+    if sign and before:
+        return f"-{sign}{amount[1:]}" if amount.startswith("-") else f"{sign}{amount}"
+    return f"{amount}{NBSP}{sign or code}"
+
+
+def _moment(value):
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def shop_datetime(value, tz_name="Europe/Moscow", language: str | None = None):
+    """Date and time in the shop's time zone, as the language writes them."""
     if not value:
         return ""
     try:
-        moment = datetime.fromisoformat(str(value))
+        moment = _moment(value)
     except ValueError:
         return str(value)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(ZoneInfo(tz_name))
-    return moment.strftime("%d.%m.%Y %H:%M")
+        moment = moment.astimezone(ZoneInfo(tz_name or "Europe/Moscow"))
+    code = _language(language)
+    with translation.override(code):
+        return dateformat.format(moment, DATETIME_FORMATS[code])
 
 
-def shop_date(value):
+def shop_date(value, language: str | None = None):
+    """A calendar date (a delivery date, an order's day): no time zone shift
+    for a bare date; a datetime is taken as it is written."""
     if not value:
         return ""
     try:
-        return date.fromisoformat(str(value)[:10]).strftime("%d.%m.%Y")
+        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
     except ValueError:
         return str(value)
+    code = _language(language)
+    with translation.override(code):
+        return dateformat.format(day, DATE_FORMATS[code])
+
+
+def shop_day(value, tz_name="Europe/Moscow", language: str | None = None):
+    """The shop-local calendar day of a moment (an order placed at 01:30
+    Moscow time is that day in Moscow, whatever UTC says)."""
+    if not value:
+        return ""
+    try:
+        moment = _moment(value)
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(ZoneInfo(tz_name or "Europe/Moscow"))
+    return shop_date(moment.date(), language)

@@ -69,26 +69,43 @@ def previous_tickets(shop, hde_user_id, interactive) -> list:
     return client.user_tickets(int(hde_user_id))
 
 
-def _payment_state(order) -> str:
-    paid = sum(p.amount for p in order.payments if p.status in PAID_STATUSES)
+def _payment_state(order, payment_statuses=None) -> str:
+    """Paid when the account's payment-status book says the payments'
+    statuses complete a payment (`paymentComplete`); without the book, the
+    usual codes."""
+    if payment_statuses:
+        complete = {code for code, status in payment_statuses.items() if status["complete"]}
+    else:
+        complete = PAID_STATUSES
+    paid = sum(p.amount for p in order.payments if p.status in complete)
     if order.total_summ and paid >= order.total_summ:
         return "paid"
     return "partially_paid" if paid > 0 else "not_paid"
 
 
-def _delivery(order, tz) -> Delivery:
+def _delivery(order, tz, delivery_types=None) -> Delivery:
+    """The delivery type by the account's name for it ("Самовывоз"), with
+    the carrier's service when there is one; never the bare code a person
+    cannot read (an unknown code shows no type rather than "self-delivery")."""
     raw = (order.raw or {}).get("delivery") or {}
-    service = raw.get("service") or {}
+    service = (raw.get("service") or {}).get("name") or ""
     data = raw.get("data") or {}
+    type_name = (delivery_types or {}).get(order.delivery_code, "")
+    if service and service != type_name:
+        type_name = f"{type_name} ({service})" if type_name else service
     return Delivery(
-        type_name=service.get("name") or order.delivery_code or "",
+        type_name=type_name,
         date=order.delivery_date.isoformat() if order.delivery_date else "",
         address=order.delivery_address,
         track_number=str(data.get("trackNumber") or ""),
     )
 
 
-def order_summary(order, *, statuses, crm_url, tz, today: date) -> OrderSummary:
+def order_summary(order, *, statuses, crm_url, tz, today: date,
+                  books: dict | None = None) -> OrderSummary:
+    """`books`: the references (`context.references_get`) whose delivery and
+    payment books name what the order only codes."""
+    books = books or {}
     status = statuses.get(order.status)
     group = status.group if status else ""
     bucket = FINISHED_GROUPS.get(group, OrderGroup.ACTIVE)
@@ -104,7 +121,8 @@ def order_summary(order, *, statuses, crm_url, tz, today: date) -> OrderSummary:
         id=order.id, number=order.number, status_code=order.status,
         status_name=status.name if status else order.status, status_group=group, bucket=bucket,
         created_at=_iso(order.created_at, tz), total=order.total_summ, currency=order.currency,
-        items=items, delivery=_delivery(order, tz), payment_state=_payment_state(order),
+        items=items, delivery=_delivery(order, tz, books.get("delivery_types")),
+        payment_state=_payment_state(order, books.get("payment_statuses")),
         overdue=overdue, url=f"{crm_url}/orders/{order.id}/edit",
     )
 
@@ -122,14 +140,14 @@ def build(*, shop, crm_url, customer, orders_page, pinned, notes, tickets, refs,
           today: date) -> CustomerContext:
     tz = ZoneInfo(shop.timezone)
     statuses = refs.get("statuses") or {}
-    orders = [order_summary(o, statuses=statuses, crm_url=crm_url, tz=tz, today=today)
-              for o in orders_page.items]
+    orders = [order_summary(o, statuses=statuses, crm_url=crm_url, tz=tz, today=today,
+                            books=refs) for o in orders_page.items]
     for order in pinned:
         if all(o.id != order.id for o in orders):
             orders.append(order_summary(order, statuses=statuses, crm_url=crm_url, tz=tz,
-                                        today=today))
+                                        today=today, books=refs))
     profile = CustomerProfile(
-        id=customer.id, name=full_name(customer),
+        id=customer.id, name=full_name(customer), first_name=customer.first_name or "",
         emails=[customer.email] if customer.email else [], phones=list(customer.phones),
         vip=customer.vip, bad=customer.bad, segments=_segment_codes(customer),
         segment_names=_segment_names(customer), tags=list(customer.tags),

@@ -49,6 +49,9 @@ DEADLINE_SECONDS = 3.0
 REFERENCE_TTL = 3600
 STALE_TTL = 24 * 3600
 ORDERS_PAGE_SIZE = 20
+# Reference books that turn an order's codes into the account's words
+# (delivery "self-delivery" → "Самовывоз"), read with the statuses.
+ORDER_BOOKS = ("delivery_types", "payment_types", "payment_statuses")
 _POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="context")
 
 
@@ -82,17 +85,25 @@ def customer_context_invalidate(*, shop_id: int, customer_id: int) -> None:
 
 
 def references_get(client, shop) -> dict:
-    """Statuses, status groups and managers, cached an hour per connection
+    """Statuses, status groups, managers and the order books (delivery and
+    payment names), cached an hour per connection
     identity (account URL + key digest), never per host: two accounts on one
     host, or a shop that typed another's account URL with a key RetailCRM
     refuses, must not read each other's managers (names, e-mails, phones)."""
-    key = f"rcrm-ref:{client.connection.identity}"
+    key = f"rcrm-ref:v2:{client.connection.identity}"
     cached = cache.get(key)
     if cached is not None:
         return cached
     futures = {name: _threaded(getattr(client, name))
-               for name in ("statuses", "status_groups", "users")}
-    refs = {name: future.result() for name, future in futures.items()}
+               for name in ("statuses", "status_groups", "users", *ORDER_BOOKS)}
+    refs = {name: future.result() for name, future in futures.items()
+            if name not in ORDER_BOOKS}
+    for name in ORDER_BOOKS:  # names for people: a card without them still works
+        try:
+            refs[name] = futures[name].result()
+        except ApiError as error:
+            logger.info("context.book_failed", extra={"book": name, "error": str(error)})
+            refs[name] = {}
     cache.set(key, refs, REFERENCE_TTL)
     return refs
 

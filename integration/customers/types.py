@@ -61,6 +61,7 @@ class Manager:
 class CustomerProfile:
     id: int
     name: str
+    first_name: str = ""  # what a reply greets the customer by
     emails: list[str] = field(default_factory=list)
     phones: list[str] = field(default_factory=list)
     vip: bool = False
@@ -117,6 +118,8 @@ class TicketInfo:
     user_id: int | None = None
     email: str = ""
     phone: str = ""
+    name: str = ""  # the requester as HDE names them (the card's "create customer" form)
+    created_at: str = ""  # ISO; a card opened before the portal heard of the ticket waits
 
 
 class ContextStatus:

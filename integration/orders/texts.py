@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from integration.core.formatting import money
+from integration.core.formatting import money, shop_date, shop_day
 from integration.customers.types import CustomerProfile, OrderSummary
 from integration.tickets.texts import vendor_plain
 
@@ -23,16 +23,19 @@ def problem_subject(*, shop, summary: OrderSummary) -> str:
                                                      "number": vendor_plain(summary.number)}
 
 
-def _order_lines(summary: OrderSummary) -> list[str]:
+def _order_lines(summary: OrderSummary, shop) -> list[str]:
+    """The order as a person reads it: dates in the shop's time zone and
+    language, money in its currency, names (not codes) from RetailCRM."""
     lines = [_("Order %(number)s of %(date)s, %(total)s") % {
-        "number": escape(summary.number), "date": escape(summary.created_at[:10]),
+        "number": escape(summary.number),
+        "date": escape(shop_day(summary.created_at, shop.timezone)),
         "total": money(summary.total, summary.currency)}]
     for item in summary.items[:10]:
         quantity = f"{item.quantity:g}"
         lines.append(f"— {escape(item.name)} × {quantity}, {money(item.price, summary.currency)}")
     delivery = summary.delivery
     if delivery.type_name or delivery.date or delivery.address:
-        parts = [p for p in (delivery.type_name, delivery.date, delivery.address) if p]
+        parts = [p for p in (delivery.type_name, shop_date(delivery.date), delivery.address) if p]
         lines.append(_("Delivery: %(details)s") % {"details": escape(", ".join(parts))})
     if delivery.track_number:
         lines.append(_("Tracking number: %(track)s") % {"track": escape(delivery.track_number)})
@@ -51,7 +54,7 @@ def problem_body(*, shop, summary: OrderSummary, customer: CustomerProfile | Non
             contacts = ", ".join([*customer.emails, *customer.phones])
             lines.append(_("Customer: %(name)s") % {"name": escape(customer.name)}
                          + (f" ({escape(contacts)})" if contacts else ""))
-        lines.extend(_order_lines(summary))
+        lines.extend(_order_lines(summary, shop))
         lines.append(f'<a href="{escape(summary.url)}">' + _("Open the order in RetailCRM")
                      + "</a>")
         return "<p>" + "<br>".join(lines) + "</p>"
@@ -62,7 +65,7 @@ def problem_comment(*, shop, summary: OrderSummary) -> str:
     with translation.override(shop.language):
         lines = [_("Heads-up: order %(number)s moved to the status «%(status)s» in RetailCRM.")
                  % {"number": escape(summary.number), "status": escape(summary.status_name)}]
-        lines.extend(_order_lines(summary)[1:])
+        lines.extend(_order_lines(summary, shop)[1:])
         lines.append(f'<a href="{escape(summary.url)}">' + _("Open the order in RetailCRM")
                      + "</a>")
         return "<p>" + "<br>".join(lines) + "</p>"

@@ -12,17 +12,19 @@ surprise, and an empty value is detected before anything reaches HDE.
 subject or by the operator) or else the customer's newest active order.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 from django.utils.html import escape, linebreaks, strip_tags
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from integration.core.formatting import money, shop_date, shop_datetime
+from integration.core.formatting import money, shop_date, shop_day
 from integration.core.side_effects import side_effect_once
 from integration.customers.types import (
     ContextStatus,
@@ -37,12 +39,20 @@ from integration.models import (
     SideEffect,
     TicketRecord,
 )
+from integration.vendors.errors import ApiValidationError
 
 VARIABLE_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 # A double submit arriving while the first one is still talking to HDE is
 # refused for this long rather than posted twice.
 IN_FLIGHT = timedelta(seconds=60)
 STATUS_GROUPS = ("new", "approval", "assembling", "delivery", "complete", "cancel")
+# RetailCRM's standard status groups as an operator reads them (a reason on a
+# greyed template names the stage, never the group's code).
+STATUS_GROUP_LABELS = {
+    "new": gettext_lazy("new"), "approval": gettext_lazy("approval"),
+    "assembling": gettext_lazy("assembling"), "delivery": gettext_lazy("delivery"),
+    "complete": gettext_lazy("completed"), "cancel": gettext_lazy("cancelled"),
+}
 
 
 class ReplyRefused(Exception):
@@ -71,12 +81,26 @@ def _payment(scope) -> str:
 
 
 def _order_date(scope) -> str:
-    return shop_datetime(scope.order.created_at, scope.shop.timezone)[:10]
+    return shop_day(scope.order.created_at, scope.shop.timezone)
+
+
+def _first_name(scope) -> str:
+    """The name a reply greets by. A customer the portal created from an
+    e-mail address carries its local part ("ivan.petrov") as a first name:
+    that is not a name to greet anyone by, so it counts as missing and the
+    reply is greyed until someone fills the name in RetailCRM."""
+    customer = scope.context.customer
+    name = (customer.first_name or "").strip() if customer else ""
+    if not name or any(c.isdigit() or c in "@._" for c in name) or not any(
+            c.isalpha() for c in name):
+        return ""
+    return name
 
 
 # name -> (label, needs an order, value getter). Labels name the data in the
 # admin's list and in the widget's "missing" reasons.
 VARIABLES = {
+    "customer.first_name": (gettext_lazy("customer first name"), False, _first_name),
     "customer.name": (gettext_lazy("customer name"), False,
                       lambda s: s.context.customer.name if s.context.customer else ""),
     "customer.email": (gettext_lazy("customer e-mail"), False,
@@ -172,7 +196,8 @@ def reply_conditions_unmet(template: ReplyTemplate, context: CustomerContext,
         unmet.append(_("there is no order"))
     groups = template.status_groups
     if groups and (order is None or order.status_group not in groups):
-        unmet.append(_("the order is not in %(groups)s") % {"groups": ", ".join(groups)})
+        unmet.append(_("the order is not at the stage: %(groups)s") % {
+            "groups": ", ".join(str(STATUS_GROUP_LABELS.get(g, g)) for g in groups)})
     if template.vip_only and not (context.customer and context.customer.vip):
         unmet.append(_("the customer is not VIP"))
     return unmet
@@ -307,17 +332,73 @@ def _plain(html: str) -> str:
     return " ".join(strip_tags(html).split())
 
 
-def reply_send(*, shop, ticket_id: int, template_id: int, kind: str, nonce: str,
-               context: CustomerContext, request_id: str = "") -> SentReply:
-    """Send one template to the ticket as a public post or an internal
-    comment, once per page nonce, rendered here (never from the browser's
-    copy) so empty variables can never reach the customer.
+AUTHOR_MODE_TTL = 30 * 24 * 3600
 
-    The author is the connection's API agent: HDE tells a framed page
-    nothing about which operator is looking, so the widget cannot post in
-    the operator's name. HDE e-mails a public post to the customer like any
-    reply; its "new reply" webhook comes back to the ticket job, whose side
-    effects are keyed per ticket, so nothing is written twice."""
+
+def _author_key(connection) -> str:
+    return f"hde-post-author:{connection.identity}"
+
+
+def reply_author_mode(*, shop) -> str:
+    """What this HDE account did the last time the portal named an author:
+    "allowed" (the reply went out in the operator's name), "ignored" (HDE
+    kept its API user as the author) or "" (not tried yet). Remembered per
+    connection identity, so the preview can say plainly who the customer
+    will see (docs/vendors/open-questions.md H-5)."""
+    connection = getattr(shop, "helpdeskeddy", None)
+    return cache.get(_author_key(connection), "") if connection is not None else ""
+
+
+def reply_agent_name(*, shop) -> str:
+    """Who HDE shows as the author when the portal names nobody: the
+    connection's API user."""
+    connection = getattr(shop, "helpdeskeddy", None)
+    return connection.agent_email if connection is not None else ""
+
+
+def reply_operator_find(*, shop, email: str, request_id: str = "") -> int | None:
+    """The HDE staff user an operator says they are (their HDE e-mail).
+    This only chooses the author of a reply: it is never a permission (the
+    widget link is), and a client's address is refused."""
+    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+
+    email = (email or "").strip()
+    if not email:
+        return None
+    digest = hashlib.sha256(email.lower().encode()).hexdigest()[:32]
+    key = f"hde-operator:{shop.helpdeskeddy.identity}:{digest}"
+    found = cache.get(key)
+    if found is None:
+        client = HelpDeskEddyClient.for_connection(shop.helpdeskeddy, interactive=True,
+                                                   request_id=request_id)
+        staff = [u for u in client.find_users_by_email(email) if u.is_staff]
+        found = staff[0].id if staff else 0
+        cache.set(key, found, 3600)
+    if not found:
+        raise ReplyRefused(_("No HelpDeskEddy operator has the e-mail %(email)s.") % {
+            "email": email})
+    return found
+
+
+def reply_send(*, shop, ticket_id: int, template_id: int, kind: str, nonce: str,
+               context: CustomerContext, request_id: str = "", text: str | None = None,
+               author_id: int | None = None) -> SentReply:
+    """Send one template to the ticket as a public post or an internal
+    comment, once per page nonce.
+
+    The template is rendered here again (never trusted from the browser) so
+    a template with empty variables can never reach the customer. A public
+    reply is sent only from the preview the operator confirmed: `text` is
+    what they read and perhaps edited there (checked for leftover
+    variables); without it the rendered text goes (internal comments).
+
+    `author_id`: the operator's HDE user, when they told the card who they
+    are. HDE's API takes it as the post's author (§6), but may keep its API
+    user instead; the answer says which, and the card remembers it for the
+    next preview (`reply_author_mode`). HDE e-mails a public post to the
+    customer like any reply; its "new reply" webhook comes back to the
+    ticket job, whose side effects are keyed per ticket, so nothing is
+    written twice."""
     from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 
     if kind not in ReplyKind.values:
@@ -331,17 +412,39 @@ def reply_send(*, shop, ticket_id: int, template_id: int, kind: str, nonce: str,
     rendered = reply_render(shop=shop, template=template, context=context)
     if not rendered.sendable:
         raise ReplyRefused(rendered.reason)
+    if text is not None:
+        text = text.replace("\r\n", "\n").strip()
+        if not text:
+            raise ReplyRefused(_("The reply is empty."))
+        if "{{" in text or "}}" in text:
+            raise ReplyRefused(_("The reply still has a variable in braces; replace it with "
+                                 "the words the customer should read."))
+    else:
+        text = rendered.text
     key = f"widget:{nonce}:reply"
     done = SentReply.objects.for_shop(shop).filter(key=key).first()
     if done is not None:
         return done
-    html = reply_html(rendered.text)
+    html = reply_html(text)
     client = HelpDeskEddyClient.for_connection(shop.helpdeskeddy, interactive=True,
                                                request_id=request_id)
+    connection = shop.helpdeskeddy
 
     def perform():
-        send = client.add_post if kind == ReplyKind.POST else client.add_comment
-        return send(ticket_id, html).id
+        if kind != ReplyKind.POST:
+            return client.add_comment(ticket_id, html).id
+        if not author_id:
+            return client.add_post(ticket_id, html).id
+        try:
+            post = client.add_post(ticket_id, html, user_id=author_id)
+        except ApiValidationError:
+            # An account that refuses a named author (H-5 answer c): the
+            # reply still goes out, from the API user.
+            cache.set(_author_key(connection), "ignored", AUTHOR_MODE_TTL)
+            return client.add_post(ticket_id, html).id
+        cache.set(_author_key(connection),
+                  "allowed" if post.user_id == author_id else "ignored", AUTHOR_MODE_TTL)
+        return post.id
 
     def find_existing():
         """A second submit of the same form: refuse while the first one may
@@ -358,7 +461,7 @@ def reply_send(*, shop, ticket_id: int, template_id: int, kind: str, nonce: str,
     record, _created_now = TicketRecord.objects.get_or_create(shop=shop, ticket_id=ticket_id)
     sent, _created_now = SentReply.objects.get_or_create(shop=shop, key=key, defaults={
         "ticket": record, "template": template, "template_name": template.name[:120],
-        "kind": kind, "order_number": rendered.order_number, "text": rendered.text,
+        "kind": kind, "order_number": rendered.order_number, "text": text,
         "hde_message_id": message_id})
     return sent
 

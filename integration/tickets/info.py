@@ -45,7 +45,9 @@ def ticket_info_read(client, ticket, *, with_phone: bool) -> TicketInfo:
         email, phone = user.real_email or "", user.phone or ""
     return TicketInfo(id=ticket.id, subject=ticket.title, department_id=ticket.department_id,
                       type_id=ticket.type_id, channel=ticket.source, status=ticket.status_id,
-                      user_id=ticket.user_id, email="" if placeholder else email, phone=phone)
+                      user_id=ticket.user_id, email="" if placeholder else email, phone=phone,
+                      name=ticket.user_name or "",
+                      created_at=ticket.date_created.isoformat() if ticket.date_created else "")
 
 
 def ticket_record_customer_id(*, shop, ticket_id: int) -> int | None:

@@ -130,7 +130,7 @@ def ticket_event_handle(*, event) -> None:
     if decision.priority_id or fields or decision.tags:
         side_effect_once(shop=shop, key=f"{key}:hde_update", perform=update_ticket)
 
-    marker = texts.ticket_marker(ticket_id)
+    marker = texts.ticket_marker(ticket_id, shop=shop)
     # A signed link carries its signing time, so a retry builds a different
     # one: an earlier attempt's comment is recognised by the shop's widget
     # path (`…/widget/<shop public_id>/`), which only the portal writes.

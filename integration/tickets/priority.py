@@ -162,24 +162,45 @@ def priority_decide(*, shop, context: CustomerContext, ticket: TicketInfo,
     return decision
 
 
+# The rules every new shop starts with, named in the shop's language (the
+# name is shown in HDE's internal comment: "Priority set by rule: ...").
+# English and Russian are written out here rather than looked up through
+# gettext: they are data a shop edits, and the data migration that renames
+# untouched rules of existing shops (0021) must read the same words.
+DEFAULT_RULE_NAMES = {
+    "vip": {"en": "VIP customer", "ru": "VIP-клиент"},
+    "loyal": {"en": "Loyal customer (≥ 5 orders or ≥ 50,000 spent)",
+              "ru": "Постоянный клиент (≥ 5 заказов или покупки от 50 000)"},
+    "delivery": {"en": "Order in delivery", "ru": "Заказ в доставке"},
+    "overdue": {"en": "Overdue order", "ru": "Просроченный заказ"},
+    "unknown": {"en": "Unknown customer", "ru": "Новый клиент"},
+}
+
+
+def default_rule_name(key: str, language: str) -> str:
+    names = DEFAULT_RULE_NAMES[key]
+    return names.get(language, names["en"])
+
+
 def default_rules_create(*, shop, normal_priority_id: int, high_priority_id: int) -> None:
     """A new shop starts with the rules most shops want (editable)."""
     specs = [
-        ("VIP customer", MatchMode.ALL, high_priority_id, "vip",
+        ("vip", MatchMode.ALL, high_priority_id, "vip",
          [(ConditionField.VIP, Operator.IS_TRUE, "")]),
-        ("Loyal customer (≥ 5 orders or ≥ 50,000 spent)", MatchMode.ANY, high_priority_id, "",
+        ("loyal", MatchMode.ANY, high_priority_id, "",
          [(ConditionField.ORDERS_COUNT, Operator.GTE, "5"),
           (ConditionField.TOTAL_SUM, Operator.GTE, "50000")]),
-        ("Order in delivery", MatchMode.ALL, high_priority_id, "order-in-delivery",
+        ("delivery", MatchMode.ALL, high_priority_id, "order-in-delivery",
          [(ConditionField.ORDER_IN_GROUP, Operator.EQ, "delivery")]),
-        ("Overdue order", MatchMode.ALL, high_priority_id, "overdue-order",
+        ("overdue", MatchMode.ALL, high_priority_id, "overdue-order",
          [(ConditionField.OVERDUE_ORDER, Operator.IS_TRUE, "")]),
-        ("Unknown customer", MatchMode.ALL, normal_priority_id, "new-customer",
+        ("unknown", MatchMode.ALL, normal_priority_id, "new-customer",
          [(ConditionField.CUSTOMER_UNKNOWN, Operator.IS_TRUE, "")]),
     ]
-    for position, (name, match, priority, tags, conditions) in enumerate(specs, start=1):
-        rule = PriorityRule.objects.create(shop=shop, position=position * 10, name=name,
-                                           match=match, set_priority_id=priority, add_tags=tags)
+    for position, (key, match, priority, tags, conditions) in enumerate(specs, start=1):
+        rule = PriorityRule.objects.create(
+            shop=shop, position=position * 10, name=default_rule_name(key, shop.language),
+            match=match, set_priority_id=priority, add_tags=tags)
         RuleCondition.objects.bulk_create(
             RuleCondition(rule=rule, field=f, operator=o, value=v) for f, o, v in conditions
         )

@@ -1,6 +1,9 @@
 """Texts the portal writes into HDE and RetailCRM, in the shop's language.
 
-Each text carries a marker (`Ticket #<id>`) so a retry after a crash can
+Each RetailCRM note starts with a marker naming the ticket the way people
+know it — HDE's ticket number (`unique_id`, e.g. "Заявка UYA-10518" in a
+Russian shop), never the portal's internal id — so a manager reading the
+customer's history can find the ticket, and a retry after a crash can
 recognise what was already written (see `integration.core.side_effects`).
 
 Nothing the portal writes may run as markup on a vendor's screen, whoever
@@ -23,6 +26,7 @@ from django.utils.translation import ngettext
 
 from integration.core.formatting import money
 from integration.customers.types import ContextStatus, CustomerContext
+from integration.models import TicketRecord
 
 PLAIN_SUBSTITUTES = str.maketrans({"<": "‹", ">": "›"})
 
@@ -32,8 +36,21 @@ def vendor_plain(text) -> str:
     return str(text or "").translate(PLAIN_SUBSTITUTES)
 
 
-def ticket_marker(ticket_id: int) -> str:
-    return f"Ticket #{ticket_id}"
+def ticket_number(*, shop, ticket_id: int, number: str = "") -> str:
+    """HDE's ticket number as operators see it (`UYA-10518`), from the
+    ticket record the job writes first; `#<id>` only when HDE gave none."""
+    if not number:
+        number = (TicketRecord.objects.for_shop(shop).filter(ticket_id=ticket_id)
+                  .values_list("unique_id", flat=True).first() or "")
+    return vendor_plain(number) if number else f"#{int(ticket_id)}"
+
+
+def ticket_marker(ticket_id: int, *, shop, number: str = "") -> str:
+    """"Заявка UYA-10518" / "Ticket UYA-10518": the start of every note the
+    portal writes about a ticket, in the shop's language."""
+    with translation.override(shop.language):
+        return _("Ticket %(number)s") % {
+            "number": ticket_number(shop=shop, ticket_id=ticket_id, number=number)}
 
 
 def summary_comment(*, shop, context: CustomerContext, decision, widget_link: str) -> str:
@@ -67,22 +84,28 @@ def summary_comment(*, shop, context: CustomerContext, decision, widget_link: st
         return "<p>" + "<br>".join(lines) + "</p>"
 
 
-def customer_note(*, shop, ticket_id: int, subject: str, widget_link: str) -> str:
+def customer_note(*, shop, ticket_id: int, subject: str, widget_link: str,
+                  number: str = "") -> str:
+    """`number`: HDE's ticket number when the caller has it at hand (else the
+    ticket record's)."""
     with translation.override(shop.language):
         return _("%(marker)s: %(subject)s — the customer wrote to support. %(link)s") % {
-            "marker": ticket_marker(ticket_id), "subject": vendor_plain(subject),
+            "marker": ticket_marker(ticket_id, shop=shop, number=number),
+            "subject": vendor_plain(subject),
             "link": vendor_plain(widget_link)}
 
 
-def manager_task(*, shop, ticket_id: int, subject: str, order_numbers: list[str]) -> str:
+def manager_task(*, shop, ticket_id: int, subject: str, order_numbers: list[str],
+                 number: str = "") -> str:
     with translation.override(shop.language):
         return _("%(marker)s: customer with an order in delivery (%(orders)s) wrote to "
                  "support: %(subject)s") % {
-            "marker": ticket_marker(ticket_id),
+            "marker": ticket_marker(ticket_id, shop=shop, number=number),
             "orders": vendor_plain(", ".join(order_numbers)), "subject": vendor_plain(subject)}
 
 
-def closing_note(*, shop, ticket_id: int, subject: str) -> str:
+def closing_note(*, shop, ticket_id: int, subject: str, number: str = "") -> str:
     with translation.override(shop.language):
-        return _("%(marker)s closed: %(subject)s") % {"marker": ticket_marker(ticket_id),
-                                                      "subject": vendor_plain(subject)}
+        return _("%(marker)s closed: %(subject)s") % {
+            "marker": ticket_marker(ticket_id, shop=shop, number=number),
+            "subject": vendor_plain(subject)}

@@ -17,7 +17,12 @@ from django.utils.translation import gettext, gettext_noop
 UNREACHABLE = gettext_noop("unreachable")
 TIMED_OUT = gettext_noop("timed out")
 REFUSED_BY_POLICY = gettext_noop("refused by policy")
-FIXED_WORDS = (UNREACHABLE, TIMED_OUT, REFUSED_BY_POLICY)
+# The RetailCRM client's own words for a rate limit and a server error
+# (integration.vendors.retailcrm.error_for_response): ours, not the vendor's,
+# so a Russian card says them in Russian.
+RATE_LIMITED = gettext_noop("RetailCRM rate limit exceeded (10 requests/second per account).")
+SERVER_ERROR = gettext_noop("RetailCRM server error.")
+FIXED_WORDS = (UNREACHABLE, TIMED_OUT, REFUSED_BY_POLICY, RATE_LIMITED, SERVER_ERROR)
 VENDOR_TEXT_CHARS = 200
 
 

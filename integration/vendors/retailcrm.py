@@ -168,6 +168,17 @@ class RetailCrmClient(BaseClient):
         return [c for c in found
                 if any(parsing.normalise_phone(p) == wanted for p in c.phones)]
 
+    def customers_search(self, text: str, *, limit: int = 20) -> list[Customer]:
+        """An operator's free-text search (a name, or part of one): RetailCRM's
+        `filter[name]` matches names, e-mails and phones (§8.1), inside the
+        shop's store."""
+        text = text.strip()
+        if not text:
+            return []
+        body = self._get("/api/v5/customers", {"filter[name]": text, "limit": limit,
+                                                **self._site_filter()})
+        return [parsing.parse_customer(raw, self.tz) for raw in body.get("customers") or []]
+
     def customer(self, customer_id: int) -> Customer:
         """By internal id: `by=id`, because the path means externalId by
         default (§3, §18.2)."""
@@ -301,6 +312,20 @@ class RetailCrmClient(BaseClient):
 
     def status_groups(self) -> dict[str, StatusGroup]:
         return parsing.parse_status_groups(self._get("/api/v5/reference/status-groups"))
+
+    def delivery_types(self) -> dict[str, str]:
+        """Code → name ("self-delivery" → "Самовывоз"): an order carries the
+        code only, and a person must never read it."""
+        return parsing.parse_names(self._get("/api/v5/reference/delivery-types"),
+                                   "deliveryTypes")
+
+    def payment_types(self) -> dict[str, str]:
+        return parsing.parse_names(self._get("/api/v5/reference/payment-types"),
+                                   "paymentTypes")
+
+    def payment_statuses(self) -> dict[str, dict]:
+        return parsing.parse_payment_statuses(
+            self._get("/api/v5/reference/payment-statuses"))
 
     def sites(self) -> dict[str, Site]:
         return parsing.parse_sites(self._get("/api/v5/reference/sites"))

@@ -450,6 +450,23 @@ def parse_status_groups(body: dict) -> dict[str, StatusGroup]:
     }
 
 
+def parse_names(body: dict, book: str) -> dict[str, str]:
+    """A reference book of named things keyed by code (delivery types,
+    payment types, order methods, §10) as code → the account's name for it."""
+    return {code: str(raw.get("name") or code)
+            for code, raw in keyed_book(body.get(book)).items() if isinstance(raw, dict)}
+
+
+def parse_payment_statuses(body: dict) -> dict[str, dict]:
+    """`/reference/payment-statuses`: code → {"name", "complete"}; whether a
+    payment in that status counts as paid is the account's own setting
+    (`paymentComplete`), not a list of codes we guess."""
+    return {code: {"name": str(raw.get("name") or code),
+                   "complete": bool(raw.get("paymentComplete"))}
+            for code, raw in keyed_book(body.get("paymentStatuses")).items()
+            if isinstance(raw, dict)}
+
+
 def parse_sites(body: dict) -> dict[str, Site]:
     return {
         code: Site(code=code, name=raw.get("name", code), url=raw.get("url", ""),

@@ -22,7 +22,7 @@ from integration.customers.context import (
     customer_site_check,
 )
 from integration.models import ScopeReason, ShopSettings, TicketRecord
-from integration.tickets.texts import vendor_plain
+from integration.tickets.texts import ticket_marker, ticket_number, vendor_plain
 from integration.vendors.errors import ApiNotFound
 from integration.widget.scope import CHOOSABLE, scope_add, scope_reason
 
@@ -50,6 +50,26 @@ def _in_store(shop, customer_id: int, request_id: str) -> None:
             from missing
 
 
+def _number(shop, ticket_id: int, request_id: str = "") -> str:
+    """HDE's number of the ticket (what a note names): from the ticket
+    record, or, when the card acts before the ticket job recorded the
+    ticket, read from HDE (the record is the job's to create: it fills the
+    subject, requester and dates at once)."""
+    number = (TicketRecord.objects.for_shop(shop).filter(ticket_id=ticket_id)
+              .values_list("unique_id", flat=True).first())
+    if number or getattr(shop, "helpdeskeddy", None) is None:
+        return number or ""
+    from integration.vendors.errors import ApiError
+    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+
+    try:
+        ticket = HelpDeskEddyClient.for_connection(
+            shop.helpdeskeddy, interactive=True, request_id=request_id).get_ticket(ticket_id)
+    except ApiError:
+        return ""
+    return ticket.unique_id
+
+
 def widget_note_add(*, shop, customer_id: int, text: str, key: str, ticket_id: int = 0,
                     request_id: str = "") -> str:
     text = vendor_plain(text.strip())
@@ -57,7 +77,8 @@ def widget_note_add(*, shop, customer_id: int, text: str, key: str, ticket_id: i
         raise ActionRefused(gettext("The note is empty."))
     _in_store(shop, customer_id, request_id)
     if ticket_id:
-        text = f"Ticket #{ticket_id}: {text}"
+        number = _number(shop, ticket_id, request_id)
+        text = f"{ticket_marker(ticket_id, shop=shop, number=number)}: {text}"
     result = side_effect_once(
         shop=shop, key=f"{key}:note",
         perform=lambda: _client(shop, request_id).create_note(customer_id, text),
@@ -77,7 +98,13 @@ def widget_task_create(*, shop, customer_id: int, text: str, key: str, manager_i
     text = vendor_plain(text.strip())
     if not text:
         with translation.override(shop.language):  # written into RetailCRM
-            text = gettext("Customer wrote to support (ticket #%(id)s)") % {"id": ticket_id}
+            text = gettext("Customer wrote to support (ticket %(number)s)") % {
+                "number": ticket_number(shop=shop, ticket_id=ticket_id,
+                                        number=_number(shop, ticket_id, request_id))} \
+                if ticket_id else gettext("Customer wrote to support")
+    elif ticket_id:
+        number = _number(shop, ticket_id, request_id)
+        text = f"{ticket_marker(ticket_id, shop=shop, number=number)}: {text}"
     return side_effect_once(
         shop=shop, key=f"{key}:task",
         perform=lambda: _client(shop, request_id).create_task(

@@ -9,6 +9,7 @@ is in that scope (integration.widget.scope); any other `?customer=` is
 ignored with a notice and the requester is shown instead.
 """
 
+import inspect
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,9 +29,16 @@ from integration.widget.scope import (
     scope_add,
     scope_expire,
     scope_reason,
+    scope_search_remember,
 )
 
 ORDERS_PAGE_SIZE = 20
+# The context service answers in two steps where it can (profile and orders
+# after one RetailCRM round-trip, then notes, history and the manager): the
+# page paints the first and fills the reserved blocks from the second. A
+# context service without `parts` answers complete at once, and the page
+# then needs no second request.
+TWO_STEP = "parts" in inspect.signature(customer_context_get).parameters
 
 
 @dataclass
@@ -45,6 +53,11 @@ class Card:
     profile: list = field(default_factory=list)
     replies: object = None
     replies_sent: tuple = ()
+
+    @property
+    def complete(self) -> bool:
+        """False after the first step: notes, history and the manager follow."""
+        return getattr(self.context, "complete", True)
 
     @property
     def buckets(self) -> dict:
@@ -89,7 +102,8 @@ def _remember_scope(shop, ticket_id, context: CustomerContext) -> None:
 
 
 def widget_card_build(*, shop, ticket_id: int, customer_id: int | None = None, page: int = 1,
-                      refresh: bool = False) -> Card:
+                      refresh: bool = False, parts: str = "all") -> Card:
+    """`parts="first"`: the first paint (see TWO_STEP); "all": complete."""
     started = time.monotonic()
     request_id = uuid.uuid4().hex
     scope_expire(shop=shop)
@@ -97,11 +111,13 @@ def widget_card_build(*, shop, ticket_id: int, customer_id: int | None = None, p
     ticket, ticket_error = _ticket(shop, ticket_id, request_id)
     order_number = record.order_number if record else ""
 
+    step = {"parts": parts} if TWO_STEP and parts != "all" else {}
+
     def context_for(wanted):
         return customer_context_get(
             shop=shop, ticket=ticket, customer_id=wanted, order_number=order_number,
             hde_user_id=ticket.user_id, page=max(1, page), refresh=refresh,
-            request_id=request_id)
+            request_id=request_id, **step)
 
     requester_id = record.customer_id if record else None
     refused = ""
@@ -133,6 +149,32 @@ def widget_card_build(*, shop, ticket_id: int, customer_id: int | None = None, p
     return card
 
 
+STORES_TTL = 3600
+
+
+def store_names(shop) -> dict[str, str]:
+    """RetailCRM's store names by code ("main" → "Уютный дом"), cached an
+    hour per connection identity: candidates from two stores are told apart
+    by the name people know, never by the code."""
+    from django.core.cache import cache
+
+    from integration.vendors.retailcrm import RetailCrmClient
+
+    connection = getattr(shop, "retailcrm", None)
+    if connection is None:
+        return {}
+    key = f"rcrm-sites:{connection.identity}"
+    names = cache.get(key)
+    if names is None:
+        try:
+            sites = RetailCrmClient.for_connection(connection, interactive=True).sites()
+        except ApiError:
+            return {}
+        names = {code: site.name for code, site in sites.items()}
+        cache.set(key, names, STORES_TTL)
+    return names
+
+
 def _hand_out_forms(card: Card, ticket_id: int) -> None:
     """One nonce per form on the page, bound to what that form may touch."""
     shop, context = card.shop, card.context
@@ -142,10 +184,67 @@ def _hand_out_forms(card: Card, ticket_id: int) -> None:
             card.forms[action] = form_nonce_issue(shop=shop, ticket_id=ticket_id, action=action,
                                                   customer_id=context.customer.id)
     elif context.status == ContextStatus.SEVERAL:
+        stores = store_names(shop) if len({c.site for c in context.candidates}) > 1 else {}
         card.candidates = [
             (candidate, form_nonce_issue(shop=shop, ticket_id=ticket_id, action="choose",
-                                         customer_id=candidate.id))
+                                         customer_id=candidate.id),
+             stores.get(candidate.site, ""))
             for candidate in context.candidates]
     elif context.status == ContextStatus.UNKNOWN:
         card.forms["customer"] = form_nonce_issue(shop=shop, ticket_id=ticket_id,
                                                   action="customer")
+
+
+# -- manual search ---------------------------------------------------------------
+@dataclass
+class CardSearch:
+    query: str
+    hits: list = field(default_factory=list)  # (Candidate, nonce of "choose")
+    notice: str = ""
+
+
+def widget_search(*, shop, ticket_id: int, card: Card, query: str) -> CardSearch:
+    """The operator's search from this ticket's card: the hits join the
+    ticket's scope (so the card may open them) and each gets a "link to this
+    ticket" form."""
+    from integration.customers.search import customer_search
+
+    result = customer_search(shop=shop, query=query)
+    kept = scope_search_remember(shop=shop, ticket_id=ticket_id, customers=result.hits)
+    return CardSearch(query=result.query, notice=result.notice, hits=[
+        (hit, form_nonce_issue(shop=shop, ticket_id=ticket_id, action="choose",
+                               customer_id=hit.id)) for hit in kept])
+
+
+# -- reply preview -----------------------------------------------------------------
+@dataclass
+class ReplyPreview:
+    template: object = None
+    text: str = ""
+    nonce: str = ""
+    author_mode: str = ""  # reply_service.reply_author_mode
+    agent: str = ""
+    refused: str = ""
+
+
+def reply_preview_build(*, shop, ticket_id: int, card: Card, template_id: int) -> ReplyPreview:
+    """What "Send as reply" shows before anything is sent: the filled text
+    (editable), who HDE will show as its author, and a fresh form."""
+    from integration.models import ReplyTemplate
+
+    context = card.context
+    template = ReplyTemplate.objects.for_shop(shop).filter(pk=template_id, active=True).first()
+    if template is None:
+        return ReplyPreview(refused=_("This reply template does not exist in this shop."))
+    if context.status != ContextStatus.FOUND or context.customer is None:
+        return ReplyPreview(template=template, refused=_(
+            "The customer is not known, so the template cannot be filled."))
+    rendered = reply_service.reply_render(shop=shop, template=template, context=context)
+    if not rendered.sendable:
+        return ReplyPreview(template=template, refused=rendered.reason)
+    return ReplyPreview(
+        template=template, text=rendered.text,
+        nonce=form_nonce_issue(shop=shop, ticket_id=ticket_id, action="reply",
+                               customer_id=context.customer.id),
+        author_mode=reply_service.reply_author_mode(shop=shop),
+        agent=reply_service.reply_agent_name(shop=shop))

@@ -30,13 +30,14 @@ from django.views.decorators.csrf import csrf_exempt
 from integration.replies import service as reply_service
 from integration.vendors.errors import ApiError
 from integration.widget import actions as widget_actions
-from integration.widget.card import widget_card_build
+from integration.widget.card import reply_preview_build, widget_card_build, widget_search
 from integration.widget.links import (
     WidgetLinkInvalid,
     frame_ancestors,
     widget_link_verify,
     widget_shop_get,
 )
+from integration.widget.progress import ticket_job_state
 from integration.widget.scope import FormRefused, form_nonce_spend
 
 ACTIONS = {"note", "task", "customer", "choose", "link_order", "reply"}
@@ -92,18 +93,81 @@ def _number(value: str, default=None):
     return int(value) if value.isdigit() and len(value) < 19 else default
 
 
-def _show(request, shop, ticket_id):
-    card = widget_card_build(
-        shop=shop, ticket_id=ticket_id, customer_id=_number(request.GET.get("customer", "")),
-        page=_number(request.GET.get("page", "1"), 1),
-        refresh=request.GET.get("refresh") == "1")
-    return render(request, "widget/page.html", {
+def _is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _card_context(request, shop, card, **extra) -> dict:
+    """`keep`: the query that keeps this card on the customer it shows (a
+    chosen or searched one) when a piece of it is loaded again."""
+    customer = request.GET.get("customer", "")
+    customer = customer if customer.isdigit() else ""
+    return {
+        "keep": urlencode({"customer": customer}) if customer else "",
+        "keep_customer": customer,
         "shop": shop, "ticket": card.ticket, "ctx": card.context, "card": card,
         "buckets": card.buckets, "ticket_error": card.ticket_error, "forms": card.forms,
         "done": request.GET.get("done", ""), "failed": request.GET.get("failed", ""),
         "next_page": card.next_page, "lang": shop.language, "profile": card.profile,
-        "replies": card.replies, "replies_sent": card.replies_sent,
-    })
+        "replies": card.replies, "replies_sent": card.replies_sent, **extra,
+    }
+
+
+def _show(request, shop, ticket_id):
+    """One URL, several answers: the page, or (htmx, `part=`) the piece of it
+    that changed — the job strip, the card's body after "Refresh" or after
+    the job finished, the blocks of the second step, a reply's preview,
+    search results. Each piece also works as a whole page without scripts."""
+    part = request.GET.get("part", "")
+    if part == "job":
+        return _job(request, shop, ticket_id)
+    customer_id = _number(request.GET.get("customer", ""))
+    card = widget_card_build(
+        shop=shop, ticket_id=ticket_id, customer_id=customer_id,
+        page=_number(request.GET.get("page", "1"), 1),
+        refresh=request.GET.get("refresh") == "1",
+        parts="all" if part == "rest" else "first")
+    if part == "rest":
+        return render(request, "widget/_rest.html", _card_context(request, shop, card))
+    if request.GET.get("preview", "").isdigit():
+        return _preview(request, shop, ticket_id, card)
+    search = None
+    if "q" in request.GET:
+        search = widget_search(shop=shop, ticket_id=ticket_id, card=card,
+                               query=request.GET.get("q", ""))
+        if part == "search":
+            return render(request, "widget/_search.html",
+                          _card_context(request, shop, card, search=search))
+    if part == "body":
+        return render(request, "widget/_body.html", _card_context(request, shop, card))
+    job = ticket_job_state(shop=shop, ticket_id=ticket_id, created_at=card.ticket.created_at)
+    return render(request, "widget/page.html", _card_context(
+        request, shop, card, job=job, polls=0, search=search, created=card.ticket.created_at,
+        announce=job.state == "failed"))
+
+
+def _job(request, shop, ticket_id):
+    """The live strip: asked every two seconds while the ticket is being
+    processed; when that ends, the answer stops the polling and tells the
+    page (`HX-Trigger: card-changed`) to load its body again."""
+    polls = _number(request.GET.get("polls", "0"), 0) + 1
+    created = request.GET.get("created", "")[:40]
+    job = ticket_job_state(shop=shop, ticket_id=ticket_id, polls=polls, created_at=created)
+    response = render(request, "widget/_job.html", {
+        "shop": shop, "job": job, "polls": polls, "announce": True, "created": created})
+    if not job.busy and request.GET.get("m", "") != job.marker:
+        response["HX-Trigger"] = "card-changed"
+    return response
+
+
+def _preview(request, shop, ticket_id, card):
+    """"Send as reply" opens this: the text the customer will get, editable,
+    who it is sent from, and a confirm button; nothing is sent before."""
+    preview = reply_preview_build(shop=shop, ticket_id=ticket_id, card=card,
+                                  template_id=int(request.GET["preview"]))
+    context = _card_context(request, shop, card, preview=preview)
+    template = "widget/_reply_preview.html" if _is_htmx(request) else "widget/preview.html"
+    return render(request, template, context)
 
 
 def _act(request, shop, ticket_id):
@@ -150,19 +214,34 @@ def _act(request, shop, ticket_id):
 
 def _reply(shop, ticket_id, form, customer_id) -> str:
     """Send a reply template (issue 10): rendered again on the server from
-    the same cached context the page showed, sent once per form."""
+    the same cached context the page showed, sent once per form. A public
+    reply comes only from the confirmed preview (its `text`); an internal
+    comment, which no customer reads, goes straight from the list."""
+    kind = form.get("kind", "")
+    text = form.get("text") if "text" in form else None
+    if kind == "post" and (form.get("confirm") != "1" or text is None):
+        raise reply_service.ReplyRefused(
+            _("A reply to the customer is sent from its preview: open it, read it, confirm."))
     try:
+        author_id = (reply_service.reply_operator_find(
+            shop=shop, email=form.get("operator_email", "")[:200])
+            if kind == "post" else None)
         context = reply_service.ticket_context_get(shop=shop, ticket_id=ticket_id,
                                                    customer_id=customer_id)
         sent = reply_service.reply_send(
             shop=shop, ticket_id=ticket_id, template_id=_number(form.get("template_id", ""), 0),
-            kind=form.get("kind", ""), nonce=form.get("nonce", "")[:64], context=context)
+            kind=kind, nonce=form.get("nonce", "")[:64], context=context,
+            text=text[:10000] if text is not None else None, author_id=author_id)
     except ApiError as error:  # only HDE raises here; RetailCRM trouble is a context state
         raise reply_service.ReplyRefused(
             _("HelpDeskEddy refused: %(err)s") % {"err": error.message}) from error
     if sent.kind == "comment":
         return _("Internal comment added to the ticket: %(name)s.") % {"name": sent.template_name}
-    return _("Reply sent to the customer: %(name)s.") % {"name": sent.template_name}
+    if author_id and reply_service.reply_author_mode(shop=shop) == "allowed":
+        return _("Reply sent to the customer in your name: %(name)s.") % {
+            "name": sent.template_name}
+    return _("Reply sent to the customer from %(agent)s: %(name)s.") % {
+        "name": sent.template_name, "agent": reply_service.reply_agent_name(shop=shop)}
 
 
 def _back(request, params):

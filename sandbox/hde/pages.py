@@ -11,8 +11,10 @@ ticket/<id>/` after the system's URL), so the browser extension recognises
 both the same way.
 """
 
+import hashlib
+
 from django import forms
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
@@ -92,7 +94,24 @@ def ticket_moved(request, account, ticket_id):
     return response
 
 
+def _live_version(ticket, card: str) -> tuple[str, str]:
+    """What the page compares to know something changed: the ticket's update
+    time and its messages (everything the portal writes moves one of them),
+    and, separately, the CRM card link (the frame reloads only when it
+    changes, so an operator's half-typed note in the card survives)."""
+    messages = Message.objects.filter(ticket=ticket)
+    last = messages.order_by("-hid").values_list("hid", flat=True).first() or 0
+    changed = f"{ticket.date_updated.isoformat() if ticket.date_updated else ''}" \
+              f":{messages.count()}:{last}:{ticket.status_id}:{ticket.priority_id}"
+    return (hashlib.sha256(changed.encode()).hexdigest()[:16],
+            hashlib.sha256(card.encode()).hexdigest()[:16])
+
+
 def ticket_page(request, account, ticket_id, lang="ru", filter_id=DEFAULT_FILTER_ID):
+    """The agent's ticket card. It updates itself (htmx polls `?part=live`
+    every two seconds): the portal's priority, tags, fields and comment
+    appear without a reload, and the sidebar frames the CRM card as soon as
+    the portal writes its link — as a help desk's own page would."""
     account = get_object_or_404(Account, code=account)
     ticket_id = int(ticket_id)
     ticket = get_object_or_404(Ticket.objects.select_related("user", "owner"),
@@ -115,6 +134,10 @@ def ticket_page(request, account, ticket_id, lang="ru", filter_id=DEFAULT_FILTER
                        "value": "" if value in (0, None) and item["field_type"] == "select"
                        else value})
     card = crm_card_url(account, ticket)
+    version, card_version = _live_version(ticket, card)
+    if request.GET.get("part") == "live":
+        if request.GET.get("v") == version and request.GET.get("c") == card_version:
+            return HttpResponse(status=204)  # nothing new: htmx keeps the page as it is
     context = {
         "account": account, "ticket": ticket, "form": form,
         "messages_list": [
@@ -129,7 +152,12 @@ def ticket_page(request, account, ticket_id, lang="ru", filter_id=DEFAULT_FILTER
         "fields": fields,
         "crm_card": card if card.startswith(("http://", "https://")) else "",
         "crm_card_text": card,
+        "version": version, "card_version": card_version,
+        "card_changed": request.GET.get("c") != card_version,
+        "live": request.GET.get("part") == "live",
     }
+    if request.GET.get("part") == "live":
+        return render(request, "sandbox/hde/_ticket_live.html", context)
     return render(request, "sandbox/hde/ticket_page.html", context)
 
 

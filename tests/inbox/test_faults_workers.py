@@ -78,7 +78,7 @@ def _one_customer_per_sender(shop, senders, tickets_of):
         records = TicketRecord.objects.filter(shop=shop, ticket_id__in=tickets)
         assert set(records.values_list("customer_id", flat=True)) == set(customers), sender
         assert sorted(workers.crm_ticket_notes(customers[0])) == sorted(
-            f"Ticket #{t}" for t in tickets), sender
+            workers.ticket_marker(t) for t in tickets), sender
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def _comments(ticket_id: int) -> int:
 
 def _notes(ticket_id: int) -> int:
     return sum(1 for n in Note.objects.all() if n.doc.get("text", "").startswith(
-        f"Ticket #{ticket_id}:"))
+        workers.ticket_marker(ticket_id) + ":"))
 
 
 @pytest.mark.timeout(int(os.environ.get("MULTIWORKER_TIMEOUT", "300")))
@@ -181,7 +181,7 @@ def test_two_clusters_drain_ticket_events_without_duplicates_or_losses(procs):
     notes = {}
     for note in Note.objects.all():
         text = note.doc.get("text", "")
-        if text.startswith("Ticket #"):
+        if text.startswith("Заявка "):
             notes[text.split(":")[0]] = notes.get(text.split(":")[0], 0) + 1
     assert len(notes) == count and set(notes.values()) == {1}
     # One RetailCRM customer per unknown sender, carrying all their notes.

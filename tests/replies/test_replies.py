@@ -51,7 +51,8 @@ def _order(number="1001A", group="delivery", bucket="active", created="2026-11-2
 def _context(orders=None, vip=False, manager=True, pinned=""):
     return CustomerContext(
         status=ContextStatus.FOUND,
-        customer=CustomerProfile(id=7, name="Петров Иван", emails=["ivan@example.ru"],
+        customer=CustomerProfile(id=7, name="Петров Иван", first_name="Иван",
+                                 emails=["ivan@example.ru"],
                                  phones=["+79035551234"], vip=vip),
         orders=[_order()] if orders is None else orders,
         manager=Manager(id=3, name="Анна Менеджер", email="anna@shop.example",
@@ -82,11 +83,12 @@ def test_every_variable_renders_in_a_russian_shop(ru_shop):
                             context=_context())
     values = dict(line.split("=", 1) for line in rendered.text.splitlines())
     assert values == {
+        "customer.first_name": "Иван",
         "customer.name": "Петров Иван", "customer.email": "ivan@example.ru",
         "customer.phone": "+79035551234",
         "order.number": "1001A", "order.status": "Доставляется",
         "order.date": "21.11.2026",  # 23:30 UTC is the next day in Moscow
-        "order.total": "12\u00a0345.50\u00a0₽",
+        "order.total": "12\u00a0345,50\u00a0₽",  # Russian: decimal comma, sign after
         "order.items": "Куртка × 1, Шапка × 2",
         "order.payment": _in_russian("paid"),
         "order.delivery_type": "Курьер", "order.delivery_date": "27.11.2026",
@@ -104,8 +106,8 @@ def test_english_shop_uses_its_timezone_and_the_order_currency(en_shop):
     context.orders[0].currency = "USD"
     context.orders[0].payment_state = "partially_paid"
     rendered = reply_render(shop=en_shop, template=template, context=context)
-    # 03:00 UTC is still the evening before in New York.
-    assert rendered.text == "#1001A of 20.11.2026: 12\u00a0345.50\u00a0$, partially paid"
+    # 03:00 UTC is still the evening before in New York; English money and dates.
+    assert rendered.text == "#1001A of 20 Nov 2026: $12,345.50, partially paid"
 
 
 def test_the_order_is_the_pinned_one_else_the_newest_active():
@@ -131,8 +133,8 @@ def test_conditions_order_group_and_vip(ru_shop):
     assembling = _context(orders=[_order(group="assembling")])
     no_order = _context(orders=[])
     assert unmet(delivery, in_delivery) == []
-    assert unmet(delivery, assembling) == ["the order is not in delivery"]
-    assert unmet(delivery, no_order) == ["the order is not in delivery"]
+    assert unmet(delivery, assembling) == ["the order is not at the stage: delivery"]
+    assert unmet(delivery, no_order) == ["the order is not at the stage: delivery"]
     assert unmet(vip, in_delivery) == ["the customer is not VIP"]
     assert unmet(vip, _context(vip=True)) == []
     assert unmet(needs_order, no_order) == ["there is no order"]
@@ -207,3 +209,21 @@ def test_widget_options_never_include_another_shops_templates(ru_shop, make_agen
     _template(ru_shop, "off", name="Inactive", active=False)
     options = reply_options_build(shop=ru_shop, context=_context())
     assert [r.template.name for r in options.suggested + options.others] == ["Ours"]
+
+
+def test_replies_greet_by_first_name_never_by_an_address(ru_shop):
+    """"Здравствуйте, Иван!", not "Здравствуйте, Петров Иван!"; a customer
+    created from an e-mail carries "ivan.petrov" as a first name, which is
+    no name to greet by: that reply is greyed, never sent with it."""
+    reply_templates_default_create(shop=ru_shop)
+    template = ReplyTemplate.objects.for_shop(ru_shop).get(name="Разбираемся")
+    rendered = reply_render(shop=ru_shop, template=template, context=_context())
+    assert rendered.text.startswith("Здравствуйте, Иван!\n")
+    english = ReplyTemplate.objects.for_shop(ru_shop).get(name="We are looking into it")
+    assert reply_render(shop=ru_shop, template=english,
+                        context=_context()).text.startswith("Hello Иван,\n")
+    context = _context()
+    context.customer.first_name = "ivan.petrov"
+    rendered = reply_render(shop=ru_shop, template=template, context=context)
+    assert not rendered.sendable and rendered.missing == ["customer first name"]
+    assert "ivan.petrov" not in rendered.text

@@ -35,11 +35,22 @@ def _card(html, template):
 
 
 def _nonce(html):
-    return re.search(r'name="nonce" value="([^"]+)"', html).group(1)
+    """The nonce of the page's reply forms."""
+    return re.search(r'name="action" value="reply"><input type="hidden" name="nonce" '
+                     r'value="([^"]+)"', html).group(1)
 
 
 def _hde(shop):
     return HelpDeskEddyClient.for_connection(shop.helpdeskeddy)
+
+
+def _preview(url, template, **extra):
+    """Open "Send as reply" and fill the confirmation form as it comes."""
+    html = requests.get(f"{url}?preview={template.pk}", timeout=10).text
+    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', html.split("data-preview")[1]))
+    form["text"] = re.search(r"<textarea name=\"text\"[^>]*>(.*?)</textarea>", html,
+                             re.S).group(1)
+    return html, {**form, **extra}
 
 
 def test_found_customer_gets_fitting_templates_filled_in(shop):
@@ -49,24 +60,26 @@ def test_found_customer_gets_fitting_templates_filled_in(shop):
     suggested = html.split('class="other-replies"')[0]
     delivery = _card(suggested, _template(shop, "Дата доставки"))
     assert delivery and 'data-sendable="yes"' in delivery
-    assert "Петров Иван" in delivery
+    assert "Здравствуйте, Иван!" in delivery  # greeted by first name (issue 16)
     assert re.search(r"Ожидаемая дата доставки — \d\d\.\d\d\.\d{4}", delivery)
     track = _card(suggested, _template(shop, "Трек-номер"))
     assert 'data-sendable="no"' in track and "трек-номер" in track
     assert 'value="post"' not in track  # a greyed template has no send buttons
     english = _card(html, _template(shop, "Delivery date"))
-    assert english and english not in suggested and "Hello Петров Иван" in english
+    assert english and english not in suggested and "Hello Иван," in english
+    # A public reply is a link to its preview, never a one-click send.
+    assert 'name="kind" value="post"' not in suggested
 
 
 def test_send_as_reply_posts_once_even_after_a_double_submit(shop):
     url = widget_link_build(shop=shop, ticket_id=TICKET_IVAN)
-    html = requests.get(url, timeout=10).text
     template = _template(shop, "Дата доставки")
     hde = _hde(shop)
     before = len(hde.list_posts(TICKET_IVAN))
-    form = {"action": "reply", "nonce": _nonce(html), "template_id": template.pk,
-            "customer_id": re.search(r'name="customer_id" value="(\d+)"', html).group(1),
-            "kind": "post"}
+    preview, form = _preview(url, template)
+    assert "Ожидаемая дата доставки" in form["text"] and form["kind"] == "post"
+    assert "operator_email" in preview  # who it is sent from is said before sending
+    assert len(hde.list_posts(TICKET_IVAN)) == before  # opening the preview sends nothing
     first = requests.post(url, data=form, timeout=10)
     second = requests.post(url, data=form, timeout=10)  # double submit, same nonce
     assert first.status_code == 200 and "Reply sent to the customer" in first.text
@@ -74,7 +87,7 @@ def test_send_as_reply_posts_once_even_after_a_double_submit(shop):
     assert second.status_code == 200 and "sent already; nothing was done twice" in second.text
     posts = hde.list_posts(TICKET_IVAN)
     assert len(posts) == before + 1
-    assert "Петров Иван" in posts[-1].text and "<br>" in posts[-1].text  # plain text as HTML
+    assert "Иван" in posts[-1].text and "<br>" in posts[-1].text  # plain text as HTML
     sent = SentReply.objects.get(shop=shop)
     assert sent.kind == "post" and sent.hde_message_id == str(posts[-1].id)
     assert sent.ticket == TicketRecord.objects.get(shop=shop, ticket_id=TICKET_IVAN)
@@ -103,8 +116,11 @@ def test_a_template_with_empty_variables_is_never_sent(shop):
     card = _card(html, status)
     assert 'data-sendable="no"' in card and "names no order" in card
     before = len(_hde(shop).list_posts(TICKET_MARIA))
+    preview = requests.get(f"{url}?preview={status.pk}", timeout=10).text
+    assert "names no order" in preview and 'name="confirm"' not in preview
     response = requests.post(url, timeout=10, data={
-        "action": "reply", "nonce": _nonce(html), "kind": "post", "template_id": status.pk})
+        "action": "reply", "nonce": _nonce(html), "kind": "post", "template_id": status.pk,
+        "confirm": "1", "text": "Здравствуйте!"})
     assert "names no order" in response.text and 'class="flash err"' in response.text
     assert len(_hde(shop).list_posts(TICKET_MARIA)) == before
     assert not SentReply.objects.exists() and not SideEffect.objects.exists()
@@ -121,7 +137,8 @@ def test_another_shops_template_is_neither_offered_nor_sent(shop, make_agency, m
     assert "Чужой шаблон" not in html and f'data-reply="{foreign.pk}"' not in html
     before = len(_hde(shop).list_posts(TICKET_IVAN))
     response = requests.post(url, timeout=10, data={
-        "action": "reply", "nonce": _nonce(html), "kind": "post", "template_id": foreign.pk})
+        "action": "reply", "nonce": _nonce(html), "kind": "post", "template_id": foreign.pk,
+        "confirm": "1", "text": "Секрет"})
     assert "does not exist in this shop" in response.text
     assert len(_hde(shop).list_posts(TICKET_IVAN)) == before
 
@@ -137,10 +154,8 @@ def test_two_simultaneous_submits_post_once(shop):
     from concurrent.futures import ThreadPoolExecutor
 
     url = widget_link_build(shop=shop, ticket_id=TICKET_IVAN)
-    html = requests.get(url, timeout=10).text
     before = len(_hde(shop).list_posts(TICKET_IVAN))
-    form = {"action": "reply", "nonce": _nonce(html), "kind": "post",
-            "template_id": _template(shop, "Разбираемся").pk}
+    _html, form = _preview(url, _template(shop, "Разбираемся"))
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(lambda _: requests.post(url, data=form, timeout=20).text,
                                 range(4)))
@@ -148,3 +163,67 @@ def test_two_simultaneous_submits_post_once(shop):
     assert SentReply.objects.filter(shop=shop).count() == 1
     assert sum("Reply sent" in a for a in answers) == 1
     assert all("Reply sent" in a or "sent already" in a for a in answers)
+
+
+def test_a_public_reply_needs_the_confirmed_preview(shop):
+    """The old one-click public reply is gone: a post without the preview's
+    confirmation is refused and nothing reaches the customer."""
+    url = widget_link_build(shop=shop, ticket_id=TICKET_IVAN)
+    html = requests.get(url, timeout=10).text
+    before = len(_hde(shop).list_posts(TICKET_IVAN))
+    response = requests.post(url, timeout=10, data={
+        "action": "reply", "nonce": _nonce(html), "kind": "post",
+        "template_id": _template(shop, "Разбираемся").pk})
+    assert "sent from its preview" in response.text
+    assert len(_hde(shop).list_posts(TICKET_IVAN)) == before
+    assert not SentReply.objects.exists()
+
+
+def test_the_operator_edits_the_text_and_signs_with_their_name(shop):
+    """What the operator confirmed is what the customer gets, in their name
+    when HDE takes `user_id` as the author (emulator: post_author=allowed)."""
+    from sandbox.hde.behaviour import set_behaviour
+    from sandbox.hde.models import HdeUser
+
+    set_behaviour("demo", post_author="allowed")
+    operator = HdeUser.objects.get(account__code="demo", email="operator@demo-shop.example")
+    url = widget_link_build(shop=shop, ticket_id=TICKET_IVAN)
+    _html, form = _preview(url, _template(shop, "Разбираемся"),
+                           operator_email="operator@demo-shop.example")
+    form["text"] = form["text"].replace("Спасибо, что написали.", "Спасибо за письмо!")
+    answer = requests.post(url, data=form, timeout=10)
+    assert "in your name" in answer.text
+    post = _hde(shop).list_posts(TICKET_IVAN)[-1]
+    assert post.user_id == operator.hid and "Спасибо за письмо!" in post.text
+    assert "Спасибо за письмо!" in SentReply.objects.get(shop=shop).text
+    # The next preview still offers to sign in the operator's name.
+    preview, _form = _preview(url, _template(shop, "Статус заказа"))
+    assert 'data-author="allowed"' in preview and "operator_email" in preview
+
+
+def test_an_account_that_ignores_the_author_is_named_plainly(shop):
+    """Under post_author=ignored HDE keeps its API user as the author: the
+    operator is told so after sending, and every later preview says whom
+    the customer sees, without offering a name that would not be used."""
+    from sandbox.hde.behaviour import set_behaviour
+
+    set_behaviour("demo", post_author="ignored")
+    url = widget_link_build(shop=shop, ticket_id=TICKET_IVAN)
+    _html, form = _preview(url, _template(shop, "Разбираемся"),
+                           operator_email="operator@demo-shop.example")
+    answer = requests.post(url, data=form, timeout=10)
+    agent = shop.helpdeskeddy.agent_email
+    assert f"Reply sent to the customer from {agent}" in answer.text
+    preview, _form = _preview(url, _template(shop, "Статус заказа"))
+    assert 'data-author="ignored"' in preview and "operator_email" not in preview
+    assert f"It is sent from {agent}" in preview
+
+
+def test_a_client_address_is_not_an_operator(shop):
+    url = widget_link_build(shop=shop, ticket_id=TICKET_IVAN)
+    before = len(_hde(shop).list_posts(TICKET_IVAN))
+    _html, form = _preview(url, _template(shop, "Разбираемся"),
+                           operator_email="ivan.petrov@example.ru")
+    answer = requests.post(url, data=form, timeout=10)
+    assert "No HelpDeskEddy operator has the e-mail" in answer.text
+    assert len(_hde(shop).list_posts(TICKET_IVAN)) == before

@@ -136,7 +136,7 @@ def test_tickets_and_orders_spread_over_more_than_thirty_days(demo):
     assert Message.objects.filter(ticket=ticket, is_comment=True,
                                   text__contains="/widget/").exists()
     assert Note.objects.filter(account=rc, customer_crm_id=record.customer_id,
-                               doc__text__startswith=f"Ticket #{record.ticket_id}:").exists()
+                               doc__text__startswith=f"Заявка {record.unique_id}:").exists()
     # RetailCRM orders of the last six weeks, on most days.
     order_days = {o.date() for o in Order.objects.filter(
         account=rc, created_at__gte=now - timedelta(days=42)).values_list("created_at",

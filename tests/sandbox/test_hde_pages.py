@@ -48,17 +48,17 @@ def test_the_ticket_page_shows_what_the_portal_wrote(client, demo):
     assert "<th>Количество заказов</th><td>2</td>" in html
     assert "Внутренний комментарий" in html and "<b>2 заказа</b>" in html
     assert 'src="https://portal.example/widget/?t=abc&amp;x=1"' in html
-    assert "No CRM card yet" not in html
+    assert "когда интеграция обработает заявку" not in html
 
 
 def test_without_a_crm_card_the_sidebar_says_so(client, demo):
     html = client.get(PAGE.format(2)).content.decode()
-    assert "No CRM card yet" in html and "<iframe" not in html
+    assert "когда интеграция обработает заявку" in html and "<iframe" not in html
     ticket = svc.get_ticket(demo, 2)
     svc.update_ticket(demo, ticket, {"custom_fields": {str(CRM_CARD): "javascript:alert(1)"}},
                       agent(demo))
     html = client.get(PAGE.format(2)).content.decode()
-    assert "<iframe" not in html and "CRM card is not a link" in html
+    assert "<iframe" not in html and "не ссылка" in html
 
 
 def test_message_html_is_cleaned():

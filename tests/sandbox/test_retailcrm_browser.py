@@ -40,9 +40,9 @@ def test_a_manager_sees_orders_and_what_the_portal_wrote(wired_shop, live_server
     expect(orders.locator("[data-test=order-status]").first).to_have_text("Доставляется")
     expect(orders).to_contain_text("₽")
     notes = page.locator("[data-test=note]")
-    expect(notes.first).to_contain_text(f"Ticket #{ticket.id}:")
+    expect(notes.first).to_contain_text(f"Заявка {ticket.unique_id}:")
     expect(notes.first).to_contain_text("через API")
-    expect(page.locator("[data-test=task]").first).to_contain_text(f"Ticket #{ticket.id}")
+    expect(page.locator("[data-test=task]").first).to_contain_text(f"Заявка {ticket.unique_id}")
     page.screenshot(path=os.path.join(artifacts_dir, "retailcrm-customer-page.png"),
                     full_page=True)
 

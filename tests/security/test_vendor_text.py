@@ -25,6 +25,7 @@ from integration.widget.links import widget_link_build
 from sandbox.hde import seed as hde_fields
 from sandbox.retailcrm.models import Account, Customer, Note, Task
 from tests.fixtures_portal import pump_dispatcher
+from tests.workers import ticket_marker
 
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 TICKET_IVAN = 3
@@ -88,10 +89,10 @@ def test_the_ticket_job_writes_inert_text_everywhere(wired_shop):
     assert_plain(fields[hde_fields.LAST_ORDER_STATUS])
 
     note = next(n.doc["text"] for n in Note.objects.filter(customer_crm_id=ivan.crm_id)
-                if n.doc["text"].startswith(f"Ticket #{ticket.id}:"))
+                if n.doc["text"].startswith(f"{ticket_marker(ticket.id)}:"))
     assert "‹script›alert(1)‹/script›" in note and "Где заказ?" in note
     assert_plain(note)
-    task = next(t.doc["text"] for t in Task.objects.all() if f"Ticket #{ticket.id}" in
+    task = next(t.doc["text"] for t in Task.objects.all() if ticket_marker(ticket.id) in
                 t.doc["text"])
     assert "Где заказ?" in task
     assert_plain(task)
@@ -140,10 +141,10 @@ def test_what_an_operator_types_into_the_card_is_written_plain(card, rc_people):
     requests.post(url, data={**_form(page, "note"), "text": f"Звонил {XSS}"}, timeout=10)
     requests.post(url, data={**_form(page, "task"), "text": f"Перезвонить {XSS}"}, timeout=10)
     note = Note.objects.filter(customer_crm_id=rc_people["delivery"]).latest("created_at")
-    assert note.doc["text"].startswith(f"Ticket #{TICKET_IVAN}: Звонил ‹script›")
+    assert note.doc["text"].startswith(f"{ticket_marker(TICKET_IVAN, 'en')}: Звонил ‹script›")
     assert_plain(note.doc["text"])
     task = Task.objects.latest("id")
-    assert task.doc["text"].startswith("Перезвонить ‹script›")
+    assert task.doc["text"].startswith(f"{ticket_marker(TICKET_IVAN, 'en')}: Перезвонить ‹script›")
     assert_plain(task.doc["text"])
 
     unknown = widget_link_build(shop=card, ticket_id=12)

@@ -19,6 +19,7 @@ from integration.ops.personal_data import customer_data_export
 from integration.widget.links import widget_link_build
 from sandbox.hde.models import Ticket
 from sandbox.retailcrm.models import Customer, Note
+from tests.workers import ticket_marker
 
 TICKET_IVAN, TICKET_OLGA, TICKET_TWIN, TICKET_STRANGER = 3, 4, 10, 12
 
@@ -155,7 +156,7 @@ def test_forms_need_a_nonce_this_card_issued_once_for_that_action(shop, ids):
     # The form's customer is the nonce's, whatever the form says.
     sent = post(url, customer_id=ids["olga"])
     assert "Note added" in sent.text
-    assert _notes(ids["ivan"])[-1] == f"Ticket #{TICKET_IVAN}: Перезвонить"
+    assert _notes(ids["ivan"])[-1] == f"{ticket_marker(TICKET_IVAN, 'en')}: Перезвонить"
     assert not any("Перезвонить" in t for t in _notes(ids["olga"]))
     again = post(url)  # single use
     assert "sent already" in again.text

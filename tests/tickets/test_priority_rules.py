@@ -157,3 +157,40 @@ def test_default_rules(two_tenants):
     assert (in_delivery.priority_id, in_delivery.tags) == (1, ["order-in-delivery"])
     assert decide(_context(orders_count=1)).priority_id is None
     assert decide(UNKNOWN).priority_id == 2
+
+
+def test_default_rules_are_named_in_the_shops_language_and_old_ones_are_renamed(
+        make_agency, make_shop):
+    """"Приоритет установлен правилом: Order in delivery" in a Russian ticket
+    (issue 16): new shops get names in their language; migration 0021 renames
+    the untouched English defaults of existing Russian shops, nothing else."""
+    import importlib
+
+    from django.apps import apps
+
+    from integration.models import ReplyTemplate
+
+    agency = make_agency("Names agency")
+    ru, en = make_shop(agency, name="RU", language="ru"), make_shop(agency, name="EN",
+                                                                   language="en")
+    default_rules_create(shop=ru, normal_priority_id=2, high_priority_id=1)
+    default_rules_create(shop=en, normal_priority_id=2, high_priority_id=1)
+    assert "Заказ в доставке" in PriorityRule.objects.filter(shop=ru).values_list("name",
+                                                                                   flat=True)
+    assert "Order in delivery" in PriorityRule.objects.filter(shop=en).values_list("name",
+                                                                                    flat=True)
+    old = make_shop(agency, name="Old RU", language="ru")
+    PriorityRule.objects.create(shop=old, name="Order in delivery")
+    PriorityRule.objects.create(shop=old, name="Order in delivery, my way")  # edited: kept
+    greeting = ReplyTemplate.objects.create(
+        shop=old, name="Разбираемся", language="ru",
+        body="Здравствуйте, {{ customer.name }}!\n\nСпасибо.")
+    migration = importlib.import_module(
+        "integration.migrations.0021_default_names_in_shop_language")
+    migration.forwards(apps, None)
+    assert sorted(PriorityRule.objects.filter(shop=old).values_list("name", flat=True)) == [
+        "Order in delivery, my way", "Заказ в доставке"]
+    assert "Order in delivery" in PriorityRule.objects.filter(shop=en).values_list("name",
+                                                                                    flat=True)
+    greeting.refresh_from_db()
+    assert greeting.body == "Здравствуйте, {{ customer.first_name }}!\n\nСпасибо."

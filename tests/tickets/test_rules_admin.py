@@ -45,8 +45,8 @@ def test_try_with_email_explains_the_decision(owner_client, demo_shop):
     html = response.content.decode()
     assert response.status_code == 200
     assert f'data-priority>{URGENT}<' in html
-    assert 'data-rule="VIP customer" data-matched="yes"' in html
-    assert 'data-rule="Unknown customer" data-matched="no"' in html
+    assert 'data-rule="VIP-клиент" data-matched="yes"' in html
+    assert 'data-rule="Новый клиент" data-matched="no"' in html
 
 
 def test_dry_run_lists_recent_tickets_with_what_would_change(owner_client, demo_shop,

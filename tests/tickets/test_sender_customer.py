@@ -33,7 +33,13 @@ from integration.tickets.job import sender_key
 from integration.vendors.retailcrm import RetailCrmClient
 from sandbox.hde.models import Account as HdeAccount
 from sandbox.retailcrm.models import Account as RcAccount
-from tests.workers import crm_customers_of, crm_ticket_notes, emulator_tickets, wait_for
+from tests.workers import (
+    crm_customers_of,
+    crm_ticket_notes,
+    emulator_tickets,
+    ticket_marker,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -86,7 +92,7 @@ def test_concurrent_jobs_for_one_unknown_sender_create_exactly_one_customer(shop
     assert {r.customer_id for r in records} == {customer_id}
     assert sum(r.customer_created for r in records) == 1  # one job wrote, the others waited
     # Every ticket's note is on that customer, once.
-    assert sorted(crm_ticket_notes(customer_id)) == sorted(f"Ticket #{t}" for t in tickets)
+    assert sorted(crm_ticket_notes(customer_id)) == sorted(ticket_marker(t) for t in tickets)
     assert SideEffect.objects.filter(shop=shop, key__startswith="sender:").count() == 1
 
 
@@ -119,7 +125,7 @@ def test_a_writer_killed_mid_create_is_looked_up_not_repeated(shop):
     assert crm_customers_of(sender) == [created]
     record = TicketRecord.objects.get(shop=shop, ticket_id=ticket)
     assert (record.customer_id, record.customer_created) == (created, False)
-    assert crm_ticket_notes(created) == [f"Ticket #{ticket}"]
+    assert crm_ticket_notes(created) == [ticket_marker(ticket)]
     effect = SideEffect.objects.get(shop=shop, key=key)
     assert (effect.state, effect.result) == ("done", str(created))
 
@@ -133,8 +139,8 @@ def test_a_later_ticket_from_a_created_sender_uses_the_same_customer(shop):
     assert inbound_event_process(event_id=first_event.pk) == EventState.DONE
     assert inbound_event_process(event_id=second_event.pk) == EventState.DONE
     [customer_id] = crm_customers_of(sender)
-    assert sorted(crm_ticket_notes(customer_id)) == sorted([f"Ticket #{first}",
-                                                            f"Ticket #{second}"])
+    assert sorted(crm_ticket_notes(customer_id)) == sorted([ticket_marker(first),
+                                                            ticket_marker(second)])
     created = TicketRecord.objects.filter(shop=shop, ticket_id__in=[first, second])
     assert sorted(created.values_list("customer_created", flat=True)) == [False, True]
 

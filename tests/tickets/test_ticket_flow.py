@@ -47,16 +47,18 @@ def test_new_ticket_runs_the_whole_flow_once(wired_shop):
     assert link.startswith(f"{wired_shop.helpdeskeddy.base_url.split('/sandbox')[0]}/widget/")
     record = TicketRecord.objects.get(shop=wired_shop, ticket_id=ticket.id)
     assert str(after.custom_fields[hde_fields.CUSTOMER_ID]) == str(record.customer_id)
-    assert record.priority_rule == "Order in delivery"
+    assert record.priority_rule == "Заказ в доставке"  # the rule's name in the shop's language
     comments = hde.list_comments(ticket.id)
     assert len(comments) == 1 and link in comments[0].text and "Петров Иван" in comments[0].text
     assert _hde_calls(event) == 3  # read, one PUT, one comment
 
     notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=record.customer_id)]
-    assert sum(t.startswith(f"Ticket #{ticket.id}:") for t in notes) == 1
+    # Named by HDE's ticket number, in the shop's language (issue 16).
+    marker = f"Заявка {ticket.unique_id}"
+    assert sum(t.startswith(f"{marker}:") for t in notes) == 1
     tasks = [t for t in Task.objects.all()
              if (t.doc.get("customer") or {}).get("id") == record.customer_id]
-    assert len(tasks) == 1 and f"Ticket #{ticket.id}" in tasks[0].doc["text"]
+    assert len(tasks) == 1 and marker in tasks[0].doc["text"]
 
     # The PUT and the comment fired HDE's own "ticket changed" rule: the
     # portal recognises its own write and makes no call for it.
@@ -130,7 +132,7 @@ def test_closing_the_ticket_writes_a_closing_note_once(wired_shop):
     assert record.status == "closed" and record.closed_at is not None
     notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=record.customer_id)]
     # The note on arrival and the closing note, both marked with the ticket.
-    assert sum(f"Ticket #{ticket.id}" in t for t in notes) == 2
+    assert sum(f"Заявка {ticket.unique_id}" in t for t in notes) == 2
     assert SideEffect.objects.get(shop=wired_shop,
                                   key=f"ticket:{ticket.id}:rcrm_closing_note").state == "done"
 
@@ -175,7 +177,7 @@ def test_crash_between_call_and_record_does_not_duplicate(wired_shop):
     assert len(hde.list_comments(ticket.id)) == 1
     record = TicketRecord.objects.get(shop=wired_shop, ticket_id=ticket.id)
     notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=record.customer_id)]
-    assert sum(t.startswith(f"Ticket #{ticket.id}:") for t in notes) == 1
+    assert sum(t.startswith(f"Заявка {ticket.unique_id}:") for t in notes) == 1
 
 
 def test_hde_ban_postpones_until_it_lifts(wired_shop):

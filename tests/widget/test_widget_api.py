@@ -6,6 +6,7 @@ import requests
 from integration.models import SecretKind
 from integration.tenancy.secrets import shop_secret_issue, shop_secret_revoke_all
 from sandbox.retailcrm.models import Customer, Note
+from tests.workers import ticket_marker
 
 
 def _get(live_server, token, **params):
@@ -91,7 +92,7 @@ def test_note_is_created_once_per_nonce(live_server, demo_shop):
     assert first.json()["id"] == second.json()["id"]
     notes = Note.objects.filter(customer_crm_id=customer["id"])
     assert notes.count() == before + 1
-    assert "Ticket #4: Called about delivery" in notes.latest("created_at").doc["text"]
+    assert f"{ticket_marker(4)}: Called about delivery" in notes.latest("created_at").doc["text"]
 
 
 def test_task_without_any_manager_is_refused_clearly(live_server, demo_shop):

@@ -10,6 +10,7 @@ from integration.models import ShopSettings, WidgetRequest
 from integration.widget.links import widget_link_build, widget_links_revoke
 from sandbox.retailcrm.models import Account as RcAccount
 from sandbox.retailcrm.models import Note
+from tests.workers import ticket_marker
 
 TICKET_IVAN, TICKET_UNKNOWN = 3, 12
 
@@ -104,7 +105,8 @@ def test_add_note_from_the_page_once(portal_url, demo_shop):
     requests.post(url, data=form, timeout=10)  # double submit
     assert first.status_code == 200 and "Note added" in first.text
     texts = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=customer_id)]
-    assert [t for t in texts if "Курьер" in t] == [f"Ticket #{TICKET_IVAN}: Курьер будет завтра"]
+    assert [t for t in texts if "Курьер" in t] == [
+        f"{ticket_marker(TICKET_IVAN, 'en')}: Курьер будет завтра"]
 
 
 def test_profile_fields_follow_the_shops_configuration(portal_url, demo_shop):
