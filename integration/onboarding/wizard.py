@@ -9,7 +9,7 @@ by the alerts, so a half-finished setup cannot act on anything.
 
 Keys are tested on an unsaved connection row and stored only once they work,
 so a wrong key never replaces a working one. The wizard's forms always ask
-for the key together with the URL, so the key is bound to the origin it was
+for the key together with the URL, so the key is bound to the account address it was
 typed for (`bind_key`), and the URLs pass the outbound policy when the form
 is validated (integration.models.connections.validate_vendor_url).
 """
