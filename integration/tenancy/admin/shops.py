@@ -124,35 +124,44 @@ class ShopAdmin(ShopWidgetAccessMixin, ShopPersonalDataMixin, TenantScopedAdminM
                                   level)
 
     def _issue(self, request, queryset, kind, replace):
+        """Issue the secrets and show them once, on the answer to this POST:
+        a page of its own that no cache keeps (the admin marks every answer
+        uncacheable). Never in a message: Django keeps messages in a signed
+        but readable cookie (or the session), so the plaintext would travel
+        back and forth and rest in the browser."""
         from django.conf import settings
+        from django.template.response import TemplateResponse
         from django.urls import reverse
 
         from integration.tenancy.secrets import shop_secret_issue
 
         route = {SecretKind.HDE_WEBHOOK: "hook-hde", SecretKind.RETAILCRM_TRIGGER: "hook-retailcrm"}
+        issued, refused = [], []
         for shop in queryset[:20]:
             if not self._may_edit(request, shop):
-                self.message_user(request, _("%(shop)s: you may not change this shop.")
-                                  % {"shop": shop.name}, messages.ERROR)
+                refused.append(shop)
                 continue
             token = shop_secret_issue(shop=shop, kind=kind, replace=replace)
+            self.log_change(request, shop, _("Issued a new %(kind)s (…%(hint)s).")
+                            % {"kind": SecretKind(kind).label, "hint": token[-4:]})
             where = ""
             if kind in route:
                 where = settings.PORTAL_BASE_URL + reverse(route[kind], args=[shop.public_id])
-            self.message_user(
-                request,
-                _("%(shop)s: %(kind)s (shown once, copy it now): %(token)s %(where)s")
-                % {"shop": shop.name, "kind": SecretKind(kind).label, "token": token,
-                   "where": where},
-                messages.WARNING,
-            )
+            issued.append({"shop": shop, "token": token, "where": where})
+        response = TemplateResponse(request, "admin/integration/shop/secrets_issued.html", {
+            **self.admin_site.each_context(request),
+            "title": _("New secrets: %(kind)s") % {"kind": SecretKind(kind).label},
+            "opts": self.opts, "kind": SecretKind(kind), "issued": issued, "refused": refused,
+        })
+        response["Cache-Control"] = "no-store"
+        return response
 
     @admin.action(description=_("Issue a new HDE webhook secret (revokes the old one)"),
                   permissions=["change"])
     def issue_hde_webhook_secret(self, request, queryset):
-        self._issue(request, queryset, SecretKind.HDE_WEBHOOK, replace=True)
+        return self._issue(request, queryset, SecretKind.HDE_WEBHOOK, replace=True)
 
     @admin.action(description=_("Issue a new RetailCRM trigger secret (revokes the old one)"),
                   permissions=["change"])
     def issue_retailcrm_trigger_secret(self, request, queryset):
-        self._issue(request, queryset, SecretKind.RETAILCRM_TRIGGER, replace=True)
+        return self._issue(request, queryset, SecretKind.RETAILCRM_TRIGGER, replace=True)
