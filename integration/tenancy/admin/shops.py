@@ -1,5 +1,6 @@
 """Shops with their connections, the page a shop admin lives on."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -87,10 +88,47 @@ class ShopSecretInline(TenantScopedInlineMixin, admin.TabularInline):
         return False
 
 
+class ShopForm(forms.ModelForm):
+    """The shop's own fields, checked together with the HDE connection
+    posted beside them: an active shop may not share an HDE account and key
+    with another active shop (integration.tenancy.hde_accounts)."""
+
+    HDE = "helpdeskeddy"
+
+    def _posted_hde(self):
+        """(base URL, key) the shop will have after this save, or None."""
+        stored = (HelpDeskEddyConnection.objects.filter(shop_id=self.instance.pk).first()
+                  if self.instance.pk else None)
+        if f"{self.HDE}-TOTAL_FORMS" not in self.data:
+            return (stored.base_url, stored.api_key) if stored else None
+        if (self.data.get(f"{self.HDE}-TOTAL_FORMS") in ("0", "")
+                or self.data.get(f"{self.HDE}-0-DELETE")):
+            return None
+        url = (self.data.get(f"{self.HDE}-0-base_url") or "").strip()
+        if url and "://" not in url:
+            url = f"https://{url}"  # as the URL field reads it
+        key = (self.data.get(f"{self.HDE}-0-api_key") or "").strip()
+        if stored is not None:
+            url, key = url or stored.base_url, key or stored.api_key
+        return (url, key) if url and key else None
+
+    def clean(self):
+        from integration.tenancy.hde_accounts import HDE_ACCOUNT_TAKEN, hde_account_taken
+
+        data = super().clean()
+        if data.get("active"):
+            posted = self._posted_hde()
+            if posted and hde_account_taken(shop=self.instance, base_url=posted[0],
+                                            api_key=posted[1]):
+                self.add_error("active", HDE_ACCOUNT_TAKEN)
+        return data
+
+
 @admin.register(Shop)
 class ShopAdmin(ShopWidgetAccessMixin, ShopPersonalDataMixin, TenantScopedAdminMixin,
                 admin.ModelAdmin):
     shop_lookup = ""
+    form = ShopForm
     list_display = ("name", "agency", "active", "language", "retailcrm_health", "hde_health")
     # RelatedOnly: the filter lists only agencies present in the scoped
     # queryset, never other tenants' names.
