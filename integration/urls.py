@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from integration.inbox import views as hooks
 from integration.ops import views
+from integration.tenancy import views as tenancy_views
 from integration.widget import views as widget_views
 
 # The admin's look for Django's own set-password pages (invitation links).
@@ -17,9 +18,13 @@ urlpatterns = [
     path("widget/<uuid:public_id>/<str:token>/", widget_views.widget_page, name="widget-page"),
     path("hooks/hde/<uuid:public_id>/", hooks.hde_webhook, name="hook-hde"),
     path("hooks/retailcrm/<uuid:public_id>/", hooks.retailcrm_trigger, name="hook-retailcrm"),
-    # Invitation links (integration.tenancy.invitations) land here. Django's
-    # view checks the token, moves it out of the URL into the session and
-    # lets the colleague choose a password.
+    # Invitation links (integration.tenancy.invitations) land here: the
+    # invited person accepts, logged in, or chooses a new account's password.
+    path("accounts/invitation/<str:token>/", tenancy_views.invitation_accept_view,
+         name="invitation-accept"),
+    # Set-password links of accounts invited before invitations had to be
+    # accepted: Django's view checks the token, moves it out of the URL into
+    # the session and lets the colleague choose a password.
     path(
         "accounts/reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(extra_context=_ADMIN_CHROME),

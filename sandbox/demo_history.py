@@ -59,7 +59,11 @@ from integration.tickets import texts as ticket_texts
 from integration.tickets.job import mapped_values
 from integration.tickets.priority import priority_decide
 from integration.vendors import retailcrm_parsing as parsing
+from integration.vendors.base import redact, safe_path
+from integration.vendors.call_log import scrub_text, scrub_url
 from integration.vendors.errors import ApiTimeoutError
+from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+from integration.vendors.retailcrm import RetailCrmClient
 from integration.widget.links import widget_link_build
 from sandbox.demo_people import PEOPLE, PEOPLE_BY_KEY
 from sandbox.hde import seed as hde_seed
@@ -161,6 +165,10 @@ def _backdate(model, rows: list[tuple[int, datetime]]) -> None:
                            f"WHERE {key} IN ({marks})", params + [pk for pk, _ in chunk])
 
 
+LOG_PARAMS = {"retailcrm": RetailCrmClient.log_params,
+              "helpdeskeddy": HelpDeskEddyClient.log_params}
+
+
 class _Log:
     """Events and API calls collected in memory, inserted in bulk at the end
     and given their past times (`_backdate`)."""
@@ -180,7 +188,14 @@ class _Log:
 
     def call(self, *, at, provider, method, path, status=200, outcome="ok", error="",
              event=None, low=40, high=180, duration=None) -> datetime:
+        """One call log row, written through the product's own redaction (the
+        client's `log_params`, `scrub_url`, `redact`): what the clients would
+        have logged, never the e-mail or phone a search carried."""
         duration = duration if duration is not None else self.rng.randint(low, high)
+        kept = LOG_PARAMS[provider]
+        _, personal = scrub_url(path, kept)
+        path = safe_path(path, kept)
+        error = redact(scrub_text(error, personal), []) if error else error
         self.calls.append((ApiCall(
             shop=self.shop, provider=provider, method=method, path=path[:500],
             status_code=status, outcome=outcome, duration_ms=duration, error=error,

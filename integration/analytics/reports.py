@@ -292,9 +292,16 @@ def ticket_products_note_write(*, shop, period: Period, customer_id: int, limit:
     merchandising team keeps one customer card (e.g. "Merchandising") and the
     shop's admin gives its id; each export is a dated note there. The call
     goes through the shop's RetailCRM client: throttled, logged as ApiCall.
+
+    The id is typed by a person, and a key may see several stores: a
+    customer of another store answers like a missing one
+    (`customer_site_check` raises CustomerOutOfScope, an ApiNotFound), so
+    the note never lands in a store the shop does not own.
     """
+    from integration.customers.context import customer_site_check
     from integration.vendors.retailcrm import RetailCrmClient
 
+    customer_site_check(shop=shop, customer_id=customer_id)
     rows = ticket_products(shop=shop, period=period, limit=limit)
     text = ticket_products_note_text(shop=shop, period=period, rows=rows)
     client = RetailCrmClient.for_connection(shop.retailcrm, interactive=True)

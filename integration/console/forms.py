@@ -6,7 +6,7 @@ again (integration.models.connections.ConnectionBase)."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from integration.core.outbound_policy import origin_of
+from integration.core.outbound_policy import account_url
 
 
 class WriteOnlySecretForm(forms.ModelForm):
@@ -43,19 +43,21 @@ class WriteOnlySecretForm(forms.ModelForm):
         return value
 
     def clean(self):
-        """A kept key may only stay with the origin it was entered for: a URL
-        moved to another scheme, host or port without the key typed again
-        is refused, so the stored key never follows a URL to a new place
-        (not even for a "Test connections" click on the saved row)."""
+        """A kept key may only stay with the account address it was entered
+        for: a URL moved to another scheme, host, port or path without the
+        key typed again is refused, so the stored key never follows a URL to
+        a new place, another account on the same host included (not even for
+        a "Test connections" click on the saved row)."""
         data = super().clean()
         url = data.get(self.url_field)
         if (self.instance.pk and self.secret_field in self.fields and not self.key_typed
                 and url and self.secret_field not in self.errors):
             stored = self._stored()
-            if stored is not None and origin_of(url) != stored.key_origin:
+            if stored is not None and account_url(url) != stored.key_origin:
                 self.add_error(self.secret_field, _(
-                    "The address changed to another site: enter the API key again. A stored "
-                    "key is only ever sent to the address it was entered for."))
+                    "The address changed to another site or account: enter the API key "
+                    "again. A stored key is only ever sent to the address it was entered "
+                    "for."))
         return data
 
     def save(self, commit=True):

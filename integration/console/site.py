@@ -14,10 +14,40 @@ from django.contrib.admin.apps import AdminConfig
 from django.utils.translation import gettext_lazy as _
 
 
+class UniformObjectAccessMixin:
+    """An object the user may not see is, for every object URL (change,
+    history, delete, and custom views that use `get_object`), exactly a
+    missing one.
+
+    Why: Django's views look the object up first and check the permission
+    after, so `/ratelimitstate/<id>/history/` answered 403 for a row that
+    exists and a redirect ("does not exist") for one that does not, telling
+    anyone which ids exist in a model they may not read at all. Returning
+    None here makes Django take its "does not exist" path in both cases.
+    ConsoleSite mixes this into every ModelAdmin registered on it.
+    """
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None and not self.has_view_or_change_permission(request, obj):
+            return None
+        return obj
+
+
 class ConsoleSite(admin.AdminSite):
     site_header = _("RetailCRM ↔ HelpDeskEddy portal")
     site_title = _("Integration portal")
     index_title = _("Shops, connections and sync logs")
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every ModelAdmin, ours and the contrib apps' alike, answers for an
+        object the user may not see as for a missing one."""
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, UniformObjectAccessMixin):
+            admin_class = type(admin_class.__name__, (UniformObjectAccessMixin, admin_class),
+                               {"__module__": admin_class.__module__,
+                                "__doc__": admin_class.__doc__})
+        return super().register(model_or_iterable, admin_class, **options)
 
     def get_urls(self):
         from integration.console.dashboard import console_urls

@@ -28,7 +28,7 @@ from integration.models.orders import LocalOrder, OrderWatch
 from integration.models.ratelimit import RateLimitState
 from integration.models.replies import ReplyKind, ReplyTemplate, SentReply
 from integration.models.secrets import AuthFailure, SecretKind, ShopSecret
-from integration.models.tenancy import Agency, Language, Membership, Role, Shop
+from integration.models.tenancy import Agency, Invitation, Language, Membership, Role, Shop
 from integration.models.widget import ScopeReason, WidgetNonce, WidgetScope
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "EventState",
     "HelpDeskEddyConnection",
     "InboundEvent",
+    "Invitation",
     "Language",
     "LocalOrder",
     "OrderWatch",

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from integration.core.querysets import ShopOwnedQuerySet
+from integration.core.tenant_regex import validate_tenant_pattern
 
 
 class ShopSettings(models.Model):
@@ -42,6 +43,7 @@ class ShopSettings(models.Model):
     order_number_pattern = models.CharField(
         _("order number pattern"), max_length=200, default=r"\b(\d{3,10}[A-Za-zА-Яа-я]{0,3})\b",
         help_text=_("Regular expression that finds an order number in a ticket subject/body."),
+        validators=[validate_tenant_pattern],
     )
     context_ttl_seconds = models.PositiveIntegerField(_("context cache TTL, s"), default=60)
     widget_link_days = models.PositiveIntegerField(_("widget link validity, days"), default=30)

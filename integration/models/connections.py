@@ -1,5 +1,5 @@
 """Per-shop vendor connections. API keys are encrypted at rest, and bound to
-the origin they were entered for."""
+the account address (origin and path) they were entered for."""
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -61,9 +61,13 @@ class ConnectionStatus(models.TextChoices):
 class ConnectionBase(models.Model):
     """Fields shared by both vendors: where, the secret, and health.
 
-    A stored key is bound to the origin (scheme, host, port) it was entered
-    for (`key_origin`): the clients refuse to send it anywhere else, and a
-    form that changes the origin must be given the key again. Creating a
+    A stored key is bound to the account address it was entered for
+    (`key_origin`: scheme, host, port and path, `outbound_policy.account_url`):
+    the clients refuse to send it anywhere else, and a form that changes the
+    address must be given the key again. The path counts because one host
+    can serve several accounts (`/sandbox/retailcrm/demo` and
+    `/sandbox/retailcrm/agency-second`, or two installs under one name): a
+    key moved to a sibling path would be used on another account. Creating a
     connection, or saving it with a different key, binds the key to the
     current URL; anything else has to call `bind_key()` on purpose.
     """
@@ -71,7 +75,7 @@ class ConnectionBase(models.Model):
     base_url = HttpsURLField(_("base URL"), max_length=300)
     api_key = EncryptedTextField(_("API key"))
     key_origin = models.CharField(
-        _("key entered for"), max_length=300, blank=True, default="", editable=False,
+        _("key entered for"), max_length=320, blank=True, default="", editable=False,
         help_text=_("The address the stored key was entered for; it is sent nowhere else."))
     status = models.CharField(
         _("status"), max_length=20, choices=ConnectionStatus.choices,
@@ -108,16 +112,16 @@ class ConnectionBase(models.Model):
 
     def bind_key(self, api_key: str | None = None) -> None:
         """The key (given, or the current one) was entered for the current
-        base URL: from now on it may be sent there, and only there."""
+        base URL: from now on it may be sent to that account, and only there."""
         if api_key is not None:
             self.api_key = api_key
-        self.key_origin = outbound_policy.origin_of(self.base_url)
+        self.key_origin = outbound_policy.account_url(self.base_url)
 
     @property
     def key_bound(self) -> bool:
-        """True when the key may be sent to the current base URL."""
-        origin = outbound_policy.origin_of(self.base_url)
-        return bool(origin) and origin == self.key_origin
+        """True when the key may be sent to the current base URL's account."""
+        account = outbound_policy.account_url(self.base_url)
+        return bool(outbound_policy.origin_of(self.base_url)) and account == self.key_origin
 
     def _key_replaced(self) -> bool:
         """A different key than the one loaded was assigned. Unknown (the key

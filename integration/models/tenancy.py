@@ -94,3 +94,40 @@ class Shop(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Invitation(models.Model):
+    """An owner's offer of a role in their agency, waiting for the invited
+    person to accept it.
+
+    Why it is a row of its own rather than a Membership: a membership grants
+    (the member sees the agency's shops, and the agency's owner may lift the
+    member's login lock-out), so it must never exist without the person's
+    say. The owner names an e-mail address; whoever holds that address gets
+    a link, and the membership is created only when they accept it, logged in
+    as the account of that address (or, when there is none, choosing the
+    password of a new one). Only a hash of the link's token is stored.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="invitations",
+                               verbose_name=_("agency"))
+    email = models.EmailField(_("e-mail"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.VIEWER)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("invited by"))
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("accepted by"))
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.email} → {self.agency} ({self.get_role_display()})"

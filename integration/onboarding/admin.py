@@ -249,7 +249,8 @@ def wizard_check(request, public_id):
             messages.success(request, gettext("%(shop)s is active: webhooks are accepted from "
                                               "now on.") % {"shop": shop.name})
             return redirect("admin:console-dashboard")
-        messages.error(request, gettext("Finish the steps marked as not done first."))
+        messages.error(request, onboarding.activation_refusal(shop)
+                       or gettext("Finish the steps marked as not done first."))
     elif form.is_bound and form.is_valid():
         context = onboarding.sample_lookup(shop=shop, email=form.cleaned_data["email"])
     return _render(request, "admin/console/wizard_check.html", shop=shop, step="check",

@@ -9,7 +9,7 @@ by the alerts, so a half-finished setup cannot act on anything.
 
 Keys are tested on an unsaved connection row and stored only once they work,
 so a wrong key never replaces a working one. The wizard's forms always ask
-for the key together with the URL, so the key is bound to the origin it was
+for the key together with the URL, so the key is bound to the account address it was
 typed for (`bind_key`), and the URLs pass the outbound policy when the form
 is validated (integration.models.connections.validate_vendor_url).
 """
@@ -211,8 +211,11 @@ def hde_connection_check(*, shop, base_url: str, agent_email: str, api_key: str)
     """Test an HDE URL, agent e-mail and key live. The connection row is
     written first because the test records the key's HDE user id on it; it
     is removed again when the test fails."""
+    from integration.tenancy.hde_accounts import HDE_ACCOUNT_TAKEN, hde_account_taken
     from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 
+    if hde_account_taken(shop=shop, base_url=base_url, api_key=api_key):
+        return CheckResult(ok=False, errors=[str(HDE_ACCOUNT_TAKEN)])
     previous = HelpDeskEddyConnection.objects.filter(shop=shop).first()
     connection = previous or HelpDeskEddyConnection(shop=shop)
     # A failed try must leave a working connection exactly as it was (its
@@ -331,9 +334,17 @@ def sample_lookup(*, shop, email: str):
     return customer_context_get(shop=shop, email=email, refresh=True, interactive=True)
 
 
+def activation_refusal(shop) -> str:
+    """Why the shop may not be switched on although its steps are done
+    (another active shop took its HDE account and key meanwhile), or ""."""
+    from integration.tenancy.hde_accounts import HDE_ACCOUNT_TAKEN, hde_account_taken_by_saved
+
+    return str(HDE_ACCOUNT_TAKEN) if hde_account_taken_by_saved(shop=shop) else ""
+
+
 def shop_activate(*, shop) -> bool:
     """Switch a finished draft on: from now on its webhooks are accepted."""
-    if not onboarding_progress(shop).ready:
+    if not onboarding_progress(shop).ready or activation_refusal(shop):
         return False
     if not shop.active:
         shop.active = True

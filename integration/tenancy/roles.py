@@ -19,7 +19,7 @@ GROUP_NAMES = {
 # deleted by hand; retention and shop deletion remove them.
 READ_ONLY_MODELS = {"apicall", "ratelimitstate", "authfailure", "ticketrecord", "sideeffect",
                     "inboundevent", "widgetrequest", "localorder"}
-OWNER_ONLY_MODELS = {"agency", "membership"}
+OWNER_ONLY_MODELS = {"agency", "membership", "invitation"}
 
 
 def _codenames_for(role: str, model_names: list[str]) -> set[str]:

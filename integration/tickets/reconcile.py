@@ -10,6 +10,13 @@ whichever arrives second is a no-op.
 The first run of a shop back-fills its open tickets, bounded by `max_pages`
 (30 tickets a page) so a large desk never spends the HDE budget at once; the
 calls are background calls, throttled below the interactive reserve.
+
+A ticket that another shop on the same HDE account (same account address,
+whatever the key) has already received or handled is left alone: without
+that, a second shop wired to an account back-filled its open tickets and
+wrote its own notes and links on tickets the first shop had handled. (Two
+active shops on one account *and key* are refused outright, see
+integration.tenancy.hde_accounts.)
 """
 
 from datetime import timedelta
@@ -17,7 +24,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from integration.inbox.events import inbound_event_store
-from integration.models import EventSource, InboundEvent, ShopSettings
+from integration.models import EventSource, InboundEvent, ShopSettings, TicketRecord
 from integration.vendors.errors import ApiError
 
 OVERLAP = timedelta(minutes=10)
@@ -52,11 +59,29 @@ def tickets_reconcile(*, shop, now=None, max_pages: int = MAX_PAGES) -> int:
     return created
 
 
+def _handled_elsewhere(shop, keys: dict[str, int]) -> set[str]:
+    """Keys of tickets another shop on the same HDE account has received
+    (an event) or handled (a ticket record)."""
+    from integration.tenancy.hde_accounts import shop_ids_on_hde_account
+
+    others = [pk for pk in shop_ids_on_hde_account(base_url=shop.helpdeskeddy.base_url)
+              if pk != shop.pk]
+    if not others or not keys:
+        return set()
+    seen = set(InboundEvent.objects.filter(
+        shop_id__in=others, source=EventSource.HDE_WEBHOOK, source_key__in=keys,
+    ).values_list("source_key", flat=True))
+    recorded = set(TicketRecord.objects.filter(
+        shop_id__in=others, ticket_id__in=keys.values()).values_list("ticket_id", flat=True))
+    return seen | {key for key, ticket_id in keys.items() if ticket_id in recorded}
+
+
 def _store_unseen(shop, ticket_ids) -> int:
     keys = {f"new_ticket:{ticket_id}": ticket_id for ticket_id in ticket_ids}
     seen = set(InboundEvent.objects.for_shop(shop).filter(
         source=EventSource.HDE_WEBHOOK, source_key__in=keys).values_list("source_key",
                                                                           flat=True))
+    seen |= _handled_elsewhere(shop, keys)
     created = 0
     for key, ticket_id in keys.items():
         if key in seen:

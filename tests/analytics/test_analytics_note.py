@@ -49,3 +49,31 @@ def test_refused_note_says_why(client, rc_shop, rc_connect, make_member):
                            {"shop": rc_shop.pk, **PERIOD, "customer_id": 987654321},
                            follow=True)
     assert "RetailCRM refused the note" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_of_another_store_gets_no_note(client, rc_shop, rc_connect, rc_emulator,
+                                                  make_member):
+    """The finding: the note went to any customer id the key could see,
+    another store's included. The shop's store is `main`; Elena's `outlet`
+    card answers like a missing customer and is left untouched."""
+    connection = rc_connect(site="main")
+    seed_analytics(rc_shop)
+    client.force_login(make_member(rc_shop.agency, Role.OWNER))
+    outlet = rc_emulator.demo["people"]["twin_sites"]["customers"]["outlet"]
+    main = rc_emulator.demo["people"]["twin_sites"]["customers"]["main"]
+    crm = RetailCrmClient.for_connection(connection)
+    before = len(crm.customer_notes(outlet).items)
+
+    response = client.post(reverse("admin:integration_supportanalytics_products_note"),
+                           {"shop": rc_shop.pk, **PERIOD, "customer_id": outlet}, follow=True)
+    html = response.content.decode()
+    assert "RetailCRM refused the note" in html and "No such customer" in html
+    assert len(crm.customer_notes(outlet).items) == before
+    assert not ApiCall.objects.filter(shop=rc_shop, path__contains="customers/notes/create"
+                                      ).exists()
+
+    # The same person's card in the shop's own store gets it.
+    response = client.post(reverse("admin:integration_supportanalytics_products_note"),
+                           {"shop": rc_shop.pk, **PERIOD, "customer_id": main}, follow=True)
+    assert f"written to RetailCRM customer {main}" in response.content.decode()

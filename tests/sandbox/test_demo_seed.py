@@ -226,3 +226,33 @@ def test_the_front_page_says_where_each_case_starts(demo, client):
     assert "/admin/integration/inboundevent/?state=dead" in html
     assert "/admin/integration/supportanalytics/" in html
     assert "<style" not in html and "style=" not in html and "<script" not in html
+
+
+def test_the_seeded_call_log_holds_no_email_or_phone(demo):
+    """The finding: the seed wrote ~45 call-log rows with plain e-mails
+    (`users/?search=olga.k%40example.ru`). The seed now writes its rows
+    through the product's redaction, like the clients: no e-mail or phone of
+    any demo person, in any spelling, nor anything shaped like an e-mail."""
+    from urllib.parse import quote
+
+    from integration.ops.log_export import EMAIL_RE
+
+    seeded, shop, rc, desk = demo
+    rows = list(ApiCall.objects.values_list("path", "error"))
+    assert len(rows) > 100
+    searches = [path for path, _ in rows if "search=" in path or "filter%5Bemail" in path
+                or "filter[email]" in path]
+    assert searches and all("#" in path for path in searches)  # hashed, parameter kept
+    needles = set()
+    for person in PEOPLE_BY_KEY.values():
+        for value in (person.email, person.phone, getattr(person, "phone_in_hde", "")):
+            if value:
+                needles.update({value.lower(), quote(value, safe="").lower(),
+                                quote(value).lower()})
+                digits = "".join(ch for ch in value if ch.isdigit())
+                if len(digits) >= 7:
+                    needles.add(digits[-10:])
+    for path, error in rows:
+        text = f"{path} {error}".lower()
+        assert not EMAIL_RE.search(text), text
+        assert not [needle for needle in needles if needle in text], text

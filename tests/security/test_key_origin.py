@@ -1,5 +1,5 @@
-"""A stored API key is bound to the origin (scheme, host, port) it was
-entered for.
+"""A stored API key is bound to the account address (scheme, host, port and
+path) it was entered for.
 
 Why: the shop page keeps a stored key when its field is left blank. Without
 the binding, an admin (or anyone with the admin's session) could move the URL
@@ -94,7 +94,7 @@ def test_entering_the_key_again_moves_it_to_the_new_origin(demo_shop, owner_clie
     assert response.status_code == 302, response.context and response.context["errors"]
     after = model.objects.get(pk=stored.pk)
     assert after.base_url == new_url
-    assert after.key_origin == new_url.split("/sandbox")[0]
+    assert after.key_origin == new_url.split("/sandbox")[0] + path
     assert [level for level, _ in run_connection_test(client, demo_shop)] == ["success"] * 2
 
 
@@ -144,4 +144,82 @@ def test_rows_saved_before_are_bound_to_their_origin_and_lose_user_info(make_age
     connection.refresh_from_db()
     assert connection.base_url == "https://Desk.example:8443/support"
     assert connection.key_origin == "https://desk.example:8443"
+    assert not connection.key_bound  # until 0023 widens it to the account
+    import_module("integration.migrations.0024_key_bound_to_account").widen_bindings(apps, None)
+    connection.refresh_from_db()
+    assert connection.key_origin == "https://desk.example:8443/support"
     assert connection.key_bound and connection.origin == "https://desk.example:8443"
+
+
+@pytest.mark.django_db
+def test_migration_0023_widens_only_bindings_that_held(make_agency, make_shop):
+    """A key bound to its URL's origin keeps working at that URL's account; a
+    key whose URL had moved to another origin without it stays refused."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    shop = make_shop(make_agency("Bindings"), name="Bindings")
+    held = RetailCrmConnection.objects.create(shop=shop, base_url="https://a.example/crm/",
+                                              api_key="key-123456789")
+    RetailCrmConnection.objects.filter(pk=held.pk).update(key_origin="https://a.example:443")
+    moved = HelpDeskEddyConnection.objects.create(
+        shop=shop, base_url="https://b.example/desk", agent_email="bot@b.example",
+        api_key="key-987654321")
+    HelpDeskEddyConnection.objects.filter(pk=moved.pk).update(
+        key_origin="https://elsewhere.example:443")
+    import_module("integration.migrations.0024_key_bound_to_account").widen_bindings(apps, None)
+    held.refresh_from_db()
+    moved.refresh_from_db()
+    assert held.key_origin == "https://a.example:443/crm" and held.key_bound
+    assert moved.key_origin == "https://elsewhere.example:443" and not moved.key_bound
+
+
+@pytest.mark.parametrize("prefix,other", [("retailcrm", "/sandbox/retailcrm/agency-second"),
+                                          ("helpdeskeddy", "/sandbox/hde/agency-second")])
+def test_another_account_on_the_same_host_needs_the_key_again(demo_shop, owner_client,
+                                                              live_server, prefix, other):
+    """The finding: the Demo URL moved to /sandbox/retailcrm/agency-second
+    (same origin) with the key blank was accepted, and the Demo key was sent
+    to another account. Same origin, other path: refused like another host."""
+    model, path = VENDORS[prefix]
+    stored = model.objects.get(shop=demo_shop)
+    client = owner_client(demo_shop)
+    url = shop_url(demo_shop)
+    moved = stored.base_url.replace(path, other)
+    assert moved != stored.base_url
+
+    response = client.post(url, form_data(client.get(url), **{
+        f"{prefix}-0-base_url": moved, f"{prefix}-0-api_key": ""}))
+    assert response.status_code == 200
+    assert "api_key" in formset_errors(response, prefix)
+    assert "enter the API key again" in response.content.decode()
+    assert model.objects.get(pk=stored.pk).base_url == stored.base_url
+    assert [level for level, _ in run_connection_test(client, demo_shop)] == ["success"] * 2
+    assert not ApiCall.objects.filter(path__contains="agency-second").exists()
+
+
+@pytest.mark.parametrize("client_class,prefix", [(RetailCrmClient, "retailcrm"),
+                                                 (HelpDeskEddyClient, "helpdeskeddy")])
+@pytest.mark.parametrize("how", ["database", "memory"])
+def test_the_client_refuses_to_send_a_key_to_another_path_of_its_host(
+        demo_shop, listener, connects, client_class, prefix, how):
+    """The second line, for a path: a key entered for `<host>/account-a` is
+    not sent to `<host>/account-b`, whether the URL changed in the database
+    or only in memory."""
+    model, _path = VENDORS[prefix]
+    host = listener()
+    connection = model.objects.get(shop=demo_shop)
+    connection.base_url = host.url + "/account-a"
+    connection.bind_key()
+    connection.save()
+    if how == "database":
+        model.objects.filter(pk=connection.pk).update(base_url=host.url + "/account-b")
+        connection = model.objects.get(pk=connection.pk)
+    else:
+        connection.base_url = host.url + "/account-b/"
+    client = client_class.for_connection(connection)
+    with pytest.raises(ApiRefusedByPolicy):
+        client.request("GET", "/api/credentials" if prefix == "retailcrm" else "/api/v2/users/")
+    assert host.received == []
+    assert connects == []

@@ -249,3 +249,72 @@ def test_refused_logins_go_with_the_personal_data_purge_but_not_inside_the_windo
     assert locked(Visitor(live_server.url, forwarded_for=ATTACKER_ADDRESS).login(owner))
     logs_purge(now=timezone.now() + timedelta(minutes=16))
     assert not AccessAttempt.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_owner_can_neither_attach_nor_unlock_another_agencys_owner_or_a_superuser(
+        live_server, behind_proxy, staff):
+    """The finding: B's owner (and the superuser), locked out, were invited
+    by A's owner, became A's members without being asked, showed "login
+    locked" in A's list, and A's owner unlocked them. Now the invitation
+    grants nothing until accepted, and even an accepted member who also
+    belongs to B stays out of A's owner's reach: no state shown (not even
+    "not locked"), no unlock."""
+    from django.core import mail
+
+    from integration.models import Membership
+
+    root = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
+    owner_b = staff["b"]["owner"]
+    for victim in (owner_b.username, root.username):
+        _lock(Visitor(live_server.url, forwarded_for=ATTACKER_ADDRESS), victim)
+
+    owner_a = Visitor(live_server.url, forwarded_for="192.0.2.10")
+    assert logged_in(owner_a.login(staff["a"]["owner"].username))
+    owner_a.session.get(live_server.url + "/admin/integration/membership/invite/", timeout=30)
+    for email in (owner_b.email, root.email):
+        response = owner_a.post_admin("/admin/integration/membership/invite/", {
+            "agency": staff["a"]["agency"].pk, "email": email, "role": "viewer"})
+        assert response.status_code == 200 and "Invitation sent to" in response.text
+    assert not Membership.objects.filter(agency=staff["a"]["agency"],
+                                         user__in=[owner_b, root]).exists()
+    page = owner_a.session.get(live_server.url + "/admin/integration/membership/",
+                               timeout=30).text
+    assert owner_b.username not in page and ">root<" not in page
+
+    # B's owner accepts (their own choice): a member of A and of B.
+    link = next(m for m in mail.outbox if m.to == [owner_b.email])
+    path = re.search(r"https?://[^/\s]+(/accounts/invitation/[^/\s]+/)", link.body).group(1)
+    victim = Visitor(live_server.url, forwarded_for=OWNER_ADDRESS)
+    victim.session.cookies.clear()
+    token = victim._csrf("/admin/login/")
+    victim.session.post(live_server.url + "/admin/login/", data={
+        "username": owner_b.username, "password": PASSWORD, "next": path,
+        "csrfmiddlewaretoken": token}, timeout=30)
+    victim.post_admin(path, {"accept": "1"})
+    membership = Membership.objects.get(agency=staff["a"]["agency"], user=owner_b)
+
+    page = owner_a.session.get(live_server.url + "/admin/integration/membership/?o=4",
+                               timeout=30).text
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", page, re.S)
+    victim_row = next(r for r in rows if owner_b.username in r)
+    cell = victim_row.split("field-login_state")[1][:200]
+    assert 'alt="True"' not in cell and 'alt="False"' not in cell
+    response = owner_a.post_admin("/admin/integration/membership/", {
+        "action": "unlock_login", "_selected_action": [membership.pk]})
+    assert "Unlocked" not in response.text
+    for username in (owner_b.username, root.username):
+        assert locked(Visitor(live_server.url, forwarded_for=ATTACKER_ADDRESS).login(username))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admins_and_viewers_see_no_lock_state(live_server, behind_proxy, staff):
+    member = staff["a"]["viewer"]
+    _lock(Visitor(live_server.url, forwarded_for=OWNER_ADDRESS), member.username)
+    for role in ("admin", "viewer"):
+        visitor = Visitor(live_server.url, forwarded_for="192.0.2.11")
+        assert logged_in(visitor.login(staff["a"][role].username))
+        page = visitor.session.get(live_server.url + "/admin/integration/membership/",
+                                   timeout=30).text
+        assert member.username in page
+        assert "field-login_state" not in page and "unlock_login" not in page

@@ -1,32 +1,56 @@
-"""Inviting a colleague: the owner's form, the e-mail, the set-password link
-and the first login, all through the real admin and Django's reset views."""
+"""Inviting a colleague: the owner's form, the e-mail, the invitation link
+and what the invited person does with it, all through the real admin and the
+portal's invitation page.
+
+The rule under test (integration.tenancy.invitations): an invitation grants
+nothing until the invited person accepts it, logged in as the account of
+the invited address or choosing the password of a new account; and the
+owner cannot tell from the portal's answer whether an address has an
+account.
+"""
 
 import re
+from datetime import timedelta
+from urllib.parse import unquote
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils import timezone
 
-from integration.models import Membership, Role
+from integration.models import Invitation, Membership, Role
 from integration.tenancy.invitations import membership_invite
 
 INVITE_URL = "/admin/integration/membership/invite/"
 NEW_PASSWORD = "Tangerine-Harbour-42"
-LINK_RE = re.compile(r"https?://testserver(/accounts/reset/[^/\s]+/[^/\s]+/)")
+LINK_RE = re.compile(r"https?://testserver(/accounts/invitation/[^/\s]+/)")
 
 
 def _invite(client, agency, email="new.colleague@example.com", role=Role.ADMIN):
     return client.post(INVITE_URL, {"agency": agency.pk, "email": email, "role": role})
 
 
+def _link(message) -> str:
+    found = LINK_RE.search(message.body)
+    assert found, message.body
+    return found.group(1)
+
+
+def _login(client, username, password="pw-123456!"):
+    client.logout()
+    response = client.post(reverse("admin:login"), {
+        "username": username, "password": password, "next": reverse("admin:index")})
+    assert response.status_code == 302 and response.url == reverse("admin:index")
+
+
 @pytest.mark.django_db
-def test_owner_invites_colleague_who_sets_password_and_sees_only_that_agency(
-    client, two_tenants
-):
-    """The whole path a real colleague takes: e-mail, link, new password,
-    admin login, and tenant scoping applied to the new account."""
+def test_owner_invites_a_new_colleague_who_accepts_by_choosing_a_password(client, two_tenants):
+    """The whole path of someone without an account: e-mail, link, password,
+    admin login, tenant scoping applied to the new account. Until they
+    accept, no account and no membership exist."""
     tenant = two_tenants["a"]
     client.force_login(tenant["owner"])
 
@@ -39,50 +63,167 @@ def test_owner_invites_colleague_who_sets_password_and_sees_only_that_agency(
     assert response.url == reverse("admin:integration_membership_changelist")
     follow = client.get(response.url)
     assert "Invitation sent to new.colleague@example.com" in follow.content.decode()
-
-    user = get_user_model().objects.get(username="new.colleague@example.com")
-    assert user.email == "new.colleague@example.com"
-    assert not user.has_usable_password()
-    assert user.is_staff  # via the membership signal
-    assert Membership.objects.get(user=user).agency == tenant["agency"]
+    assert not get_user_model().objects.filter(email="new.colleague@example.com").exists()
+    pending = client.get(reverse("admin:integration_invitation_changelist"))
+    assert "new.colleague@example.com" in pending.content.decode()
 
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["new.colleague@example.com"]
     assert "Agency A" in message.subject
-    link = LINK_RE.search(message.body)
-    assert link, message.body
+    link = _link(message)
+    assert Invitation.objects.get().token_hash not in message.body  # only a hash is stored
 
-    # Following the link: Django moves the token into the session and shows
-    # the set-password form at a token-free URL.
     client.logout()
-    landing = client.get(link.group(1))
-    assert landing.status_code == 302
-    assert "set-password" in landing.url
-    form_page = client.get(landing.url)
-    assert form_page.status_code == 200
-    assert form_page.context["validlink"] is True
-    done = client.post(
-        landing.url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
-    )
-    assert done.status_code == 302
-    assert done.url == reverse("password_reset_complete")
-    complete = client.get(done.url)
-    assert reverse("admin:login").encode() in complete.content
+    page = client.get(link)
+    assert page.status_code == 200 and page.context["state"] == "new_account"
+    assert page["Cache-Control"].startswith("max-age=0") or "no-cache" in page["Cache-Control"]
+    mismatch = client.post(link, {"new_password1": NEW_PASSWORD, "new_password2": "other"})
+    assert mismatch.context["state"] == "new_account" and mismatch.context["form"].errors
+    assert not get_user_model().objects.filter(email="new.colleague@example.com").exists()
+    done = client.post(link, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert done.status_code == 200 and done.context["state"] == "created"
 
-    # The link is single-use: once the password changed, the token is dead.
-    assert client.get(link.group(1)).context["validlink"] is False
+    user = get_user_model().objects.get(username="new.colleague@example.com")
+    assert user.email == "new.colleague@example.com"
+    assert user.is_staff  # via the membership signal
+    membership = Membership.objects.get(user=user)
+    assert (membership.agency, membership.role) == (tenant["agency"], Role.ADMIN)
 
-    login = client.post(
-        reverse("admin:login"),
-        {"username": "new.colleague@example.com", "password": NEW_PASSWORD,
-         "next": reverse("admin:index")},
-    )
-    assert login.status_code == 302 and login.url == reverse("admin:index")
+    # The link is single-use.
+    assert client.get(link).status_code == 404
+
+    _login(client, "new.colleague@example.com", NEW_PASSWORD)
     shops = client.get(reverse("admin:integration_shop_changelist"))
     assert shops.status_code == 200
     shown = set(shops.context["cl"].queryset.values_list("name", flat=True))
     assert shown == {"Shop A"}
+
+
+@pytest.mark.django_db
+def test_an_existing_account_becomes_a_member_only_when_it_accepts(client, two_tenants):
+    """The finding: B's owner typed into A's invite form became A's member
+    without being asked. Now nothing changes until B's owner, logged in as
+    themselves, accepts; another account holding the link cannot."""
+    owner_a, owner_b = two_tenants["a"]["owner"], two_tenants["b"]["owner"]
+    agency_a = two_tenants["a"]["agency"]
+    client.force_login(owner_a)
+    assert _invite(client, agency_a, email=owner_b.email.upper(), role=Role.VIEWER
+                   ).status_code == 302
+    assert list(owner_b.memberships.values_list("agency__name", flat=True)) == ["Agency B"]
+    listed = client.get(reverse("admin:integration_membership_changelist"))
+    assert owner_b not in {m.user for m in listed.context["cl"].queryset}
+    link = _link(mail.outbox[0])
+    assert mail.outbox[0].to == [owner_b.email]
+
+    # Not logged in: the login form first, coming back to the link.
+    client.logout()
+    anonymous = client.get(link)
+    assert anonymous.status_code == 302 and anonymous.url.startswith(reverse("admin:login"))
+    assert link in unquote(anonymous.url)
+
+    # Someone else holding the link (A's owner, here) cannot accept it.
+    client.force_login(owner_a)
+    assert client.get(link).status_code == 403
+    assert client.post(link, {"accept": "1"}).status_code == 403
+    assert not Membership.objects.filter(user=owner_b, agency=agency_a).exists()
+
+    # B's owner logs in through that form and comes back to accept.
+    client.logout()
+    back = client.post(anonymous.url, {"username": owner_b.username, "password": "pw-123456!",
+                                       "next": link})
+    assert back.status_code == 302 and back.url == link
+    confirm = client.get(link)
+    assert confirm.status_code == 200 and confirm.context["state"] == "confirm"
+    assert "Agency A" in confirm.content.decode()
+    accepted = client.post(link, {"accept": "1"})
+    assert accepted.status_code == 302 and accepted.url == reverse("admin:index")
+    assert Membership.objects.get(user=owner_b, agency=agency_a).role == Role.VIEWER
+    assert client.get(link).status_code == 404
+    assert not Invitation.objects.filter(accepted_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_the_invite_form_does_not_tell_whether_an_address_has_an_account(client, two_tenants):
+    """Same answer, same message, same e-mail text for an address with an
+    account (B's viewer, even the superuser) and one without."""
+    owner_a, agency_a = two_tenants["a"]["owner"], two_tenants["a"]["agency"]
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw-123456!")
+    client.force_login(owner_a)
+    users_before = get_user_model().objects.count()
+    answers = []
+    for email in (two_tenants["b"]["viewer"].email, root.email, "nobody.yet@example.com"):
+        response = _invite(client, agency_a, email=email, role=Role.VIEWER)
+        page = client.get(response.url).content.decode()
+        message = next(m for m in mail.outbox if m.to == [email])
+        answers.append((
+            response.status_code, response.url,
+            re.search(r"Invitation sent to .*?</li>", page).group(0).replace(email, "<e>"),
+            message.subject,
+            LINK_RE.sub("<link>", message.body),
+        ))
+    assert answers[0] == answers[1] == answers[2]
+    assert get_user_model().objects.count() == users_before
+    assert not Membership.objects.filter(agency=agency_a, role=Role.VIEWER).exclude(
+        user=two_tenants["a"]["viewer"]).exists()
+
+
+@pytest.mark.django_db
+def test_declining_replacing_and_expiry_leave_no_membership(client, two_tenants):
+    owner_a, viewer_b = two_tenants["a"]["owner"], two_tenants["b"]["viewer"]
+    agency_a = two_tenants["a"]["agency"]
+    client.force_login(owner_a)
+    _invite(client, agency_a, email=viewer_b.email)
+    first = _link(mail.outbox[-1])
+    _invite(client, agency_a, email=viewer_b.email)  # sent again: the first link dies
+    second = _link(mail.outbox[-1])
+    assert first != second
+    assert Invitation.objects.filter(accepted_at__isnull=True).count() == 1
+
+    client.force_login(viewer_b)
+    assert client.get(first).status_code == 404
+    declined = client.post(second, {"decline": "1"})
+    assert declined.status_code == 200 and declined.context["state"] == "declined"
+    assert client.get(second).status_code == 404
+    assert not Membership.objects.filter(user=viewer_b, agency=agency_a).exists()
+
+    client.force_login(owner_a)
+    _invite(client, agency_a, email=viewer_b.email)
+    third = _link(mail.outbox[-1])
+    client.force_login(viewer_b)
+    with time_machine.travel(timezone.now() + timedelta(days=8)):
+        assert client.get(third).status_code == 404
+        assert client.post(third, {"accept": "1"}).status_code == 404
+    assert not Membership.objects.filter(user=viewer_b, agency=agency_a).exists()
+
+
+@pytest.mark.django_db
+def test_owner_withdraws_a_pending_invitation(client, two_tenants):
+    owner_a = two_tenants["a"]["owner"]
+    client.force_login(owner_a)
+    _invite(client, two_tenants["a"]["agency"], email="someone@example.com")
+    link = _link(mail.outbox[0])
+    invitation = Invitation.objects.get()
+    response = client.post(reverse("admin:integration_invitation_changelist"), {
+        "action": "delete_selected", "_selected_action": [invitation.pk], "post": "yes"})
+    assert response.status_code == 302
+    assert not Invitation.objects.exists()
+    client.logout()
+    assert client.get(link).status_code == 404
+
+    # Admins and viewers, and other agencies' owners, do not see invitations.
+    client.force_login(owner_a)
+    _invite(client, two_tenants["a"]["agency"], email="someone@example.com")
+    pending = Invitation.objects.get()
+    for user in (two_tenants["a"]["admin"], two_tenants["a"]["viewer"],
+                 two_tenants["b"]["owner"]):
+        client.force_login(user)
+        page = client.get(reverse("admin:integration_invitation_changelist"))
+        assert page.status_code == 403 or pending not in page.context["cl"].queryset
+        assert client.post(reverse("admin:integration_invitation_changelist"), {
+            "action": "delete_selected", "_selected_action": [pending.pk], "post": "yes"}
+        ).status_code in (200, 302, 403)
+    assert Invitation.objects.filter(pk=pending.pk).exists()
 
 
 @pytest.mark.django_db
@@ -98,7 +239,7 @@ def test_non_owner_gets_403_on_invite_view(client, two_tenants, role):
     assert client.get(INVITE_URL).status_code == 403
     assert _invite(client, tenant["agency"]).status_code == 403
     assert mail.outbox == []
-    assert not get_user_model().objects.filter(username="new.colleague@example.com").exists()
+    assert not Invitation.objects.exists()
 
 
 @pytest.mark.django_db
@@ -111,51 +252,46 @@ def test_inviting_into_another_agency_is_refused(client, two_tenants):
     assert response.status_code == 200
     assert "agency" in response.context["form"].errors
     assert mail.outbox == []
-    assert not Membership.objects.filter(user__email="new.colleague@example.com").exists()
 
     with pytest.raises(PermissionDenied):
         membership_invite(inviter=owner_a, agency=agency_b, email="x@example.com",
                           role=Role.VIEWER, request_base_url="http://testserver")
-    assert not get_user_model().objects.filter(email="x@example.com").exists()
+    assert not Invitation.objects.exists()
 
 
 @pytest.mark.django_db
-def test_existing_account_is_reused_and_gets_no_reset_link(client, two_tenants):
-    """Inviting someone who already has a password (here B's viewer) adds the
-    membership to the same account and does not mail a set-password link."""
-    viewer_b = two_tenants["b"]["viewer"]
-    membership = membership_invite(
-        inviter=two_tenants["a"]["owner"], agency=two_tenants["a"]["agency"],
-        email=viewer_b.email.upper(), role=Role.VIEWER, request_base_url="http://testserver",
-    )
-    assert membership.user == viewer_b
-    assert viewer_b.memberships.count() == 2
-    assert len(mail.outbox) == 1
-    assert "/accounts/reset/" not in mail.outbox[0].body
-    assert "http://testserver/admin/" in mail.outbox[0].body
-
-
-@pytest.mark.django_db
-def test_inviting_an_existing_member_twice_is_a_form_error(client, two_tenants):
+def test_inviting_an_existing_member_is_a_form_error(client, two_tenants):
+    """Membership of the owner's own agency is what the owner sees anyway."""
     tenant = two_tenants["a"]
     client.force_login(tenant["owner"])
-    assert _invite(client, tenant["agency"]).status_code == 302
-    again = _invite(client, tenant["agency"], email="New.Colleague@example.com")
+    again = _invite(client, tenant["agency"], email=tenant["viewer"].email.upper())
     assert again.status_code == 200
     assert "already a member" in str(again.context["form"].non_field_errors())
-    assert len(mail.outbox) == 1
-    assert Membership.objects.filter(user__email="new.colleague@example.com").count() == 1
+    assert mail.outbox == []
 
 
 @pytest.mark.django_db
-def test_membership_user_choices_exclude_other_tenants(client, two_tenants):
-    """The plain "add membership" form must not list every tenant's logins."""
-    client.force_login(two_tenants["a"]["owner"])
-    page = client.get(reverse("admin:integration_membership_add"))
-    choices = page.context["adminform"].form.fields["user"].queryset
-    names = set(choices.values_list("username", flat=True))
-    assert "viewer-agency-a" in names
-    assert not any(name.endswith("agency-b") for name in names)
+def test_owners_cannot_add_or_move_memberships_by_hand(client, two_tenants):
+    """The plain "add membership" form would make a member of anyone listed
+    without asking; editing would move a membership to another account.
+    Owners change roles only; a superuser may still add directly."""
+    owner_a, viewer_a = two_tenants["a"]["owner"], two_tenants["a"]["viewer"]
+    client.force_login(owner_a)
+    assert client.get(reverse("admin:integration_membership_add")).status_code == 403
+    membership = Membership.objects.get(user=viewer_a)
+    url = reverse("admin:integration_membership_change", args=[membership.pk])
+    form = client.get(url).context["adminform"].form
+    assert set(form.fields) == {"role"}
+    response = client.post(url, {"role": Role.ADMIN, "user": owner_a.pk,
+                                 "agency": two_tenants["b"]["agency"].pk})
+    assert response.status_code == 302
+    membership.refresh_from_db()
+    assert (membership.user, membership.agency, membership.role) == (
+        viewer_a, two_tenants["a"]["agency"], Role.ADMIN)
+
+    get_user_model().objects.create_superuser("root", "root@example.com", "pw-123456!")
+    _login(client, "root")
+    assert client.get(reverse("admin:integration_membership_add")).status_code == 200
 
 
 @pytest.mark.django_db

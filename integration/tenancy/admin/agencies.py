@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import display_for_value
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
@@ -10,9 +11,13 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from integration.models import Agency, Membership, Role
+from integration.models import Agency, Invitation, Membership, Role
 from integration.tenancy.access import agencies_for_user, can_manage_members
-from integration.tenancy.login_lockout import login_unlock, memberships_with_login_state
+from integration.tenancy.login_lockout import (
+    login_unlock,
+    may_see_login_state,
+    memberships_with_login_state,
+)
 
 
 @admin.register(Agency)
@@ -41,6 +46,8 @@ class AgencyAdmin(admin.ModelAdmin):
 
 def agencies_owned_by(user):
     """Agencies whose members `user` may manage (all of them for a superuser)."""
+    if not user.is_authenticated or not user.is_active:
+        return Agency.objects.none()
     if user.is_superuser:
         return Agency.objects.all()
     return agencies_for_user(user).filter(memberships__user=user, memberships__role=Role.OWNER)
@@ -83,7 +90,8 @@ class MembershipAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context=extra_context)
 
     def invite_view(self, request):
-        """Owners invite a colleague by e-mail (see services.invitations)."""
+        """Owners invite a colleague by e-mail (integration.tenancy.invitations):
+        the answer is the same whether the address has an account or not."""
         from integration.tenancy.invitations import membership_invite
 
         if not self.may_invite(request):
@@ -91,7 +99,7 @@ class MembershipAdmin(admin.ModelAdmin):
         form = InviteColleagueForm(request.POST or None, user=request.user)
         if request.method == "POST" and form.is_valid():
             try:
-                membership = membership_invite(
+                invitation = membership_invite(
                     inviter=request.user,
                     agency=form.cleaned_data["agency"],
                     email=form.cleaned_data["email"],
@@ -102,8 +110,9 @@ class MembershipAdmin(admin.ModelAdmin):
                 form.add_error(None, error)
             else:
                 self.message_user(request, _(
-                    "Invitation sent to %(email)s for %(agency)s."
-                ) % {"email": membership.user.email, "agency": membership.agency.name})
+                    "Invitation sent to %(email)s for %(agency)s. They become a member when "
+                    "they accept it."
+                ) % {"email": invitation.email, "agency": invitation.agency.name})
                 return HttpResponseRedirect(reverse("admin:integration_membership_changelist"))
         context = {
             **self.admin_site.each_context(request),
@@ -117,24 +126,55 @@ class MembershipAdmin(admin.ModelAdmin):
         return memberships_with_login_state(
             super().get_queryset(request)
             .filter(agency__in=agencies_for_user(request.user))
-            .select_related("user", "agency")
+            .select_related("user", "agency"),
+            actor=request.user,
         )
 
-    @admin.display(description=_("login locked"), boolean=True, ordering="login_locked")
+    def get_list_display(self, request):
+        """The lock-out column only for those who may unlock someone."""
+        shown = super().get_list_display(request)
+        if may_see_login_state(request.user):
+            return shown
+        return [name for name in shown if name != "login_state"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not may_see_login_state(request.user):
+            actions.pop("unlock_login", None)
+        return actions
+
+    def get_readonly_fields(self, request, obj=None):
+        """Only the role changes on an existing membership: moving it to
+        another account or agency would make a member of someone who never
+        accepted (integration.tenancy.invitations)."""
+        if obj is not None and not request.user.is_superuser:
+            return ("user", "agency", *super().get_readonly_fields(request, obj))
+        return super().get_readonly_fields(request, obj)
+
+    def has_add_permission(self, request):
+        """New members come through "Invite colleague" and accept it; only
+        the installation's operator adds a membership directly."""
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    @admin.display(description=_("login locked"), ordering="login_locked")
     def login_state(self, membership):
-        return membership.login_locked
+        """Blank for an account the viewer may not unlock (login_lockout)."""
+        if not membership.may_unlock:
+            return ""
+        return display_for_value(membership.login_locked, "", boolean=True)
 
     @admin.action(description=_("Unlock login of selected members"), permissions=["change"])
     def unlock_login(self, request, queryset):
-        """Lift a login lock-out (too many refused passwords) where the user
-        owns the member's agency; a superuser may lift anyone's."""
+        """Lift a login lock-out (too many refused passwords) of accounts that
+        belong only to agencies the user owns; a superuser may lift anyone's."""
         unlocked, refused = login_unlock(actor=request.user, memberships=queryset)
         if refused:
             self.message_user(request, ngettext(
-                "Only an owner of the member's agency may unlock a login; %(n)d selected "
-                "member was left as it was.",
-                "Only an owner of the member's agency may unlock a login; %(n)d selected "
-                "members were left as they were.", refused) % {"n": refused}, messages.WARNING)
+                "A login can be unlocked only by an owner of every agency the account belongs "
+                "to; %(n)d selected member was left as it was.",
+                "A login can be unlocked only by an owner of every agency the account belongs "
+                "to; %(n)d selected members were left as they were.", refused)
+                % {"n": refused}, messages.WARNING)
         if unlocked:
             self.message_user(request, ngettext("Unlocked %(n)d login.", "Unlocked %(n)d logins.",
                                                 unlocked) % {"n": unlocked}, messages.SUCCESS)
@@ -167,3 +207,38 @@ class MembershipAdmin(admin.ModelAdmin):
         if not can_manage_members(request.user, obj.agency_id):
             raise PermissionDenied
         super().save_model(request, obj, form, change)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations waiting for an answer, seen and withdrawn by the owners
+    who may invite into their agency. New ones come from "Invite
+    colleague"; an accepted one is a membership and leaves this list."""
+
+    list_display = ("email", "agency", "role", "invited_by", "created_at", "expires_at")
+    list_filter = ("role", ("agency", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("email",)
+    fields = ("email", "agency", "role", "invited_by", "created_at", "expires_at")
+    readonly_fields = fields
+    actions = ["delete_selected"]
+
+    def get_queryset(self, request):
+        from integration.tenancy.invitations import invitations_pending_for
+
+        return invitations_pending_for(request.user).select_related("agency", "invited_by")
+
+    def has_module_permission(self, request):
+        return agencies_owned_by(request.user).exists()
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request) and (
+            obj is None or can_manage_members(request.user, obj.agency_id))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)

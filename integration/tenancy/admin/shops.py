@@ -1,5 +1,6 @@
 """Shops with their connections, the page a shop admin lives on."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -87,10 +88,47 @@ class ShopSecretInline(TenantScopedInlineMixin, admin.TabularInline):
         return False
 
 
+class ShopForm(forms.ModelForm):
+    """The shop's own fields, checked together with the HDE connection
+    posted beside them: an active shop may not share an HDE account and key
+    with another active shop (integration.tenancy.hde_accounts)."""
+
+    HDE = "helpdeskeddy"
+
+    def _posted_hde(self):
+        """(base URL, key) the shop will have after this save, or None."""
+        stored = (HelpDeskEddyConnection.objects.filter(shop_id=self.instance.pk).first()
+                  if self.instance.pk else None)
+        if f"{self.HDE}-TOTAL_FORMS" not in self.data:
+            return (stored.base_url, stored.api_key) if stored else None
+        if (self.data.get(f"{self.HDE}-TOTAL_FORMS") in ("0", "")
+                or self.data.get(f"{self.HDE}-0-DELETE")):
+            return None
+        url = (self.data.get(f"{self.HDE}-0-base_url") or "").strip()
+        if url and "://" not in url:
+            url = f"https://{url}"  # as the URL field reads it
+        key = (self.data.get(f"{self.HDE}-0-api_key") or "").strip()
+        if stored is not None:
+            url, key = url or stored.base_url, key or stored.api_key
+        return (url, key) if url and key else None
+
+    def clean(self):
+        from integration.tenancy.hde_accounts import HDE_ACCOUNT_TAKEN, hde_account_taken
+
+        data = super().clean()
+        if data.get("active"):
+            posted = self._posted_hde()
+            if posted and hde_account_taken(shop=self.instance, base_url=posted[0],
+                                            api_key=posted[1]):
+                self.add_error("active", HDE_ACCOUNT_TAKEN)
+        return data
+
+
 @admin.register(Shop)
 class ShopAdmin(ShopWidgetAccessMixin, ShopPersonalDataMixin, TenantScopedAdminMixin,
                 admin.ModelAdmin):
     shop_lookup = ""
+    form = ShopForm
     list_display = ("name", "agency", "active", "language", "retailcrm_health", "hde_health")
     # RelatedOnly: the filter lists only agencies present in the scoped
     # queryset, never other tenants' names.
@@ -124,35 +162,44 @@ class ShopAdmin(ShopWidgetAccessMixin, ShopPersonalDataMixin, TenantScopedAdminM
                                   level)
 
     def _issue(self, request, queryset, kind, replace):
+        """Issue the secrets and show them once, on the answer to this POST:
+        a page of its own that no cache keeps (the admin marks every answer
+        uncacheable). Never in a message: Django keeps messages in a signed
+        but readable cookie (or the session), so the plaintext would travel
+        back and forth and rest in the browser."""
         from django.conf import settings
+        from django.template.response import TemplateResponse
         from django.urls import reverse
 
         from integration.tenancy.secrets import shop_secret_issue
 
         route = {SecretKind.HDE_WEBHOOK: "hook-hde", SecretKind.RETAILCRM_TRIGGER: "hook-retailcrm"}
+        issued, refused = [], []
         for shop in queryset[:20]:
             if not self._may_edit(request, shop):
-                self.message_user(request, _("%(shop)s: you may not change this shop.")
-                                  % {"shop": shop.name}, messages.ERROR)
+                refused.append(shop)
                 continue
             token = shop_secret_issue(shop=shop, kind=kind, replace=replace)
+            self.log_change(request, shop, _("Issued a new %(kind)s (…%(hint)s).")
+                            % {"kind": SecretKind(kind).label, "hint": token[-4:]})
             where = ""
             if kind in route:
                 where = settings.PORTAL_BASE_URL + reverse(route[kind], args=[shop.public_id])
-            self.message_user(
-                request,
-                _("%(shop)s: %(kind)s (shown once, copy it now): %(token)s %(where)s")
-                % {"shop": shop.name, "kind": SecretKind(kind).label, "token": token,
-                   "where": where},
-                messages.WARNING,
-            )
+            issued.append({"shop": shop, "token": token, "where": where})
+        response = TemplateResponse(request, "admin/integration/shop/secrets_issued.html", {
+            **self.admin_site.each_context(request),
+            "title": _("New secrets: %(kind)s") % {"kind": SecretKind(kind).label},
+            "opts": self.opts, "kind": SecretKind(kind), "issued": issued, "refused": refused,
+        })
+        response["Cache-Control"] = "no-store"
+        return response
 
     @admin.action(description=_("Issue a new HDE webhook secret (revokes the old one)"),
                   permissions=["change"])
     def issue_hde_webhook_secret(self, request, queryset):
-        self._issue(request, queryset, SecretKind.HDE_WEBHOOK, replace=True)
+        return self._issue(request, queryset, SecretKind.HDE_WEBHOOK, replace=True)
 
     @admin.action(description=_("Issue a new RetailCRM trigger secret (revokes the old one)"),
                   permissions=["change"])
     def issue_retailcrm_trigger_secret(self, request, queryset):
-        self._issue(request, queryset, SecretKind.RETAILCRM_TRIGGER, replace=True)
+        return self._issue(request, queryset, SecretKind.RETAILCRM_TRIGGER, replace=True)
