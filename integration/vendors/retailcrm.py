@@ -318,13 +318,13 @@ class RetailCrmClient(BaseClient):
         first = self._get("/api/v5/orders/history", {"limit": HISTORY_LIMIT})
         pages = int((first.get("pagination") or {}).get("totalPageCount", 1) or 1)
         ids = []
-        for page in range(pages, max(1, pages - max_steps), -1):
+        for page in range(pages, max(0, pages - max_steps), -1):
             body = first if page == 1 else self._get(
                 "/api/v5/orders/history", {"limit": HISTORY_LIMIT, "page": page})
             ids = [int(raw["id"]) for raw in body.get("history") or [] if raw.get("id")]
             if ids:
                 break
-        if not ids and pages > 1:
+        if not ids:
             ids = [int(raw["id"]) for raw in first.get("history") or [] if raw.get("id")]
         return max(ids, default=0)
 

@@ -243,9 +243,9 @@ class SettingsRead:
 
         if self.reason == "refused":
             return gettext("the key may not read the account settings; times are read in "
-                           "the shop's time zone (%(zone)s)") % {"zone": self.zone}
+                           "the time zone %(zone)s") % {"zone": self.zone}
         return gettext("the account settings could not be read just now; times are read in "
-                       "the shop's time zone (%(zone)s)") % {"zone": self.zone}
+                       "the time zone %(zone)s") % {"zone": self.zone}
 
 
 @dataclass
