@@ -49,13 +49,13 @@ def test_priority_and_fields_are_written_whatever_hde_does_with_tags(wired_shop,
     notices = shops_health(shops=type(wired_shop).objects.filter(pk=wired_shop.pk))[0].notices
     if answer in ("stick", "append"):
         assert "order-in-delivery" in after.tags and learned == "stick"
-        assert "does not take them" not in comment
+        assert "не принимает" not in comment
         assert not any("Tags not supported" in line for line in notices)
     else:
         assert "order-in-delivery" not in after.tags
         assert learned == {"refuse": "refused", "ignore": "ignored"}[answer]
-        # Operators still see what the rules chose.
-        assert "order-in-delivery" in comment and "does not take them" in comment
+        # Operators still see what the rules chose (the shop writes Russian).
+        assert "order-in-delivery" in comment and "HelpDeskEddy здесь их не принимает" in comment
         assert any("Tags not supported" in line for line in notices)
 
     # The next ticket: known now, so one PUT without tags and no re-read.
