@@ -147,3 +147,24 @@ def right_available(shop, right: str) -> bool:
 def features_off_text(rights) -> list[str]:
     """Each missing right as "the features it turns off", in words."""
     return [str(RIGHT_FEATURES[right]) for right in rights if right in RIGHT_FEATURES]
+
+
+# -- what the lookups may consult -------------------------------------------------
+PHONE_FORMS = ("national", "plus7", "eight", "seven")
+
+
+def phone_forms(connection) -> list[str]:
+    """The phone search forms (R-2) that found customers on this account,
+    best first, as the probe settled them; the portal's default (ten
+    national digits) when nothing was settled. For the phone lookup: try
+    them in this order until one finds the customer."""
+    value = fact_get(connection, RC_PHONE_FORMS) or {}
+    forms = [f for f in value.get("forms") or [] if f in PHONE_FORMS]
+    return forms or ["national"]
+
+
+def phone_query(e164: str, form: str) -> str:
+    """A Russian E.164 number (`+79161234567`) in one of the search forms."""
+    ten = e164[-10:]
+    return {"national": ten, "plus7": "+7" + ten, "eight": "8" + ten,
+            "seven": "7" + ten}.get(form, ten)

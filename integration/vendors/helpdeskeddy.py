@@ -465,9 +465,14 @@ class HelpDeskEddyClient(BaseClient):
             return []
         page = self.search_users(email.strip(), exact=True)
         found = [u for u in page.items if u.email.strip().casefold() == wanted]
-        if found or facts.fact_answer(self.connection, facts.HDE_EXACT_SEARCH) == "honoured":
+        known = facts.fact_answer(self.connection, facts.HDE_EXACT_SEARCH)
+        if found or known == "honoured":
             return found
-        for number in range(1, MAX_SEARCH_PAGES + 1):
+        # Known to be ignored: that answer was the plain search's first page.
+        start = 2 if known == "ignored" else 1
+        if start > page.total_pages:
+            return found
+        for number in range(start, MAX_SEARCH_PAGES + 1):
             page = self.search_users(email.strip(), page=number)
             found = [u for u in page.items if u.email.strip().casefold() == wanted]
             if found or number >= page.total_pages:

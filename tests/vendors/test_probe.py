@@ -132,16 +132,21 @@ def test_each_retailcrm_answer_is_reported(demo_shop, switch, value, check, expe
 @pytest.mark.parametrize("answer, expected", [("honoured", HOLDS), ("ignored", DIFFERS)])
 def test_exact_search_is_reported_and_switches_the_fallback(demo_shop, answer, expected):
     hde_behaviour("demo", exact_search=answer)
+    connection = demo_shop.helpdeskeddy
+    client = HelpDeskEddyClient.for_connection(connection)
+    # Before the probe, an address nobody has costs the exact search and
+    # the plain one that may follow it.
+    assert client.find_users_by_email("Nobody.Here@Example.org") == []
+    assert ApiCall.objects.count() == 2
+
     outcomes = _outcomes(_hde_lines(demo_shop))
     assert outcomes["hde.exact_search"] == expected
-    connection = demo_shop.helpdeskeddy
     assert facts.fact_answer(connection, facts.HDE_EXACT_SEARCH) == answer
-    # An address nobody has: with the flag honoured, one search; otherwise
-    # the plain search follows.
+    # Settled: honoured needs no fallback; ignored means the first answer
+    # already was the plain search's first page.
     ApiCall.objects.all().delete()
-    client = HelpDeskEddyClient.for_connection(connection)
     assert client.find_users_by_email("Nobody.Here@Example.org") == []
-    assert ApiCall.objects.count() == (1 if answer == "honoured" else 2)
+    assert ApiCall.objects.count() == 1
 
 
 @pytest.mark.parametrize("answer", ["honoured", "ignored"])
@@ -292,3 +297,25 @@ def test_the_shop_page_runs_it_and_shows_the_latest_report(client, demo_shop, ma
     assert client.post(f"/admin/integration/shop/{other.pk}/probe/run/").status_code in (
         302, 404)
     assert not ProbeReport.objects.filter(shop=other).exists()
+
+
+@pytest.mark.parametrize("switch, value", [
+    ("user_search_phone", "ignored"), ("post_author", "ignored"),
+    ("unknown_custom_fields", "ignore"), ("date_update_timezone", "utc"),
+])
+def test_hde_answers_the_probe_does_not_depend_on_leave_every_line_holding(demo_shop, switch,
+                                                                           value):
+    hde_behaviour("demo", **{switch: value})
+    outcomes = _outcomes(_hde_lines(demo_shop))
+    assert {c: o for c, o in outcomes.items() if o != HOLDS} == {
+        "hde.date_formats": UNCHECKED, "hde.tags_on_update": UNCHECKED,
+        "hde.tags_on_create": UNCHECKED}
+
+
+def test_phone_forms_found_are_offered_to_the_lookup_best_first(demo_shop):
+    rc_behaviour("demo", phone_match="prefix")
+    assert facts.phone_forms(demo_shop.retailcrm) == ["national"]  # nothing settled yet
+    _rc_lines(demo_shop)
+    forms = facts.phone_forms(demo_shop.retailcrm)
+    assert forms and "national" not in forms and forms[0] in ("seven", "plus7", "eight")
+    assert facts.phone_query("+79161234567", forms[0]).endswith("9161234567")
