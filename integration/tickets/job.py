@@ -118,10 +118,14 @@ def ticket_event_handle(*, event) -> None:
         defaults={"unique_id": ticket.unique_id, "subject": ticket.title[:300],
                   "hde_user_id": ticket.user_id, "opened_at": ticket.date_created,
                   "status": ticket.status_id})
-    context = customer_context_get(
-        shop=shop, ticket=info, customer_id=record.customer_id, hde_user_id=info.user_id,
-        order_number=record.order_number, interactive=False, event=event,
-        deadline=JOB_DEADLINE, raise_errors=True, with_hde_history=False)
+    if right_available(shop, "customer_read"):
+        context = customer_context_get(
+            shop=shop, ticket=info, customer_id=record.customer_id, hde_user_id=info.user_id,
+            order_number=record.order_number, interactive=False, event=event,
+            deadline=JOB_DEADLINE, raise_errors=True, with_hde_history=False)
+    else:
+        # the key may not read customers; the HDE side still runs.
+        context = CustomerContext(status=ContextStatus.UNAVAILABLE)
     decision = priority_decide(shop=shop, context=context, ticket=info)
     link = widget_link_build(shop=shop, ticket_id=ticket_id)
     key = f"ticket:{ticket_id}"

@@ -61,6 +61,9 @@ def summary_comment(*, shop, context: CustomerContext, decision, widget_link: st
                 lines.append(_("Manager: %(name)s") % {"name": escape(context.manager.name)})
         elif context.status == ContextStatus.SEVERAL:
             lines.append(_("Several RetailCRM customers match this sender; pick one in the card."))
+        elif context.status == ContextStatus.UNAVAILABLE:
+            lines.append(_("RetailCRM was not asked about this sender: the portal's key may not "
+                           "read customers."))
         else:
             lines.append(_("Not a RetailCRM customer yet."))
         if decision.priority_rule:

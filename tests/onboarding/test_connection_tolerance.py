@@ -151,3 +151,42 @@ def test_the_job_skips_exactly_the_writes_the_key_may_not_make(wired_shop, rc_em
     assert (Note.objects.count(), Task.objects.count()) == (notes, tasks)
     keys = set(SideEffect.objects.filter(shop=wired_shop).values_list("key", flat=True))
     assert not any(k.endswith((":rcrm_note", ":rcrm_task")) for k in keys)
+
+
+def test_without_read_rights_the_job_and_order_events_ask_nothing(wired_shop, client):
+    """Rights the key lacks, as a test found them: no customer lookup (the
+    HDE side still runs, the comment says why), no order reads for a
+    trigger; nothing is parked, nothing flags the connection."""
+    from django.urls import reverse
+
+    from integration.models import EventSource, EventState, InboundEvent, SecretKind
+    from integration.tenancy.secrets import shop_secret_issue
+    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+    from sandbox.hde import seed as hde_fields
+    from tests.fixtures_portal import pump_dispatcher
+
+    facts.fact_set(wired_shop.retailcrm, facts.RC_RIGHTS, source="check",
+                   missing=["customer_read", "order_read"], unconfirmed=[], confirmed={})
+    hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
+    ticket = hde.create_ticket(title="Вопрос", description="…",
+                               user_email="ivan.petrov@example.ru")
+    pump_dispatcher()
+    event = InboundEvent.objects.get(shop=wired_shop, source_key=f"new_ticket:{ticket.id}")
+    assert event.state == EventState.DONE, event.last_error
+    assert not ApiCall.objects.filter(event=event, provider="retailcrm").exists()
+    after = hde.get_ticket(ticket.id)
+    assert after.custom_fields[hde_fields.CRM_CARD]
+    assert "ключу портала нельзя читать клиентов" in hde.list_comments(ticket.id)[0].text
+
+    secret = shop_secret_issue(shop=wired_shop, kind=SecretKind.RETAILCRM_TRIGGER)
+    answer = client.post(reverse("hook-retailcrm", args=[wired_shop.public_id]),
+                         data="order_id=1001&status=delivery-problem",
+                         content_type="application/x-www-form-urlencoded",
+                         HTTP_X_WEBHOOK_SECRET=secret)
+    assert answer.status_code == 202
+    order_event = InboundEvent.objects.get(shop=wired_shop,
+                                           source=EventSource.RETAILCRM_TRIGGER)
+    assert order_event.state == EventState.DONE
+    assert not ApiCall.objects.filter(event=order_event).exists()
+    assert RetailCrmConnection.objects.get(shop=wired_shop).status != \
+        ConnectionStatus.NEEDS_ATTENTION
