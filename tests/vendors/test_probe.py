@@ -245,6 +245,12 @@ def test_the_command_prints_each_line_and_exits_non_zero_when_needed(demo_shop):
     assert "HelpDeskEddy: User search with exact matching [H-2] — holds" in text
     assert ProbeReport.objects.filter(shop=demo_shop, write_test=False).count() == 1
 
+    out = io.StringIO()
+    call_command("vendor_probe", str(demo_shop.pk), "--json", stdout=out)
+    printed = json.loads(out.getvalue())
+    assert printed["shop"] == str(demo_shop.public_id)
+    assert {line["outcome"] for line in printed["lines"]} <= {"holds", "unchecked"}
+
     rc_behaviour("demo", order_list_order="oldest_first")
     out = io.StringIO()
     with pytest.raises(SystemExit) as exited:
