@@ -114,3 +114,16 @@ def _recover() -> None:
         logger.exception("inbox.recovery_failed")
     finally:
         connections.close_all()
+
+
+def vendor_probe_task(report_id: int) -> str:
+    """The contract probe of one shop (the shop page's "Check against the
+    real service"); the report row was created when it was asked for."""
+    from integration.models import ProbeReport
+    from integration.vendors.probe import probe_run
+
+    report = ProbeReport.objects.select_related("shop").filter(pk=report_id).first()
+    if report is None or report.finished_at is not None:
+        return "gone"
+    probe_run(report=report)
+    return f"{report.count('holds')}/{len(report.lines)} hold"

@@ -4,6 +4,10 @@ Neither vendor signs its requests, so each shop has its own random secret
 (stored hashed) that the sender presents as Basic credentials (HDE's webhook
 action supports user+password), an `X-Webhook-Secret` header or a bearer
 token, or, in the documented body-secret form, a `secret` field in the body.
+RetailCRM's trigger action sends whatever its admin typed
+(docs/vendors/open-questions.md R-4): its parameters may come in the query
+string, a form body or a JSON body, by GET or POST, and the secret in a
+header or as a `secret` parameter; the trigger receiver takes each.
 
 Order matters, because the body comes from a stranger until the secret
 matched: credentials in a header are checked before the body is read at all;
@@ -17,8 +21,9 @@ ticket subject can never break anything here, and only the few known fields
 are stored.
 
 Answers: 202 stored (or already stored: a repeated delivery is a no-op),
-400 malformed, 401 wrong secret, 404 unknown shop, 405 not POST,
-413 too large, 415 multipart body, 429 too many refused attempts.
+400 malformed, 401 wrong secret, 404 unknown shop, 405 not POST (GET too for
+the RetailCRM trigger), 413 too large, 415 multipart body, 429 too many
+refused attempts.
 """
 
 import base64
@@ -34,7 +39,7 @@ from urllib.parse import parse_qsl
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from integration.core.client_address import client_address
 from integration.inbox.events import WebhookSource, inbound_event_store
@@ -55,6 +60,7 @@ MAX_DEPTH = 8
 MAX_FIELDS = 64
 MAX_NUMBER_CHARS = 40  # a number literal longer than this is nobody's id
 MAX_TEXT = 64
+MAX_QUERY = 2048  # a trigger's few parameters; a longer query string is no trigger's
 ID_PATTERN = re.compile(r"[0-9]{1,18}")
 HDE_EVENTS = {
     "new_ticket": "new_ticket", "ticket_created": "new_ticket",
@@ -97,46 +103,80 @@ class Delivery:
     fields once the body has been read (None until then)."""
 
     secret: str
-    source: str  # "header", "body" or "" (nothing presented)
+    source: str  # "header", "query", "body" or "" (nothing presented)
     fields: dict | None = None
+    # The places this receiver takes fields from besides the body: the
+    # query string's fields (less the secret) when "query" is one of them.
+    query: dict | None = None
 
 
 def delivery_read(request, *, secret_places: tuple[str, ...]) -> Delivery:
     """The presented secret from the first place that has one, in the order
     given. Header places never read the body, so a request with header
-    credentials is authenticated before its body is parsed; "body" parses
-    the bounded body (and keeps the fields, less the secret, for later).
+    credentials is authenticated before its body is parsed; "query" reads
+    only the (bounded) query string, never the body; "body" parses the
+    bounded body (and keeps the fields, less the secret, for later).
 
-    Another sender's form (a secret or ids in the query string) is one more
-    place here and one more source of fields in `delivery_fields`.
+    With "query" among the places, the query string is also a source of
+    fields (`delivery_fields` merges it under the body's): a sender that puts
+    its parameters in the URL (RetailCRM's trigger by GET, or by POST with
+    the query encoding) is understood like one that sends a body.
     """
+    query = None
+    if "query" in secret_places:
+        query = query_fields(request)
     for place in secret_places:
         if place == "header":
             secret = header_secret(request)
             if secret:
-                return Delivery(secret=secret, source="header")
+                return Delivery(secret=secret, source="header", query=query)
+        elif place == "query":
+            secret = query.pop("secret", None)
+            if isinstance(secret, str) and secret:
+                return Delivery(secret=secret, source="query", query=query)
         elif place == "body":
             fields = body_fields(request)
             secret = fields.pop("secret", None)
             if isinstance(secret, str) and secret:
-                return Delivery(secret=secret, source="body", fields=fields)
-            return Delivery(secret="", source="", fields=fields)
-    return Delivery(secret="", source="")
+                return Delivery(secret=secret, source="body", fields=fields, query=query)
+            return Delivery(secret="", source="", fields=fields, query=query)
+    return Delivery(secret="", source="", query=query)
 
 
 def delivery_fields(request, delivery: Delivery) -> dict:
-    """The fields of an authenticated delivery (the body, read once)."""
+    """The fields of an authenticated delivery: the body, read once, over
+    the query string's fields when the receiver takes them."""
     if delivery.fields is None:
         delivery.fields = body_fields(request)
         delivery.fields.pop("secret", None)
+    if delivery.query:
+        query = {k: v for k, v in delivery.query.items() if k != "secret"}
+        delivery.fields = {**query, **delivery.fields}
+        delivery.query = None
     return delivery.fields
+
+
+def query_fields(request) -> dict:
+    """The query string as a dict of its last values, within the limits
+    (length, number of fields); 400 otherwise."""
+    text = request.META.get("QUERY_STRING", "") or ""
+    if len(text) > MAX_QUERY:
+        raise HookRejected(400, _("Query string longer than %(n)d characters.") % {
+            "n": MAX_QUERY})
+    try:
+        return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS))
+    except ValueError as exc:
+        raise HookRejected(400, _("Query string has too many fields.")) from exc
 
 
 # --- The bounded body -----------------------------------------------------
 
 def body_fields(request) -> dict:
-    """The body as a dict: a form, or a JSON object, within the limits.
-    Raises HookRejected (413, 415, 400) for anything else."""
+    """The body as a dict: a form, or a JSON object, within the limits
+    (a GET, or a POST with nothing in it, is {}). Raises HookRejected (413,
+    415, 400) for anything else."""
+    if request.method == "GET":
+        return {}
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if declared.isdigit() and int(declared) > MAX_BODY:
         raise HookRejected(413, _("Body larger than %(n)d bytes.") % {"n": MAX_BODY})
@@ -316,7 +356,10 @@ def _retailcrm_event(fields: dict, raw: bytes):
     order_id = _positive_int(
         fields.get("order_id") or fields.get("orderId") or fields.get("id"), "order_id")
     status = _short_text(fields, "status")
-    key = f"order:{order_id}:{status or hashlib.sha256(raw).hexdigest()[:16]}"
+    # Without a status, the delivery's own fields tell repeats apart (they
+    # may have come in the query string, so not the raw body).
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+    key = f"order:{order_id}:{status or digest[:16]}"
     return WebhookSource.RETAILCRM_TRIGGER, key, "order_changed", {"order_id": order_id,
                                                                    "status": status}
 
@@ -331,7 +374,10 @@ def hde_webhook(request, public_id):
 
 @metrics.count_webhook("retailcrm")
 @csrf_exempt
-@require_POST
+@require_http_methods(["GET", "POST"])
 def retailcrm_trigger(request, public_id):
+    """RetailCRM's "Send HTTP request" (R-4): GET or POST; the secret from a
+    header (preferred: a query parameter ends up in access logs), the query
+    string or the body; the order id from the body or the query string."""
     return _receive(request, public_id, kind=WebhookSecretKind.RETAILCRM_TRIGGER,
-                    build_event=_retailcrm_event)
+                    build_event=_retailcrm_event, secret_places=("header", "query", "body"))

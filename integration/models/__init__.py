@@ -29,6 +29,12 @@ from integration.models.ratelimit import RateLimitState
 from integration.models.replies import ReplyKind, ReplyTemplate, SentReply
 from integration.models.secrets import AuthFailure, SecretKind, ShopSecret
 from integration.models.tenancy import Agency, Invitation, Language, Membership, Role, Shop
+from integration.models.vendor_facts import (
+    FactSource,
+    ProbeOutcome,
+    ProbeReport,
+    VendorFact,
+)
 from integration.models.widget import ScopeReason, WidgetNonce, WidgetScope
 
 __all__ = [
@@ -55,6 +61,7 @@ __all__ = [
     "ConnectionStatus",
     "CustomerLink",
     "EventSource",
+    "FactSource",
     "ExtensionToken",
     "EventState",
     "HelpDeskEddyConnection",
@@ -75,6 +82,9 @@ __all__ = [
     "Shop",
     "ShopSecret",
     "ScopeReason",
+    "ProbeOutcome",
+    "ProbeReport",
+    "VendorFact",
     "WidgetNonce",
     "WidgetScope",
 ]

@@ -34,6 +34,11 @@ class OrderWatch(models.Model):
     last_success_at = models.DateTimeField(_("last successful poll"), null=True, blank=True)
     last_poll_records = models.PositiveIntegerField(_("records in the last poll"), default=0)
     last_error = models.TextField(_("last error"), blank=True, default="")
+    # Polls in a row that ended without moving the cursor while RetailCRM
+    # said more history follows, or failed (docs/vendors/open-questions.md
+    # a few in a row show on the shop's health.
+    polls_without_progress = models.PositiveIntegerField(_("polls without progress"),
+                                                         default=0)
     # A poll holds the shop with one conditional UPDATE of this column; the
     # exact value is also the holder's token (see services.order_watch).
     lease_until = models.DateTimeField(_("poll lease until"), null=True, blank=True)

@@ -126,7 +126,9 @@ def _render(request, template, *, shop=None, step, title, **context):
              for key, label in STEPS]
     return TemplateResponse(request, template, {
         **admin.site.each_context(request), "title": title, "shop": shop, "steps": steps,
-        "progress": progress, **context,
+        "progress": progress,
+        "features_off": onboarding.features_off(shop) if shop is not None else {},
+        **context,
     })
 
 
@@ -158,6 +160,8 @@ def wizard_retailcrm(request, public_id=None):
             site_code=data["site_code"])
         if check.ok:
             messages.success(request, check.summary)
+            for warning in check.warnings:  # saved anyway: what is off, and why
+                messages.warning(request, warning)
             advice = onboarding.least_privilege_advice(check.extra)
             if advice:
                 messages.warning(request, advice)
@@ -255,3 +259,119 @@ def wizard_check(request, public_id):
         context = onboarding.sample_lookup(shop=shop, email=form.cleaned_data["email"])
     return _render(request, "admin/console/wizard_check.html", shop=shop, step="check",
                    title=gettext("Add a shop: sample lookup"), form=form, context=context)
+
+
+class ShopProbeMixin:
+    """Mixed into ShopAdmin: the shop's contract probe ("Check against the
+    real service") and, on the shop page, what works differently for the
+    shop (features a key's missing rights switch off, vendor answers the
+    portal works around), in words.
+
+    Everyone who sees the shop sees the latest report; running the probe
+    asks the shop admin's change permission (owners and admins). The write
+    test has its own confirmation page: it creates and closes a test ticket
+    in the shop's HelpDeskEddy."""
+
+    def get_urls(self):
+        from django.urls import path
+
+        info = self.opts.app_label, self.opts.model_name
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/probe/", view(self.probe_view),
+                 name="{}_{}_probe".format(*info)),
+            path("<path:object_id>/probe/run/", view(self.probe_run_view),
+                 name="{}_{}_probe_run".format(*info)),
+            path("<path:object_id>/probe/write-test/", view(self.probe_write_view),
+                 name="{}_{}_probe_write".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from django.contrib.admin.utils import unquote
+
+        from integration.ops.health import health_notices
+        from integration.vendors.facts import facts_of
+
+        shop = self.get_object(request, unquote(object_id))
+        extra_context = dict(extra_context or {})
+        if shop is not None:
+            watch = getattr(shop, "order_watch", None)
+            extra_context["vendor_notices"] = health_notices(watch=watch, facts=facts_of(shop))
+            extra_context["features_off"] = onboarding.features_off(shop)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _probe_shop(self, request, object_id, *, change: bool):
+        from django.contrib.admin.utils import unquote
+        from django.http import Http404
+
+        shop = self.get_object(request, unquote(object_id))
+        if shop is None or not self.has_view_permission(request, shop):
+            raise Http404(gettext("No such shop."))
+        if change and not self.has_change_permission(request, shop):
+            raise PermissionDenied
+        return shop
+
+    def _probe_url(self, shop):
+        return reverse("admin:integration_shop_probe", args=[shop.pk])
+
+    def probe_view(self, request, object_id):
+        from integration.vendors.probe import latest_report, probe_running, report_view
+
+        shop = self._probe_shop(request, object_id, change=False)
+        return TemplateResponse(request, "admin/integration/shop/probe.html", {
+            **self.admin_site.each_context(request),
+            "title": gettext("Check against the real service: %(shop)s") % {"shop": shop.name},
+            "opts": self.opts, "original": shop, "shop": shop,
+            "can_change": self.has_change_permission(request, shop),
+            "running": probe_running(shop),
+            "view": report_view(latest_report(shop)),
+            "has_hde": getattr(shop, "helpdeskeddy", None) is not None,
+        })
+
+    def _probe_start(self, request, shop, *, write_test: bool):
+        from django.http import HttpResponseRedirect
+        from django_q.tasks import async_task
+
+        from integration.vendors.probe import probe_running, probe_start
+
+        if probe_running(shop):
+            self.message_user(request, gettext("A check of this shop is already running."),
+                              messages.WARNING)
+            return HttpResponseRedirect(self._probe_url(shop))
+        report = probe_start(shop=shop, write_test=write_test, user=request.user)
+        async_task("integration.tasks.vendor_probe_task", report.pk,
+                   task_name=f"vendor-probe-{report.pk}")
+        self.log_change(request, shop, gettext("Started the check against the real service"
+                                               "%(write)s.") % {
+            "write": gettext(" with the write test") if write_test else ""})
+        self.message_user(request, gettext("The check has started; this page shows its report "
+                                           "when it is done (reload in a minute)."),
+                          messages.SUCCESS)
+        return HttpResponseRedirect(self._probe_url(shop))
+
+    def probe_run_view(self, request, object_id):
+        from django.http import HttpResponseNotAllowed
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        shop = self._probe_shop(request, object_id, change=True)
+        return self._probe_start(request, shop, write_test=False)
+
+    def probe_write_view(self, request, object_id):
+        """GET: what the write test does, and a confirmation. POST (with the
+        confirmation ticked): run the probe with the write test."""
+        shop = self._probe_shop(request, object_id, change=True)
+        if getattr(shop, "helpdeskeddy", None) is None:
+            raise PermissionDenied
+        if request.method == "POST" and request.POST.get("confirm") == "yes":
+            return self._probe_start(request, shop, write_test=True)
+        if request.method == "POST":
+            self.message_user(request, gettext("Tick the confirmation to run the write test."),
+                              messages.ERROR)
+        return TemplateResponse(request, "admin/integration/shop/probe_write.html", {
+            **self.admin_site.each_context(request),
+            "title": gettext("Run the write test on %(shop)s?") % {"shop": shop.name},
+            "opts": self.opts, "original": shop, "shop": shop,
+            "probe_url": self._probe_url(shop),
+        })

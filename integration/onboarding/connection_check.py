@@ -17,6 +17,9 @@ class ConnectionTestResult:
     provider: str
     ok: bool
     message: str
+    # The key works, but something is off that a person should read (rights
+    # that switch features off, settings that cannot be read).
+    warning: bool = False
 
 
 def shop_connections_test(*, shop) -> list[ConnectionTestResult]:
@@ -40,8 +43,9 @@ def shop_connections_test(*, shop) -> list[ConnectionTestResult]:
             # vendor's own text only cut short (never ids, paths, codes).
             results.append(ConnectionTestResult(label, False, people_text(error)))
         else:
-            # The key works but lacks rights some features need: say so as a
-            # failure, the message lists what to add.
-            ok = not getattr(client, "missing_rights", None)
-            results.append(ConnectionTestResult(label, ok, summary))
+            # The key works. Missing rights switch their features off (the
+            # rest works) and unreadable settings keep the shop's zone: a
+            # warning that lists them, not a failure.
+            warned = bool(getattr(client, "warnings", None))
+            results.append(ConnectionTestResult(label, True, summary, warning=warned))
     return results

@@ -21,7 +21,6 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from integration.models import (
     ConnectionStatus,
@@ -33,6 +32,7 @@ from integration.models import (
 )
 from integration.models.tenancy import validate_timezone
 from integration.tenancy.access import EDIT_ROLES, agencies_for_user
+from integration.vendors import facts
 from integration.vendors.errors import (
     ApiAccessDenied,
     ApiBanned,
@@ -47,6 +47,7 @@ from integration.vendors.errors import (
     ApiUnexpectedResponse,
     people_text,
 )
+from integration.vendors.facts import RIGHT_FEATURES
 
 RETAILCRM, HDE = "retailcrm", "helpdeskeddy"
 
@@ -60,14 +61,7 @@ CRM_CARD_NAMES = ("crm card", "карточка crm", "retailcrm")
 
 # The portal features behind each RetailCRM right, translated (the client's
 # REQUIRED_SCOPES holds the same list in English for logs).
-SCOPE_FEATURES = {
-    "customer_read": gettext_lazy("find customers for tickets"),
-    "order_read": gettext_lazy("show orders and poll order history"),
-    "reference_read": gettext_lazy("show status names and sites"),
-    "user_read": gettext_lazy("show the responsible manager"),
-    "customer_write": gettext_lazy("create customers and notes from tickets"),
-    "task_write": gettext_lazy("create tasks for managers"),
-}
+SCOPE_FEATURES = RIGHT_FEATURES
 
 
 def editable_agencies(user):
@@ -128,54 +122,77 @@ class CheckResult:
     ok: bool
     errors: list[str] = field(default_factory=list)
     summary: str = ""
-    # RetailCRM rights: scope → the portal feature that needs it.
+    # RetailCRM rights the key lacks (or that could not be confirmed):
+    # right → the portal feature it turns off. The connection is saved
+    # anyway; exactly these features stay off (integration.vendors.facts).
     missing: dict[str, str] = field(default_factory=dict)
     extra: list[str] = field(default_factory=list)
     sites: list[str] = field(default_factory=list)
+    # Saved, but the person should read these (missing rights, settings
+    # that could not be read), in words.
+    warnings: list[str] = field(default_factory=list)
+
+
+def rights_warning(rights) -> str:
+    """The features each missing right turns off, and how to get them back."""
+    if not rights:
+        return ""
+    return _("Saved, but the key lacks rights, so these features are off (the rest works): "
+             "%(features)s. To turn them on, give the key the rights in RetailCRM (Settings → "
+             "Integration → API access keys) and test the connection again.") % {
+        "features": "; ".join(f"{RIGHT_FEATURES[r]} ({r})" for r in rights
+                              if r in RIGHT_FEATURES)}
 
 
 def retailcrm_connection_check(*, shop, base_url: str, api_key: str,
                                site_code: str = "") -> CheckResult:
-    """Test a RetailCRM URL and key live; store them on the shop if they work
-    and have every right the portal needs."""
+    """Test a RetailCRM URL and key live and store them on the shop if they
+    work.
+
+    What decides "this is a RetailCRM account and the key works": only
+    `/api/api-versions` and `/api/credentials`. Everything else is
+    tolerated (docs/vendors/open-questions.md R-6, R-7): rights listed
+    under other names are recognised, a missing right saves the connection
+    with its features switched off and a warning, and an account whose
+    settings cannot be read keeps the shop's time zone, with a warning."""
     from integration.vendors.retailcrm import RetailCrmClient
 
     connection = RetailCrmConnection(shop=shop, base_url=base_url, site_code=site_code)
     connection.bind_key(api_key)  # typed together with this URL
     client = RetailCrmClient.for_connection(connection, interactive=True)
     try:
+        client.api_versions()
         credentials = client.check_credentials()
-        account = client.account_settings()
+        rights = client.rights_check(credentials)
     except ApiError as error:
         return CheckResult(ok=False, errors=[error_advice(error, RETAILCRM)])
     result = CheckResult(ok=True, extra=list(credentials.extra),
                          sites=credentials.sites_available,
-                         missing={scope: str(SCOPE_FEATURES.get(scope, why))
-                                  for scope, why in credentials.missing.items()})
-    if credentials.missing:
-        result.ok = False
-        result.errors.append(_(
-            "The key lacks rights the portal needs. In RetailCRM, open Settings → Integration "
-            "→ API access keys, edit this key and tick: %(rights)s.") % {
-            "rights": ", ".join(f"{scope} ({why})" for scope, why in result.missing.items())})
+                         missing={right: str(RIGHT_FEATURES[right]) for right in rights.off})
     if site_code and site_code not in credentials.sites_available:
         result.ok = False
         result.errors.append(_(
             "The key cannot see the store '%(site)s'. Stores it sees: %(sites)s. Fix the store "
             "code or give the key access to that store.") % {
             "site": site_code, "sites": ", ".join(credentials.sites_available) or "—"})
-    if not result.ok:
         return result
     if not site_code and len(credentials.sites_available) == 1:
         # One store: work with it, so new customers land in the right place.
         connection.site_code = credentials.sites_available[0]
+    facts.fact_set(connection, facts.RC_RIGHTS, source="check", **rights.as_fact())
+    read = client.account_settings_optional()
+    account = read.settings
+    if rights.off:
+        result.warnings.append(rights_warning(rights.off))
+    if account is None:
+        result.warnings.append(_("RetailCRM: %(what)s.") % {"what": read.warning()})
     with transaction.atomic():
         RetailCrmConnection.objects.filter(shop=shop).delete()
         connection.status = ConnectionStatus.OK
         connection.last_success_at = timezone.now()
         connection.save()
         changed = []
-        if account.timezone and account.timezone != shop.timezone:
+        if account and account.timezone and account.timezone != shop.timezone:
             try:
                 validate_timezone(account.timezone)
             except Exception:  # noqa: BLE001 - an unknown zone keeps the shop's
@@ -183,17 +200,28 @@ def retailcrm_connection_check(*, shop, base_url: str, api_key: str,
             else:
                 shop.timezone = account.timezone
                 changed.append("timezone")
-        if account.currency and account.currency != shop.currency:
+        if account and account.currency and account.currency != shop.currency:
             shop.currency = account.currency[:3]
             changed.append("currency")
         if changed:
             shop.save(update_fields=changed)
     result.summary = _("RetailCRM key works; stores: %(sites)s; timezone %(tz)s.") % {
-        "sites": ", ".join(credentials.sites_available) or "—", "tz": account.timezone or "?"}
+        "sites": ", ".join(credentials.sites_available) or "—",
+        "tz": account.timezone if account and account.timezone else shop.timezone}
     if not connection.site_code and len(credentials.sites_available) > 1:
         result.summary += " " + _("No store code given: customers of all these stores will be "
                                   "found; enter a code to limit the shop to one.")
     return result
+
+
+def features_off(shop) -> dict[str, str]:
+    """What the shop's RetailCRM key cannot do, as the last test saw it:
+    right → the feature that is off (for the wizard and the shop page)."""
+    connection = getattr(shop, "retailcrm", None)
+    if connection is None:
+        return {}
+    return {right: str(RIGHT_FEATURES[right]) for right in facts.rights_off(connection)
+            if right in RIGHT_FEATURES}
 
 
 def least_privilege_advice(extra: list[str]) -> str:

@@ -16,17 +16,23 @@ from django.conf import settings
 from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from integration.models import (
     ApiCall,
     EventState,
     InboundEvent,
+    OrderWatch,
+    Provider,
     RateLimitState,
+    VendorFact,
     WidgetRequest,
 )
 
 WINDOW = timedelta(hours=24)
 BACKLOG_STATES = (EventState.PENDING, EventState.PROCESSING)
+# Order-watch polls in a row without progress before the health says so.
+STALLED_POLLS = 3
 
 
 @dataclass
@@ -65,6 +71,9 @@ class ShopHealth:
     widget_count: int = 0
     retailcrm_rate: Headroom | None = None
     hde_rate: Headroom | None = None
+    # Lines a person reads, in the current language: what works differently
+    # for this shop (features off, vendor answers tolerated, a stalled poll).
+    notices: list[str] = field(default_factory=list)
 
     @property
     def connections(self) -> list[tuple[str, object]]:
@@ -78,6 +87,45 @@ class ShopHealth:
         if self.dead_24h:
             found.append("dead")
         return found
+
+
+def health_notices(*, watch=None, facts: dict | None = None) -> list[str]:
+    """What a person should know about one shop's integration, in words:
+    a stalled order watch, features a key's missing rights switch off, and
+    vendor answers the portal now works around (docs/vendors/
+    open-questions.md). `facts`: (provider, name) → value, current ones only
+    (integration.vendors.facts.facts_of)."""
+    from integration.vendors import facts as known
+
+    facts = facts or {}
+    lines = []
+    if watch is not None and watch.enabled and watch.polls_without_progress >= STALLED_POLLS:
+        lines.append(ngettext(
+            "Order watch is not moving: the last poll made no progress.",
+            "Order watch is not moving: the last %(n)d polls made no progress (RetailCRM "
+            "failed, or said more changes follow but none could be read).",
+            watch.polls_without_progress) % {"n": watch.polls_without_progress})
+    rights = facts.get((Provider.RETAILCRM, known.RC_RIGHTS)) or {}
+    off = [r for r in known.RIGHT_FEATURES
+           if r in rights.get("missing", []) or r in rights.get("unconfirmed", [])]
+    if off:
+        lines.append(gettext("The RetailCRM key lacks rights, so these features are off: "
+                             "%(features)s.") % {
+            "features": "; ".join(str(known.RIGHT_FEATURES[r]) for r in off)})
+    settings_read = facts.get((Provider.RETAILCRM, known.RC_SETTINGS)) or {}
+    if settings_read.get("answer") == known.UNAVAILABLE:
+        lines.append(gettext("RetailCRM does not let this key read the account settings: "
+                             "times are read in the shop's time zone."))
+    tags = facts.get((Provider.HELPDESKEDDY, known.HDE_TAGS_ON_UPDATE)) or {}
+    if tags.get("answer") in (known.TAGS_REFUSED, known.TAGS_IGNORED):
+        lines.append(gettext("Tags not supported: HelpDeskEddy does not apply tags in ticket "
+                             "updates, so the portal no longer sends them (priority and fields "
+                             "are still written)."))
+    created = facts.get((Provider.HELPDESKEDDY, known.HDE_TAGS_ON_CREATE)) or {}
+    if created.get("answer") in (known.TAGS_REFUSED, known.TAGS_IGNORED):
+        lines.append(gettext("HelpDeskEddy does not apply tags on new tickets: proactive "
+                             "tickets are created without them."))
+    return lines
 
 
 @dataclass
@@ -151,6 +199,7 @@ def shops_health(*, shops, now: datetime | None = None) -> list[ShopHealth]:
         rows[shop_id].widget_p95_ms = percentile(values, 95)
         rows[shop_id].widget_count = len(values)
 
+    _notices(rows)
     knobs = settings.INTEGRATION
     keys = {}
     for row in rows.values():
@@ -170,6 +219,22 @@ def shops_health(*, shops, now: datetime | None = None) -> list[ShopHealth]:
                 states.get(key), key, limit=knobs["HDE_RATE_LIMIT"],
                 window=knobs["HDE_RATE_WINDOW"], now_epoch=now_epoch, now=now)
     return [rows[shop.pk] for shop in shop_list]
+
+
+def _notices(rows: dict[int, ShopHealth]) -> None:
+    """Health lines for every row, in two queries whatever the number of
+    shops (order watches, vendor facts)."""
+    ids = list(rows)
+    watches = {w.shop_id: w for w in OrderWatch.objects.filter(shop_id__in=ids)}
+    found = defaultdict(dict)
+    for fact in VendorFact.objects.filter(shop_id__in=ids).values(
+            "shop_id", "provider", "name", "value", "identity"):
+        row = rows[fact["shop_id"]]
+        connection = row.retailcrm if fact["provider"] == Provider.RETAILCRM else row.hde
+        if connection is not None and connection.identity == fact["identity"]:
+            found[fact["shop_id"]][fact["provider"], fact["name"]] = fact["value"] or {}
+    for shop_id, row in rows.items():
+        row.notices = health_notices(watch=watches.get(shop_id), facts=found.get(shop_id))
 
 
 def hourly_activity(*, shops, now: datetime | None = None, hours: int = 24) -> Activity:

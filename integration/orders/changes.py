@@ -29,6 +29,7 @@ from integration.orders.watch import (
     problem_statuses_of,
 )
 from integration.vendors.errors import ApiNotFound
+from integration.vendors.facts import right_available
 
 logger = logging.getLogger("integration.order_events")
 
@@ -39,6 +40,11 @@ def proactive_key(order_id: int, status: str) -> str:
 
 def order_event_handle(*, event) -> None:
     shop = event.shop
+    if not right_available(shop, "order_read"):
+        # the key may not read orders (the health page says so); a
+        # trigger delivery is kept, not acted on, and flags nothing.
+        logger.info("order_events.no_order_read", extra={"shop": shop.pk})
+        return
     payload = event.payload or {}
     order_id = int(payload["order_id"])
     watch, _ = OrderWatch.objects.get_or_create(shop=shop)

@@ -14,7 +14,10 @@ One run for one shop:
 2. *First run*: remember the newest history id and start from there; years of
    old history are not replayed.
 3. *Catch up*: page through `orders/history?filter[sinceId]` (100 records a
-   page). Per page: skip the portal's own changes (`apiKey.current`, §18.15)
+   page), following `pagination` (`currentPage` < `totalPageCount`), never
+   the emptiness of a page: RetailCRM can answer a page with no records while
+   more pages follow (docs/vendors/open-questions.md R-5; its own Bitrix module
+   once stalled on exactly that). Per page: skip the portal's own changes (`apiKey.current`, §18.15)
    and other stores' orders; read the changed orders in one request
    (`filter[ids][]`); store one `InboundEvent` per changed order (key
    `order:<id>:<newest history id of that order in the page>`, payload with
@@ -23,6 +26,9 @@ One run for one shop:
    never skips a record: the cursor stays at the last page that is stored.
 4. After a time budget the run hands over to a fresh task (the queue's
    timeout stays far away), and the lease is released.
+5. A poll that fails, or ends while RetailCRM says more history follows
+   without the cursor having moved, counts as "no progress"; several in a
+   row show on the shop's health (integration.ops.health), in words.
 
 The snapshot spares the handler a request per order: 10,000 history records
 cost about 200 RetailCRM requests instead of 10,000 (see bench/order_watch.py).
@@ -36,7 +42,7 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from integration.models import (
@@ -58,6 +64,9 @@ RUN_BUDGET_SECONDS = 60.0
 STATUSES_TTL = 3600
 EVENT_TYPE = "order_changed"
 MAX_PAYLOAD_IDS = 100
+# Empty pages in a row a run reads before it stops (the next poll goes on
+# from the same cursor): a bound on requests, not on correctness.
+MAX_EMPTY_PAGES = 20
 
 
 class LeaseLost(Exception):
@@ -73,6 +82,8 @@ class PollResult:
     events: int = 0
     since_id: int | None = None
     error: str = ""
+    # The run moved the cursor, or RetailCRM said nothing more follows.
+    progress: bool = False
 
 
 # -- reference data ------------------------------------------------------------
@@ -81,6 +92,10 @@ def order_statuses_get(client) -> dict:
     hour per connection identity (account URL + key digest): one host can
     serve several accounts, and a key RetailCRM refuses must not read what
     another key cached."""
+    from integration.vendors.facts import right_available
+
+    if not right_available(client.shop, "reference_read"):
+        return {}  # the key may not read reference books: codes instead of names
     key = f"rcrm-statuses:{client.connection.identity}"
     statuses = cache.get(key)
     if statuses is None:
@@ -175,6 +190,11 @@ def order_watch_poll(*, shop_id: int, now=None,
     if watch is None or not watch.enabled or not watch.shop.active or connection is None:
         result.state = "off"
         return result
+    from integration.vendors.facts import rights_off
+
+    if "order_read" in rights_off(connection):
+        result.state = "off"  # the key may not read orders: the health page says so
+        return result
     token = _lease(watch, now)
     if token is None:
         result.state = "busy"
@@ -212,10 +232,13 @@ def _start(watch, client, token, now, result) -> None:
 
 
 def _catch_up(watch, client, token, result, deadline: float) -> None:
-    since = watch.since_id
+    """Read pages after the stored cursor, page after page with the same
+    `sinceId`, until pagination says there are no more (an empty page is
+    just skipped); the cursor moves to the newest id of every page read."""
+    since, page, empty = watch.since_id, 1, 0
     site = client.site_code
     while True:
-        batch = client.order_history(since)
+        batch = client.order_history(since, page=page)
         changed: OrderedDict[int, list] = OrderedDict()
         for record in batch.records:
             order_site = ((record.raw or {}).get("order") or {}).get("site", "")
@@ -234,13 +257,22 @@ def _catch_up(watch, client, token, result, deadline: float) -> None:
         result.batches += 1
         result.records += len(batch.records)
         result.events += len(ids)
-        result.since_id = since = batch.last_id
-        if not batch.more or not batch.records:
-            result.state = "done"
+        if batch.records:
+            result.since_id, result.progress, empty = batch.last_id, True, 0
+        else:
+            empty += 1
+        if not batch.more:
+            result.state, result.progress = "done", True  # up to date
+            return
+        if empty >= MAX_EMPTY_PAGES:
+            result.state = "done"  # the next poll goes on from the cursor
+            logger.warning("order_watch.empty_pages", extra={"shop": watch.shop_id,
+                                                               "page": batch.current_page})
             return
         if time.monotonic() > deadline:
             result.state = "more"
             return
+        page += 1
 
 
 def _snapshots(client, order_ids: list[int]) -> dict[int, dict]:
@@ -299,4 +331,8 @@ def _release(watch, token, result: PollResult) -> None:
               "last_error": result.error[:2000]}
     if result.state in ("started", "done", "more"):
         fields["last_success_at"] = now
+    if result.state == "started" or result.progress:
+        fields["polls_without_progress"] = 0
+    elif result.state in ("done", "more", "failed"):
+        fields["polls_without_progress"] = F("polls_without_progress") + 1
     _held(watch, token).update(**fields)

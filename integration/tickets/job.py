@@ -26,6 +26,19 @@ ticket's note goes on that customer.
 
 Ticket changed: only the record moves (and the closing note goes out on
 close); a change that merely reflects the portal's own PUT is ignored.
+
+Tolerant of what the vendors leave open (docs/vendors/open-questions.md):
+- mapped custom fields get only the values the portal has: a field whose
+  value is unknown (an unknown sender has no orders count) is left alone,
+  never blanked, so nothing an operator typed is wiped;
+- tags go in the same PUT unless the connection learned that HDE refuses or
+  ignores them (H-1, integration.vendors.helpdeskeddy); the comment then
+  names the tags the rules chose;
+- the loop guard recognises its own change whatever the format of the
+  dispatcher's `{date_update}` (H-3, `date_update_matches`);
+- RetailCRM writes whose right the key lacks are skipped (R-6: notes,
+  customers, tasks; integration.vendors.facts);
+- the contract probe's own test ticket is left alone.
 """
 
 import hashlib
@@ -41,6 +54,9 @@ from integration.models import FieldMapping, MappedValue, ShopSettings, TicketRe
 from integration.tickets import texts
 from integration.tickets.info import ticket_info_read
 from integration.tickets.priority import priority_decide
+from integration.vendors.facts import right_available
+from integration.vendors.helpdeskeddy_parsing import date_update_matches
+from integration.vendors.probe import probe_ticket
 from integration.widget.links import widget_link_build, widget_link_generation
 
 logger = logging.getLogger("integration.tickets")
@@ -91,6 +107,9 @@ def ticket_event_handle(*, event) -> None:
     settings = ShopSettings.of(shop)
     hde, crm = _clients(event)
     ticket = hde.get_ticket(ticket_id)
+    if probe_ticket(ticket, shop.helpdeskeddy):
+        logger.info("tickets.probe_ticket_ignored", extra={"shop": shop.pk, "ticket": ticket_id})
+        return
     # A new ticket stays within three HDE calls: the user record is read
     # only for phone-only contacts.
     info = ticket_info_read(hde, ticket, with_phone=False)
@@ -99,20 +118,27 @@ def ticket_event_handle(*, event) -> None:
         defaults={"unique_id": ticket.unique_id, "subject": ticket.title[:300],
                   "hde_user_id": ticket.user_id, "opened_at": ticket.date_created,
                   "status": ticket.status_id})
-    context = customer_context_get(
-        shop=shop, ticket=info, customer_id=record.customer_id, hde_user_id=info.user_id,
-        order_number=record.order_number, interactive=False, event=event,
-        deadline=JOB_DEADLINE, raise_errors=True, with_hde_history=False)
+    if right_available(shop, "customer_read"):
+        context = customer_context_get(
+            shop=shop, ticket=info, customer_id=record.customer_id, hde_user_id=info.user_id,
+            order_number=record.order_number, interactive=False, event=event,
+            deadline=JOB_DEADLINE, raise_errors=True, with_hde_history=False)
+    else:
+        # R-6: the key may not read customers; the HDE side still runs.
+        context = CustomerContext(status=ContextStatus.UNAVAILABLE)
     decision = priority_decide(shop=shop, context=context, ticket=info)
     link = widget_link_build(shop=shop, ticket_id=ticket_id)
     key = f"ticket:{ticket_id}"
 
     mappings = list(FieldMapping.objects.for_shop(shop))
-    fields = {m.hde_field_id: mapped_values(context=context, widget_link=link).get(m.value, "")
-              for m in mappings}
+    values = mapped_values(context=context, widget_link=link)
+    # Only the values we have: an unknown sender has no orders count, and an
+    # empty string would wipe whatever an operator typed into that field.
+    fields = {m.hde_field_id: values[m.value] for m in mappings if values.get(m.value)}
     if settings.crm_card_field_id:
         fields.setdefault(settings.crm_card_field_id, link)
     fields.update(decision.fields)
+    send_tags = bool(decision.tags) and hde.tags_supported()
     tags = list(dict.fromkeys([*ticket.tags, *decision.tags]))
     fresh_link_write(shop=shop, settings=settings, hde=hde, record=record)
     put = _putter(hde, record)
@@ -120,15 +146,18 @@ def ticket_event_handle(*, event) -> None:
 
     def update_ticket():
         updated_id = put(priority_id=decision.priority_id, custom_fields=fields or None,
-                         tags=tags if decision.tags else None)
+                         tags=tags if send_tags else None)
         if generation and _link_fields(shop, settings, link, mappings):
             # This update wrote the current generation's link.
             side_effect_once(shop=shop, key=f"{key}:hde_link:{generation}",
                              perform=lambda: updated_id)
         return updated_id
 
-    if decision.priority_id or fields or decision.tags:
+    if decision.priority_id or fields or send_tags:
         side_effect_once(shop=shop, key=f"{key}:hde_update", perform=update_ticket)
+    # Tags the rules chose that HDE does not take: named in the comment, so
+    # operators still see them.
+    unsent_tags = [] if send_tags and hde.tags_supported() else list(decision.tags)
 
     marker = texts.ticket_marker(ticket_id, shop=shop)
     # A signed link carries its signing time, so a retry builds a different
@@ -139,7 +168,7 @@ def ticket_event_handle(*, event) -> None:
         shop=shop, key=f"{key}:hde_comment",
         perform=lambda: hde.add_comment(
             ticket_id, texts.summary_comment(shop=shop, context=context, decision=decision,
-                                             widget_link=link)).id,
+                                             widget_link=link, unsent_tags=unsent_tags)).id,
         find_existing=lambda: next((c.id for c in hde.list_comments(ticket_id)
                                     if shop_widget_prefix in c.text), None),
     )
@@ -196,7 +225,10 @@ def _reverse_flow(*, shop, settings, crm, context, info, key, link,
     """Tell RetailCRM that support is handling this customer; return the
     ticket's customer id and whether this job created the customer."""
     created = False
+    may_write = right_available(shop, "customer_write")  # R-6: notes and new customers
     if context.status == ContextStatus.UNKNOWN:
+        if not may_write:
+            return None, False
         customer_id, created = _customer_for_unknown_sender(shop=shop, settings=settings,
                                                             crm=crm, info=info)
         if customer_id is None:
@@ -209,7 +241,7 @@ def _reverse_flow(*, shop, settings, crm, context, info, key, link,
                      or settings.fallback_manager_id)
     else:
         return None, False
-    if settings.note_on_ticket:
+    if settings.note_on_ticket and may_write:
         side_effect_once(
             shop=shop, key=f"{key}:rcrm_note",
             perform=lambda: crm.create_note(customer_id, texts.customer_note(
@@ -217,7 +249,8 @@ def _reverse_flow(*, shop, settings, crm, context, info, key, link,
             find_existing=lambda: next((n.id for n in crm.customer_notes(customer_id).items
                                         if n.text.startswith(marker + ":")), None),
         )
-    if settings.task_for_orders_in_delivery and in_delivery and performer:
+    if (settings.task_for_orders_in_delivery and in_delivery and performer
+            and right_available(shop, "task_write")):
         side_effect_once(
             shop=shop, key=f"{key}:rcrm_task",
             perform=lambda: crm.create_task(
@@ -277,6 +310,16 @@ def _customer_for_unknown_sender(*, shop, settings, crm, info) -> tuple[int | No
     return customer_id, bool(created)
 
 
+def _hde_zone(shop):
+    """The zone HDE's dates are read in (the shop's, as the client does)."""
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(shop.timezone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
 def _marker(ticket) -> str:
     """HDE's `date_updated` exactly as HDE writes it (and as the dispatcher
     renders `{date_update}`), so a webhook can be matched without a read."""
@@ -289,11 +332,14 @@ def ticket_changed_handle(*, event) -> None:
     record = TicketRecord.objects.for_shop(shop).filter(ticket_id=ticket_id).first()
     said = str(event.payload.get("date_update") or "")
     status = str(event.payload.get("status") or "")
-    if record and said and said == record.portal_update_marker and status == record.status:
+    if (record and said and status == record.status
+            and date_update_matches(said, record.portal_update_marker, _hde_zone(shop))):
         logger.info("tickets.own_change_ignored", extra={"shop": shop.pk, "ticket": ticket_id})
         return  # the echo of our own PUT, told apart without a single HDE call
     hde, crm = _clients(event)
     ticket = hde.get_ticket(ticket_id)
+    if record is None and probe_ticket(ticket, shop.helpdeskeddy):
+        return  # the contract probe's test ticket: nothing to remember
     if record is None:
         record = TicketRecord.objects.create(
             shop=shop, ticket_id=ticket_id, unique_id=ticket.unique_id,
@@ -312,7 +358,8 @@ def ticket_changed_handle(*, event) -> None:
     settings = ShopSettings.of(shop)
     if not ticket.is_closed:
         fresh_link_write(shop=shop, settings=settings, hde=hde, record=record)
-    if ticket.is_closed and settings.closing_note and record.customer_id:
+    if (ticket.is_closed and settings.closing_note and record.customer_id
+            and right_available(shop, "customer_write")):
         side_effect_once(
             shop=shop, key=f"ticket:{ticket_id}:rcrm_closing_note",
             perform=lambda: crm.create_note(record.customer_id, texts.closing_note(

@@ -9,7 +9,10 @@ whichever arrives second is a no-op.
 
 The first run of a shop back-fills its open tickets, bounded by `max_pages`
 (30 tickets a page) so a large desk never spends the HDE budget at once; the
-calls are background calls, throttled below the interactive reserve.
+calls are background calls, throttled below the interactive reserve. "Open"
+is every status of the account except the built-in `closed`: accounts add
+their own (the emulator seeds a custom status `6`), and a ticket waiting in
+one of them is as open as one in `open` or `process`.
 
 A ticket that another shop on the same HDE account (same account address,
 whatever the key) has already received or handled is left alone: without
@@ -29,7 +32,13 @@ from integration.vendors.errors import ApiError
 
 OVERLAP = timedelta(minutes=10)
 MAX_PAGES = 3
-OPEN_STATUSES = ("open", "process")
+CLOSED_STATUS = "closed"  # HDE's built-in terminal status (§5.3)
+
+
+def open_statuses(client) -> list[str]:
+    """Every status of the account that is not closed (the list is cached
+    an hour per connection by the client)."""
+    return [str(status.id) for status in client.statuses() if str(status.id) != CLOSED_STATUS]
 
 
 def tickets_reconcile(*, shop, now=None, max_pages: int = MAX_PAGES) -> int:
@@ -42,9 +51,10 @@ def tickets_reconcile(*, shop, now=None, max_pages: int = MAX_PAGES) -> int:
     first_run = settings.reconciled_until is None
     since = None if first_run else settings.reconciled_until - OVERLAP
     found = []
+    statuses = open_statuses(client) if first_run else None
     for page in range(1, max_pages + 1):
         result = client.list_tickets(page=page, order_by="date_created{desc}",
-                                     status_ids=list(OPEN_STATUSES) if first_run else None)
+                                     status_ids=statuses)
         older_seen = False
         for ticket in result.items:
             if since and ticket.date_created and ticket.date_created < since:

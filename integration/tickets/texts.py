@@ -53,8 +53,11 @@ def ticket_marker(ticket_id: int, *, shop, number: str = "") -> str:
             "number": ticket_number(shop=shop, ticket_id=ticket_id, number=number)}
 
 
-def summary_comment(*, shop, context: CustomerContext, decision, widget_link: str) -> str:
-    """The compact internal comment: who, how valuable, what is in flight."""
+def summary_comment(*, shop, context: CustomerContext, decision, widget_link: str,
+                    unsent_tags=()) -> str:
+    """The compact internal comment: who, how valuable, what is in flight.
+    `unsent_tags`: tags the rules chose that HDE does not take in its ticket
+    update (H-1), named here so operators still see them."""
     with translation.override(shop.language):
         lines = []
         if context.status == ContextStatus.FOUND:
@@ -75,11 +78,17 @@ def summary_comment(*, shop, context: CustomerContext, decision, widget_link: st
                 lines.append(_("Manager: %(name)s") % {"name": escape(context.manager.name)})
         elif context.status == ContextStatus.SEVERAL:
             lines.append(_("Several RetailCRM customers match this sender; pick one in the card."))
+        elif context.status == ContextStatus.UNAVAILABLE:
+            lines.append(_("RetailCRM was not asked about this sender: the portal's key may not "
+                           "read customers."))
         else:
             lines.append(_("Not a RetailCRM customer yet."))
         if decision.priority_rule:
             lines.append(_("Priority set by rule: %(rule)s") % {
                 "rule": escape(decision.priority_rule)})
+        if unsent_tags:
+            lines.append(_("Tags (HelpDeskEddy does not take them here): %(tags)s") % {
+                "tags": escape(", ".join(unsent_tags))})
         lines.append(f'<a href="{escape(widget_link)}">' + _("Open the customer card") + "</a>")
         return "<p>" + "<br>".join(lines) + "</p>"
 

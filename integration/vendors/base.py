@@ -23,6 +23,7 @@ Writes (POST/PUT) are never retried here: jobs retry them with idempotency
 keys, because a timed-out POST may well have succeeded.
 """
 
+import contextlib
 import json
 import logging
 import re
@@ -271,6 +272,20 @@ class BaseClient:
     def before_request(self) -> None:
         """Hook run before taking a throttle slot (e.g. honour a low quota)."""
 
+    @contextlib.contextmanager
+    def optional_calls(self):
+        """Calls made inside are optional reads or probes (an account's
+        settings, a right tried on purpose, a parameter the vendor may
+        refuse): their failure is the answer being sought, not a sign that
+        the connection is broken, so it leaves the connection's health as
+        it was. They are still logged, throttled and raised."""
+        previous = getattr(self._local, "optional", False)
+        self._local.optional = True
+        try:
+            yield self
+        finally:
+            self._local.optional = previous
+
     @staticmethod
     def _parse_json(response: requests.Response):
         try:
@@ -333,6 +348,8 @@ class BaseClient:
         if not isinstance(error, (ApiUnauthorized, ApiHostError, ApiServerError,
                                   ApiUnexpectedResponse)):
             return  # a 404 or a validation error says nothing about the connection
+        if getattr(self._local, "optional", False):
+            return  # an optional read or a probe (see optional_calls)
         status = (
             ConnectionStatus.NEEDS_ATTENTION
             if isinstance(error, ApiUnauthorized)

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext
 
-from integration.vendors import call_log, throttle
+from integration.vendors import call_log, facts, throttle
 from integration.vendors.base import NOT_JSON, BaseClient
 from integration.vendors.errors import (
     ApiAccessDenied,
@@ -68,6 +68,9 @@ __all__ = ["HelpDeskEddyClient", "CustomFieldDef", "Page", "Post", "Ref", "Ticke
 REFERENCE_TTL = 3600  # dictionaries change rarely; an admin edit shows within the hour
 MAX_REFERENCE_PAGES = 20
 OPEN_FIRST_LIMIT = 30
+# Pages of a plain user search read when `exact_search=1` found nobody
+# (H-2: the flag may be ignored, or be case-sensitive); 30 users a page.
+MAX_SEARCH_PAGES = 3
 
 
 def _first_error(body) -> dict:
@@ -97,6 +100,9 @@ class HelpDeskEddyClient(BaseClient):
 
     def __init__(self, *, shop, connection, interactive=False, event=None, request_id=""):
         self.last_rate_limit: tuple[int | None, int | None] = (None, None)
+        # Tags a write was asked to set but that HDE does not take (refused
+        # or ignored, H-1): the caller may mention them elsewhere.
+        self.tags_unsent: list[str] = []
         super().__init__(shop=shop, connection=connection, interactive=interactive,
                          event=event, request_id=request_id)
         # §2: dates carry no zone; they are the HDE system's local time, which
@@ -294,7 +300,10 @@ class HelpDeskEddyClient(BaseClient):
                       custom_fields: dict | None = None, tags: list[str] | None = None,
                       create_from_user: bool = True) -> Ticket:
         """§5.4 (JSON). `user_email` creates the client in HDE when unknown.
-        Not retried here: a timed-out create may have succeeded."""
+        Not retried here: a timed-out create may have succeeded. Tags follow
+        what this account does with them (H-1, see `_write_with_tags`): a
+        refusal creates the ticket without them (a refused create created
+        nothing, so sending it again is safe)."""
         payload = {"title": title, "description": description,
                    "create_from_user": 1 if create_from_user else 0}
         optional = {"user_email": user_email or None, "user_id": user_id,
@@ -302,9 +311,8 @@ class HelpDeskEddyClient(BaseClient):
                     "department_id": department_id, "owner_id": owner_id, "tags": tags,
                     "custom_fields": self._custom_payload(custom_fields)}
         payload.update({k: v for k, v in optional.items() if v is not None})
-        path = "/api/v2/tickets/"
-        body = self.request("POST", path, json_body=payload)
-        return parse_ticket(self._data(body, path), self.tz, self.lang)
+        return self._write_with_tags("POST", "/api/v2/tickets/", payload,
+                                     facts.HDE_TAGS_ON_CREATE)
 
     def update_ticket(self, ticket_id: int, *, priority_id: int | None = None,
                       status_id: str | None = None, type_id: int | None = None,
@@ -313,15 +321,75 @@ class HelpDeskEddyClient(BaseClient):
         """Everything in one PUT (§5.5): each PUT fires the account's
         "ticket changed" dispatcher rules, so fewer writes mean fewer
         webhooks back to us. `tags` replaces the ticket's tags; custom fields
-        merge by id."""
+        merge by id. `tags` is not in every list of the update's parameters
+        (H-1): see `_write_with_tags` for what happens when HDE refuses or
+        ignores them."""
         payload = {"priority_id": priority_id, "status_id": status_id, "type_id": type_id,
                    "owner_id": owner_id, "tags": tags,
                    "custom_fields": self._custom_payload(custom_fields)}
         payload = {k: v for k, v in payload.items() if v is not None}
         if not payload:
             raise ValueError("update_ticket() needs at least one field to change.")
-        path = f"/api/v2/tickets/{int(ticket_id)}/"
-        body = self.request("PUT", path, json_body=payload)
+        return self._write_with_tags("PUT", f"/api/v2/tickets/{int(ticket_id)}/", payload,
+                                     facts.HDE_TAGS_ON_UPDATE, ticket_id=int(ticket_id))
+
+    def tags_supported(self, fact: str = facts.HDE_TAGS_ON_UPDATE) -> bool:
+        """False once this connection learned that HDE refuses or ignores
+        `tags` in this write (ticket update, or create with
+        `facts.HDE_TAGS_ON_CREATE`); unknown counts as supported (tried)."""
+        return facts.fact_answer(self.connection, fact) not in (facts.TAGS_REFUSED,
+                                                                facts.TAGS_IGNORED)
+
+    def _write_with_tags(self, method: str, path: str, payload: dict, fact: str, *,
+                         ticket_id: int | None = None) -> Ticket:
+        """A ticket write whose `tags` HDE may refuse or ignore (H-1).
+
+        - Known not to take them (this connection learned it, or the probe
+          settled it): they are left out, and everything else is written.
+        - Refused (a validation error while tags were sent): the same write
+          again without them; if that succeeds, the tags were the reason,
+          remembered for the connection. Priority and custom fields are never
+          lost to the tags.
+        - Not known yet: after the first write with tags on this connection,
+          the ticket is read back once; tags missing means HDE ignores them,
+          remembered too. Later writes trust the answer.
+        The tags that did not reach HDE are kept in `tags_unsent`."""
+        tags = payload.get("tags")
+        if tags is not None and not self.tags_supported(fact):
+            self.tags_unsent = list(tags)
+            payload = {k: v for k, v in payload.items() if k != "tags"}
+            if not payload:  # only tags were asked for
+                return self.get_ticket(ticket_id)
+            tags = None
+        if tags is None:
+            return self._send_ticket(method, path, payload)
+        try:
+            ticket = self._send_ticket(method, path, payload)
+        except ApiValidationError as refused:
+            without = {k: v for k, v in payload.items() if k != "tags"}
+            if not without:
+                facts.fact_set(self.connection, fact, facts.TAGS_REFUSED,
+                               status=refused.status_code)
+                self.tags_unsent = list(tags)
+                return self.get_ticket(ticket_id)
+            ticket = self._send_ticket(method, path, without)  # raises if tags were not it
+            facts.fact_set(self.connection, fact, facts.TAGS_REFUSED, status=refused.status_code)
+            self.tags_unsent = list(tags)
+            return ticket
+        if tags and facts.fact_answer(self.connection, fact) != facts.TAGS_STICK:
+            fresh = self.get_ticket(ticket.id or ticket_id)
+            applied = {t.casefold() for t in fresh.tags}
+            if {t.casefold() for t in tags} <= applied:
+                facts.fact_set(self.connection, fact, facts.TAGS_STICK)
+            else:
+                facts.fact_set(self.connection, fact, facts.TAGS_IGNORED,
+                               sent=len(tags), applied=len(applied))
+                self.tags_unsent = list(tags)
+            return fresh
+        return ticket
+
+    def _send_ticket(self, method: str, path: str, payload: dict) -> Ticket:
+        body = self.request(method, path, json_body=payload)
         return parse_ticket(self._data(body, path), self.tz, self.lang)
 
     @staticmethod
@@ -385,14 +453,31 @@ class HelpDeskEddyClient(BaseClient):
         return parse_pagination(body, items, page)
 
     def find_users_by_email(self, email: str) -> list[User]:
-        """§7: `search` + `exact_search=1`, then compare e-mails ourselves,
-        since the search also matches names and its exact mode is
-        ambiguously documented."""
+        """§7: `search` + `exact_search=1`, then compare e-mails ourselves
+        (case-insensitively), since the search also matches names and its
+        exact mode is ambiguously documented (H-2). When that finds nobody
+        the flag may have been ignored (a substring search sorted by name:
+        the user can be on a later page) or be case-sensitive, so a plain
+        search follows, a few pages, with the same comparison; skipped where
+        the probe found the flag honoured without regard to case."""
         wanted = email.strip().casefold()
         if not wanted:
             return []
         page = self.search_users(email.strip(), exact=True)
-        return [u for u in page.items if u.email.strip().casefold() == wanted]
+        found = [u for u in page.items if u.email.strip().casefold() == wanted]
+        known = facts.fact_answer(self.connection, facts.HDE_EXACT_SEARCH)
+        if found or known == "honoured":
+            return found
+        # Known to be ignored: that answer was the plain search's first page.
+        start = 2 if known == "ignored" else 1
+        if start > page.total_pages:
+            return found
+        for number in range(start, MAX_SEARCH_PAGES + 1):
+            page = self.search_users(email.strip(), page=number)
+            found = [u for u in page.items if u.email.strip().casefold() == wanted]
+            if found or number >= page.total_pages:
+                break
+        return found
 
     # -- dictionaries (cached per connection identity) -----------------------------
     def _reference_key(self, kind: str) -> str:

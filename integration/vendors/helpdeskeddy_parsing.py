@@ -13,7 +13,7 @@ Everything here is pure (no I/O) so it is easy to reason about.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 # §2: ticket/user dates, post/comment dates, sla/freeze dates, plain dates.
@@ -318,3 +318,80 @@ def parse_pagination(body: dict, items: list, page: int) -> Page:
     return Page(items=items, total=len(items) if total is None else total,
                 page=to_int(pagination.get("current_page")) or page,
                 total_pages=to_int(pagination.get("total_pages")) or 1)
+
+
+# -- the dispatcher's `{date_update}` (H-3) -------------------------------------
+# The placeholder's format is documented nowhere: the API's own form, the SLA
+# form, either without seconds, or epoch seconds, in the system's zone or in
+# UTC (the emulator plays each: switches `date_update_format`,
+# `date_update_timezone`).
+DATE_UPDATE_FORMATS = (
+    ("ymd_hms", "%Y-%m-%d %H:%M:%S", True), ("ymd_hm", "%Y-%m-%d %H:%M", False),
+    ("dmy_hms", "%d.%m.%Y %H:%M:%S", True), ("dmy_hm", "%d.%m.%Y %H:%M", False),
+    ("iso", "%Y-%m-%dT%H:%M:%S", True), ("iso_hm", "%Y-%m-%dT%H:%M", False),
+)
+
+
+@dataclass(frozen=True)
+class DateUpdate:
+    """A `{date_update}` value read as far as it goes: the wall-clock time
+    (no zone) with or without seconds, or an absolute epoch time."""
+
+    format: str  # one of DATE_UPDATE_FORMATS' names, or "unix"
+    wall: datetime | None = None  # naive; the zone is not said
+    has_seconds: bool = True
+    epoch: int | None = None
+
+
+def parse_date_update(value) -> DateUpdate | None:
+    """Any known form of the placeholder, else None."""
+    text = str(value or "").strip()
+    if not text or text.lower() in EMPTY_DATES:
+        return None
+    if text.isdigit() and 9 <= len(text) <= 11:
+        return DateUpdate(format="unix", epoch=int(text))
+    for name, fmt, seconds in DATE_UPDATE_FORMATS:
+        try:
+            wall = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return DateUpdate(format=name, wall=wall, has_seconds=seconds)
+    try:  # an ISO form with an offset: absolute
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return DateUpdate(format="iso", wall=moment, has_seconds=True)
+    return DateUpdate(format="iso_offset", epoch=int(moment.timestamp()))
+
+
+def date_update_matches(said, marker, tz: tzinfo) -> bool:
+    """Whether a webhook's `{date_update}` names the same update as
+    `marker`, the ticket's `date_updated` as the API wrote it after the
+    portal's own PUT (the loop guard, H-3).
+
+    Both are read through the parsers and compared at the precision both
+    have: to the minute when the placeholder has no seconds, to the second
+    otherwise; an epoch value as an instant. A wall-clock placeholder carries
+    no zone, so it matches in the HDE system's zone (`tz`, the shop's, like
+    every HDE date) or in UTC. The price of minutes: another change in the
+    same minute, with the same status, passes for the portal's own."""
+    said, marker = str(said or "").strip(), str(marker or "").strip()
+    if not said or not marker:
+        return False
+    if said == marker:
+        return True
+    ours = parse_datetime(marker, tz)
+    theirs = parse_date_update(said)
+    if ours is None or theirs is None:
+        return False
+    if theirs.epoch is not None:
+        return int(ours.timestamp()) == theirs.epoch
+    candidates = (ours.replace(tzinfo=None),
+                  ours.astimezone(UTC).replace(tzinfo=None))
+
+    def cut(moment):
+        moment = moment.replace(microsecond=0)
+        return moment if theirs.has_seconds else moment.replace(second=0)
+
+    return any(cut(c) == cut(theirs.wall) for c in candidates)

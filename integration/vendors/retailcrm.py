@@ -41,6 +41,8 @@ from integration.vendors.retailcrm_parsing import (
     Note,
     Order,
     Page,
+    RightsCheck,
+    SettingsRead,
     Site,
     Status,
     StatusGroup,
@@ -103,10 +105,52 @@ class RetailCrmClient(BaseClient):
         return {"filter[sites][]": [self.site_code]} if self.site_code else {}
 
     # -- account ------------------------------------------------------------
+    def api_versions(self) -> list[str]:
+        """`/api/api-versions` (unversioned, §1): with `/api/credentials`, what
+        decides that an address is a RetailCRM account at all."""
+        body = self._get("/api/api-versions")
+        versions = body.get("versions") if isinstance(body, dict) else None
+        if not isinstance(versions, list):
+            raise ApiUnexpectedResponse(WRONG_URL_HINT, provider=self.provider,
+                                        path="/api/api-versions")
+        return [str(v) for v in versions]
+
     def check_credentials(self) -> Credentials:
         """`/api/credentials` is unversioned (§1): the key's scopes and stores,
         compared with what the portal needs."""
         return parsing.parse_credentials(self._get("/api/credentials"))
+
+    def rights_check(self, credentials: Credentials) -> RightsCheck:
+        """Which of the rights the portal needs the key has, tolerating other
+        names (docs/vendors/open-questions.md R-6): a right listed under the
+        expected name, in the deprecated method list, or under a similar or
+        split name counts as there; a read right found nowhere is tried with
+        one harmless read (the read that needs it); a write right found
+        nowhere is "not confirmed" (writes are never tried on a real
+        account). The reads are optional calls: a refusal is the answer, not
+        a broken connection."""
+        how = parsing.rights_resolve(credentials)
+        missing, unconfirmed = [], []
+        reads = {
+            "customer_read": lambda: self._get("/api/v5/customers", {"limit": 20}),
+            "order_read": lambda: self._get("/api/v5/orders", {"limit": 20}),
+            "reference_read": lambda: self._get("/api/v5/reference/statuses"),
+            "user_read": lambda: self._get("/api/v5/users", {"limit": 20}),
+        }
+        for right in parsing.REQUIRED_SCOPES:
+            if right in how:
+                continue
+            if right not in reads:
+                unconfirmed.append(right)
+                continue
+            try:
+                with self.optional_calls():
+                    reads[right]()
+            except ApiAccessDenied:
+                missing.append(right)
+            else:
+                how[right] = "read"
+        return RightsCheck(confirmed=how, missing=missing, unconfirmed=unconfirmed)
 
     def account_settings(self) -> AccountSettings:
         """`/api/v5/settings`; remembers the account timezone (§7)."""
@@ -116,6 +160,30 @@ class RetailCrmClient(BaseClient):
             cache.set(self._timezone_cache_key(), settings.timezone, TIMEZONE_CACHE_SECONDS)
         return settings
 
+    def account_settings_optional(self, *, source: str = "check") -> SettingsRead:
+        """The account settings when they can be read; otherwise the shop's
+        zone and a reason (R-7: not every key may read them, and the portal
+        needs them only for the time zone). A refusal is remembered for the
+        connection, so later tests stop asking until the probe or a test
+        after a key change finds them readable again; a server error is
+        only reported (it may pass)."""
+        from integration.vendors import facts
+
+        if facts.fact_answer(self.connection, facts.RC_SETTINGS) == facts.UNAVAILABLE:
+            return SettingsRead(settings=None, skipped=True, reason="refused",
+                                zone=str(self.tz))
+        try:
+            with self.optional_calls():
+                account = self.account_settings()
+        except ApiAccessDenied:
+            facts.fact_set(self.connection, facts.RC_SETTINGS, facts.UNAVAILABLE,
+                           source=source, status=403)
+            return SettingsRead(settings=None, reason="refused", zone=str(self.tz))
+        except ApiError as error:
+            return SettingsRead(settings=None, reason="failed", zone=str(self.tz),
+                                status=error.status_code)
+        return SettingsRead(settings=account, zone=account.timezone or str(self.tz))
+
     def _timezone_cache_key(self) -> str:
         # Per connection identity (account URL + key), not per host: one
         # host may serve several accounts.
@@ -123,22 +191,40 @@ class RetailCrmClient(BaseClient):
 
     def test_connection(self) -> str:
         """One line for the admin's "Test connections" action, in the admin's
-        language; `missing_rights` keeps what is missing for the caller."""
+        language. Only `api-versions` and `credentials` decide that the key
+        works; the settings are optional (R-7) and missing rights switch
+        features off (R-6): both become warnings, kept for the caller in
+        `warnings` (and `missing_rights`), and the rights are remembered for
+        the connection (integration.vendors.facts)."""
+        from integration.vendors import facts
+
+        self.api_versions()
         credentials = self.check_credentials()
-        account = self.account_settings()
-        self.missing_rights = dict(credentials.missing)
+        rights = self.rights_check(credentials)
+        facts.fact_set(self.connection, facts.RC_RIGHTS, source="check",
+                       **rights.as_fact())
+        read = self.account_settings_optional()
+        self.missing_rights = {right: facts.RIGHT_FEATURES[right] for right in rights.off}
+        self.warnings = []
         stores = ", ".join(credentials.sites_available) or gettext("none")
         scope = (gettext("all stores") if credentials.site_access == "access_full"
                  else gettext("selected stores"))
         summary = gettext("Key works; %(scope)s: %(stores)s; timezone %(tz)s") % {
-            "scope": scope, "stores": stores, "tz": account.timezone or gettext("unknown")}
+            "scope": scope, "stores": stores, "tz": read.zone or gettext("unknown")}
+        if read.settings is None:
+            self.warnings.append(read.warning())
+            summary += "; " + read.warning()
         if self.site_code and self.site_code not in credentials.sites_available:
+            self.warnings.append(gettext("the key cannot see store '%(site)s'") % {
+                "site": self.site_code})
             summary += gettext("; WARNING: the key cannot see store '%(site)s'") % {
                 "site": self.site_code}
-        if credentials.missing:
-            # The reasons are msgids of services.onboarding.SCOPE_FEATURES.
-            missing = ", ".join(f"{s} ({gettext(why)})" for s, why in credentials.missing.items())
-            return summary + gettext("; missing rights: %(rights)s") % {"rights": missing}
+        if rights.off:
+            missing = ", ".join(f"{right} ({facts.RIGHT_FEATURES[right]})"
+                                for right in rights.off)
+            self.warnings.append(missing)
+            return summary + gettext("; missing rights, these features are off: "
+                                     "%(rights)s") % {"rights": missing}
         return summary + gettext("; all needed rights present")
 
     # -- customers ----------------------------------------------------------
@@ -232,34 +318,53 @@ class RetailCrmClient(BaseClient):
         body = self._get("/api/v5/orders", {"filter[ids][]": ids, "limit": max(PAGE_LIMITS)})
         return [parsing.parse_order(raw, self.tz) for raw in body.get("orders") or []]
 
-    def order_history_newest_id(self) -> int:
+    def order_history_newest_id(self, *, max_steps: int = 5) -> int:
         """The id of the newest order-history record (0 when there is none):
         where a new watcher starts, instead of replaying years of history.
-        Two requests whatever the history size: page 1 for the page count,
-        then the last page (records ascend by id, §12)."""
+        Usually two requests whatever the history size: page 1 for the page
+        count, then the last page (records ascend by id, §12). A page may
+        come back empty while others hold records (R-5): then step back a
+        page at a time (at most `max_steps`), never starting from 0, which
+        would replay all history."""
         first = self._get("/api/v5/orders/history", {"limit": HISTORY_LIMIT})
         pages = int((first.get("pagination") or {}).get("totalPageCount", 1) or 1)
-        body = first if pages <= 1 else self._get(
-            "/api/v5/orders/history", {"limit": HISTORY_LIMIT, "page": pages})
-        ids = [int(raw["id"]) for raw in body.get("history") or [] if raw.get("id")]
+        ids = []
+        for page in range(pages, max(0, pages - max_steps), -1):
+            body = first if page == 1 else self._get(
+                "/api/v5/orders/history", {"limit": HISTORY_LIMIT, "page": page})
+            ids = [int(raw["id"]) for raw in body.get("history") or [] if raw.get("id")]
+            if ids:
+                break
+        if not ids:
+            ids = [int(raw["id"]) for raw in first.get("history") or [] if raw.get("id")]
         return max(ids, default=0)
 
-    def order_history(self, since_id: int | None = None, *,
+    def order_history(self, since_id: int | None = None, *, page: int = 1,
                       limit: int = HISTORY_LIMIT) -> HistoryBatch:
-        """Changes after `since_id`, ascending (§12). Feed `last_id` back in
-        as the next `since_id`; `more` says another batch is waiting.
-        Records with `by_this_key` are our own writes (§18.15)."""
+        """Changes after `since_id`, ascending (§12), one page of them. A
+        page may hold no records while `pagination` says more pages follow
+        (R-5: records filtered out after paging), so the caller follows
+        `current_page`/`total_pages`, not the emptiness of a page: `more`
+        says another page with the same `since_id` is waiting. `last_id` is
+        the cursor to store (the newest id read, else `since_id`). Records
+        with `by_this_key` are our own writes (§18.15)."""
         params = {"limit": min(limit, HISTORY_LIMIT)}
         if since_id is not None:
             params["filter[sinceId]"] = int(since_id)
+        if page > 1:
+            params["page"] = int(page)
         body = self._get("/api/v5/orders/history", params)
         records = [parsing.parse_history_record(raw, self.tz)
                    for raw in body.get("history") or []]
         pagination = body.get("pagination") or {}
+        current = int(pagination.get("currentPage", page) or page)
+        total = int(pagination.get("totalPageCount", 1) or 0)
         return HistoryBatch(
             records=records,
             last_id=records[-1].id if records else since_id,
-            more=int(pagination.get("totalPageCount", 1) or 1) > 1,
+            more=current < total,
+            current_page=current,
+            total_pages=total,
         )
 
     # -- notes and tasks ----------------------------------------------------

@@ -123,13 +123,32 @@ def parse_page(body: dict, key: str, parse_item) -> Page:
     )
 
 
+# The methods each right stands for, as the deprecated `credentials` list of
+# method paths names them (§2): a key whose rights have other names still
+# lists the methods it may call there.
+RIGHT_PATHS = {
+    "customer_read": ("/api/v5/customers",),
+    "order_read": ("/api/v5/orders", "/api/v5/orders/history"),
+    "reference_read": ("/api/v5/reference/statuses",),
+    "user_read": ("/api/v5/users",),
+    "customer_write": ("/api/v5/customers/create", "/api/v5/customers/notes/create"),
+    "task_write": ("/api/v5/tasks/create",),
+}
+READ_RIGHTS = ("customer_read", "order_read", "reference_read", "user_read")
+WRITE_ACTIONS = {"write", "create", "edit"}
+
+
 @dataclass
 class Credentials:
     scopes: list[str]
     site_access: str  # access_full | access_selective
     sites_available: list[str]
-    missing: dict[str, str]  # scope → the portal feature that needs it
+    # Required rights not listed under the exact name the portal expects
+    # (right → the feature that needs it); `rights_resolve` may still find
+    # them under another name or in the method list.
+    missing: dict[str, str]
     extra: list[str]  # rights the key has beyond what the portal needs
+    paths: list[str] = field(default_factory=list)  # deprecated method list (§2)
 
     @property
     def ok(self) -> bool:
@@ -138,19 +157,113 @@ class Credentials:
 
 def parse_credentials(body: dict) -> Credentials:
     scopes = [s for s in body.get("scopes") or [] if isinstance(s, str)]
+    paths = [p for p in body.get("credentials") or [] if isinstance(p, str)]
     return Credentials(
         scopes=scopes,
         site_access=body.get("siteAccess", ""),
         sites_available=list(body.get("sitesAvailable") or []),
         missing={s: why for s, why in REQUIRED_SCOPES.items() if s not in scopes},
-        extra=sorted(set(scopes) - set(REQUIRED_SCOPES)),
+        extra=sorted(set(scopes) - set(REQUIRED_SCOPES) - set(_renamed_scopes(scopes))),
+        paths=paths,
     )
+
+
+def _tokens(name: str) -> tuple[str, ...]:
+    """`Customers_Notes_Write` → ("customer", "note", "write"): the parts of
+    a right's name, lower-case, plurals folded."""
+    parts = [p for p in name.strip().lower().replace("-", "_").split("_") if p]
+    return tuple(p[:-1] if len(p) > 3 and p.endswith("s") else p for p in parts)
+
+
+def _similar(right: str, scopes) -> list[str]:
+    """The listed rights that read like `right` under another spelling
+    (`customers_read`), or, for a write right, the finer rights it may have
+    been split into (`task_create`; `customer_create` plus a notes right)."""
+    entity, action = _tokens(right)[:-1], _tokens(right)[-1]
+    tokens = {scope: _tokens(scope) for scope in scopes}
+    if action == "read":
+        return [s for s, t in tokens.items() if t[:-1] == entity and t[-1:] == ("read",)]
+    writes = [s for s, t in tokens.items() if t and t[-1] in WRITE_ACTIONS]
+    own = [s for s in writes if tokens[s][:-1] == entity]
+    if right == "customer_write":
+        # Creating customers and writing notes: both must be there.
+        notes = [s for s in writes if "note" in tokens[s][:-1]]
+        creates = [s for s in own if tokens[s][-1] in ("write", "create")]
+        return [*creates, *notes] if creates and notes else []
+    return [s for s in own if tokens[s][-1] in ("write", "create")]
+
+
+def _renamed_scopes(scopes) -> list[str]:
+    found = []
+    for right in REQUIRED_SCOPES:
+        if right not in scopes:
+            found.extend(_similar(right, scopes))
+    return found
+
+
+def rights_resolve(credentials: Credentials) -> dict[str, str]:
+    """How each required right is known to be there: "name" (listed as the
+    portal expects), "methods" (every method it stands for is in the
+    deprecated method list), "similar" (listed under another spelling or
+    split into finer rights). Rights absent from the result are not
+    confirmed by the answer alone (the client may still try a harmless read
+    for a read right)."""
+    paths = set(credentials.paths)
+    found = {}
+    for right in REQUIRED_SCOPES:
+        if right in credentials.scopes:
+            found[right] = "name"
+        elif paths and all(p in paths for p in RIGHT_PATHS[right]):
+            found[right] = "methods"
+        elif _similar(right, credentials.scopes):
+            found[right] = "similar"
+    return found
 
 
 @dataclass
 class AccountSettings:
     timezone: str  # IANA name; naive vendor timestamps are in it (§7)
     currency: str
+
+
+@dataclass
+class SettingsRead:
+    """The account settings, or why they are missing (R-7: optional)."""
+
+    settings: AccountSettings | None
+    zone: str  # the account's zone, else the one the client reads times in
+    reason: str = ""  # refused | failed
+    skipped: bool = False  # not asked: known to be refused for this key
+    status: int | None = None
+
+    def warning(self) -> str:
+        """In the reader's language: what could not be read and what the
+        portal does instead."""
+        from django.utils.translation import gettext
+
+        if self.reason == "refused":
+            return gettext("the key may not read the account settings; times are read in "
+                           "the time zone %(zone)s") % {"zone": self.zone}
+        return gettext("the account settings could not be read just now; times are read in "
+                       "the time zone %(zone)s") % {"zone": self.zone}
+
+
+@dataclass
+class RightsCheck:
+    """The key's rights as the portal needs them (R-6)."""
+
+    confirmed: dict[str, str]  # right → how it was confirmed (name, methods, similar, read)
+    missing: list[str]  # refused when tried
+    unconfirmed: list[str]  # write rights found under no name (never tried)
+
+    @property
+    def off(self) -> list[str]:
+        """Rights whose features are switched off, in the portal's order."""
+        return [r for r in REQUIRED_SCOPES if r in self.missing or r in self.unconfirmed]
+
+    def as_fact(self) -> dict:
+        return {"confirmed": dict(self.confirmed), "missing": list(self.missing),
+                "unconfirmed": list(self.unconfirmed)}
 
 
 def parse_settings(body: dict) -> AccountSettings:
@@ -323,8 +436,10 @@ class HistoryRecord:
 @dataclass
 class HistoryBatch:
     records: list[HistoryRecord]
-    last_id: int | None  # the cursor for the next `since_id`
-    more: bool  # another page is waiting after `last_id`
+    last_id: int | None  # the cursor to store (newest id read, else since_id)
+    more: bool  # pagination says another page follows (same since_id, next page)
+    current_page: int = 1
+    total_pages: int = 1
 
 
 def parse_history_record(raw: dict, tz: ZoneInfo) -> HistoryRecord:

@@ -273,8 +273,8 @@ def test_a_task_from_the_russian_widget_is_worded_in_russian(portal_url, demo_sh
 def test_connection_test_speaks_the_admins_language(client, demo_shop, make_member,
                                                     rc_emulator):
     """"Test connections" in a Russian browser: both summaries in Russian, and a
-    key without rights still counts as a failure (judged from the rights, not
-    from the English wording)."""
+    key without rights is a warning that names the features it turns off
+    (judged from the rights, not from the English wording)."""
     from django.contrib.messages import get_messages
     from django.urls import reverse
 
@@ -296,5 +296,5 @@ def test_connection_test_speaks_the_admins_language(client, demo_shop, make_memb
     demo_shop.retailcrm.api_key = rc_emulator.demo["restricted_keys"]["read_only"]
     demo_shop.retailcrm.save()
     level, text = run()[0]
-    assert level == "error" and "не хватает прав" in text
+    assert level == "warning" and "не хватает прав" in text
     assert "создавать задачи менеджерам" in text

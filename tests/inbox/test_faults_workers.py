@@ -225,6 +225,12 @@ def test_a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing(procs):
     # comment is created in HDE at once, its answer arrives 4 s later.
     url, shop, secret, ticket = _one_ticket(procs, fault_kind="slow_body", fault_next=3,
                                             fault_sleep_seconds=4.0)
+    # The connection already knows HDE applies tags (as the ticket job or the
+    # probe learns once): the job's three HDE calls are the three slow ones,
+    # without the one-time read-back after a first update with tags.
+    from integration.vendors import facts
+
+    facts.fact_set(shop.helpdeskeddy, facts.HDE_TAGS_ON_UPDATE, facts.TAGS_STICK)
     cluster = procs.cluster("doomed", Q_WORKERS=1)
     assert workers.post_webhooks(url, shop, secret, [ticket], threads=1) == [202]
     event = workers.wait_for(lambda: InboundEvent.objects.filter(shop=shop).first(),

@@ -31,7 +31,12 @@ def test_missing_rights_and_wrong_key_are_reported(client, demo_shop, make_membe
     connection.api_key = rc_emulator.demo["restricted_keys"]["read_only"]
     connection.save()
     level, text = _run_action(client, demo_shop)[0]
-    assert level == "error" and "missing rights" in text
+    # The key works: missing rights switch their features off (a warning
+    # that names them), the connection stays healthy.
+    assert level == "warning" and "missing rights, these features are off" in text
+    assert "create tasks for managers" in text
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.OK
     connection.api_key = "wrong-key-123456"
     connection.save()
     level, text = _run_action(client, demo_shop)[0]

@@ -202,21 +202,27 @@ def test_wizard_failures_say_what_to_fix(
     assert "RetailCRM refused this API key" in _errors(page)
     _shot(page, artifacts_dir, "wizard-fail-key")
 
-    # Missing rights: the seeded read-only key.
-    _fill_retailcrm(page, url=rc["url"], key=rc["restricted_keys"]["read_only"])
-    errors = _errors(page)
-    assert "lacks rights" in errors and "customer_write" in errors and "task_write" in errors
-    assert "create tasks for managers" in page.locator(".console-rights").inner_text()
-    _shot(page, artifacts_dir, "wizard-fail-scope")
-
     # A store the key cannot see.
     _fill_retailcrm(page, url=rc["url"], key=rc["api_key"], site="nowhere")
     assert "cannot see the store 'nowhere'" in _errors(page)
     assert not RetailCrmConnection.objects.filter(shop=shop).exists()
 
-    # Fixed: the same draft goes on (no second shop).
+    # Missing rights (the seeded read-only key): saved, with the features
+    # each missing right turns off, in words; the rest works.
+    _fill_retailcrm(page, url=rc["url"], key=rc["restricted_keys"]["read_only"])
+    page.wait_for_url(re.compile(r"/hde/$"))
+    warning = page.locator("ul.messagelist").inner_text()
+    assert "lacks rights" in warning and "create tasks for managers" in warning
+    off = page.locator("#features-off").inner_text()
+    assert "create tasks for managers" in off and "task_write" in off
+    assert RetailCrmConnection.objects.filter(shop=shop).exists()
+    _shot(page, artifacts_dir, "wizard-scope-warning")
+
+    # Fixed: back to step 1 with the full key; the same draft goes on (no second shop).
+    page.goto(f"{live_server.url}/admin/console/add-shop/{shop.public_id}/retailcrm/")
     _fill_retailcrm(page, url=rc["url"], key=rc["api_key"])
     page.wait_for_url(re.compile(r"/hde/$"))
+    assert page.locator("#features-off").count() == 0
     assert Shop.objects.filter(name="New Shop").count() == 1
 
     # HDE: wrong URL, wrong key, an e-mail that is not the key's agent.

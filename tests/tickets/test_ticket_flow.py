@@ -50,7 +50,9 @@ def test_new_ticket_runs_the_whole_flow_once(wired_shop):
     assert record.priority_rule == "Заказ в доставке"  # the rule's name in the shop's language
     comments = hde.list_comments(ticket.id)
     assert len(comments) == 1 and link in comments[0].text and "Петров Иван" in comments[0].text
-    assert _hde_calls(event) == 3  # read, one PUT, one comment
+    # Read, one PUT, one comment, and, once per connection, the ticket read
+    # back after the first update with tags to learn whether HDE applies them.
+    assert _hde_calls(event) == 4
 
     notes = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=record.customer_id)]
     # Named by HDE's ticket number, in the shop's language (issue 16).
@@ -65,6 +67,12 @@ def test_new_ticket_runs_the_whole_flow_once(wired_shop):
     changed = InboundEvent.objects.filter(shop=wired_shop, event_type="ticket_changed")
     assert changed.exists()
     assert all(e.state == EventState.DONE and _hde_calls(e) == 0 for e in changed)
+
+    # Tags are known to stick now: the next ticket costs three calls.
+    second = _customer_writes(wired_shop, "ivan.petrov@example.ru", "И ещё вопрос")
+    _pump_all()
+    event = InboundEvent.objects.get(shop=wired_shop, source_key=f"new_ticket:{second.id}")
+    assert event.state == EventState.DONE and _hde_calls(event) == 3  # read, PUT, comment
 
 
 def test_repeated_and_replayed_deliveries_change_nothing(wired_shop, client):

@@ -15,6 +15,7 @@ from integration.models import (
     Shop,
     ShopSecret,
 )
+from integration.onboarding.admin import ShopProbeMixin
 from integration.ops.admin.personal_data import ShopPersonalDataMixin
 from integration.tenancy.admin.widget_access import ShopWidgetAccessMixin
 from integration.tickets.admin import FieldMappingInline, ShopSettingsInline, WidgetFieldInline
@@ -125,8 +126,8 @@ class ShopForm(forms.ModelForm):
 
 
 @admin.register(Shop)
-class ShopAdmin(ShopWidgetAccessMixin, ShopPersonalDataMixin, TenantScopedAdminMixin,
-                admin.ModelAdmin):
+class ShopAdmin(ShopProbeMixin, ShopWidgetAccessMixin, ShopPersonalDataMixin,
+                TenantScopedAdminMixin, admin.ModelAdmin):
     shop_lookup = ""
     form = ShopForm
     list_display = ("name", "agency", "active", "language", "retailcrm_health", "hde_health")
@@ -157,7 +158,8 @@ class ShopAdmin(ShopWidgetAccessMixin, ShopPersonalDataMixin, TenantScopedAdminM
 
         for shop in queryset[:20]:
             for result in shop_connections_test(shop=shop):
-                level = messages.SUCCESS if result.ok else messages.ERROR
+                level = (messages.ERROR if not result.ok else
+                         messages.WARNING if result.warning else messages.SUCCESS)
                 self.message_user(request, f"{shop.name} · {result.provider}: {result.message}",
                                   level)
 
