@@ -127,26 +127,33 @@ def _not_found_context() -> CustomerContext:
                            notice=_("No such customer in this shop's RetailCRM store."))
 
 
-def customer_site_check(*, shop, customer_id: int, request_id: str = "") -> None:
+def customer_site_check(*, shop, customer_id: int, request_id: str = "") -> int | None:
     """Raise CustomerOutOfScope unless the customer exists in the shop's
     store: from a cached context when there is one, else one read. Every
-    write by id (notes, tasks from the API) goes through here."""
+    write by id (notes, tasks from the API) goes through here.
+
+    Returns the customer's responsible manager as RetailCRM records it, so
+    that a task goes to the manager the CRM names, never to an id a form
+    posted."""
     from integration.vendors.retailcrm import RetailCrmClient
 
     cached = cache.get(_context_key(shop.pk, customer_id, 1, _version(shop.pk, customer_id)))
     if cached is not None and cached.get("customer"):
         site = cached["customer"].get("site", "")
+        manager_id = cached["customer"].get("manager_id")
     else:
         connection = getattr(shop, "retailcrm", None)
         if connection is None:
             raise CustomerOutOfScope(_("RetailCRM is not connected for this shop."))
         client = RetailCrmClient.for_connection(connection, interactive=True,
                                                 request_id=request_id)
-        site = client.customer(customer_id).site
+        customer = client.customer(customer_id)
+        site, manager_id = customer.site, customer.manager_id
     if not customer_site_allowed(shop=shop, site=site):
         logger.warning("context.customer_out_of_scope",
                        extra={"shop": shop.pk, "customer": customer_id})
         raise CustomerOutOfScope(_("No such customer in this shop's RetailCRM store."))
+    return manager_id
 
 
 def order_number_in(text: str, pattern: str) -> str:

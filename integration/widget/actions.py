@@ -38,13 +38,14 @@ def _client(shop, request_id=""):
                                           request_id=request_id)
 
 
-def _in_store(shop, customer_id: int, request_id: str) -> None:
+def _in_store(shop, customer_id: int, request_id: str) -> int | None:
     """A write by id reaches only a customer of the shop's store; any other
-    id is refused exactly like one that does not exist."""
+    id is refused exactly like one that does not exist. Returns the
+    customer's responsible manager in RetailCRM."""
     if not customer_id:
         raise ActionRefused(gettext("Pick a customer first."))
     try:
-        customer_site_check(shop=shop, customer_id=customer_id, request_id=request_id)
+        return customer_site_check(shop=shop, customer_id=customer_id, request_id=request_id)
     except ApiNotFound as missing:
         raise ActionRefused(gettext("No such customer in this shop's RetailCRM store.")) \
             from missing
@@ -89,12 +90,17 @@ def widget_note_add(*, shop, customer_id: int, text: str, key: str, ticket_id: i
 
 def widget_task_create(*, shop, customer_id: int, text: str, key: str, manager_id=None,
                        ticket_id: int = 0, request_id: str = "") -> str:
-    settings = ShopSettings.of(shop)
-    performer = manager_id or settings.fallback_manager_id
+    """A task for the customer's responsible manager as RetailCRM names
+    them (read with the store check, or from the card's cache), else the
+    shop's fallback manager. Never a performer taken from the request: the
+    page may have painted before the manager was known, and a posted id is
+    anyone's to change. Only the JSON API, whose caller holds the shop's
+    own token, may name the performer (`manager_id`)."""
+    performer = _in_store(shop, customer_id, request_id)
+    performer = manager_id or performer or ShopSettings.of(shop).fallback_manager_id
     if not performer:
         raise ActionRefused(gettext("The customer has no responsible manager and no fallback "
                                     "manager is set in the shop's automation settings."))
-    _in_store(shop, customer_id, request_id)
     text = vendor_plain(text.strip())
     if not text:
         with translation.override(shop.language):  # written into RetailCRM

@@ -188,7 +188,7 @@ def _act(request, shop, ticket_id):
         elif action == "task":
             widget_actions.widget_task_create(
                 shop=shop, customer_id=customer_id, text=form.get("text", ""), key=key,
-                manager_id=_number(form.get("manager_id", "")), ticket_id=ticket_id)
+                ticket_id=ticket_id)
             back["done"] = _("Task created for the manager in RetailCRM.")
         elif action == "customer":
             widget_actions.widget_customer_create(

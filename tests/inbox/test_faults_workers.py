@@ -78,7 +78,7 @@ def _one_customer_per_sender(shop, senders, tickets_of):
         records = TicketRecord.objects.filter(shop=shop, ticket_id__in=tickets)
         assert set(records.values_list("customer_id", flat=True)) == set(customers), sender
         assert sorted(workers.crm_ticket_notes(customers[0])) == sorted(
-            workers.ticket_marker(t) for t in tickets), sender
+            workers.ticket_marker(t, "en") for t in tickets), sender
 
 
 @pytest.fixture
@@ -122,8 +122,9 @@ def _comments(ticket_id: int) -> int:
 
 
 def _notes(ticket_id: int) -> int:
+    # The workers' shop (tests.workers.wire_shop) speaks English.
     return sum(1 for n in Note.objects.all() if n.doc.get("text", "").startswith(
-        workers.ticket_marker(ticket_id) + ":"))
+        workers.ticket_marker(ticket_id, "en") + ":"))
 
 
 @pytest.mark.timeout(int(os.environ.get("MULTIWORKER_TIMEOUT", "300")))

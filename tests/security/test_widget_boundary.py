@@ -133,7 +133,11 @@ def test_reads_by_id_stay_inside_the_shops_store(shop, ids, live_server):
     # A ticket record pointing there (say, written before this rule) shows nobody.
     TicketRecord.objects.create(shop=shop, ticket_id=TICKET_TWIN, customer_id=ids["elena_outlet"])
     html = requests.get(widget_link_build(shop=shop, ticket_id=TICKET_TWIN), timeout=10).text
-    assert "Морозова" not in html and _shown_customer(html) is None
+    assert _shown_customer(html) is None and f"/customers/{ids['elena_outlet']}" not in html
+    # The name may only prefill "create customer", from HDE's requester (what
+    # the operator sees in HDE anyway), never from the other store's record.
+    assert re.search(r'value="Елена Морозова" data-prefill="name"', html)
+    assert "Морозова" not in re.sub(r"<input[^>]*data-prefill[^>]*>", "", html)
 
 
 def test_forms_need_a_nonce_this_card_issued_once_for_that_action(shop, ids):

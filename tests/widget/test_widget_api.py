@@ -5,7 +5,7 @@ import requests
 
 from integration.models import SecretKind
 from integration.tenancy.secrets import shop_secret_issue, shop_secret_revoke_all
-from sandbox.retailcrm.models import Customer, Note
+from sandbox.retailcrm.models import Customer, Note, Task
 from tests.workers import ticket_marker
 
 
@@ -95,7 +95,18 @@ def test_note_is_created_once_per_nonce(live_server, demo_shop):
     assert f"{ticket_marker(4)}: Called about delivery" in notes.latest("created_at").doc["text"]
 
 
-def test_task_without_any_manager_is_refused_clearly(live_server, demo_shop):
+def test_task_goes_to_the_manager_retailcrm_names(live_server, demo_shop):
+    """No performer given: the customer's responsible manager as RetailCRM
+    records it gets the task; with none there and no fallback manager, the
+    answer says what to set."""
+    customer = Customer.objects.get(account__code="demo", crm_id=1)
+    response = _post(live_server, demo_shop.widget_token, "tasks",
+                     {"customer_id": 1, "nonce": "t-0"})
+    assert response.status_code == 201
+    assert Task.objects.latest("id").doc["performer"] == customer.doc["managerId"]
+
+    customer.doc.pop("managerId")
+    customer.save(update_fields=["doc"])
     response = _post(live_server, demo_shop.widget_token, "tasks",
                      {"customer_id": 1, "nonce": "t-1"})
     assert response.status_code == 400
