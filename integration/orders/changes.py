@@ -4,7 +4,7 @@ One handler for both inbound paths (the history poll and the RetailCRM
 trigger, registered in integration.inbox.handlers):
 1. the order as it is now: the poll's snapshot (read right after the change
    was seen), or a fresh read (a trigger carries only the id, because its
-   body is whatever the RetailCRM admin typed, reference §15.1/§18.18);
+   body is whatever the RetailCRM admin typed, docs/vendors/retailcrm.md §15.1/§18.18);
 2. the compact LocalOrder is upserted, a newer read never overwritten by an
    older one (events may be processed out of order by parallel workers);
 3. the customer's cached context is dropped, so the widget shows the new

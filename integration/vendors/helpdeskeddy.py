@@ -1,6 +1,6 @@
 """HelpDeskEddy API v2 client.
 
-Facts and quirks: /work/shared/reference/helpdeskeddy-api.md (sections quoted
+Facts and quirks: docs/vendors/helpdeskeddy.md (sections quoted
 below). The transport (pooled session, timeouts, GET-only retries, the shared
 throttle, one `ApiCall` row per attempt, connection health) is `BaseClient`;
 this module adds what is specific to HDE:

@@ -1,6 +1,6 @@
 """Normalisation of HelpDeskEddy API v2 answers into plain dataclasses.
 
-HDE's JSON is irregular (reference: /work/shared/reference/helpdeskeddy-api.md):
+HDE's JSON is irregular (docs/vendors/helpdeskeddy.md):
 - §2 some lists are arrays, others objects keyed by id (`/tickets/`,
   `/custom_fields/`), and `pagination.total` is a number or a string;
 - §2 three date formats, none ISO 8601, without a time zone;

@@ -2,7 +2,7 @@
 
 Transport, throttle, retries, call logging and connection health come from
 `BaseClient`; this module knows RetailCRM's URLs, encodings and envelope
-(reference: /work/shared/reference/retailcrm-api.md, cited as §N). The same
+(docs/vendors/retailcrm.md, cited as §N). The same
 code talks to a real `https://<account>.retailcrm.ru` and to the sandbox
 emulator: the account URL is configuration, nothing here special-cases it.
 

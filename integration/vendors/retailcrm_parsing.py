@@ -1,7 +1,7 @@
 """RetailCRM API v5 answers turned into plain dataclasses.
 
 Every parser is defensive about the vendor's documented quirks
-(docs: /work/shared/reference/retailcrm-api.md §7, §18):
+(docs/vendors/retailcrm.md §7, §18):
 - absent values are omitted, not null (§18.6): always `.get()`;
 - `customFields` is `[]` when empty and an object otherwise (§7);
 - `payments` is an object keyed by payment id *or* a list (§11.3);

@@ -25,7 +25,7 @@ class AccountAdmin(admin.ModelAdmin):
     readonly_fields = ("requests_received", "limit_violations", "hits")
     fieldsets = (
         (None, {"fields": ("code", "name", "timezone")}),
-        ("Rate limit (reference §4)", {"fields": (
+        ("Rate limit", {"fields": (
             "rate_limit_enabled", "rate_limit_per_minute", "rate_window_seconds", "ban_seconds",
             "banned_until", "requests_received", "limit_violations", "hits")}),
         ("Fault injection", {"fields": ("fault_latency_ms", "fault_kind", "fault_next",

@@ -1,4 +1,4 @@
-"""HTTP face of the emulated HelpDeskEddy API v2 (reference §13 contract).
+"""HTTP face of the emulated HelpDeskEddy API v2 (docs/vendors/helpdeskeddy.md §13 contract).
 
 Every request to `/sandbox/hde/<account>/api/v2/...` goes through `endpoint()`:
 

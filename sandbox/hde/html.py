@@ -1,6 +1,6 @@
 """A small allow-list HTML cleaner for messages shown on the ticket page.
 
-HDE messages are HTML (reference §6: "text (HTML allowed)"), and anyone who
+HDE messages are HTML (docs/vendors/helpdeskeddy.md §6: "text (HTML allowed)"), and anyone who
 reaches the emulator can write one (the API, the new-ticket form). The page
 renders them as HTML like HDE does, but only a harmless subset: formatting
 tags, and links with http(s)/mailto targets. Everything else is escaped text,

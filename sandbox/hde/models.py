@@ -6,7 +6,7 @@ and two accounts never leak into each other. Django's own primary keys stay
 internal.
 
 Knobs a test or the demo may turn live on `Account` and are plain ORM fields:
-the rate limit and ban (reference §4), fault injection, and the counters that
+the rate limit and ban (docs/vendors/helpdeskeddy.md §4), fault injection, and the counters that
 prove what the emulator received.
 """
 
@@ -111,7 +111,7 @@ class Priority(AccountOwned):
 
 
 class TicketType(AccountOwned):
-    # hid 0 is a valid type ("no type", reference §8).
+    # hid 0 is a valid type ("no type", docs/vendors/helpdeskeddy.md §8).
     name = models.JSONField(default=dict)
 
     class Meta(AccountOwned.Meta):
@@ -164,7 +164,7 @@ class CustomFieldOption(models.Model):
 class HdeUser(AccountOwned):
     """A contact: client (`group_type=user`) or agent (`staff`).
 
-    HDE requires an e-mail for every user (reference §7). A contact known
+    HDE requires an e-mail for every user (docs/vendors/helpdeskeddy.md §7). A contact known
     only by phone gets a placeholder address `<digits>@phone.invalid`
     (RFC 2606 reserves `.invalid`), with the phone in `phone`.
     """
@@ -204,7 +204,7 @@ class Ticket(AccountOwned):
         HdeUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     user = models.ForeignKey(HdeUser, on_delete=models.PROTECT, related_name="tickets")
-    # {"<field hid>": value} as written by the API (reference §9.3).
+    # {"<field hid>": value} as written by the API (docs/vendors/helpdeskeddy.md §9.3).
     custom_fields = models.JSONField(default=dict, blank=True)
     tags = models.JSONField(default=list, blank=True)
     sla_date = models.CharField(max_length=20, blank=True, default="")
@@ -235,7 +235,7 @@ class Message(AccountOwned):
 
 
 class Event(models.TextChoices):
-    """Dispatcher required conditions (reference §11.1)."""
+    """Dispatcher required conditions (docs/vendors/helpdeskeddy.md §11.1)."""
 
     NEW_TICKET = "new_ticket", "Новая заявка"
     TICKET_CHANGED = "ticket_changed", "Изменения в заявке"
@@ -244,7 +244,7 @@ class Event(models.TextChoices):
 
 
 class WebhookRule(models.Model):
-    """A dispatcher rule with the "Send webhook" action (reference §11.2)."""
+    """A dispatcher rule with the "Send webhook" action (docs/vendors/helpdeskeddy.md §11.2)."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="rules")
     name = models.CharField(max_length=200)

@@ -1,7 +1,7 @@
 """Deterministic seed of the HelpDeskEddy emulator.
 
 `seed(base_url=...)` wipes the emulator's tables and recreates two accounts
-(`demo`, `agency-second`) with the dictionaries of reference §8/§13, the
+(`demo`, `agency-second`) with the dictionaries of docs/vendors/helpdeskeddy.md §8/§13, the
 custom fields the portal writes, one staff integration user whose key the
 portal uses, client users from `sandbox.demo_people.PEOPLE`, and tickets
 covering every lookup path: known e-mail, unknown sender, phone-only contact
@@ -48,7 +48,7 @@ ACCOUNTS = [
 OPERATOR = {"name": "Ольга", "lastname": "Операторова", "email": "operator@demo-shop.example",
             "api_key": "hde-demo-operator-51a0b2c3"}
 
-# Ids are NOT ordered by severity (reference §8): map by name, never by number.
+# Ids are NOT ordered by severity (docs/vendors/helpdeskeddy.md §8): map by name, never by number.
 PRIORITIES = [
     (1, {"ru": "Срочно", "en": "Very urgent"}, "#c53030"),
     (2, {"ru": "Стандартно", "en": "Standard"}, "#2b6cb0"),

@@ -31,7 +31,7 @@ from sandbox.hde.models import (
 )
 from sandbox.numbering import allocate
 
-PAGE_SIZE = 30  # reference §2: 30 tickets/users per page, `per_page` ignored
+PAGE_SIZE = 30  # docs/vendors/helpdeskeddy.md §2: 30 tickets/users per page, `per_page` ignored
 STAFF_GROUP = {"id": 1, "type": "staff", "name": {"ru": "Администраторы", "en": "Administrators"},
                "disable": 0}
 CLIENT_GROUP = {"id": 2, "type": "user", "name": {"ru": "Клиенты", "en": "Clients"}, "disable": 0}
@@ -39,7 +39,7 @@ PHONE_PLACEHOLDER_DOMAIN = "phone.invalid"
 
 
 class HdeError(Exception):
-    """An answer in HDE's `errors` envelope (reference §3)."""
+    """An answer in HDE's `errors` envelope (docs/vendors/helpdeskeddy.md §3)."""
 
     def __init__(self, status: int, title: str, details: str = ""):
         super().__init__(details or title)
@@ -60,7 +60,7 @@ def invalid(details: str) -> HdeError:
     return HdeError(400, "Bad request", details)
 
 
-# --- dates (reference §2: three non-ISO formats, local time of the system) --
+# --- dates (docs/vendors/helpdeskeddy.md §2: three non-ISO formats, local time of the system) --
 def _local(account: Account, value):
     return value.astimezone(zoneinfo.ZoneInfo(account.timezone))
 
@@ -105,7 +105,7 @@ def name_of(names: dict) -> str:
 
 
 def user_json(account, user: HdeUser) -> dict:
-    """User object of reference §7; `api_key` is never exposed."""
+    """User object of docs/vendors/helpdeskeddy.md §7; `api_key` is never exposed."""
     return {
         "id": user.hid,
         "date_created": fmt_datetime(account, user.date_created),
@@ -166,7 +166,7 @@ def ticket_json(account, ticket: Ticket) -> dict:
 
 
 def message_json(account, message: Message) -> dict:
-    """Post object of reference §6; comments add `visible: staff` and have
+    """Post object of docs/vendors/helpdeskeddy.md §6; comments add `visible: staff` and have
     no `date_updated`."""
     data = {
         "ticket_id": message.ticket.hid, "id": message.hid, "user_id": message.user.hid,
@@ -245,7 +245,7 @@ def next_hid(model, account, count: int = 1) -> int:
 
 
 def unique_id_for(hid: int) -> str:
-    """Human ticket number (letters-digits, reference §5.3), deterministic."""
+    """Human ticket number (letters-digits, docs/vendors/helpdeskeddy.md §5.3), deterministic."""
     letters = "".join(chr(ord("A") + (hid * k) % 26) for k in (7, 11, 13))
     return f"{letters}-{10000 + hid * 37 % 90000}"
 

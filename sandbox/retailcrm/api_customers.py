@@ -1,4 +1,4 @@
-"""Customers (reference §8) and their notes (§9)."""
+"""Customers (docs/vendors/retailcrm.md §8) and their notes (§9)."""
 
 from django.utils import timezone
 

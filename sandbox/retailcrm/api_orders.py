@@ -1,4 +1,4 @@
-"""Orders (reference §11) and the order/customer change feeds (§12)."""
+"""Orders (docs/vendors/retailcrm.md §11) and the order/customer change feeds (§12)."""
 
 from django.utils import timezone
 

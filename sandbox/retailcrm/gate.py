@@ -3,7 +3,7 @@ the vendor's rate limit, injected faults and API-key authentication.
 
 The order mirrors the real service: the front proxy (nginx) answers an
 unknown account and the rate limit with HTML pages before the application
-checks the key (reference §5.3, §6).
+checks the key (docs/vendors/retailcrm.md §5.3, §6).
 """
 
 import threading

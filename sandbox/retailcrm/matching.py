@@ -1,6 +1,6 @@
 """How the emulator's list filters match e-mails and phones.
 
-The vendor's rules are open questions (reference §8.1, §11.1, §19), so each
+The vendor's rules are open questions (docs/vendors/retailcrm.md §8.1, §11.1, §19), so each
 rule follows the account's switches (sandbox.retailcrm.behaviour):
 
 - `filter[name]` on customers matches name parts and phones. A phone-like

@@ -1,4 +1,4 @@
-"""Wire format of RetailCRM API v5 as the emulator speaks it (reference §4–§5).
+"""Wire format of RetailCRM API v5 as the emulator speaks it (docs/vendors/retailcrm.md §4–§5).
 
 - GET parameters are PHP-style brackets: `filter[ids][]=1&filter[email]=x`.
 - POST bodies are form-encoded; nested entities arrive as one field holding

@@ -1,4 +1,4 @@
-"""Default reference books of a RetailCRM account (reference §10), plus the
+"""Default reference books of a RetailCRM account (docs/vendors/retailcrm.md §10), plus the
 "delivery problem" status our scenarios need. Shapes are the vendor's:
 objects keyed by code, not arrays (gotcha §18.4)."""
 

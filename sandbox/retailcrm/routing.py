@@ -1,7 +1,7 @@
 """The emulator's route table and what a handler receives.
 
 Handlers register with `@route(method, pattern, scope)`; the dispatcher in
-`views.py` checks the scope (reference §2) before calling them with a `Call`.
+`views.py` checks the scope (docs/vendors/retailcrm.md §2) before calling them with a `Call`.
 Shared lookups live here too: entity by `{x}` with `by`/`site` (§3) and
 nested `{"id"}`/`{"externalId"}` references.
 """

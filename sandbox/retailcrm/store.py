@@ -1,6 +1,6 @@
 """Changes to the emulator's data, shared by the API endpoints and the seed.
 
-Every create or edit writes history records (reference §12) so a client that
+Every create or edit writes history records (docs/vendors/retailcrm.md §12) so a client that
 polls `/orders/history` with `filter[sinceId]` sees the emulator's changes,
 whether they came from the seed, the API or a test.
 """

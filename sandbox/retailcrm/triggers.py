@@ -1,4 +1,4 @@
-"""RetailCRM triggers with the "Send HTTP request" action (reference §15.1).
+"""RetailCRM triggers with the "Send HTTP request" action (docs/vendors/retailcrm.md §15.1).
 
 RetailCRM has no webhook API: an admin writes a trigger (event, condition,
 actions) in Automation → Triggers, and the "Send HTTP request" action sends

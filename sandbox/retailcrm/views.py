@@ -3,7 +3,7 @@
 `/sandbox/retailcrm/<account>/api/...` plays `https://<account>.retailcrm.ru/api/...`.
 Each request passes the gate (account, rate limit, faults, key), then the
 route table (`routing.py`, filled by the `api_*` modules) picks the handler
-and the scope it needs (reference §2). An unknown route answers the vendor's
+and the scope it needs (docs/vendors/retailcrm.md §2). An unknown route answers the vendor's
 `API method not found`.
 """
 

@@ -2,7 +2,7 @@
 
 Why: the portal's whole flow starts from these calls. Deliveries go over real
 HTTP to a recording receiver, with the template rendered as raw text
-(reference §11.3), Basic credentials, retries on failure (§11.2) and, most
+(docs/vendors/helpdeskeddy.md §11.3), Basic credentials, retries on failure (§11.2) and, most
 importantly for the portal's loop guard, the integration's own API changes
 firing `ticket_changed` / `new_reply` / `new_comment` rules like the real HDE.
 """

@@ -1,7 +1,7 @@
 """The HDE emulator speaks the vendor's shapes and quirks over real HTTP.
 
 Why: the client and the portal are only as honest as the emulator. These
-tests use raw `requests` (no client) to pin the contract of reference §13:
+tests use raw `requests` (no client) to pin the contract of docs/vendors/helpdeskeddy.md §13:
 Basic auth, the `errors` envelope, rate-limit headers on every answer, the
 account-wide limit and ban with its exact text, keyed ticket lists, 30 per
 page, both trailing-slash forms, form and JSON bodies, and fault injection

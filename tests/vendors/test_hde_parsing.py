@@ -1,6 +1,6 @@
 """Normalisation of HelpDeskEddy's irregular JSON, without any I/O.
 
-Why: the emulator answers one way, but reference §2/§5.3 records that real
+Why: the emulator answers one way, but docs/vendors/helpdeskeddy.md §2/§5.3 records that real
 HDE systems vary (keyed objects vs arrays, totals as strings, localised
 names with missing keys, three date formats, tags as strings or objects).
 These cases pin down what the client accepts beyond what the emulator sends.

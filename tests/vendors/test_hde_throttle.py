@@ -1,7 +1,7 @@
 """The HDE client keeps the whole account under the vendor's limit.
 
 Why: HDE counts 300 requests/minute for the whole account and then bans every
-key for 20 minutes (reference §4). The emulator enforces the same rule with
+key for 20 minutes (docs/vendors/helpdeskeddy.md §4). The emulator enforces the same rule with
 its own counters, so these tests prove the client side from the vendor's
 point of view: a burst from several threads (each with its own client, as
 separate workers would) never trips the emulator's limit, a ban is honoured

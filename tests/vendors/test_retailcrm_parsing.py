@@ -1,5 +1,5 @@
 """Parsers against hand-written fixtures of each documented vendor quirk
-(reference §7, §18). These are the only canned bodies in the suite: every
+(docs/vendors/retailcrm.md §7, §18). These are the only canned bodies in the suite: every
 other test talks to the emulator."""
 
 import json
