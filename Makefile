@@ -36,9 +36,12 @@ run: setup
 	@if $(PY) manage.py help sandbox_seed >/dev/null 2>&1; then $(PY) manage.py sandbox_seed; fi
 	$(PY) manage.py serve_demo
 
-## make test: the whole suite (DATABASE_URL selects SQLite or PostgreSQL).
+## make test: the whole suite (DATABASE_URL selects SQLite or PostgreSQL), in
+## TEST_PROCESSES parallel processes (pytest-xdist; most tests wait on HTTP,
+## so more processes than cores pays). A file stays in one process.
+TEST_PROCESSES ?= 3
 test: $(STAMP) messages browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

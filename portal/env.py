@@ -59,3 +59,36 @@ def required_secret(name: str, *, debug: bool) -> str:
             + "".join(f"{key}={val}\n" for key, val in stored.items())
         )
     return stored[name]
+
+
+# Redis databases a test process may use: the CI's broker and cache (1, 2)
+# and the throttle tests' own (15) stay clear of every shifted pair.
+_XDIST_REDIS_STRIDE = 3
+
+
+def isolate_parallel_test_redis(environ_=None) -> None:
+    """Under pytest-xdist, give each test process its own Redis databases,
+    as pytest-django gives it its own test database: one process's `flushdb`,
+    queued tasks or cached contexts never reach another's. Worker `gwN`
+    (N > 0) moves REDIS_URL's and CACHE_URL's database number up by
+    3·N. Done once, in the environment, so the processes a test starts
+    (gunicorn, qcluster) inherit the moved URLs and do not move them again."""
+    import os
+    import re
+
+    environ_ = os.environ if environ_ is None else environ_
+    worker = environ_.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or environ_.get("XDIST_REDIS_ISOLATED"):
+        return
+    offset = int(worker[2:] or 0) * _XDIST_REDIS_STRIDE
+    for name in ("REDIS_URL", "CACHE_URL"):
+        url = environ_.get(name, "")
+        if offset and url.split("://", 1)[0] in {"redis", "rediss", "rediscache"}:
+            match = re.match(r"^(.*://[^/?]+)(?:/(\d*))?(\?.*)?$", url)
+            if match:
+                db = int(match.group(2) or 0) + offset
+                environ_[name] = f"{match.group(1)}/{db}{match.group(3) or ''}"
+    environ_["XDIST_REDIS_ISOLATED"] = "1"
+
+
+isolate_parallel_test_redis()

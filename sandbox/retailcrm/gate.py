@@ -118,8 +118,12 @@ def over_rate_limit(account: Account) -> HttpResponse | None:
 
 
 def _take_account_fault(account: Account) -> str:
-    """The account's fault for this request; a burst counts down and clears."""
+    """The account's fault for this request: after `fault_after` requests
+    have passed; a burst counts down and clears."""
     if not account.fault:
+        return ""
+    if account.fault_after and Account.objects.filter(
+            pk=account.pk, fault_after__gt=0).update(fault_after=F("fault_after") - 1):
         return ""
     if account.fault_burst == 0:
         return account.fault

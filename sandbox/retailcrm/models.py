@@ -46,6 +46,9 @@ class Account(models.Model):
     # >0: only the next N requests get the fault (a burst), then it clears;
     # 0: every request gets it until reset.
     fault_burst = models.PositiveIntegerField(default=0)
+    # >0: that many requests pass untouched before the fault starts, so a
+    # test puts a fault at an exact point of a flow (never by wall clock).
+    fault_after = models.PositiveIntegerField(default=0)
     slow_body_ms = models.PositiveIntegerField(default=3000)
     # Answers to the vendor's open questions, only those that differ from
     # the default (`sandbox.retailcrm.behaviour.BOARD` lists them).

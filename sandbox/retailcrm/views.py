@@ -65,13 +65,14 @@ def _pairs(querydict):
     return [(name, value) for name, values in querydict.lists() for value in values]
 
 
-FAULT_FIELDS = {"latency_ms", "fault", "fault_burst", "slow_body_ms", "rate_limit_rps"}
+FAULT_FIELDS = {"latency_ms", "fault", "fault_burst", "fault_after", "slow_body_ms",
+                "rate_limit_rps"}
 
 
 @csrf_exempt
 def faults(request, account: str):
     """`POST /sandbox/retailcrm/<account>/_faults` with form or JSON fields
-    `fault`, `fault_burst`, `latency_ms`, `slow_body_ms`, `rate_limit_rps`;
+    `fault`, `fault_burst`, `fault_after`, `latency_ms`, `slow_body_ms`, `rate_limit_rps`;
     GET shows the current values. Not part of the vendor API."""
     row = gate.find_account(account)
     if row is None:

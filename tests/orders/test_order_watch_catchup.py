@@ -101,12 +101,18 @@ def test_budget_hands_over_to_a_new_run(watched):
     assert stored_history_ids(watched) == list(range(start + 1, start + 251))
 
 
+# The history page and its orders (one request for up to 100 orders; the
+# status book was read, and cached, when the watch started).
+PAGE_ONE_REQUESTS = 2
+
+
 def test_failure_mid_poll_never_skips_records(watched, rc_emulator):
     start = OrderWatch.objects.get(shop=watched).since_id
     final = seed_history("demo", records=350, orders=7)
-    # Two requests a second: page 1 and its orders pass, page 2 gets the
-    # vendor's 503 (retried, still 503) in the middle of the poll.
-    faults(rc_emulator, rate_limit_rps=2)
+    # Page 1 of the history and its orders pass (PAGE_ONE_REQUESTS requests,
+    # counted by the emulator, never timed), then every request gets the
+    # vendor's rate-limit 503: page 2 fails (retried, still 503) mid-poll.
+    faults(rc_emulator, rate_limit_rps=0, fault="503", fault_after=PAGE_ONE_REQUESTS)
     result = order_watch_poll(shop_id=watched.pk, budget_seconds=600)
     assert result.state == "failed" and "rate limit" in result.error
     watch = OrderWatch.objects.get(shop=watched)
@@ -115,7 +121,7 @@ def test_failure_mid_poll_never_skips_records(watched, rc_emulator):
     assert stored_history_ids(watched) == list(range(start + 1, start + 101))
 
     # A burst of 502s (more than the client retries) fails the next poll at once.
-    faults(rc_emulator, rate_limit_rps=0, fault="502", fault_burst=4)
+    faults(rc_emulator, fault="502", fault_burst=4)
     assert order_watch_poll(shop_id=watched.pk).state == "failed"
     assert OrderWatch.objects.get(shop=watched).since_id == start + 100
 
