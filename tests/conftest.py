@@ -17,6 +17,23 @@ pytest_plugins = ["tests.fixtures_retailcrm", "tests.fixtures_hde", "tests.fixtu
                   "tests.fixtures_extension"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _database_connections_end_with_their_request():
+    """No persistent database connections inside the test process.
+
+    The live server serves each kept-alive HTTP connection of our pooled
+    vendor clients from its own thread, and with `CONN_MAX_AGE` each such
+    thread held a database connection for as long as the client kept the
+    socket: three test processes on PostgreSQL reached its 100 connections
+    ("too many clients"). Closing at the end of each request (age 0) keeps a
+    test process to a handful; the processes a test starts (gunicorn,
+    qcluster) keep the production setting. Every connection reads this dict
+    (Django's connections share `settings.DATABASES`' entries)."""
+    from django.conf import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+
 @pytest.fixture(autouse=True)
 def _loopback_only(monkeypatch):
     """Tests may only talk to this machine: any other address is a bug."""

@@ -12,6 +12,12 @@ writes; the others never write while the writer may still be writing:
   returns the writer's id. The writer renews its claim on a heartbeat while
   the vendor call runs, so a slow call is waited for, and a killed writer's
   claim lapses within `EFFECT_LEASE`.
+- a write whose answer never came (a read timeout: `outcome_unknown`) may
+  still land at the vendor after the caller gave up on it. Its claim is then
+  kept for `UNKNOWN_OUTCOME_HOLD` instead of being released, so no other
+  caller looks (`find_existing`) before the write could have landed and
+  writes it a second time (a lost answer to `customers/create` made a second
+  customer for one sender).
 - `started` with a lapsed or released claim (the writer died, or its call
   failed): the caller takes the claim over with a conditional UPDATE (one
   winner) and first asks `find_existing` whether the vendor already has the
@@ -51,6 +57,10 @@ EFFECT_RENEW_EVERY = 5.0
 # and the throttle's longest wait, well under this).
 WAIT_LIMIT = 60.0
 POLL_SECONDS = 0.1
+# How long a write with a lost answer keeps its claim: longer than a vendor
+# takes to finish a request its client stopped waiting for (the read timeout
+# is 15 s; a request stuck longer than this at the vendor is not expected).
+UNKNOWN_OUTCOME_HOLD = timedelta(seconds=60)
 
 _NEW, _TAKEN_OVER, _DONE, _BUSY = "new", "taken_over", "done", "busy"
 
@@ -99,8 +109,10 @@ def side_effect_once(*, shop, key: str, perform: Callable[[], object],
                         limit=float(settings.Q_CLUSTER.get("timeout") or 120)):
             existing = find_existing() if (status == _TAKEN_OVER and find_existing) else None
             result = existing if existing is not None else perform()
-    except BaseException:
-        _release(effect, held["until"])
+    except BaseException as failure:
+        _release(effect, held["until"],
+                 hold=UNKNOWN_OUTCOME_HOLD if getattr(failure, "outcome_unknown", False)
+                 else None)
         raise
     return _done(effect, result)
 
@@ -142,12 +154,14 @@ def _examine(shop, key: str, fresh_for) -> tuple[str, SideEffect]:
     return _BUSY, effect
 
 
-def _release(effect: SideEffect, until) -> None:
+def _release(effect: SideEffect, until, *, hold: timedelta | None = None) -> None:
     """The write failed here (or the worker is stopping): give the claim up,
-    so the next attempt takes over at once and looks before writing."""
+    so the next attempt takes over at once and looks before writing; or,
+    when the write may still land (`hold`), keep it that long first."""
     try:
         SideEffect.objects.filter(pk=effect.pk, state=SideEffectState.STARTED,
-                                  claimed_until=until).update(claimed_until=None)
+                                  claimed_until=until).update(
+            claimed_until=timezone.now() + hold if hold else None)
     except Exception:  # noqa: BLE001 - the claim lapses on its own within EFFECT_LEASE
         logger.warning("side_effect.release_failed", extra={"key": effect.key})
 

@@ -234,17 +234,22 @@ class BaseClient:
         except outbound_policy.Refused as refused:
             self._refused(method, prepared_path, refused)
         except requests.Timeout as exc:
-            self._fail(method, prepared_path, None, ApiTimeoutError(
+            timed_out = ApiTimeoutError(
                 "The vendor did not answer in time.", path=prepared_path, provider=self.provider
-            ), exc)
+            )
+            # Past the connect step the request was sent: it may yet be carried out.
+            timed_out.outcome_unknown = not isinstance(exc, requests.ConnectTimeout)
+            self._fail(method, prepared_path, None, timed_out, exc)
         except requests.ConnectionError as exc:
             if _is_read_timeout(exc):
                 # A body that stalls after the headers: requests wraps the
                 # read timeout in a ConnectionError; it is still a timeout.
-                self._fail(method, prepared_path, None, ApiTimeoutError(
+                stalled = ApiTimeoutError(
                     "The vendor stopped sending its answer.", path=prepared_path,
                     provider=self.provider,
-                ), exc)
+                )
+                stalled.outcome_unknown = True
+                self._fail(method, prepared_path, None, stalled, exc)
             self._fail(method, prepared_path, None, ApiHostError(
                 "The vendor host cannot be reached.", path=prepared_path, provider=self.provider
             ), exc)

@@ -28,6 +28,11 @@ VENDOR_TEXT_CHARS = 200
 
 class ApiError(Exception):
     retryable = False
+    # True when a request was sent and its answer never came (a read
+    # timeout): the vendor may still carry the write out seconds later, so a
+    # non-idempotent write must not be repeated before that could land
+    # (integration.core.side_effects holds its claim).
+    outcome_unknown = False
     outcome = "error"
 
     def __init__(self, message: str, *, status_code: int | None = None, path: str = "",

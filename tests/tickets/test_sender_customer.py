@@ -174,3 +174,49 @@ def test_sender_keys_go_after_the_customer_link_retention(settings, make_agency,
         created_at=timezone.now() - timedelta(days=31))
     assert personal_data_purge()["side_effects"] == 1
     assert set(SideEffect.objects.values_list("pk", flat=True)) == {recent.pk, ticket_key.pk}
+
+
+def test_a_create_whose_answer_was_lost_is_not_sent_again_before_it_could_land(
+        shop, settings):
+    """RetailCRM carries out a `customers/create` after the portal stopped
+    waiting for the answer (a read timeout). A second job for the same sender
+    must not search, find nothing yet, and create a twin: the lost write keeps
+    its claim (UNKNOWN_OUTCOME_HOLD), and whoever takes it over afterwards
+    finds the customer that landed."""
+    from integration.core.side_effects import (
+        UNKNOWN_OUTCOME_HOLD,
+        SideEffectBusy,
+        side_effect_once,
+    )
+    from integration.vendors.errors import ApiTimeoutError
+
+    settings.INTEGRATION = {**settings.INTEGRATION, "HTTP_READ_TIMEOUT": 1.0}
+    sender = "lost.answer@example.org"
+    key = sender_key(TicketInfo(id=0, email=sender))
+    crm = RetailCrmClient.for_connection(shop.retailcrm)
+
+    def create():
+        return crm.create_customer(first_name="lost.answer", email=sender, site="main")
+
+    def existing():
+        return min((c.id for c in crm.customers_by_email(sender)), default=None)
+
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        # The create reaches RetailCRM, which answers after the client gave up.
+        RcAccount.objects.filter(code="demo").update(latency_ms=1800)
+        with pytest.raises(ApiTimeoutError) as lost:
+            side_effect_once(shop=shop, key=key, perform=create, find_existing=existing)
+        assert lost.value.outcome_unknown
+        RcAccount.objects.filter(code="demo").update(latency_ms=0)
+        # A second job at once: it neither searches nor writes, it waits (and,
+        # waiting too long, is retried later).
+        with pytest.raises(SideEffectBusy):
+            side_effect_once(shop=shop, key=key, perform=create, find_existing=existing,
+                             wait_limit=0.3)
+        [landed] = wait_for(lambda: crm_customers_of(sender), timeout=10, interval=0.05,
+                            what="the first create to land in RetailCRM")
+        # After the hold, the next caller looks first and finds it.
+        clock.shift(UNKNOWN_OUTCOME_HOLD + timedelta(seconds=1))
+        assert side_effect_once(shop=shop, key=key, perform=create,
+                                find_existing=existing) == str(landed)
+    assert crm_customers_of(sender) == [landed]
