@@ -180,7 +180,10 @@ def ticket_event_handle(*, event) -> None:
     TicketRecord.objects.filter(pk=record.pk).update(
         customer_id=customer_id, priority_id=decision.priority_id,
         priority_rule=decision.priority_rule[:200], status=ticket.status_id,
-        order_number=record.order_number or pinned, customer_created=created)
+        order_number=record.order_number or pinned,
+        # Once created for this ticket, always: a later run (a reply, a
+        # retry) that finds the customer did not un-create it.
+        customer_created=created or record.customer_created)
 
 
 def _putter(hde, record):

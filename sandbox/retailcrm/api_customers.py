@@ -1,5 +1,6 @@
 """Customers (docs/vendors/retailcrm.md §8) and their notes (§9)."""
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sandbox.retailcrm import matching, store
@@ -49,12 +50,17 @@ def customers_list(call):
 def customers_create(call):
     data = json_field(call.request, "customer")
     site = store.resolve_site(call.account, call.key, call.query.get("site"))
+    taken = ApiProblem(400, "Errors in the entity format",
+                       {"externalId": "Customer with this externalId already exists."})
     if data.get("externalId") and Customer.objects.filter(
         account=call.account, site=site, external_id=str(data["externalId"])
     ).exists():
-        raise ApiProblem(400, "Errors in the entity format",
-                         {"externalId": "Customer with this externalId already exists."})
-    customer = store.create_customer(call.account, call.key, data, site)
+        raise taken
+    try:
+        with transaction.atomic():
+            customer = store.create_customer(call.account, call.key, data, site)
+    except IntegrityError:  # a concurrent create with the same externalId won
+        raise taken from None
     return ok({"id": customer.crm_id}, status=201)
 
 

@@ -156,7 +156,13 @@ class Customer(AccountOwned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["account", "crm_id"], name="rc_customer_unique")
+            models.UniqueConstraint(fields=["account", "crm_id"], name="rc_customer_unique"),
+            # RetailCRM refuses a second customer with one externalId in a
+            # store, concurrent creates included (a check before the insert
+            # alone let two racing creates through).
+            models.UniqueConstraint(fields=["account", "site", "external_id"],
+                                    condition=~models.Q(external_id=""),
+                                    name="rc_customer_external_unique"),
         ]
         indexes = [models.Index(fields=["account", "site", "external_id"])]
 

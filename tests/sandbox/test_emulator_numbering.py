@@ -75,6 +75,23 @@ def test_retailcrm_concurrent_creates_get_distinct_ids(rc_emulator, rc_people):
         "ordersCount"] == orders_before + made
 
 
+def test_retailcrm_concurrent_creates_with_one_external_id_make_one_customer(rc_emulator):
+    """As RetailCRM does: one customer per externalId in a store, however
+    many creates race for it; the others are refused as duplicates."""
+    url = rc_emulator.demo["url"]
+
+    def create(index, n):
+        answer = retailcrm.v5(url, DEMO_FULL_KEY).customer_create(
+            {"firstName": f"Гонка {index}-{n}", "externalId": "race-1"}, "main")
+        return answer.get_status_code(), answer.get_response()
+
+    results = _at_once(create)
+    assert sorted(status for status, _ in results) == [201] + [400] * (len(results) - 1)
+    assert all("already exists" in str(body.get("errors")) for status, body in results
+               if status == 400)
+    assert Customer.objects.filter(account__code="demo", external_id="race-1").count() == 1
+
+
 def test_retailcrm_counter_heals_after_rows_inserted_directly(rc_emulator, rc_people):
     client = retailcrm.v5(rc_emulator.demo["url"], DEMO_FULL_KEY)
     first = client.customer_note_create({"text": "a", "customer": {"id": rc_people["vip"]}})

@@ -143,6 +143,13 @@ def test_a_later_ticket_from_a_created_sender_uses_the_same_customer(shop):
                                                             ticket_marker(second)])
     created = TicketRecord.objects.filter(shop=shop, ticket_id__in=[first, second])
     assert sorted(created.values_list("customer_created", flat=True)) == [False, True]
+    # A reply on the first ticket runs the flow again and finds the customer:
+    # the record still says the portal created it for that ticket.
+    reply = InboundEvent.objects.create(shop=shop, source=EventSource.HDE_WEBHOOK,
+                                        source_key=f"new_reply:{first}:1",
+                                        event_type="new_reply", payload={"ticket_id": first})
+    assert inbound_event_process(event_id=reply.pk) == EventState.DONE
+    assert TicketRecord.objects.get(shop=shop, ticket_id=first).customer_created
 
 
 def test_the_sender_key_is_one_per_person_and_holds_no_address():
