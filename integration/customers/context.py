@@ -254,6 +254,7 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
         context = _fill(client, shop, settings, customer_id=customer_id,
                         customer=found.customer if found else None, page=page,
                         order_number=order_number,
+                        pinned_orders=found.orders if found else None,
                         hde_user_id=(hde_user_id or ticket.user_id) if with_hde_history else None,
                         timeout=remaining(), today=today)
     except ApiNotFound:
@@ -291,9 +292,13 @@ def _search_again(shop, hde_user_id, lookup_key, arguments) -> CustomerContext:
 
 
 class _Found:
-    def __init__(self, status, *, customer=None, matched_by="", context=None, order=None):
+    """What round-trip 1 found. `orders`: the order-number search's answer
+    (None when it did not run or failed), handed to round-trip 2 so the
+    same search is never sent twice in one lookup."""
+
+    def __init__(self, status, *, customer=None, matched_by="", context=None, orders=None):
         self.status, self.customer, self.matched_by = status, customer, matched_by
-        self.context, self.order = context, order
+        self.context, self.orders = context, orders
 
 
 def _find(client, *, email, phone, order_number, timeout) -> _Found:
@@ -313,6 +318,9 @@ def _find(client, *, email, phone, order_number, timeout) -> _Found:
     done, pending = wait(searches.values(), timeout=timeout)
     if pending:
         raise TimeoutError("RetailCRM did not answer the customer search in time.")
+    orders = None
+    if "order_number" in searches and searches["order_number"].exception() is None:
+        orders = searches["order_number"].result()
     for matched_by in ("email", "phone", "order_number"):
         if matched_by not in searches:
             continue
@@ -321,7 +329,8 @@ def _find(client, *, email, phone, order_number, timeout) -> _Found:
                      else result)
         unique = list({c.id: c for c in customers}.values())
         if len(unique) == 1:
-            return _Found(ContextStatus.FOUND, customer=unique[0], matched_by=matched_by)
+            return _Found(ContextStatus.FOUND, customer=unique[0], matched_by=matched_by,
+                          orders=orders)
         if len(unique) > 1:
             candidates = [Candidate(id=c.id, name=assembly.full_name(c), email=c.email,
                                     phone=(c.phones or [""])[0], site=c.site,
@@ -334,8 +343,15 @@ def _find(client, *, email, phone, order_number, timeout) -> _Found:
 
 
 def _fill(client, shop, settings, *, customer_id, customer, page, order_number, hde_user_id,
-          timeout, today) -> CustomerContext:
-    """Round-trip 2: everything about a known customer, in parallel."""
+          timeout, today, pinned_orders=None) -> CustomerContext:
+    """Round-trip 2: everything about a known customer, in parallel.
+
+    `customer`: the record round-trip 1 found, used as it is when whole; a
+    stub embedded in an order (R-8) is read by id here, in parallel with
+    the rest. `pinned_orders`: round-trip 1's answer for `order_number`,
+    when it ran (otherwise the order is searched for here)."""
+    if customer is not None and not assembly.customer_whole(customer):
+        customer = None
     jobs = {
         "orders": _threaded(client.customer_orders, customer_id, limit=ORDERS_PAGE_SIZE,
                             page=page),
@@ -344,7 +360,7 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     }
     if customer is None:
         jobs["customer"] = _threaded(client.customer, customer_id)
-    if order_number:
+    if order_number and pinned_orders is None:
         jobs["pinned"] = _threaded(client.orders_by_number, order_number)
     if hde_user_id and getattr(shop, "helpdeskeddy", None) is not None:
         jobs["tickets"] = _threaded(assembly.previous_tickets, shop, hde_user_id,
@@ -375,7 +391,8 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
             return default
 
     refs = optional("refs", {"statuses": {}, "status_groups": {}, "users": []})
-    pinned = [o for o in optional("pinned", []) if o.customer_id in (None, customer_id)]
+    pinned = pinned_orders if pinned_orders is not None else optional("pinned", [])
+    pinned = [o for o in pinned if o.customer_id in (None, customer_id)]
     context = assembly.build(
         shop=shop, crm_url=client.base_url, customer=customer, orders_page=orders_page,
         pinned=pinned, notes=optional("notes", None), tickets=optional("tickets", []),

@@ -516,7 +516,7 @@ class RetailCrmProbe:
                      n=len(partial))
             line.differs(text(gettext_noop("Orders carry only part of the customer: a "
                                            "customer found by an order number needs its own "
-                                           "read.")), tolerated=False)
+                                           "read.")))
 
     def history(self, line: Line):
         with self.client.optional_calls():
