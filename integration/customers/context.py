@@ -23,16 +23,16 @@ does not exist (`customer_site_allowed`).
 import hashlib
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import wait
 from dataclasses import asdict
 from datetime import date, datetime
 
 from django.core.cache import cache
-from django.db import connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integration.core.tenant_regex import tenant_search
+from integration.core.threads import threaded
 from integration.customers import assembly
 from integration.customers.types import (
     Candidate,
@@ -52,17 +52,6 @@ ORDERS_PAGE_SIZE = 20
 # Reference books that turn an order's codes into the account's words
 # (delivery "self-delivery" → "Самовывоз"), read with the statuses.
 ORDER_BOOKS = ("delivery_types", "payment_types", "payment_statuses")
-_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="context")
-
-
-def _threaded(fn, *args, **kwargs):
-    """Run in a pool thread and give its database connection back after."""
-    def run():
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            connections.close_all()
-    return _POOL.submit(run)
 
 
 # -- cache keys ---------------------------------------------------------------
@@ -94,7 +83,7 @@ def references_get(client, shop) -> dict:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    futures = {name: _threaded(getattr(client, name))
+    futures = {name: threaded(getattr(client, name))
                for name in ("statuses", "status_groups", "users", *ORDER_BOOKS)}
     refs = {name: future.result() for name, future in futures.items()
             if name not in ORDER_BOOKS}
@@ -307,11 +296,11 @@ def _find(client, *, email, phone, order_number, timeout) -> _Found:
     Several customers for one identifier give the chooser, never a guess."""
     searches = {}
     if email:
-        searches["email"] = _threaded(client.customers_by_email, email)
+        searches["email"] = threaded(client.customers_by_email, email)
     if phone:
-        searches["phone"] = _threaded(client.customers_by_phone, phone)
+        searches["phone"] = threaded(client.customers_by_phone, phone)
     if order_number:
-        searches["order_number"] = _threaded(client.orders_by_number, order_number)
+        searches["order_number"] = threaded(client.orders_by_number, order_number)
     if not searches:
         return _Found(ContextStatus.UNKNOWN, context=CustomerContext(
             status=ContextStatus.UNKNOWN, notice=_("The ticket has no e-mail, phone or order.")))
@@ -353,17 +342,17 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     if customer is not None and not assembly.customer_whole(customer):
         customer = None
     jobs = {
-        "orders": _threaded(client.customer_orders, customer_id, limit=ORDERS_PAGE_SIZE,
+        "orders": threaded(client.customer_orders, customer_id, limit=ORDERS_PAGE_SIZE,
                             page=page),
-        "notes": _threaded(client.customer_notes, customer_id, limit=ORDERS_PAGE_SIZE),
-        "refs": _threaded(references_get, client, shop),
+        "notes": threaded(client.customer_notes, customer_id, limit=ORDERS_PAGE_SIZE),
+        "refs": threaded(references_get, client, shop),
     }
     if customer is None:
-        jobs["customer"] = _threaded(client.customer, customer_id)
+        jobs["customer"] = threaded(client.customer, customer_id)
     if order_number and pinned_orders is None:
-        jobs["pinned"] = _threaded(client.orders_by_number, order_number)
+        jobs["pinned"] = threaded(client.orders_by_number, order_number)
     if hde_user_id and getattr(shop, "helpdeskeddy", None) is not None:
-        jobs["tickets"] = _threaded(assembly.previous_tickets, shop, hde_user_id,
+        jobs["tickets"] = threaded(assembly.previous_tickets, shop, hde_user_id,
                                     client.interactive)
     done, pending = wait(jobs.values(), timeout=timeout)
     if jobs["orders"] in pending or ("customer" in jobs and jobs["customer"] in pending):

@@ -241,14 +241,50 @@ class RetailCrmClient(BaseClient):
 
     def customers_by_phone(self, phone: str) -> list[Customer]:
         """There is no `filter[phone]`: `filter[name]` also matches phones
-        (§8.1, §18.8). We send the 10 national digits (a substring of every
-        stored +7/8/spaced form) and keep only customers one of whose phones
-        normalises to the same E.164 number."""
+        (§8.1, §18.8), and how it matches is not documented (R-2: any part
+        of the digits, the whole number as stored, a prefix). So the number
+        is searched in the forms it may be stored in: the first form (the
+        one the contract probe found working, else the ten national digits,
+        a substring of every stored +7/8/spaced form); when that finds
+        nobody, every other form at once, in parallel (one more round-trip):
+        `+7…`, `8…`, `7…`, ten digits, and the number as the customer wrote
+        it. Only customers one of whose phones normalises to the same E.164
+        number are kept, so no form can match a wrong customer."""
+        from integration.core.threads import threaded_inner
+
         wanted = parsing.normalise_phone(phone)
         if not wanted:
             return []
-        national = wanted[-10:] if wanted.startswith("+7") else wanted.lstrip("+")
-        body = self._get("/api/v5/customers", {"filter[name]": national, "limit": 100,
+        first, *others = self._phone_queries(wanted, phone)
+        found = self._customers_with_phone(first, wanted)
+        if found or not others:
+            return found
+        futures = [threaded_inner(self._customers_with_phone, query, wanted)
+                   for query in others]
+        unique = {}
+        for future in futures:
+            for customer in future.result():  # re-raises the client's ApiError
+                unique.setdefault(customer.id, customer)
+        return list(unique.values())
+
+    def _phone_queries(self, wanted: str, written: str) -> list[str]:
+        """The `filter[name]` values to try, best first, without repeats.
+        A Russian number: the forms the probe settled for this account (the
+        `phone_forms` fact) first, then the rest; other numbers: all digits
+        with the country code, then with `+`."""
+        from integration.vendors import facts
+
+        if wanted.startswith("+7") and len(wanted) == 12:
+            learned = facts.phone_forms(self.connection)
+            forms = [*learned, *(f for f in facts.PHONE_FORMS if f not in learned)]
+            queries = [facts.phone_query(wanted, form) for form in forms]
+        else:
+            queries = [wanted.lstrip("+"), wanted]
+        queries.append(" ".join(written.split()))
+        return list(dict.fromkeys(q for q in queries if q))
+
+    def _customers_with_phone(self, query: str, wanted: str) -> list[Customer]:
+        body = self._get("/api/v5/customers", {"filter[name]": query, "limit": 100,
                                                 **self._site_filter()})
         found = [parsing.parse_customer(raw, self.tz) for raw in body.get("customers") or []]
         return [c for c in found

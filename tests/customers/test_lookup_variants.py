@@ -7,11 +7,14 @@ show the right customer (whole profile, newest orders) whatever the answer,
 and a lookup must not cost more requests than it needs.
 """
 
+import time
+
 import pytest
 import requests
 
 from integration.models import ApiCall
 from sandbox.retailcrm.behaviour import set_behaviour
+from sandbox.retailcrm.models import Account as RcAccount
 from sandbox.retailcrm.models import Order
 
 
@@ -58,3 +61,47 @@ def test_order_number_beside_an_email_is_searched_once(live_server, demo_shop, r
                     order_number=number)
     assert body["matched_by"] == "email" and body["orders"][0]["number"] == number
     assert _searches_by_number(demo_shop) == 1
+
+
+# -- R-2: phone matching through filter[name] ------------------------------------
+def _searches(shop):
+    return ApiCall.objects.filter(shop=shop, provider="retailcrm",
+                                  path__contains="/api/v5/customers?").count()
+
+
+@pytest.mark.parametrize("match, written, person", [
+    ("digits_substring", "8 (903) 555-12-34", "delivery"),
+    ("whole_number", "8 926 111-22-33", "problem"),  # stored as +79261112233
+    ("prefix", "+7 903 555 12 34", "delivery"),  # stored as 8 903 555 12 34
+])
+def test_a_phone_is_found_whatever_filter_name_matches(live_server, demo_shop, rc_people,
+                                                       match, written, person):
+    set_behaviour("demo", phone_match=match)
+    body = _context(live_server, demo_shop, phone=written)
+    assert body["status"] == "found" and body["matched_by"] == "phone"
+    assert body["customer"]["id"] == rc_people[person]
+    # The first form, then (only when it found nobody) the others at once:
+    # ten digits, +7, 8, 7 and the number as written.
+    assert _searches(demo_shop) == (1 if match == "digits_substring" else 5)
+
+
+def test_the_probes_phone_form_is_tried_first(live_server, demo_shop, rc_people):
+    from integration.vendors import facts
+
+    set_behaviour("demo", phone_match="whole_number")
+    facts.fact_set(demo_shop.retailcrm, facts.RC_PHONE_FORMS, "plus7", source="probe",
+                   forms=["plus7"])
+    body = _context(live_server, demo_shop, phone="8 926 111-22-33")
+    assert body["customer"]["id"] == rc_people["problem"]
+    assert _searches(demo_shop) == 1
+
+
+def test_an_unknown_phone_costs_two_round_trips_at_most(live_server, demo_shop):
+    set_behaviour("demo", phone_match="whole_number")
+    RcAccount.objects.filter(code="demo").update(latency_ms=500)
+    started = time.monotonic()
+    body = _context(live_server, demo_shop, phone="+7 900 000-00-01")
+    elapsed = time.monotonic() - started
+    assert body["status"] == "unknown"
+    assert _searches(demo_shop) == 5
+    assert elapsed < 2.0  # two rounds of 0.5 s, never five
