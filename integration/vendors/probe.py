@@ -376,9 +376,10 @@ class RetailCrmProbe:
         if upper:
             line.holds()
         else:
-            line.differs(text(gettext_noop("The search respects letter case: a customer whose "
-                                           "address was typed with capitals is missed by the "
-                                           "portal's lower-case search.")), tolerated=False)
+            line.differs(text(gettext_noop("The search respects letter case: the portal "
+                                           "searches an address as written and in lower case, "
+                                           "but a customer stored with capitals who writes in "
+                                           "lower case is missed.")), tolerated=False)
 
     def phone(self, line: Line):
         from integration.vendors.retailcrm_parsing import normalise_phone

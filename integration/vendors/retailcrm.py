@@ -229,15 +229,40 @@ class RetailCrmClient(BaseClient):
 
     # -- customers ----------------------------------------------------------
     def customers_by_email(self, email: str) -> list[Customer]:
-        """Exact (case-insensitive) e-mail matches. `filter[email]` may match
-        substrings (§8.1, unverified), so results are compared here."""
-        wanted = email.strip().lower()
+        """Customers whose e-mail is this address, letter case aside.
+
+        Whether `filter[email]` ignores case and whether it matches part of
+        the address are not documented (§8.1, R-3), so nothing relies on it:
+        the address is searched as the customer wrote it and, when that
+        differs, lower-cased too, both at once (one round-trip; the second
+        is left out once the contract probe found the search
+        case-insensitive), and the answers are compared here, casefolded."""
+        from integration.core.threads import threaded_inner
+        from integration.vendors import facts
+
+        written = email.strip()
+        wanted = written.casefold()
         if not wanted:
             return []
-        body = self._get("/api/v5/customers", {"filter[email]": wanted, "limit": 100,
+        queries = [written]
+        if (written.lower() != written
+                and facts.fact_answer(self.connection, facts.RC_EMAIL_CASE) != "insensitive"):
+            queries.append(written.lower())
+        if len(queries) == 1:
+            found = self._customers_by_email_filter(written)
+        else:
+            futures = [threaded_inner(self._customers_by_email_filter, q) for q in queries]
+            found = [c for future in futures for c in future.result()]
+        unique = {}
+        for customer in found:
+            if customer.email.strip().casefold() == wanted:
+                unique.setdefault(customer.id, customer)
+        return list(unique.values())
+
+    def _customers_by_email_filter(self, value: str) -> list[Customer]:
+        body = self._get("/api/v5/customers", {"filter[email]": value, "limit": 100,
                                                 **self._site_filter()})
-        found = [parsing.parse_customer(raw, self.tz) for raw in body.get("customers") or []]
-        return [c for c in found if c.email.strip().lower() == wanted]
+        return [parsing.parse_customer(raw, self.tz) for raw in body.get("customers") or []]
 
     def customers_by_phone(self, phone: str) -> list[Customer]:
         """There is no `filter[phone]`: `filter[name]` also matches phones

@@ -105,3 +105,33 @@ def test_an_unknown_phone_costs_two_round_trips_at_most(live_server, demo_shop):
     assert body["status"] == "unknown"
     assert _searches(demo_shop) == 5
     assert elapsed < 2.0  # two rounds of 0.5 s, never five
+
+
+# -- e-mail case -------------------------------------------------------------
+@pytest.mark.parametrize("case", ["insensitive", "sensitive"])
+def test_an_address_stored_with_capitals_is_found_as_written(live_server, demo_shop, case):
+    from integration.vendors.retailcrm import RetailCrmClient
+
+    set_behaviour("demo", email_case=case)
+    created = RetailCrmClient.for_connection(demo_shop.retailcrm).create_customer(
+        first_name="Вера", last_name="Заглавная", email="Vera.Capital@Example.RU", site="main")
+    body = _context(live_server, demo_shop, email="Vera.Capital@Example.RU")
+    assert body["status"] == "found" and body["customer"]["id"] == created
+
+
+@pytest.mark.parametrize("case", ["insensitive", "sensitive"])
+def test_an_address_written_with_capitals_finds_the_lower_case_one(live_server, demo_shop,
+                                                                   rc_people, case):
+    from integration.vendors import facts
+
+    set_behaviour("demo", email_case=case)
+    body = _context(live_server, demo_shop, email="Ivan.Petrov@Example.RU")
+    assert body["status"] == "found" and body["customer"]["id"] == rc_people["delivery"]
+    assert _searches(demo_shop) == 2  # as written and lower-cased, in one round-trip
+    if case == "sensitive":
+        return
+    # Once the probe found the search case-insensitive, one form is enough.
+    facts.fact_set(demo_shop.retailcrm, facts.RC_EMAIL_CASE, "insensitive", source="probe")
+    ApiCall.objects.all().delete()
+    body = _context(live_server, demo_shop, email="Anna.Smirnova@Example.RU")
+    assert body["customer"]["id"] == rc_people["vip"] and _searches(demo_shop) == 1
