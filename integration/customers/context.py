@@ -1,13 +1,18 @@
 """Customer context: who is behind a ticket and what their orders are doing.
 
-Speed by design (cold: at most two sequential RetailCRM round-trips,
-whatever the order count):
+Speed by design (cold: two sequential RetailCRM round-trips whatever the
+order count, where the account answers as documented; the open questions
+add one only where the answer needs it):
 1. *Find*: the e-mail, phone and order-number searches run in parallel; the
    search answers carry the full customer record, aggregates included
-   (ordersCount, totalSumm, averageSumm), so no order paging is needed.
-2. *Fill*: the first page of orders, notes, the pinned order and reference
-   books (statuses, managers: cached for an hour) run in parallel, beside
-   the customer's previous HDE tickets.
+   (ordersCount, totalSumm, averageSumm), so no order paging is needed. (A
+   phone not found in its first form is searched in its other forms at
+   once, R-2.)
+2. *Fill*: the first page of orders (newest first whatever the list's
+   order, R-1: `customer_orders_newest`), notes, the pinned order (unless
+   round-trip 1 already searched it), a customer found only as an order's
+   stub (R-8) and reference books (statuses, managers: cached for an hour)
+   run in parallel, beside the customer's previous HDE tickets.
 The assembled context is cached per shop and customer (TTL per shop) and
 dropped when an order of that customer changes; a stale copy is kept for a
 day so a RetailCRM outage shows the last known data with its age instead of
@@ -342,7 +347,7 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     if customer is not None and not assembly.customer_whole(customer):
         customer = None
     jobs = {
-        "orders": threaded(client.customer_orders, customer_id, limit=ORDERS_PAGE_SIZE,
+        "orders": threaded(client.customer_orders_newest, customer_id, limit=ORDERS_PAGE_SIZE,
                             page=page),
         "notes": threaded(client.customer_notes, customer_id, limit=ORDERS_PAGE_SIZE),
         "refs": threaded(references_get, client, shop),

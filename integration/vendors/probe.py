@@ -457,9 +457,10 @@ class RetailCrmProbe:
         if found == "newest_first":
             line.holds()
         else:
-            line.differs(text(gettext_noop("The newest orders are not first: the card's "
-                                           "\"last order\" and the rules about orders in "
-                                           "delivery read the wrong ones.")), tolerated=False)
+            line.differs(text(gettext_noop("The newest orders are not first: the portal "
+                                           "sorts them itself and, for customers with more "
+                                           "than one page of orders, reads the pages that "
+                                           "hold the newest (one more round-trip).")))
 
     def orders_filters(self, line: Line):
         customer = next((c for c in sorted(self.customers(),

@@ -50,6 +50,9 @@ from integration.vendors.retailcrm_parsing import (
 )
 
 PAGE_LIMITS = (20, 50, 100)  # the only accepted `limit` values (§5.2)
+# At most this many pages of 100 are read to find a customer's newest orders
+# when the list's order cannot be told (R-1): 1,000 orders.
+NEWEST_SCAN_PAGES = 10
 HISTORY_LIMIT = 100  # history pages hold at most 100 records (§12)
 TIMEZONE_CACHE_SECONDS = 24 * 3600
 WRONG_URL_HINT = (
@@ -349,13 +352,90 @@ class RetailCrmClient(BaseClient):
 
     # -- orders -------------------------------------------------------------
     def customer_orders(self, customer_id: int, *, limit: int = 20, page: int = 1) -> Page[Order]:
-        """Newest first (the vendor's default order is not documented, §8.1;
-        both the real service and the emulator return newest first)."""
+        """One page of the list as the server orders it, which is not
+        documented (R-1): callers that need the newest use
+        `customer_orders_newest`."""
         if limit not in PAGE_LIMITS:
             raise ValueError(f"limit must be one of {PAGE_LIMITS}")
         body = self._get("/api/v5/orders", {"filter[customerId]": int(customer_id),
                                              "limit": limit, "page": page})
         return parsing.parse_page(body, "orders", lambda raw: parsing.parse_order(raw, self.tz))
+
+    def customer_orders_newest(self, customer_id: int, *, limit: int = 20,
+                               page: int = 1) -> Page[Order]:
+        """Page `page` of the customer's orders counted from the newest
+        (by `createdAt`, then id), whatever order the list comes in (R-1:
+        not documented, and the list takes no sort parameter, §11.1).
+
+        Page 1 of the server's list is read first. Everything on it: sorted
+        here, one request. More orders than one page: the list's direction
+        is told from that page (its order by date, else the probe's
+        `order_list_order` fact); newest first → the same page number is
+        the wanted one; oldest first → the wanted orders are the last ones,
+        and the one or two server pages holding them are read at once;
+        neither → every page (100 a request, at most `NEWEST_SCAN_PAGES`)
+        is read and sorted here. So a customer with many orders costs one
+        more round-trip only where the list does not come newest first."""
+        from integration.core.threads import threaded_inner
+
+        first = self.customer_orders(customer_id, limit=limit, page=1)
+        total = max(first.total_count, len(first.items))
+        start, end = (page - 1) * limit, page * limit
+        pages = max(1, -(-total // limit))
+        if first.total_pages <= 1 and total <= limit:
+            items = newest_first(first.items)[start:end]
+        else:
+            direction = self._orders_direction(first.items)
+            if direction == "newest_first":
+                chosen = (first if page == 1 else
+                          self.customer_orders(customer_id, limit=limit, page=page))
+                items = newest_first(chosen.items)
+            elif direction == "oldest_first":
+                # Positions (0 = oldest) of the wanted orders, and the
+                # server pages that hold them.
+                low, high = max(0, total - end), max(0, total - start)
+                wanted = range(low // limit + 1, (max(high, 1) - 1) // limit + 2)
+                futures = {number: threaded_inner(self.customer_orders, customer_id,
+                                                  limit=limit, page=number)
+                           for number in wanted if number != 1}
+                held = []
+                for number in wanted:
+                    got = first if number == 1 else futures[number].result()
+                    offset = (number - 1) * limit
+                    held += [order for index, order in enumerate(got.items)
+                             if low <= offset + index < high]
+                items = newest_first(held)
+            else:
+                items = newest_first(self._all_customer_orders(customer_id))[start:end]
+        return Page(items=items, total_count=total, current_page=page, total_pages=pages,
+                    limit=limit)
+
+    def _orders_direction(self, items) -> str:
+        """newest_first / oldest_first / mixed: from the page when it is
+        decisive (two orders or more, in one direction), else as the probe
+        found the account's list (`order_list_order`)."""
+        from integration.vendors import facts
+
+        keys = [order_sort_key(order) for order in items]
+        if len(set(keys)) > 1:
+            if all(a >= b for a, b in zip(keys, keys[1:], strict=False)):
+                return "newest_first"
+            if all(a <= b for a, b in zip(keys, keys[1:], strict=False)):
+                return "oldest_first"
+            return "mixed"
+        learned = facts.fact_answer(self.connection, facts.RC_ORDER_LIST_ORDER)
+        return {"newest_first": "newest_first", "oldest_first": "oldest_first",
+                "id_asc": "oldest_first"}.get(learned, "mixed")
+
+    def _all_customer_orders(self, customer_id: int) -> list[Order]:
+        from integration.core.threads import threaded_inner
+
+        limit = max(PAGE_LIMITS)
+        first = self.customer_orders(customer_id, limit=limit, page=1)
+        last = min(first.total_pages, NEWEST_SCAN_PAGES)
+        futures = [threaded_inner(self.customer_orders, customer_id, limit=limit, page=number)
+                   for number in range(2, last + 1)]
+        return [*first.items, *(order for future in futures for order in future.result().items)]
 
     def orders_by_number(self, number: str) -> list[Order]:
         body = self._get("/api/v5/orders", {"filter[numbers][]": [number.strip()],
@@ -495,6 +575,17 @@ class RetailCrmClient(BaseClient):
 
     def sites(self) -> dict[str, Site]:
         return parsing.parse_sites(self._get("/api/v5/reference/sites"))
+
+
+def order_sort_key(order) -> tuple:
+    """Newer sorts higher: `createdAt`, then id (an order without a date
+    counts as oldest)."""
+    created = order.created_at.timestamp() if order.created_at else float("-inf")
+    return (created, order.id or 0)
+
+
+def newest_first(orders) -> list:
+    return sorted(orders, key=order_sort_key, reverse=True)
 
 
 def error_for_response(response, body) -> ApiError | None:

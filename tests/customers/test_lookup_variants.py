@@ -135,3 +135,39 @@ def test_an_address_written_with_capitals_finds_the_lower_case_one(live_server, 
     ApiCall.objects.all().delete()
     body = _context(live_server, demo_shop, email="Anna.Smirnova@Example.RU")
     assert body["customer"]["id"] == rc_people["vip"] and _searches(demo_shop) == 1
+
+
+# -- the order of the orders list ----------------------------------------------
+def _orders_of(customer_crm_id):
+    rows = Order.objects.filter(account__code="demo", customer_crm_id=customer_crm_id)
+    return list(rows.order_by("-created_at", "-crm_id").values_list("crm_id", flat=True))
+
+
+def _order_reads(shop):
+    return ApiCall.objects.filter(shop=shop, provider="retailcrm",
+                                  path__contains="/api/v5/orders?").count()
+
+
+@pytest.mark.parametrize("listed", ["newest_first", "oldest_first", "id_asc"])
+def test_the_card_shows_the_newest_orders_whatever_the_list_order(live_server, demo_shop,
+                                                                   rc_people, listed):
+    set_behaviour("demo", order_list_order=listed)
+    many = _orders_of(rc_people["many"])  # 45 orders: three pages of 20
+    seen = []
+    for page in (1, 2, 3):
+        body = _context(live_server, demo_shop, email="galina@example.ru", page=page)
+        assert body["orders_total_count"] == 45
+        seen.append([order["id"] for order in body["orders"]])
+    assert seen == [many[:20], many[20:40], many[40:]]
+    # A customer with one page of orders: sorted here, one request.
+    ApiCall.objects.all().delete()
+    body = _context(live_server, demo_shop, email="anna.smirnova@example.ru")
+    assert [order["id"] for order in body["orders"]] == _orders_of(rc_people["vip"])
+    assert body["orders"][0]["status_group"] == "delivery"  # her newest is on its way
+    assert _order_reads(demo_shop) == 1
+
+
+def test_newest_first_costs_one_request_per_page(live_server, demo_shop):
+    set_behaviour("demo", order_list_order="newest_first")
+    _context(live_server, demo_shop, email="galina@example.ru")
+    assert _order_reads(demo_shop) == 1
