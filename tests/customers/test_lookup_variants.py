@@ -171,3 +171,26 @@ def test_newest_first_costs_one_request_per_page(live_server, demo_shop):
     set_behaviour("demo", order_list_order="newest_first")
     _context(live_server, demo_shop, email="galina@example.ru")
     assert _order_reads(demo_shop) == 1
+
+
+@pytest.mark.parametrize("listed", ["newest_first", "oldest_first"])
+def test_the_last_order_status_field_is_the_newest_order_even_when_an_old_one_is_pinned(
+        wired_shop, rc_people, listed):
+    from integration.models import EventState, InboundEvent
+    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+    from sandbox.hde import seed as hde_fields
+    from tests.fixtures_portal import pump_dispatcher
+
+    set_behaviour("demo", order_list_order=listed)
+    orders = Order.objects.filter(account__code="demo", customer_crm_id=rc_people["vip"])
+    oldest = orders.order_by("created_at", "crm_id").first()
+    hde = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy)
+    ticket = hde.create_ticket(title=f"Вопрос по заказу {oldest.number}", description="…",
+                               user_email="anna.smirnova@example.ru")
+    pump_dispatcher()
+    event = InboundEvent.objects.get(shop=wired_shop, source_key=f"new_ticket:{ticket.id}")
+    assert event.state == EventState.DONE, event.last_error
+    newest = orders.order_by("-created_at", "-crm_id").first()
+    assert newest.status == "delivering" and oldest.status != "delivering"
+    status = hde.get_ticket(ticket.id).custom_fields[hde_fields.LAST_ORDER_STATUS]
+    assert status == "Доставляется"  # the newest order's, not the pinned old one's
