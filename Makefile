@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 export DEBUG ?= 1
 
-.PHONY: run test lint setup browser messages ci clean extension
+.PHONY: run test test-stress lint setup browser messages ci clean extension
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ run: setup
 TEST_PROCESSES ?= 3
 test: $(STAMP) messages browser
 	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
+
+## make test-stress: the suite three times in a row while stress-ng keeps
+## every core busy (a busy machine must not fail it); not part of `make test`.
+test-stress: $(STAMP) messages browser
+	scripts/ensure-system-packages stress-ng
+	scripts/test-stress
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -2,6 +2,7 @@
 documented values: tests/deploy/test_deploy_check.py.)"""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,10 @@ def test_sqlite_is_configured_for_concurrency(settings):
         pytest.skip("SQLite-only settings; this run uses another database")
     assert "journal_mode=WAL" in db["OPTIONS"]["init_command"]
     assert db["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
-    assert db["TEST"]["NAME"].endswith(".sqlite3")
+    # A file other threads and processes can open (never ":memory:"), one per
+    # test process: pytest-xdist's processes add their "_gwN".
+    assert re.search(r"/test-db-\d+\.sqlite3(_gw\d+)?$", db["TEST"]["NAME"])
+    assert os.path.exists(db["NAME"])
 
 
 def test_q_cluster_never_redelivers_failed_tasks(settings):

@@ -29,12 +29,12 @@ from integration.vendors.errors import ApiBanned, ThrottleExhausted
 REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
 KEY = "helpdeskeddy:throttle-test.example"
 ROOT = Path(__file__).resolve().parents[2]
-# The tests see a grant when acquire() returns, a little after the throttle
-# logged it under the lock (the commit, the return path, the thread being
-# scheduled on a busy machine): measured at up to ~3 ms here. A real
-# overrun (a fixed-window counter, a lost update) puts grants a whole window
-# too close, far beyond this. The exact logging moment has its own test.
-OBSERVATION_SLACK = 0.02
+# Grant times are the throttle's own record: acquire() returns the time it
+# logged under its lock (Redis's clock on Redis), which is what the window is
+# judged on. Only the record's rounding (microseconds) is allowed for, never
+# scheduling delay, so a busy machine cannot fail or pass these tests by luck.
+# The exact logging moment (after the lock, not before) has its own test.
+RECORD_ROUNDING = 1e-5
 
 
 @pytest.fixture(params=["db", "redis"])
@@ -58,7 +58,7 @@ def backend(request, settings):
     throttle._redis.cache_clear()
 
 
-def assert_sliding_window(grants, *, limit, window, slack=OBSERVATION_SLACK):
+def assert_sliding_window(grants, *, limit, window, slack=RECORD_ROUNDING):
     """No window of `window` seconds, wherever it starts, holds more than
     `limit` grants: equivalently, grant i and grant i+limit are at least
     `window` apart, checked for every i."""
@@ -82,8 +82,7 @@ def _hammer(key, budget, *, threads, per_thread, interactive=True):
         try:
             barrier.wait()
             for _ in range(per_thread):
-                throttle.acquire(key, budget, interactive=interactive, max_wait=30)
-                granted = time.time()
+                granted = throttle.acquire(key, budget, interactive=interactive, max_wait=30)
                 with lock:
                     grants.append(granted)
         except Exception as error:  # surfaced below with the thread's failure
@@ -106,11 +105,10 @@ def test_threads_never_exceed_limit_in_any_window(backend):
     through, no sliding window holds more than 5, and the burst takes at
     least the three extra windows it must wait for."""
     budget = throttle.Budget(limit=5, window=0.5, interactive_reserve=0)
-    started = time.time()
     grants = _hammer(KEY, budget, threads=4, per_thread=5)
     assert len(grants) == 20
     assert_sliding_window(grants, limit=5, window=0.5)
-    assert max(grants) - started >= 3 * 0.5 - OBSERVATION_SLACK
+    assert max(grants) - min(grants) >= 3 * 0.5 - RECORD_ROUNDING
 
 
 @pytest.mark.django_db(transaction=True)
@@ -189,7 +187,10 @@ def test_expired_ban_no_longer_blocks(backend):
     RateLimitState.objects.filter(key=KEY).update(
         banned_until=timezone.now() - timedelta(seconds=1)
     )
-    throttle.acquire(KEY, budget, interactive=True, max_wait=0.1)
+    granted = throttle.acquire(KEY, budget, interactive=True, max_wait=0.1)
+    assert granted > 0  # a grant, logged, not a refusal
+    if backend == "db":
+        assert RateLimitState.objects.get(key=KEY).hits == [granted]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -198,16 +199,15 @@ def test_short_max_wait_raises_throttle_exhausted_but_long_one_waits(backend):
     retryable ThrottleExhausted naming the wait; one that may, waits for the
     oldest grant to leave the window and goes through."""
     budget = throttle.Budget(limit=2, window=0.4, interactive_reserve=0)
-    first = time.time()
-    throttle.acquire(KEY, budget, interactive=True, max_wait=0)
+    first = throttle.acquire(KEY, budget, interactive=True, max_wait=0)
     throttle.acquire(KEY, budget, interactive=True, max_wait=0)
     with pytest.raises(ThrottleExhausted) as exhausted:
         throttle.acquire(KEY, budget, interactive=True, max_wait=0.05)
     assert 0.05 < exhausted.value.retry_after <= 0.4
     assert exhausted.value.retryable
 
-    throttle.acquire(KEY, budget, interactive=True, max_wait=2)
-    assert time.time() - first >= 0.4 - OBSERVATION_SLACK
+    third = throttle.acquire(KEY, budget, interactive=True, max_wait=2)
+    assert third - first >= 0.4 - RECORD_ROUNDING
 
 
 @pytest.mark.django_db(transaction=True)
@@ -265,8 +265,7 @@ while not os.path.exists(go_file):
     time.sleep(0.001)
 grants = []
 for _ in range(int(count)):
-    throttle.acquire(key, budget, interactive=True, max_wait=30)
-    grants.append(time.time())
+    grants.append(throttle.acquire(key, budget, interactive=True, max_wait=30))
 print(json.dumps(grants), flush=True)
 """
 
@@ -310,7 +309,6 @@ def test_limit_holds_across_processes(backend, tmp_path):
         for child in children:
             assert child.stdout.readline().strip() == "ready", child.stderr.read()
         go_file.touch()
-        started = time.time()
         grants = []
         for child in children:
             out, err = child.communicate(timeout=60)
@@ -325,4 +323,4 @@ def test_limit_holds_across_processes(backend, tmp_path):
     total = processes * per_process
     assert len(grants) == total
     assert_sliding_window(grants, limit=limit, window=window)
-    assert max(grants) - started >= (total // limit - 1) * window - OBSERVATION_SLACK
+    assert max(grants) - min(grants) >= (total // limit - 1) * window - RECORD_ROUNDING
