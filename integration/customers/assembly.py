@@ -49,8 +49,10 @@ def _iso(value, tz: ZoneInfo) -> str:
 
 
 def customers_of_orders(client, orders) -> list:
-    """Orders embed the full customer (§11.3); parse it from there instead
-    of another round-trip."""
+    """Orders embed the customer (§11.3); parse it from there instead of
+    another round-trip. The embedded record may be only part of the customer
+    (docs/vendors/open-questions.md R-8): `customer_whole` tells, and the
+    context reads a partial one by id."""
     from integration.vendors import retailcrm_parsing as parsing
 
     customers = []
@@ -59,6 +61,22 @@ def customers_of_orders(client, orders) -> list:
         if raw.get("id"):
             customers.append(parsing.parse_customer(raw, client.tz))
     return customers
+
+
+# Keys a whole customer record carries (§8.3) and a stub embedded in an
+# order may lack (R-8): a name, and the aggregates the card and the rules read.
+NAME_KEYS = ("firstName", "lastName")
+PROFILE_KEYS = ("ordersCount", "vip")
+
+
+def customer_whole(customer) -> bool:
+    """Whether a customer parsed from an order's embedded record carries the
+    profile (a name and the order aggregates), or is a stub (`id`, perhaps
+    `email`: R-8) that must be read by id before anyone relies on it: a
+    stub reads as a nameless non-VIP with no orders. Same rule as the
+    contract probe's (integration.vendors.probe `order_customer`)."""
+    raw = customer.raw or {}
+    return any(k in raw for k in NAME_KEYS) and any(k in raw for k in PROFILE_KEYS)
 
 
 def previous_tickets(shop, hde_user_id, interactive) -> list:

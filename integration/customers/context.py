@@ -1,13 +1,18 @@
 """Customer context: who is behind a ticket and what their orders are doing.
 
-Speed by design (cold: at most two sequential RetailCRM round-trips,
-whatever the order count):
+Speed by design (cold: two sequential RetailCRM round-trips whatever the
+order count, where the account answers as documented; the open questions
+add one only where the answer needs it):
 1. *Find*: the e-mail, phone and order-number searches run in parallel; the
    search answers carry the full customer record, aggregates included
-   (ordersCount, totalSumm, averageSumm), so no order paging is needed.
-2. *Fill*: the first page of orders, notes, the pinned order and reference
-   books (statuses, managers: cached for an hour) run in parallel, beside
-   the customer's previous HDE tickets.
+   (ordersCount, totalSumm, averageSumm), so no order paging is needed. (A
+   phone not found in its first form is searched in its other forms at
+   once, R-2.)
+2. *Fill*: the first page of orders (newest first whatever the list's
+   order, R-1: `customer_orders_newest`), notes, the pinned order (unless
+   round-trip 1 already searched it), a customer found only as an order's
+   stub (R-8) and reference books (statuses, managers: cached for an hour)
+   run in parallel, beside the customer's previous HDE tickets.
 The assembled context is cached per shop and customer (TTL per shop) and
 dropped when an order of that customer changes; a stale copy is kept for a
 day so a RetailCRM outage shows the last known data with its age instead of
@@ -23,16 +28,16 @@ does not exist (`customer_site_allowed`).
 import hashlib
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import wait
 from dataclasses import asdict
 from datetime import date, datetime
 
 from django.core.cache import cache
-from django.db import connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integration.core.tenant_regex import tenant_search
+from integration.core.threads import threaded
 from integration.customers import assembly
 from integration.customers.types import (
     Candidate,
@@ -52,17 +57,6 @@ ORDERS_PAGE_SIZE = 20
 # Reference books that turn an order's codes into the account's words
 # (delivery "self-delivery" → "Самовывоз"), read with the statuses.
 ORDER_BOOKS = ("delivery_types", "payment_types", "payment_statuses")
-_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="context")
-
-
-def _threaded(fn, *args, **kwargs):
-    """Run in a pool thread and give its database connection back after."""
-    def run():
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            connections.close_all()
-    return _POOL.submit(run)
 
 
 # -- cache keys ---------------------------------------------------------------
@@ -94,7 +88,7 @@ def references_get(client, shop) -> dict:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    futures = {name: _threaded(getattr(client, name))
+    futures = {name: threaded(getattr(client, name))
                for name in ("statuses", "status_groups", "users", *ORDER_BOOKS)}
     refs = {name: future.result() for name, future in futures.items()
             if name not in ORDER_BOOKS}
@@ -254,6 +248,7 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
         context = _fill(client, shop, settings, customer_id=customer_id,
                         customer=found.customer if found else None, page=page,
                         order_number=order_number,
+                        pinned_orders=found.orders if found else None,
                         hde_user_id=(hde_user_id or ticket.user_id) if with_hde_history else None,
                         timeout=remaining(), today=today)
     except ApiNotFound:
@@ -291,9 +286,13 @@ def _search_again(shop, hde_user_id, lookup_key, arguments) -> CustomerContext:
 
 
 class _Found:
-    def __init__(self, status, *, customer=None, matched_by="", context=None, order=None):
+    """What round-trip 1 found. `orders`: the order-number search's answer
+    (None when it did not run or failed), handed to round-trip 2 so the
+    same search is never sent twice in one lookup."""
+
+    def __init__(self, status, *, customer=None, matched_by="", context=None, orders=None):
         self.status, self.customer, self.matched_by = status, customer, matched_by
-        self.context, self.order = context, order
+        self.context, self.orders = context, orders
 
 
 def _find(client, *, email, phone, order_number, timeout) -> _Found:
@@ -302,17 +301,20 @@ def _find(client, *, email, phone, order_number, timeout) -> _Found:
     Several customers for one identifier give the chooser, never a guess."""
     searches = {}
     if email:
-        searches["email"] = _threaded(client.customers_by_email, email)
+        searches["email"] = threaded(client.customers_by_email, email)
     if phone:
-        searches["phone"] = _threaded(client.customers_by_phone, phone)
+        searches["phone"] = threaded(client.customers_by_phone, phone)
     if order_number:
-        searches["order_number"] = _threaded(client.orders_by_number, order_number)
+        searches["order_number"] = threaded(client.orders_by_number, order_number)
     if not searches:
         return _Found(ContextStatus.UNKNOWN, context=CustomerContext(
             status=ContextStatus.UNKNOWN, notice=_("The ticket has no e-mail, phone or order.")))
     done, pending = wait(searches.values(), timeout=timeout)
     if pending:
         raise TimeoutError("RetailCRM did not answer the customer search in time.")
+    orders = None
+    if "order_number" in searches and searches["order_number"].exception() is None:
+        orders = searches["order_number"].result()
     for matched_by in ("email", "phone", "order_number"):
         if matched_by not in searches:
             continue
@@ -321,7 +323,8 @@ def _find(client, *, email, phone, order_number, timeout) -> _Found:
                      else result)
         unique = list({c.id: c for c in customers}.values())
         if len(unique) == 1:
-            return _Found(ContextStatus.FOUND, customer=unique[0], matched_by=matched_by)
+            return _Found(ContextStatus.FOUND, customer=unique[0], matched_by=matched_by,
+                          orders=orders)
         if len(unique) > 1:
             candidates = [Candidate(id=c.id, name=assembly.full_name(c), email=c.email,
                                     phone=(c.phones or [""])[0], site=c.site,
@@ -334,20 +337,27 @@ def _find(client, *, email, phone, order_number, timeout) -> _Found:
 
 
 def _fill(client, shop, settings, *, customer_id, customer, page, order_number, hde_user_id,
-          timeout, today) -> CustomerContext:
-    """Round-trip 2: everything about a known customer, in parallel."""
+          timeout, today, pinned_orders=None) -> CustomerContext:
+    """Round-trip 2: everything about a known customer, in parallel.
+
+    `customer`: the record round-trip 1 found, used as it is when whole; a
+    stub embedded in an order (R-8) is read by id here, in parallel with
+    the rest. `pinned_orders`: round-trip 1's answer for `order_number`,
+    when it ran (otherwise the order is searched for here)."""
+    if customer is not None and not assembly.customer_whole(customer):
+        customer = None
     jobs = {
-        "orders": _threaded(client.customer_orders, customer_id, limit=ORDERS_PAGE_SIZE,
+        "orders": threaded(client.customer_orders_newest, customer_id, limit=ORDERS_PAGE_SIZE,
                             page=page),
-        "notes": _threaded(client.customer_notes, customer_id, limit=ORDERS_PAGE_SIZE),
-        "refs": _threaded(references_get, client, shop),
+        "notes": threaded(client.customer_notes, customer_id, limit=ORDERS_PAGE_SIZE),
+        "refs": threaded(references_get, client, shop),
     }
     if customer is None:
-        jobs["customer"] = _threaded(client.customer, customer_id)
-    if order_number:
-        jobs["pinned"] = _threaded(client.orders_by_number, order_number)
+        jobs["customer"] = threaded(client.customer, customer_id)
+    if order_number and pinned_orders is None:
+        jobs["pinned"] = threaded(client.orders_by_number, order_number)
     if hde_user_id and getattr(shop, "helpdeskeddy", None) is not None:
-        jobs["tickets"] = _threaded(assembly.previous_tickets, shop, hde_user_id,
+        jobs["tickets"] = threaded(assembly.previous_tickets, shop, hde_user_id,
                                     client.interactive)
     done, pending = wait(jobs.values(), timeout=timeout)
     if jobs["orders"] in pending or ("customer" in jobs and jobs["customer"] in pending):
@@ -375,7 +385,8 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
             return default
 
     refs = optional("refs", {"statuses": {}, "status_groups": {}, "users": []})
-    pinned = [o for o in optional("pinned", []) if o.customer_id in (None, customer_id)]
+    pinned = pinned_orders if pinned_orders is not None else optional("pinned", [])
+    pinned = [o for o in pinned if o.customer_id in (None, customer_id)]
     context = assembly.build(
         shop=shop, crm_url=client.base_url, customer=customer, orders_page=orders_page,
         pinned=pinned, notes=optional("notes", None), tickets=optional("tickets", []),

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from integration.core.threads import threaded
 from integration.customers import assembly
-from integration.customers.context import _threaded, customer_site_allowed
+from integration.customers.context import customer_site_allowed
 from integration.customers.types import Candidate
 from integration.vendors.errors import ApiError, people_text
 
@@ -71,7 +72,7 @@ def customer_search(*, shop, query: str, request_id: str = "") -> SearchResult:
     client = RetailCrmClient.for_connection(connection, interactive=True, request_id=request_id)
     calls = {"email": client.customers_by_email, "phone": client.customers_by_phone,
              "order_number": client.orders_by_number, "name": client.customers_search}
-    futures = {kind: _threaded(calls[kind], query) for kind in _kinds(query)}
+    futures = {kind: threaded(calls[kind], query) for kind in _kinds(query)}
     done, pending = wait(futures.values(), timeout=SEARCH_TIMEOUT)
     customers, failures = [], []
     for kind, future in futures.items():

@@ -120,6 +120,10 @@ class TicketInfo:
     phone: str = ""
     name: str = ""  # the requester as HDE names them (the card's "create customer" form)
     created_at: str = ""  # ISO; a card opened before the portal heard of the ticket waits
+    # Why the requester's HDE user record could not be read (a stored error
+    # text, integration.vendors.errors.stored_text) when the ticket's e-mail
+    # was enough to go on: the phone is unknown, the rest works.
+    requester_error: str = ""
 
 
 class ContextStatus:

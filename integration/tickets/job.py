@@ -80,7 +80,10 @@ def _clients(event):
 
 def mapped_values(*, context: CustomerContext, widget_link: str) -> dict[str, str]:
     customer = context.customer
-    newest = context.orders[0] if context.orders else None
+    # The newest by date, never the first listed: the order named in the
+    # ticket is pinned first, and it may be an old one.
+    newest = max(context.orders, key=lambda order: (order.created_at, order.id),
+                 default=None)
     values = {MappedValue.CRM_CARD: widget_link}
     if customer:
         values.update({

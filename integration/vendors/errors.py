@@ -155,6 +155,35 @@ def people_text(error: ApiError) -> str:
     return shown_text(stored_text(error))
 
 
+# How the clients name the vendor in front of its own text ("HelpDeskEddy:
+# Not found"), and in their own words ("RetailCRM server error.").
+VENDOR_NAMES = ("HelpDeskEddy", "RetailCRM")
+
+
+def vendor_detail(error: ApiError) -> str:
+    """`people_text` for a sentence that already names the vendor
+    ("HelpDeskEddy did not answer (%(err)s)"): the client's "HelpDeskEddy: "
+    in front of the vendor's text is left out, so the name is never said
+    twice ("HelpDeskEddy: HelpDeskEddy: …")."""
+    return without_vendor_name(people_text(error))
+
+
+def without_vendor_name(text: str) -> str:
+    """A (shown or stored) error text without the client's "<vendor>: " in
+    front."""
+    for name in VENDOR_NAMES:
+        if text.startswith(name + ":"):
+            return text[len(name) + 1:].strip() or text
+    return text
+
+
+def vendor_said(error: ApiError, vendor: str) -> str:
+    """`people_text` with the vendor named exactly once: as the client wrote
+    it when its text names the vendor already, else "<vendor>: <text>"."""
+    text = people_text(error)
+    return text if vendor.lower() in text.lower() else f"{vendor}: {text}"
+
+
 def shorten(text: str, limit: int = VENDOR_TEXT_CHARS) -> str:
     text = " ".join(str(text or "").split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -376,9 +376,10 @@ class RetailCrmProbe:
         if upper:
             line.holds()
         else:
-            line.differs(text(gettext_noop("The search respects letter case: a customer whose "
-                                           "address was typed with capitals is missed by the "
-                                           "portal's lower-case search.")), tolerated=False)
+            line.differs(text(gettext_noop("The search respects letter case: the portal "
+                                           "searches an address as written and in lower case, "
+                                           "but a customer stored with capitals who writes in "
+                                           "lower case is missed.")), tolerated=False)
 
     def phone(self, line: Line):
         from integration.vendors.retailcrm_parsing import normalise_phone
@@ -420,8 +421,7 @@ class RetailCrmProbe:
             line.holds()
         else:
             line.differs(text(gettext_noop("Ten digits do not find every customer; the forms "
-                                           "that do are recorded for the lookup.")),
-                         tolerated=False)
+                                           "that do are recorded for the lookup.")))
 
     def _richest(self) -> dict | None:
         candidates = [c for c in self.customers() if int(c.get("ordersCount") or 0) >= 2]
@@ -457,9 +457,10 @@ class RetailCrmProbe:
         if found == "newest_first":
             line.holds()
         else:
-            line.differs(text(gettext_noop("The newest orders are not first: the card's "
-                                           "\"last order\" and the rules about orders in "
-                                           "delivery read the wrong ones.")), tolerated=False)
+            line.differs(text(gettext_noop("The newest orders are not first: the portal "
+                                           "sorts them itself and, for customers with more "
+                                           "than one page of orders, reads the pages that "
+                                           "hold the newest (one more round-trip).")))
 
     def orders_filters(self, line: Line):
         customer = next((c for c in sorted(self.customers(),
@@ -516,7 +517,7 @@ class RetailCrmProbe:
                      n=len(partial))
             line.differs(text(gettext_noop("Orders carry only part of the customer: a "
                                            "customer found by an order number needs its own "
-                                           "read.")), tolerated=False)
+                                           "read.")))
 
     def history(self, line: Line):
         with self.client.optional_calls():

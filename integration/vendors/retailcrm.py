@@ -50,6 +50,9 @@ from integration.vendors.retailcrm_parsing import (
 )
 
 PAGE_LIMITS = (20, 50, 100)  # the only accepted `limit` values (§5.2)
+# At most this many pages of 100 are read to find a customer's newest orders
+# when the list's order cannot be told (R-1): 1,000 orders.
+NEWEST_SCAN_PAGES = 10
 HISTORY_LIMIT = 100  # history pages hold at most 100 records (§12)
 TIMEZONE_CACHE_SECONDS = 24 * 3600
 WRONG_URL_HINT = (
@@ -229,26 +232,87 @@ class RetailCrmClient(BaseClient):
 
     # -- customers ----------------------------------------------------------
     def customers_by_email(self, email: str) -> list[Customer]:
-        """Exact (case-insensitive) e-mail matches. `filter[email]` may match
-        substrings (§8.1, unverified), so results are compared here."""
-        wanted = email.strip().lower()
+        """Customers whose e-mail is this address, letter case aside.
+
+        Whether `filter[email]` ignores case and whether it matches part of
+        the address are not documented (§8.1, R-3), so nothing relies on it:
+        the address is searched as the customer wrote it and, when that
+        differs, lower-cased too, both at once (one round-trip; the second
+        is left out once the contract probe found the search
+        case-insensitive), and the answers are compared here, casefolded."""
+        from integration.core.threads import threaded_inner
+        from integration.vendors import facts
+
+        written = email.strip()
+        wanted = written.casefold()
         if not wanted:
             return []
-        body = self._get("/api/v5/customers", {"filter[email]": wanted, "limit": 100,
+        queries = [written]
+        if (written.lower() != written
+                and facts.fact_answer(self.connection, facts.RC_EMAIL_CASE) != "insensitive"):
+            queries.append(written.lower())
+        if len(queries) == 1:
+            found = self._customers_by_email_filter(written)
+        else:
+            futures = [threaded_inner(self._customers_by_email_filter, q) for q in queries]
+            found = [c for future in futures for c in future.result()]
+        unique = {}
+        for customer in found:
+            if customer.email.strip().casefold() == wanted:
+                unique.setdefault(customer.id, customer)
+        return list(unique.values())
+
+    def _customers_by_email_filter(self, value: str) -> list[Customer]:
+        body = self._get("/api/v5/customers", {"filter[email]": value, "limit": 100,
                                                 **self._site_filter()})
-        found = [parsing.parse_customer(raw, self.tz) for raw in body.get("customers") or []]
-        return [c for c in found if c.email.strip().lower() == wanted]
+        return [parsing.parse_customer(raw, self.tz) for raw in body.get("customers") or []]
 
     def customers_by_phone(self, phone: str) -> list[Customer]:
         """There is no `filter[phone]`: `filter[name]` also matches phones
-        (§8.1, §18.8). We send the 10 national digits (a substring of every
-        stored +7/8/spaced form) and keep only customers one of whose phones
-        normalises to the same E.164 number."""
+        (§8.1, §18.8), and how it matches is not documented (R-2: any part
+        of the digits, the whole number as stored, a prefix). So the number
+        is searched in the forms it may be stored in: the first form (the
+        one the contract probe found working, else the ten national digits,
+        a substring of every stored +7/8/spaced form); when that finds
+        nobody, every other form at once, in parallel (one more round-trip):
+        `+7…`, `8…`, `7…`, ten digits, and the number as the customer wrote
+        it. Only customers one of whose phones normalises to the same E.164
+        number are kept, so no form can match a wrong customer."""
+        from integration.core.threads import threaded_inner
+
         wanted = parsing.normalise_phone(phone)
         if not wanted:
             return []
-        national = wanted[-10:] if wanted.startswith("+7") else wanted.lstrip("+")
-        body = self._get("/api/v5/customers", {"filter[name]": national, "limit": 100,
+        first, *others = self._phone_queries(wanted, phone)
+        found = self._customers_with_phone(first, wanted)
+        if found or not others:
+            return found
+        futures = [threaded_inner(self._customers_with_phone, query, wanted)
+                   for query in others]
+        unique = {}
+        for future in futures:
+            for customer in future.result():  # re-raises the client's ApiError
+                unique.setdefault(customer.id, customer)
+        return list(unique.values())
+
+    def _phone_queries(self, wanted: str, written: str) -> list[str]:
+        """The `filter[name]` values to try, best first, without repeats.
+        A Russian number: the forms the probe settled for this account (the
+        `phone_forms` fact) first, then the rest; other numbers: all digits
+        with the country code, then with `+`."""
+        from integration.vendors import facts
+
+        if wanted.startswith("+7") and len(wanted) == 12:
+            learned = facts.phone_forms(self.connection)
+            forms = [*learned, *(f for f in facts.PHONE_FORMS if f not in learned)]
+            queries = [facts.phone_query(wanted, form) for form in forms]
+        else:
+            queries = [wanted.lstrip("+"), wanted]
+        queries.append(" ".join(written.split()))
+        return list(dict.fromkeys(q for q in queries if q))
+
+    def _customers_with_phone(self, query: str, wanted: str) -> list[Customer]:
+        body = self._get("/api/v5/customers", {"filter[name]": query, "limit": 100,
                                                 **self._site_filter()})
         found = [parsing.parse_customer(raw, self.tz) for raw in body.get("customers") or []]
         return [c for c in found
@@ -288,13 +352,90 @@ class RetailCrmClient(BaseClient):
 
     # -- orders -------------------------------------------------------------
     def customer_orders(self, customer_id: int, *, limit: int = 20, page: int = 1) -> Page[Order]:
-        """Newest first (the vendor's default order is not documented, §8.1;
-        both the real service and the emulator return newest first)."""
+        """One page of the list as the server orders it, which is not
+        documented (R-1): callers that need the newest use
+        `customer_orders_newest`."""
         if limit not in PAGE_LIMITS:
             raise ValueError(f"limit must be one of {PAGE_LIMITS}")
         body = self._get("/api/v5/orders", {"filter[customerId]": int(customer_id),
                                              "limit": limit, "page": page})
         return parsing.parse_page(body, "orders", lambda raw: parsing.parse_order(raw, self.tz))
+
+    def customer_orders_newest(self, customer_id: int, *, limit: int = 20,
+                               page: int = 1) -> Page[Order]:
+        """Page `page` of the customer's orders counted from the newest
+        (by `createdAt`, then id), whatever order the list comes in (R-1:
+        not documented, and the list takes no sort parameter, §11.1).
+
+        Page 1 of the server's list is read first. Everything on it: sorted
+        here, one request. More orders than one page: the list's direction
+        is told from that page (its order by date, else the probe's
+        `order_list_order` fact); newest first → the same page number is
+        the wanted one; oldest first → the wanted orders are the last ones,
+        and the one or two server pages holding them are read at once;
+        neither → every page (100 a request, at most `NEWEST_SCAN_PAGES`)
+        is read and sorted here. So a customer with many orders costs one
+        more round-trip only where the list does not come newest first."""
+        from integration.core.threads import threaded_inner
+
+        first = self.customer_orders(customer_id, limit=limit, page=1)
+        total = max(first.total_count, len(first.items))
+        start, end = (page - 1) * limit, page * limit
+        pages = max(1, -(-total // limit))
+        if first.total_pages <= 1 and total <= limit:
+            items = newest_first(first.items)[start:end]
+        else:
+            direction = self._orders_direction(first.items)
+            if direction == "newest_first":
+                chosen = (first if page == 1 else
+                          self.customer_orders(customer_id, limit=limit, page=page))
+                items = newest_first(chosen.items)
+            elif direction == "oldest_first":
+                # Positions (0 = oldest) of the wanted orders, and the
+                # server pages that hold them.
+                low, high = max(0, total - end), max(0, total - start)
+                wanted = range(low // limit + 1, (max(high, 1) - 1) // limit + 2)
+                futures = {number: threaded_inner(self.customer_orders, customer_id,
+                                                  limit=limit, page=number)
+                           for number in wanted if number != 1}
+                held = []
+                for number in wanted:
+                    got = first if number == 1 else futures[number].result()
+                    offset = (number - 1) * limit
+                    held += [order for index, order in enumerate(got.items)
+                             if low <= offset + index < high]
+                items = newest_first(held)
+            else:
+                items = newest_first(self._all_customer_orders(customer_id))[start:end]
+        return Page(items=items, total_count=total, current_page=page, total_pages=pages,
+                    limit=limit)
+
+    def _orders_direction(self, items) -> str:
+        """newest_first / oldest_first / mixed: from the page when it is
+        decisive (two orders or more, in one direction), else as the probe
+        found the account's list (`order_list_order`)."""
+        from integration.vendors import facts
+
+        keys = [order_sort_key(order) for order in items]
+        if len(set(keys)) > 1:
+            if all(a >= b for a, b in zip(keys, keys[1:], strict=False)):
+                return "newest_first"
+            if all(a <= b for a, b in zip(keys, keys[1:], strict=False)):
+                return "oldest_first"
+            return "mixed"
+        learned = facts.fact_answer(self.connection, facts.RC_ORDER_LIST_ORDER)
+        return {"newest_first": "newest_first", "oldest_first": "oldest_first",
+                "id_asc": "oldest_first"}.get(learned, "mixed")
+
+    def _all_customer_orders(self, customer_id: int) -> list[Order]:
+        from integration.core.threads import threaded_inner
+
+        limit = max(PAGE_LIMITS)
+        first = self.customer_orders(customer_id, limit=limit, page=1)
+        last = min(first.total_pages, NEWEST_SCAN_PAGES)
+        futures = [threaded_inner(self.customer_orders, customer_id, limit=limit, page=number)
+                   for number in range(2, last + 1)]
+        return [*first.items, *(order for future in futures for order in future.result().items)]
 
     def orders_by_number(self, number: str) -> list[Order]:
         body = self._get("/api/v5/orders", {"filter[numbers][]": [number.strip()],
@@ -434,6 +575,17 @@ class RetailCrmClient(BaseClient):
 
     def sites(self) -> dict[str, Site]:
         return parsing.parse_sites(self._get("/api/v5/reference/sites"))
+
+
+def order_sort_key(order) -> tuple:
+    """Newer sorts higher: `createdAt`, then id (an order without a date
+    counts as oldest)."""
+    created = order.created_at.timestamp() if order.created_at else float("-inf")
+    return (created, order.id or 0)
+
+
+def newest_first(orders) -> list:
+    return sorted(orders, key=order_sort_key, reverse=True)
 
 
 def error_for_response(response, body) -> ApiError | None:

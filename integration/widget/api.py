@@ -22,8 +22,12 @@ from rest_framework.views import APIView
 
 from integration.api.auth import HasWidgetToken, WidgetTokenAuthentication
 from integration.customers.context import customer_context_get
-from integration.tickets.info import ticket_info_get, ticket_record_customer_id
-from integration.vendors.errors import ApiError
+from integration.tickets.info import (
+    requester_notice,
+    ticket_info_get,
+    ticket_record_customer_id,
+)
+from integration.vendors.errors import ApiError, vendor_said
 from integration.widget import actions as widget_actions
 from integration.widget.card import widget_request_record
 
@@ -75,7 +79,7 @@ class ContextApi(WidgetApi):
                 ticket = ticket_info_get(shop=self.shop, ticket_id=data["ticket_id"],
                                          request_id=request_id)
             except ApiError as error:
-                return Response({"detail": f"HelpDeskEddy: {error.message}"},
+                return Response({"detail": vendor_said(error, "HelpDeskEddy")},
                                 status=status.HTTP_502_BAD_GATEWAY)
             customer_id = customer_id or ticket_record_customer_id(shop=self.shop,
                                                             ticket_id=data["ticket_id"])
@@ -85,6 +89,9 @@ class ContextApi(WidgetApi):
             hde_user_id=ticket.user_id if ticket else None, page=data["page"],
             refresh=data["refresh"], request_id=request_id,
         )
+        if ticket is not None and ticket.requester_error:
+            # Answer with what is known, as the card page does.
+            context.notice = " ".join(filter(None, [requester_notice(ticket), context.notice]))
         widget_request_record(shop=self.shop, request_id=request_id, channel="api",
                               started=started, context=context)
         return Response(asdict(context))
@@ -99,7 +106,7 @@ class _ActionApi(WidgetApi):
         except widget_actions.ActionRefused as refused:
             return Response({"detail": str(refused)}, status=status.HTTP_400_BAD_REQUEST)
         except ApiError as error:
-            return Response({"detail": f"RetailCRM: {error.message}",
+            return Response({"detail": vendor_said(error, "RetailCRM"),
                              "errors": error.errors}, status=status.HTTP_502_BAD_GATEWAY)
         return Response({"ok": True, "id": result}, status=status.HTTP_201_CREATED)
 

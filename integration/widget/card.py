@@ -20,8 +20,8 @@ from integration.customers.context import customer_context_get
 from integration.customers.types import ContextStatus, CustomerContext, TicketInfo
 from integration.models import ScopeReason, TicketRecord, WidgetRequest
 from integration.replies import service as reply_service
-from integration.tickets.info import ticket_info_get
-from integration.vendors.errors import ApiError
+from integration.tickets.info import requester_notice, ticket_info_get
+from integration.vendors.errors import ApiError, vendor_detail
 from integration.widget.profile import profile_rows
 from integration.widget.scope import (
     form_nonce_issue,
@@ -83,11 +83,12 @@ def widget_request_record(*, shop, request_id, channel, started, context) -> Non
 
 def _ticket(shop, ticket_id, request_id) -> tuple[TicketInfo, str]:
     try:
-        return ticket_info_get(shop=shop, ticket_id=ticket_id, request_id=request_id), ""
+        info = ticket_info_get(shop=shop, ticket_id=ticket_id, request_id=request_id)
     except ApiError as error:
         return TicketInfo(id=ticket_id), _(
             "HelpDeskEddy did not answer (%(err)s); the ticket's sender is unknown for now."
-        ) % {"err": error.message}
+        ) % {"err": vendor_detail(error)}
+    return info, requester_notice(info)
 
 
 def _remember_scope(shop, ticket_id, context: CustomerContext) -> None:

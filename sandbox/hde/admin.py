@@ -29,7 +29,7 @@ class AccountAdmin(admin.ModelAdmin):
             "rate_limit_enabled", "rate_limit_per_minute", "rate_window_seconds", "ban_seconds",
             "banned_until", "requests_received", "limit_violations", "hits")}),
         ("Fault injection", {"fields": ("fault_latency_ms", "fault_kind", "fault_next",
-                                        "fault_sleep_seconds")}),
+                                        "fault_path", "fault_sleep_seconds")}),
         ("Vendor behaviour (open questions, see sandbox/hde/README.md)",
          {"fields": ("behaviour",)}),
     )

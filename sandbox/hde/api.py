@@ -56,9 +56,11 @@ def _ban_details(account: Account) -> str:
             f"({account.rate_limit_per_minute} request per minute).")
 
 
-def _pass_gate(account_pk: int, header_fault: str) -> tuple[Account, Gate]:
+def _pass_gate(account_pk: int, header_fault: str, path: str = "") -> tuple[Account, Gate]:
     """Count the request, apply the sliding-window limit and take one
-    queued fault, all under the account row lock.
+    queued fault, all under the account row lock. A queued fault with a
+    `fault_path` is taken only by requests under that path (`path` is what
+    follows `/api/v2/`), so one secondary read can fail while the rest work.
 
     §4: the limit is for the whole account (every key) over any window; above
     it the API answers 401 "Ban" for `ban_seconds`. The log is cleared when a
@@ -70,7 +72,8 @@ def _pass_gate(account_pk: int, header_fault: str) -> tuple[Account, Gate]:
         account.requests_received += 1
         fields = ["requests_received"]
         fault = header_fault
-        if account.fault_next and account.fault_kind:
+        if (account.fault_next and account.fault_kind
+                and path.lstrip("/").startswith(account.fault_path.lstrip("/"))):
             account.fault_next -= 1
             fields.append("fault_next")
             fault = fault or account.fault_kind
@@ -164,7 +167,7 @@ def endpoint(request, account, rest):
         header = ""
     if latency:
         time.sleep(latency / 1000)
-    account_obj, gate = _pass_gate(account_obj.pk, header)
+    account_obj, gate = _pass_gate(account_obj.pk, header, rest)
     if gate.banned:
         response = _error(401, "Ban", _ban_details(account_obj))
     elif gate.fault == "timeout":

@@ -43,6 +43,11 @@ class Account(models.Model):
     fault_next = models.PositiveIntegerField(
         default=0, help_text="How many of the next API requests get `fault_kind`."
     )
+    fault_path = models.CharField(
+        max_length=200, blank=True, default="",
+        help_text="Only API requests whose path (after /api/v2/) starts with this take the "
+                  "queued fault, e.g. `users/` for the user records only; empty: every request.",
+    )
     fault_sleep_seconds = models.FloatField(
         default=5.0, help_text="How long `timeout` and `slow_body` faults stall."
     )

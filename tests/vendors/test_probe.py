@@ -111,7 +111,8 @@ RC_VARIANTS = [
 ]
 # Differences the portal works around (the rest need the deployer, or the
 # lookup code, to act).
-TOLERATED = {"rc.history", "rc.rights", "rc.settings"}
+TOLERATED = {"rc.history", "rc.rights", "rc.settings", "rc.order_customer", "rc.phone",
+             "rc.orders_order"}
 
 
 @pytest.mark.parametrize("switch, value, check, expected", RC_VARIANTS)
@@ -251,12 +252,14 @@ def test_the_command_prints_each_line_and_exits_non_zero_when_needed(demo_shop):
     assert printed["shop"] == str(demo_shop.public_id)
     assert {line["outcome"] for line in printed["lines"]} <= {"holds", "unchecked"}
 
-    rc_behaviour("demo", order_list_order="oldest_first")
+    # A case-sensitive e-mail search is the answer the lookup cannot fully
+    # work around (docs/vendors/open-questions.md R-3).
+    rc_behaviour("demo", email_case="sensitive")
     out = io.StringIO()
     with pytest.raises(SystemExit) as exited:
         call_command("vendor_probe", demo_shop.name, "--language", "ru", stdout=out)
     assert exited.value.code == 1
-    assert "Заказы клиента идут от новых к старым" in out.getvalue()
+    assert "Поиск клиента по e-mail находит адрес в любом регистре" in out.getvalue()
     assert "отличается" in out.getvalue()
 
 

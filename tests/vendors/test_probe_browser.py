@@ -19,7 +19,7 @@ def test_an_owner_runs_the_check_and_reads_the_report(demo_shop, live_server, pa
                                                       make_member, artifacts_dir):
     sync_role_groups()
     owner = make_member(demo_shop.agency, Role.OWNER, username="probe-owner")
-    set_behaviour("demo", settings_endpoint="forbidden", order_list_order="oldest_first")
+    set_behaviour("demo", settings_endpoint="forbidden", email_case="sensitive")
     page.goto(f"{live_server.url}/admin/login/?next=/admin/integration/shop/{demo_shop.pk}/"
               "change/")
     page.fill("#id_username", owner.username)
@@ -36,8 +36,8 @@ def test_an_owner_runs_the_check_and_reads_the_report(demo_shop, live_server, pa
     expect(settings_row).to_have_attribute("data-outcome", "differs")
     expect(settings_row).to_contain_text("the portal works around it")
     expect(settings_row).to_contain_text("The settings are no longer asked for")
-    orders_row = page.locator("tr[data-check='rc.orders_order']")
-    expect(orders_row).to_contain_text("needs attention")
+    email_row = page.locator("tr[data-check='rc.email']")
+    expect(email_row).to_contain_text("needs attention")
     expect(page.locator("#probe-summary")).to_contain_text("1 difference needs attention")
     page.screenshot(path=os.path.join(artifacts_dir, "probe-report.png"), full_page=True)
 

@@ -1,0 +1,41 @@
+"""Threads for vendor requests that may run side by side (the customer
+lookup's searches, a client's fallback forms of one search).
+
+Each pool thread gives its database connection back when its call ends
+(the clients write their call log through the ORM), so threads never leak
+connections.
+
+Two pools: `threaded` for work started by a request or a job, and
+`threaded_inner` for requests a call already running in a pool thread fans
+out (a client trying several forms of a phone at once). A task that waits on
+tasks of its own pool can starve it when the pool is full; the inner pool
+keeps the two levels apart.
+"""
+
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from django.db import connections
+
+_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="portal")
+_INNER_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="portal-inner")
+
+
+def _closing(fn, args, kwargs):
+    def run():
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connections.close_all()
+    return run
+
+
+def threaded(fn, *args, **kwargs) -> Future:
+    """Run `fn(*args, **kwargs)` in a pool thread; the future holds its
+    result or its exception."""
+    return _POOL.submit(_closing(fn, args, kwargs))
+
+
+def threaded_inner(fn, *args, **kwargs) -> Future:
+    """`threaded`, for calls made from inside a pool thread (see the module
+    docstring)."""
+    return _INNER_POOL.submit(_closing(fn, args, kwargs))
