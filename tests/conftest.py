@@ -151,8 +151,9 @@ def browser():
             pytest.fail(f"BROWSER MISSING UNDER CI: {message}", pytrace=False)
         pytest.skip(f"BROWSER TESTS SKIPPED: {message}")
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=15000)  # a bound for `expect(...)`, as for the page below
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(
             executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
@@ -169,7 +170,10 @@ def browser():
 def page(browser):
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(15000)
+    # Bounds, not measurements: on a busy 2-core machine running three test
+    # processes, a save that tests a connection or a first paint can take
+    # seconds. Nothing is judged by how fast it came, only that it came.
+    page.set_default_timeout(30000)
     yield page
     context.close()
 

@@ -25,6 +25,31 @@
     area.disabled = wasDisabled;
   }
 
+  // A background reload of the card (`card-changed`: the ticket's job just
+  // finished) must not wipe what the operator is doing: an open reply
+  // preview, or text typed and not sent. It is skipped then, at the request
+  // and again at the swap (the answer may arrive after the preview opened);
+  // the operator's own Refresh, Cancel or submit brings the card up to date.
+  function busy(card) {
+    if (card.querySelector("[data-preview]")) { return true; }
+    return Array.prototype.some.call(
+      card.querySelectorAll("textarea:not([readonly]), input[type=text], input:not([type])"),
+      function (field) { return field.value !== field.defaultValue; });
+  }
+  function backgroundReload(event) {
+    // Who asked: the card itself (its `card-changed` trigger), not the
+    // operator's Refresh or Cancel, which also target the card.
+    var detail = event.detail || {};
+    var asker = (detail.requestConfig && detail.requestConfig.elt) || detail.elt;
+    return asker && asker.id === "card" && busy(asker);
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (backgroundReload(event)) { event.preventDefault(); }
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (backgroundReload(event)) { event.detail.shouldSwap = false; }
+  });
+
   document.addEventListener("DOMContentLoaded", function () { fill(document); });
   document.addEventListener("htmx:load", function (event) { fill(event.target); });
   document.addEventListener("change", function (event) {

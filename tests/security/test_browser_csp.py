@@ -149,7 +149,11 @@ def test_main_pages_run_without_unsafe_inline_and_without_violations(
     expect(page.locator(".flash.ok")).to_be_visible()
     watch.collect()
     # Its live parts (htmx, from django-htmx's static files): refresh, a reply preview.
-    page.locator("[data-refresh]").click()
+    # The refreshed body replaces the card: wait for it before acting on it.
+    with page.expect_response(lambda r: "refresh=1" in r.url):
+        page.locator("[data-refresh]").click()
+    expect(page.locator("#card.htmx-request, #card.htmx-swapping, #card.htmx-settling")
+           ).to_have_count(0)
     expect(page.locator('[data-state="found"]')).to_be_visible()
     page.locator("article.reply [data-send=post]").first.click()
     expect(page.locator("[data-preview] textarea")).to_be_visible()
