@@ -41,13 +41,12 @@ Tolerant of what the vendors leave open (docs/vendors/open-questions.md):
 - the contract probe's own test ticket is left alone.
 """
 
-import hashlib
 import logging
-from datetime import timedelta
 
 from django.utils import timezone
 
 from integration.core.side_effects import side_effect_done, side_effect_once
+from integration.customers import senders
 from integration.customers.context import customer_context_get, customer_link_set
 from integration.customers.types import ContextStatus, CustomerContext
 from integration.models import FieldMapping, MappedValue, ShopSettings, TicketRecord
@@ -62,11 +61,6 @@ from integration.widget.links import widget_link_build, widget_link_generation
 logger = logging.getLogger("integration.tickets")
 
 JOB_DEADLINE = 60.0
-# How long a sender's "customer created" answer stands without a fresh
-# search. Only a job whose own search found nothing asks it, so within
-# minutes that means "created by a concurrent job"; much later it means the
-# customer was merged or deleted in RetailCRM, and the job looks again.
-SENDER_CUSTOMER_FRESH = timedelta(minutes=10)
 
 
 def _clients(event):
@@ -268,52 +262,22 @@ def _reverse_flow(*, shop, settings, crm, context, info, key, link,
 
 
 def sender_key(info) -> str:
-    """The side-effect key of "this sender's customer was created": one per
-    shop and person, whichever ticket asks. The identifier is normalised the
-    way RetailCRM is searched (e-mail case-insensitively, phone as E.164) and
-    hashed, so the key holds no address. Empty when the sender has none."""
-    from integration.vendors.retailcrm_parsing import normalise_phone
-
-    email = (info.email or "").strip().lower()
-    phone = normalise_phone(info.phone or "")
-    if email:
-        identity = f"email:{email}"
-    elif phone:
-        identity = f"phone:{phone}"
-    elif info.user_id:
-        identity = f"hde_user:{info.user_id}"
-    else:
-        return ""
-    kind = identity.partition(":")[0]
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:40]
-    return f"sender:{kind}:{digest}:rcrm_customer"
+    """The side-effect key of this ticket's sender (integration.customers.senders)."""
+    return senders.sender_key(email=info.email, phone=info.phone, hde_user_id=info.user_id)
 
 
 def _customer_for_unknown_sender(*, shop, settings, crm, info) -> tuple[int | None, bool]:
     """The customer for a sender RetailCRM did not know when this job
-    searched: created once per sender (see the module docstring)."""
+    searched: created once per sender (integration.customers.senders)."""
     if not (settings.create_unknown_customers and (info.email or info.phone)):
         return None, False
     name = texts.vendor_plain(info.email.partition("@")[0] if info.email else info.phone)
-    created = []
-
-    def existing():
-        """After a crash mid-create: did the customer reach RetailCRM?"""
-        found = (crm.customers_by_email(info.email) if info.email
-                 else crm.customers_by_phone(info.phone))
-        return min((c.id for c in found), default=None)  # the oldest, if a twin exists
-
-    def create():
-        created.append(True)
-        return crm.create_customer(first_name=name, email=info.email, phone=info.phone,
-                                   site=settings.customer_site_code)
-
-    customer_id = int(side_effect_once(shop=shop, key=sender_key(info), perform=create,
-                                       find_existing=existing,
-                                       fresh_for=SENDER_CUSTOMER_FRESH))
+    customer = senders.sender_customer_get_or_create(
+        shop=shop, crm=crm, email=info.email, phone=info.phone, first_name=name,
+        site=settings.customer_site_code, hde_user_id=info.user_id)
     if info.user_id:
-        customer_link_set(shop=shop, hde_user_id=info.user_id, customer_id=customer_id)
-    return customer_id, bool(created)
+        customer_link_set(shop=shop, hde_user_id=info.user_id, customer_id=customer.id)
+    return customer.id, customer.created
 
 
 def _hde_zone(shop):

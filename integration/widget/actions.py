@@ -21,6 +21,7 @@ from integration.customers.context import (
     customer_link_set,
     customer_site_check,
 )
+from integration.customers.senders import SenderCustomer, sender_customer_get_or_create
 from integration.models import ScopeReason, ShopSettings, TicketRecord
 from integration.tickets.texts import ticket_marker, ticket_number, vendor_plain
 from integration.vendors.errors import ApiNotFound
@@ -142,12 +143,17 @@ def widget_ticket_link(*, shop, ticket_id: int, customer_id: int, reason: str,
 
 def widget_customer_create(*, shop, name: str, email: str, phone: str, key: str,
                            ticket_id: int | None = None, hde_user_id: int | None = None,
-                           request_id: str = "") -> int:
-    """Create the customer in the shop's store. With a ticket, the ticket and
-    its requester are linked to the new customer, from the page and the API
-    alike; `hde_user_id` (API, without a ticket) links that HDE user."""
+                           request_id: str = "") -> SenderCustomer:
+    """The customer for the person the operator typed in: found in the
+    shop's store when RetailCRM already has them (the ticket job, or another
+    operator, may have just created them), else created, at most once per
+    person (integration.customers.senders) and once per form (`key`). With a
+    ticket, the ticket and its requester are linked to the customer, from the
+    page and the API alike; `hde_user_id` (API, without a ticket) links that
+    HDE user."""
     first, _, last = vendor_plain(name.strip()).partition(" ")
     email = email.strip()
+    phone = vendor_plain(phone.strip())
     if email:
         try:
             validate_email(email)
@@ -158,19 +164,24 @@ def widget_customer_create(*, shop, name: str, email: str, phone: str, key: str,
     if not (first or email or phone):
         raise ActionRefused(gettext("Give at least a name, an e-mail or a phone."))
     settings = ShopSettings.of(shop)
-    result = side_effect_once(
-        shop=shop, key=f"{key}:customer",
-        perform=lambda: _client(shop, request_id).create_customer(
-            first_name=first or vendor_plain(email) or vendor_plain(phone), last_name=last,
-            email=email, phone=vendor_plain(phone), site=settings.customer_site_code),
-    )
-    customer_id = int(result)
+    outcome = {}
+
+    def once():
+        customer = sender_customer_get_or_create(
+            shop=shop, crm=_client(shop, request_id), email=email, phone=phone,
+            first_name=first or vendor_plain(email) or phone, last_name=last,
+            site=settings.customer_site_code, look_first=True)
+        outcome["created"] = customer.created
+        return customer.id
+
+    customer_id = int(side_effect_once(shop=shop, key=f"{key}:customer", perform=once))
     if ticket_id:
         widget_ticket_link(shop=shop, ticket_id=ticket_id, customer_id=customer_id,
                            reason=ScopeReason.CREATED, request_id=request_id)
     elif hde_user_id:
         customer_link_set(shop=shop, hde_user_id=hde_user_id, customer_id=customer_id)
-    return customer_id
+    # A form sent twice answers as the first time did, which created it.
+    return SenderCustomer(id=customer_id, created=outcome.get("created", True))
 
 
 def widget_customer_choose(*, shop, ticket_id: int, customer_id: int,

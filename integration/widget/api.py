@@ -163,6 +163,6 @@ class CustomerCreateApi(_ActionApi):
             return widget_actions.widget_customer_create(
                 shop=self.shop, name=d["name"], email=d["email"], phone=d["phone"],
                 key=f"api:{d['nonce']}", ticket_id=d.get("ticket_id"),
-                hde_user_id=d.get("hde_user_id"))
+                hde_user_id=d.get("hde_user_id")).id
 
         return self.run(self.CustomerInputSerializer, create)

@@ -191,10 +191,12 @@ def _act(request, shop, ticket_id):
                 ticket_id=ticket_id)
             back["done"] = _("Task created for the manager in RetailCRM.")
         elif action == "customer":
-            widget_actions.widget_customer_create(
+            customer = widget_actions.widget_customer_create(
                 shop=shop, name=form.get("name", ""), email=form.get("email", ""),
                 phone=form.get("phone", ""), key=key, ticket_id=ticket_id)
-            back["done"] = _("Customer created in RetailCRM.")
+            back["done"] = (_("Customer created in RetailCRM.") if customer.created else
+                            _("This person is already a customer in RetailCRM: "
+                              "linked to this ticket."))
         elif action == "choose":
             widget_actions.widget_customer_choose(shop=shop, ticket_id=ticket_id,
                                                   customer_id=customer_id)
