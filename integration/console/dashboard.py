@@ -134,9 +134,14 @@ def active_alerts(user):
     """Conditions holding now on the user's shops, for the admin banner."""
     if not user.is_authenticated:
         return []
-    return list(AlertState.objects.for_user(user).filter(
+    from integration.ops.alerts import alert_detail_words
+
+    alerts = list(AlertState.objects.for_user(user).filter(
         active_since__isnull=False, shop__active=True).select_related("shop")
         .order_by("shop__name", "condition"))
+    for alert in alerts:  # worded in the reader's language (the job stored facts)
+        alert.words = alert_detail_words(alert.condition, alert.detail, zone=alert.shop.timezone)
+    return alerts
 
 
 def console_urls(site):

@@ -14,9 +14,11 @@ the (shop, condition) row, which only one process can win; a cache
 get-then-set could let two workers both send.
 """
 
+import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -25,6 +27,7 @@ from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from integration.models import (
     AlertCondition,
@@ -50,12 +53,50 @@ def _knob(name: str) -> int:
 
 @dataclass
 class Observed:
-    """A condition that holds for a shop now."""
+    """A condition that holds for a shop now.
 
-    detail: str
+    `facts`, not words: the row is read by people in other languages than
+    the job's (the admin banner in each reader's, the e-mail in the shop's),
+    so it is worded where it is read (`alert_detail_words`)."""
+
+    facts: dict
     # For dead events: the newest death, so only new ones trigger a message.
     newest: object = None
     count: int = 0
+
+    @property
+    def detail(self) -> str:
+        return json.dumps(self.facts, ensure_ascii=False)
+
+
+def alert_detail_words(condition: str, stored: str, *, zone: str = "UTC") -> str:
+    """An alert's detail in the active language, from the facts the job
+    stored (AlertState.detail). Text stored before facts were kept is shown
+    as it is."""
+    from integration.vendors.errors import shown_text
+
+    try:
+        facts = json.loads(stored) if stored else {}
+    except ValueError:
+        return stored
+    if not isinstance(facts, dict):
+        return stored
+    if condition == AlertCondition.KEY_REFUSED:
+        return "; ".join(f"{label}: {shown_text(error) if error else _('key refused')}"
+                         for label, error in facts.get("refused", []))
+    if condition == AlertCondition.HDE_BAN and facts.get("until"):
+        until = datetime.fromisoformat(facts["until"]).astimezone(ZoneInfo(zone or "UTC"))
+        return _("API access banned until %(until)s") % {"until": until.strftime("%H:%M")}
+    if condition == AlertCondition.DEAD_EVENTS:
+        n = int(facts.get("n", 0))
+        return ngettext("%(n)s event gave up in the last 24 hours",
+                        "%(n)s events gave up in the last 24 hours", n) % {"n": n}
+    if condition == AlertCondition.BACKLOG_HIGH:
+        n = int(facts.get("n", 0))
+        return ngettext("%(n)s event waiting (threshold %(t)s)",
+                        "%(n)s events waiting (threshold %(t)s)", n) % {
+            "n": n, "t": facts.get("t", "")}
+    return ""
 
 
 def conditions_observe(*, shops, now) -> dict[tuple[int, str], Observed]:
@@ -65,16 +106,16 @@ def conditions_observe(*, shops, now) -> dict[tuple[int, str], Observed]:
     found: dict[tuple[int, str], Observed] = {}
     shop_list = list(shops.select_related("retailcrm", "helpdeskeddy"))
     hde_keys = {}
-    key_refused = _("key refused")  # outside the f-string so makemessages finds it
     for shop in shop_list:
+        # The stored error (a fixed word's msgid, or the vendor's text), worded when read.
         refused = [
-            f"{label}: {conn.last_error or key_refused}"
+            [label, conn.last_error]
             for label, conn in (("RetailCRM", getattr(shop, "retailcrm", None)),
                                 ("HelpDeskEddy", getattr(shop, "helpdeskeddy", None)))
             if conn is not None and conn.status == ConnectionStatus.NEEDS_ATTENTION
         ]
         if refused:
-            found[shop.pk, AlertCondition.KEY_REFUSED] = Observed("; ".join(refused))
+            found[shop.pk, AlertCondition.KEY_REFUSED] = Observed({"refused": refused})
         if getattr(shop, "helpdeskeddy", None) is not None:
             hde_keys[shop.pk] = HelpDeskEddyClient.account_key_for(shop.helpdeskeddy)
     bans = dict(RateLimitState.objects.filter(key__in=set(hde_keys.values()),
@@ -82,9 +123,8 @@ def conditions_observe(*, shops, now) -> dict[tuple[int, str], Observed]:
                 .values_list("key", "banned_until"))
     for shop_id, key in hde_keys.items():
         if key in bans:
-            until = timezone.localtime(bans[key]).strftime("%H:%M")
             found[shop_id, AlertCondition.HDE_BAN] = Observed(
-                _("API access banned until %(until)s") % {"until": until}, newest=bans[key])
+                {"until": bans[key].isoformat()}, newest=bans[key])
     ids = [shop.pk for shop in shop_list]
     threshold = _knob("ALERT_BACKLOG_THRESHOLD")
     for item in InboundEvent.objects.filter(shop_id__in=ids).values("shop_id").annotate(
@@ -95,13 +135,10 @@ def conditions_observe(*, shops, now) -> dict[tuple[int, str], Observed]:
                                                     EventState.PROCESSING]))):
         if item["dead"]:
             found[item["shop_id"], AlertCondition.DEAD_EVENTS] = Observed(
-                _("%(n)s events gave up in the last 24 hours") % {"n": item["dead"]},
-                newest=item["newest_dead"], count=item["dead"])
+                {"n": item["dead"]}, newest=item["newest_dead"], count=item["dead"])
         if item["backlog"] >= threshold:
             found[item["shop_id"], AlertCondition.BACKLOG_HIGH] = Observed(
-                _("%(n)s events waiting (threshold %(t)s)") % {"n": item["backlog"],
-                                                               "t": threshold},
-                count=item["backlog"])
+                {"n": item["backlog"], "t": threshold}, count=item["backlog"])
     return found
 
 
@@ -155,22 +192,23 @@ def _message(shop, condition: str, seen: Observed) -> tuple[str, str]:
     shop_page = base + reverse("admin:integration_shop_change", args=[shop.pk])
     events = base + reverse("admin:integration_inboundevent_changelist") + f"?shop={shop.pk}"
     label = AlertCondition(condition).label
+    detail = alert_detail_words(condition, seen.detail, zone=shop.timezone)
     subject = _("[Portal] %(shop)s: %(condition)s") % {"shop": shop.name, "condition": label}
     advice = {
         AlertCondition.KEY_REFUSED: _("A vendor refused the shop's API key: %(detail)s. Work "
                                       "that needs it is parked. Enter a valid key on the shop "
-                                      "page: %(link)s") % {"detail": seen.detail,
+                                      "page: %(link)s") % {"detail": detail,
                                                            "link": shop_page},
         AlertCondition.HDE_BAN: _("HelpDeskEddy stopped answering this account's API (%(detail)s"
                                   ", over 300 requests a minute). The portal waits and resumes "
                                   "by itself; check for other scripts using the same account. "
-                                  "%(link)s") % {"detail": seen.detail, "link": dashboard},
+                                  "%(link)s") % {"detail": detail, "link": dashboard},
         AlertCondition.DEAD_EVENTS: _("%(detail)s: the portal gave up on them. Open them, fix "
                                       "the cause and replay: %(link)s") % {
-            "detail": seen.detail, "link": events + "&state=dead"},
+            "detail": detail, "link": events + "&state=dead"},
         AlertCondition.BACKLOG_HIGH: _("%(detail)s for %(minutes)s minutes or more. Check that "
                                        "the background worker runs and that the vendors answer: "
-                                       "%(link)s") % {"detail": seen.detail, "link": dashboard,
+                                       "%(link)s") % {"detail": detail, "link": dashboard,
                                                       "minutes": _knob("ALERT_BACKLOG_MINUTES")},
     }[condition]
     body = "\n\n".join([advice, _("Agency dashboard: %(link)s") % {"link": dashboard},

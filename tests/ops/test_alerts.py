@@ -240,3 +240,23 @@ def test_banner_in_the_browser(role_groups, tenants, live_server, page, artifact
     assert "API key refused" in banner.inner_text()
     page.screenshot(path=os.path.join(artifacts_dir, "console-alert-banner.png"),
                     full_page=True)
+
+
+@pytest.mark.django_db
+def test_each_reader_gets_the_alert_in_their_own_language(client, tenants):
+    """The job stores facts, not words: a Russian shop's e-mail is Russian
+    throughout (its detail too), and each admin reads the banner in the
+    language their browser asks for, with the count in the right form."""
+    shop = tenants["a"]["shop"]
+    Shop.objects.filter(pk=shop.pk).update(language="ru")
+    _events(shop, EventState.DEAD, 1)
+    with translation.override("en"):  # the job's own language does not leak
+        assert alerts_check(now=timezone.now() + timedelta(seconds=1)) == 1
+    body = mail.outbox[0].body
+    assert "1 событие не удалось обработать" in body and "gave up" not in body
+    client.force_login(tenants["a"]["viewer"])
+    for language, words in (("ru", "1 событие не удалось обработать"),
+                            ("en", "1 event gave up in the last 24 hours")):
+        html = client.get("/admin/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        banner = re.search(r'<div class="console-banner".*?</div>', html, re.S).group(0)
+        assert words in banner, banner
