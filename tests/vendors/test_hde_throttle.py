@@ -16,9 +16,10 @@ import time
 import pytest
 import requests
 from django.db import connections
+from django.utils import translation
 
 from integration.models import ApiCall, RateLimitState
-from integration.vendors.errors import ApiBanned, ThrottleExhausted
+from integration.vendors.errors import ApiBanned, ThrottleExhausted, people_text
 from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 from sandbox.hde.models import Account
 
@@ -110,6 +111,10 @@ def test_a_ban_stops_every_client_of_the_account_until_it_lifts(hde_connect, hde
         client.get_ticket(4)
 
     assert caught.value.retry_after == 1.5
+    # A person reads our words, in their language: no vendor text, no clock.
+    assert "blocked this account's API access" in people_text(caught.value)
+    with translation.override("ru"):
+        assert people_text(caught.value).startswith("сервис временно закрыл доступ к API")
     assert ApiCall.objects.order_by("-pk").first().outcome == "banned"
     state = RateLimitState.objects.get(key=client.account_key)
     assert state.banned_until is not None
@@ -156,9 +161,11 @@ def test_low_vendor_remaining_makes_background_calls_wait_or_give_up(hde_connect
     background.get_ticket(1)  # remaining 9
     background.get_ticket(2)  # remaining 8: at the threshold
 
-    with pytest.raises(ThrottleExhausted):
+    with pytest.raises(ThrottleExhausted) as paced:
         background.get_ticket(3)
     assert counters()[0] == 2
+    with translation.override("ru"):
+        assert people_text(paced.value).startswith("портал сдерживает частоту запросов")
 
     # An operator waiting on the widget is not held back.
     interactive = HelpDeskEddyClient.for_connection(connection, interactive=True)
