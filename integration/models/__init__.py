@@ -21,9 +21,9 @@ from integration.models.connections import (
     RetailCrmConnection,
 )
 from integration.models.customers import CustomerLink
-from integration.models.events import EventSource, EventState, InboundEvent
+from integration.models.events import EventSource, EventState, EventType, InboundEvent
 from integration.models.extension import ExtensionToken
-from integration.models.logs import ApiCall, Provider, WidgetRequest
+from integration.models.logs import ApiCall, CallOutcome, Provider, WidgetRequest
 from integration.models.orders import LocalOrder, OrderWatch
 from integration.models.ratelimit import RateLimitState
 from integration.models.replies import ReplyKind, ReplyTemplate, SentReply
@@ -64,6 +64,8 @@ __all__ = [
     "FactSource",
     "ExtensionToken",
     "EventState",
+    "EventType",
+    "CallOutcome",
     "HelpDeskEddyConnection",
     "InboundEvent",
     "Invitation",

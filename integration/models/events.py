@@ -22,6 +22,15 @@ class EventSource(models.TextChoices):
     RECONCILE = "reconcile", _("Reconciliation")
 
 
+class EventType(models.TextChoices):
+    """What happened, as a person names it (the codes are the handlers')."""
+
+    NEW_TICKET = "new_ticket", _("New ticket")
+    NEW_REPLY = "new_reply", _("New reply")
+    TICKET_CHANGED = "ticket_changed", _("Ticket changed")
+    ORDER_CHANGED = "order_changed", _("Order changed")
+
+
 class InboundEvent(models.Model):
     shop = models.ForeignKey(
         "integration.Shop", on_delete=models.CASCADE, related_name="events", verbose_name=_("shop")
@@ -31,7 +40,8 @@ class InboundEvent(models.Model):
         _("source key"), max_length=200,
         help_text=_("Identifies the delivery; a repeated delivery with the same key is a no-op."),
     )
-    event_type = models.CharField(_("event type"), max_length=60, blank=True, default="")
+    event_type = models.CharField(_("event type"), max_length=60, blank=True, default="",
+                                  choices=EventType.choices)
     payload = models.JSONField(_("payload"), default=dict, blank=True)
     state = models.CharField(
         _("state"), max_length=12, choices=EventState.choices, default=EventState.PENDING,
@@ -58,4 +68,7 @@ class InboundEvent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_source_display()} {self.source_key} ({self.state})"
+        """The admin's title for the event: what happened and where it
+        stands, in words (never the delivery key or a state code)."""
+        what = self.get_event_type_display() or self.get_source_display()
+        return f"{what} · {self.get_state_display()}"

@@ -11,6 +11,27 @@ class Provider(models.TextChoices):
     HELPDESKEDDY = "helpdeskeddy", "HelpDeskEddy"
 
 
+class CallOutcome(models.TextChoices):
+    """How a call ended, as a person reads it (integration.vendors.errors
+    sets the codes)."""
+
+    OK = "ok", _("Success")
+    TIMEOUT = "timeout", _("No answer in time")
+    HOST_ERROR = "host_error", _("Host unreachable")
+    REFUSED_BY_POLICY = "refused_by_policy", _("Refused by the outbound policy")
+    SERVER_ERROR = "server_error", _("Vendor server error")
+    UNEXPECTED = "unexpected", _("Unexpected answer")
+    UNAUTHORIZED = "unauthorized", _("Key refused")
+    ACCESS_DENIED = "access_denied", _("Access denied")
+    NOT_FOUND = "not_found", _("Not found")
+    VALIDATION = "validation", _("Refused as invalid")
+    RATE_LIMITED = "rate_limited", _("Vendor rate limit")
+    BANNED = "banned", _("Account blocked by the vendor")
+    THROTTLED = "throttled", _("Held back by the portal's pacing")
+    BUSY = "busy", _("Another worker was making the same change")
+    ERROR = "error", _("Failed")
+
+
 class ApiCall(models.Model):
     """What the portal asked a vendor, how it went and why. Never holds a key
     or a person's e-mail, phone or name: paths are stored with secrets
@@ -25,7 +46,8 @@ class ApiCall(models.Model):
     method = models.CharField(_("method"), max_length=8)
     path = models.CharField(_("path"), max_length=500)
     status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
-    outcome = models.CharField(_("outcome"), max_length=40, default="ok")
+    outcome = models.CharField(_("outcome"), max_length=40, default="ok",
+                               choices=CallOutcome.choices)
     duration_ms = models.PositiveIntegerField(_("duration, ms"), default=0)
     error = models.TextField(_("error"), blank=True, default="")
     rate_limit_remaining = models.IntegerField(_("rate limit remaining"), null=True, blank=True)
@@ -46,7 +68,8 @@ class ApiCall(models.Model):
         indexes = [models.Index(fields=["shop", "provider", "-created_at"])]
 
     def __str__(self):
-        return f"{self.provider} {self.method} {self.path} → {self.status_code}"
+        return f"{self.get_provider_display()} {self.method} {self.path} · " \
+               f"{self.get_outcome_display()}"
 
 
 class WidgetRequest(models.Model):

@@ -57,7 +57,7 @@ def test_owner_filters_opens_replays_and_exports(
                            path="/api/v2/tickets/42/", status_code=200, event=event)
     failed = ApiCall.objects.create(
         shop=shop_a, provider="retailcrm", method="GET", path="/api/v5/customers?filter[email]=",
-        status_code=503, outcome="unavailable", event=event,
+        status_code=503, outcome="server_error", event=event,
         error=f"503 Service Unavailable (key {KEY_A})")
     for i in range(3):
         ApiCall.objects.create(shop=shop_a, provider="retailcrm", method="GET",
@@ -81,8 +81,8 @@ def test_owner_filters_opens_replays_and_exports(
     # Filter: RetailCRM calls that failed.
     page.click("#changelist-filter a:text-is('RetailCRM')")
     page.wait_for_url(re.compile(r"provider__exact=retailcrm"))
-    page.click("#changelist-filter a:text-is('unavailable')")
-    page.wait_for_url(re.compile(r"outcome=unavailable"))
+    page.click("#changelist-filter a:text-is('Vendor server error')")
+    page.wait_for_url(re.compile(r"outcome__exact=server_error"))
     rows = page.locator("#result_list tbody tr")
     assert rows.count() == 1
     assert "[redacted]" not in rows.first.inner_text()  # the error is on the detail page

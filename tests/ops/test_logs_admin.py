@@ -260,3 +260,23 @@ def test_changelist_queries_do_not_grow_with_rows(client, two_tenants, logs):
         html = client.get(url).content.decode()
     assert "/more/29" in html
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+@pytest.mark.django_db
+def test_the_sync_log_speaks_words_in_the_readers_language(client, two_tenants, logs):
+    """No handler codes, state codes or delivery keys in the lists and titles:
+    what happened, about which ticket (HDE's number), how the call ended."""
+    client.force_login(two_tenants["a"]["viewer"])
+    a = logs["a"]
+    TicketRecord.objects.filter(shop=a["shop"], ticket_id=501).update(unique_id="AAA-10501")
+    events = client.get(reverse("admin:integration_inboundevent_changelist"),
+                        HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Новая заявка" in events and "Заявка AAA-10501" in events
+    assert "new_ticket" not in events.split('id="result_list"')[1].split("</table>")[0]
+    detail = client.get(reverse("admin:integration_inboundevent_change", args=[a["event"].pk]),
+                        HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    title = detail.split("<title>")[1].split("</title>")[0]
+    assert "Новая заявка" in title and "new_ticket" not in title and "dead" not in title
+    calls = client.get(reverse("admin:integration_apicall_changelist"),
+                       HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Ошибка на стороне сервиса" in calls and ">server_error<" not in calls

@@ -178,7 +178,7 @@ class ApiCallAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMixin, a
 @admin.register(InboundEvent)
 class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMixin,
                         admin.ModelAdmin):
-    list_display = ("created_at", "shop", "source", "event_type", "source_key", "state",
+    list_display = ("created_at", "shop", "source", "event_type", "about", "state",
                     "attempts", "next_attempt_at")
     list_filter = (("shop", admin.RelatedOnlyFieldListFilter), "source", "state", "event_type",
                    TimeRangeFilter, "created_at")
@@ -194,6 +194,19 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
     csv_name = "inbound-events"
 
     viewer_search_fields = ("source_key",)
+
+    @admin.display(description=_("about"))
+    def about(self, obj):
+        """The ticket by HDE's number, or the order by its number, as people
+        name them (the delivery key stays on the detail page for support)."""
+        payload = obj.payload or {}
+        ticket_id = _ticket_id(obj)
+        if ticket_id is not None:
+            number = (TicketRecord.objects.for_shop(obj.shop).filter(ticket_id=ticket_id)
+                      .values_list("unique_id", flat=True).first())
+            return _("Ticket %(number)s") % {"number": number or ticket_id}
+        order = (payload.get("snapshot") or {}).get("number") or payload.get("order_id")
+        return _("Order %(number)s") % {"number": order} if order else "—"
 
     @admin.display(description=_("last error (redacted)"))
     def error_excerpt(self, obj):
