@@ -41,7 +41,9 @@ Tolerant of what the vendors leave open (docs/vendors/open-questions.md):
 - the contract probe's own test ticket is left alone.
 """
 
+import json
 import logging
+import re
 
 from django.utils import timezone
 
@@ -53,6 +55,7 @@ from integration.models import FieldMapping, MappedValue, ShopSettings, TicketRe
 from integration.tickets import texts
 from integration.tickets.info import ticket_info_read
 from integration.tickets.priority import priority_decide
+from integration.vendors.errors import ApiValidationError
 from integration.vendors.facts import right_available
 from integration.vendors.helpdeskeddy_parsing import date_update_matches
 from integration.vendors.probe import probe_ticket
@@ -142,8 +145,21 @@ def ticket_event_handle(*, event) -> None:
     generation = widget_link_generation(shop)
 
     def update_ticket():
-        updated_id = put(priority_id=decision.priority_id, custom_fields=fields or None,
-                         tags=tags if send_tags else None)
+        try:
+            updated_id = put(priority_id=decision.priority_id, custom_fields=fields or None,
+                             tags=tags if send_tags else None)
+        except ApiValidationError as refused:
+            # A mapped field deleted in HDE since it was mapped: HDE refuses
+            # the whole update. The rest (priority, the card link, the other
+            # fields) still goes in; the mapping is the admin's to fix.
+            gone = _refused_field_ids(refused, fields)
+            if not gone:
+                raise
+            logger.warning("tickets.fields_refused",
+                           extra={"shop": shop.pk, "fields": sorted(gone)})
+            kept = {field: value for field, value in fields.items() if field not in gone}
+            updated_id = put(priority_id=decision.priority_id, custom_fields=kept or None,
+                             tags=tags if send_tags else None)
         if generation and _link_fields(shop, settings, link, mappings):
             # This update wrote the current generation's link.
             side_effect_once(shop=shop, key=f"{key}:hde_link:{generation}",
@@ -181,6 +197,16 @@ def ticket_event_handle(*, event) -> None:
         # Once created for this ticket, always: a later run (a reply, a
         # retry) that finds the customer did not un-create it.
         customer_created=created or record.customer_created)
+
+
+def _refused_field_ids(error, fields: dict) -> set:
+    """The custom fields HDE named when it refused an update ("Custom field
+    99 not found", docs/vendors/helpdeskeddy.md §9.3), among those sent."""
+    text = f"{error.message} {json.dumps(error.errors, ensure_ascii=False, default=str)}"
+    if not re.search(r"field", text, re.IGNORECASE):
+        return set()
+    named = {int(number) for number in re.findall(r"\d+", text)}
+    return {field for field in fields if int(field) in named}
 
 
 def _putter(hde, record):

@@ -174,3 +174,25 @@ def test_reconciliation_back_fills_custom_open_statuses(demo_shop):
     keys = set(InboundEvent.objects.filter(shop=demo_shop).values_list("source_key", flat=True))
     assert f"new_ticket:{custom.id}" in keys and f"new_ticket:{fresh.id}" in keys
     assert f"new_ticket:{closed.id}" not in keys
+
+
+def test_a_mapped_field_deleted_in_hde_does_not_stop_the_ticket(wired_shop):
+    """HDE refuses a whole update naming one unknown custom field (a field
+    deleted in HDE after it was mapped): the job writes everything else —
+    priority, the card link, the other fields, the comment — instead of
+    giving the ticket up."""
+    from integration.models import FieldMapping
+
+    set_behaviour("demo", unknown_custom_fields="refuse")
+    FieldMapping.objects.filter(shop=wired_shop, hde_field_id=hde_fields.CUSTOMER_ID).update(
+        hde_field_id=99)  # no such field in HDE any more
+    hde, ticket = _writes(wired_shop, "ivan.petrov@example.ru", "Когда привезут заказ?")
+    pump_dispatcher()
+
+    event = InboundEvent.objects.get(shop=wired_shop, source_key=f"new_ticket:{ticket.id}")
+    assert event.state == EventState.DONE, event.last_error
+    after = hde.get_ticket(ticket.id)
+    assert after.priority_id == URGENT
+    assert after.custom_fields[hde_fields.CRM_CARD]
+    assert 99 not in after.custom_fields and "99" not in after.custom_fields
+    assert len(hde.list_comments(ticket.id)) == 1
