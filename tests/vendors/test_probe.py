@@ -110,8 +110,11 @@ RC_VARIANTS = [
     ("extended_status_groups", "ignored", "rc.references", HOLDS),
 ]
 # Differences the portal works around (the rest need the deployer, or the
-# lookup code, to act).
-TOLERATED = {"rc.history", "rc.rights", "rc.settings", "rc.order_customer", "rc.phone",
+# lookup code, to act). Not the phone under `whole_number` or `prefix`: the
+# demo stores numbers with spaces and brackets, which no form the portal
+# builds finds (only the customer's own spelling does), so it is reported as
+# needing attention.
+TOLERATED = {"rc.history", "rc.rights", "rc.settings", "rc.order_customer",
              "rc.orders_order"}
 
 
