@@ -48,6 +48,7 @@ from integration.vendors.errors import (
     people_text,
 )
 from integration.vendors.facts import RIGHT_FEATURES
+from integration.vendors.helpdeskeddy_choices import hde_field_label
 
 RETAILCRM, HDE = "retailcrm", "helpdeskeddy"
 
@@ -297,7 +298,7 @@ def hde_lists_get(*, shop) -> HdeLists:
 
     return HdeLists(
         priorities=[(p.id, p.name) for p in priorities],
-        custom_fields=[(f.id, f"{f.name} ({f.field_type})") for f in fields],
+        custom_fields=[(f.id, hde_field_label(f)) for f in fields],
         guess_normal=guess(priorities, NORMAL_PRIORITY_NAMES),
         guess_high=guess(priorities, HIGH_PRIORITY_NAMES),
         guess_crm_card=guess(fields, CRM_CARD_NAMES),

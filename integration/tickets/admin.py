@@ -46,7 +46,7 @@ def with_hde_pickers(form_class, shop):
                 if not choices.available:
                     original.help_text = choices.error
                     continue
-                options = [("", "—")] + [(str(i), f"{label} (#{i})")
+                options = [("", "—")] + [(str(i), label)
                                          for i, label in getattr(choices, source)]
                 self.fields[name] = forms.TypedChoiceField(
                     choices=options, coerce=int, empty_value=None, required=original.required,

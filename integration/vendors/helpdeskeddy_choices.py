@@ -8,9 +8,27 @@ back to typing ids and says why.
 
 from dataclasses import dataclass, field
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 
 from integration.vendors.errors import ApiError, people_text
+
+# HDE's field type codes (docs/vendors/helpdeskeddy.md §9), named for people.
+FIELD_TYPE_WORDS = {
+    "text": pgettext_lazy("field kind", "text"), "input": pgettext_lazy("field kind", "text"),
+    "textarea": pgettext_lazy("field kind", "long text"),
+    "select": pgettext_lazy("field kind", "list"),
+    "checkbox": pgettext_lazy("field kind", "checkbox"),
+    "number": pgettext_lazy("field kind", "number"),
+    "date": pgettext_lazy("field kind", "date"),
+    "hierarchy": pgettext_lazy("field kind", "nested list"),
+}
+
+
+def hde_field_label(field) -> str:
+    """"Сегмент (список)": the field's name and kind, never its type code or
+    id (an unknown kind is left out)."""
+    kind = FIELD_TYPE_WORDS.get(field.field_type)
+    return f"{field.name} ({kind})" if kind else field.name
 
 
 @dataclass
@@ -47,7 +65,7 @@ def hde_choices_get(*, shop) -> HdeChoices:
             priorities=[(ref.id, ref.name) for ref in client.priorities()],
             departments=[(ref.id, ref.name) for ref in client.departments()],
             types=[(ref.id, ref.name) for ref in client.ticket_types()],
-            custom_fields=[(f.id, f"{f.name} ({f.field_type})") for f in client.custom_fields()],
+            custom_fields=[(f.id, hde_field_label(f)) for f in client.custom_fields()],
         )
     except ApiError as error:
         return HdeChoices(error=gettext("HelpDeskEddy lists are unavailable (%(reason)s); type "

@@ -1,5 +1,7 @@
 """Rules admin: HDE pickers, dry run, "try with e-mail", tenant scoping."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -20,9 +22,14 @@ def test_priority_pickers_show_hde_names(owner_client, demo_shop):
     page = owner_client.get(reverse("admin:integration_priorityrule_change", args=[rule.pk]))
     html = page.content.decode()
     assert page.status_code == 200
-    assert '<select name="set_priority_id"' in html and "Срочно (#1)" in html
-    shop_page = owner_client.get(reverse("admin:integration_shop_change", args=[demo_shop.pk]))
-    assert '<select name="settings-0-high_priority_id"' in shop_page.content.decode()
+    assert '<select name="set_priority_id"' in html and ">Срочно</option>" in html
+    assert "(#" not in html  # names, never HDE's ids
+    shop_page = owner_client.get(reverse("admin:integration_shop_change", args=[demo_shop.pk]),
+                                 HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert '<select name="settings-0-high_priority_id"' in shop_page
+    # Fields by name and kind in the reader's language, never HDE's type code.
+    assert re.search(r">[^<]+ \(текст\)</option>", shop_page)
+    assert "(text)" not in shop_page and "(select)" not in shop_page
 
 
 def test_pickers_fall_back_to_ids_when_hde_is_down(owner_client, demo_shop):
