@@ -277,6 +277,10 @@ def test_the_sync_log_speaks_words_in_the_readers_language(client, two_tenants, 
                         HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     title = detail.split("<title>")[1].split("</title>")[0]
     assert "Новая заявка" in title and "new_ticket" not in title and "dead" not in title
+    # What the event did, in words; the ticket by HDE's number.
+    assert "Заметка о клиенте в RetailCRM" in detail and "Заявка HDE AAA-10501" in detail
+    effects = detail.split('id="event-side-effects"')[1].split("</table>")[0]
+    assert ">ticket:501:" not in effects  # the key only as a tooltip, for support
     calls = client.get(reverse("admin:integration_apicall_changelist"),
                        HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Ошибка на стороне сервиса" in calls and ">server_error<" not in calls

@@ -278,6 +278,8 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
                 SideEffect.objects.for_shop(event.shop)
                 .filter(Q(key=key) | Q(key__startswith=f"{key}:")).order_by("created_at", "pk"))
             ticket = TicketRecord.objects.for_shop(event.shop).filter(ticket_id=ticket_id).first()
+        for effect in side_effects:
+            effect.label = effect_label(effect.key)
         return {
             "event": event,
             "api_calls": calls,
@@ -290,6 +292,27 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
             and can_edit_agency_data(request.user, event.shop.agency_id),
             "replay_url": reverse("admin:integration_inboundevent_replay", args=[event.pk]),
         }
+
+
+# What each ticket side effect did, as a person names it (the key's last part).
+EFFECT_LABELS = {
+    "hde_update": _("Ticket updated in HelpDeskEddy (priority, fields, tags)"),
+    "hde_comment": _("Internal comment in HelpDeskEddy"),
+    "hde_link": _("Card link written into the ticket"),
+    "rcrm_note": _("Note on the customer in RetailCRM"),
+    "rcrm_task": _("Task for the manager in RetailCRM"),
+    "rcrm_closing_note": _("Closing note in RetailCRM"),
+    "rcrm_customer": _("Customer created in RetailCRM"),
+}
+
+
+def effect_label(key: str) -> str:
+    """"ticket:42:hde_link:3" → "Card link written into the ticket"; an
+    unknown kind keeps its key (support reads it)."""
+    for part in reversed(key.split(":")):
+        if part in EFFECT_LABELS:
+            return EFFECT_LABELS[part]
+    return key
 
 
 def _ticket_id(event) -> int | None:
