@@ -16,18 +16,13 @@ from django.utils.translation import gettext_lazy as _
 
 from integration.extension.services import extension_token_issue, extension_token_revoke
 from integration.extension.templating import render_page
-from integration.models import Agency, ExtensionToken, Membership
-from integration.tenancy.access import EDIT_ROLES, agencies_for_user, can_edit_agency_data
+from integration.models import ExtensionToken
+from integration.tenancy.access import agencies_editable_by, can_edit_agency_data
 
 
 def editable_agencies(user):
     """Agencies where the user may manage extension tokens."""
-    if user.is_superuser:
-        return agencies_for_user(user)
-    if not user.is_authenticated or not user.is_active:
-        return Agency.objects.none()
-    return Agency.objects.filter(pk__in=Membership.objects.filter(
-        user=user, role__in=EDIT_ROLES).values("agency_id"))
+    return agencies_editable_by(user)
 
 
 class StateFilter(admin.SimpleListFilter):

@@ -31,7 +31,7 @@ from integration.models import (
     ShopSettings,
 )
 from integration.models.tenancy import validate_timezone
-from integration.tenancy.access import EDIT_ROLES, agencies_for_user
+from integration.tenancy.access import agencies_editable_by
 from integration.vendors import facts
 from integration.vendors.errors import (
     ApiAccessDenied,
@@ -67,10 +67,7 @@ SCOPE_FEATURES = RIGHT_FEATURES
 
 def editable_agencies(user):
     """Agencies where the user may add shops (owners and admins)."""
-    agencies = agencies_for_user(user)
-    if user.is_superuser:
-        return agencies
-    return agencies.filter(memberships__user=user, memberships__role__in=EDIT_ROLES).distinct()
+    return agencies_editable_by(user)
 
 
 def error_advice(error: ApiError, provider: str) -> str:

@@ -35,9 +35,7 @@ from integration.models import (
     ConnectionStatus,
     EventState,
     InboundEvent,
-    Membership,
     RateLimitState,
-    Role,
     Shop,
 )
 
@@ -179,8 +177,9 @@ def _claim(state: AlertState, seen: Observed, now) -> bool:
 
 def alert_recipients(shop) -> list[str]:
     """E-mail addresses of the shop agency's active owners and admins."""
-    user_ids = Membership.objects.filter(agency_id=shop.agency_id,
-                                         role__in=[Role.OWNER, Role.ADMIN]).values("user_id")
+    from integration.tenancy.access import agency_editor_ids
+
+    user_ids = agency_editor_ids(shop.agency_id)
     return sorted(set(
         get_user_model().objects.filter(pk__in=user_ids, is_active=True).exclude(email="")
         .values_list("email", flat=True)))

@@ -48,6 +48,33 @@ def agencies_for_user(user):
     return Agency.objects.filter(memberships__user=user)
 
 
+def agencies_owned_by(user):
+    """Agencies whose members the user manages: those they own (all of them
+    for a superuser)."""
+    if not user.is_authenticated or not user.is_active:
+        return Agency.objects.none()
+    if user.is_superuser:
+        return Agency.objects.all()
+    return Agency.objects.filter(memberships__user=user, memberships__role=Role.OWNER)
+
+
+def agencies_editable_by(user):
+    """Agencies whose shops the user configures: owner or admin there (all
+    of them for a superuser)."""
+    if not user.is_authenticated or not user.is_active:
+        return Agency.objects.none()
+    if user.is_superuser:
+        return Agency.objects.all()
+    return Agency.objects.filter(pk__in=Membership.objects.filter(
+        user=user, role__in=EDIT_ROLES).values("agency_id"))
+
+
+def agency_editor_ids(agency_id):
+    """The users who configure an agency's shops (its owners and admins):
+    whom the portal tells when a shop needs a person."""
+    return Membership.objects.filter(agency_id=agency_id, role__in=EDIT_ROLES).values("user_id")
+
+
 def shops_for_user(user):
     """Shops a user may see: all for a superuser, else those of their agencies."""
     if not user.is_authenticated or not user.is_active:

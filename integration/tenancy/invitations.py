@@ -197,14 +197,11 @@ def invitation_accept_new_account(*, invitation: Invitation, password: str):
 def invitations_pending_for(user):
     """Pending invitations an owner (or superuser) sees: those of agencies
     whose members they manage."""
-    from integration.models import Agency
 
-    if user.is_superuser:
-        agencies = Agency.objects.all()
-    else:
-        agencies = Agency.objects.filter(memberships__user=user,
-                                         memberships__role=Role.OWNER)
-    return Invitation.objects.filter(agency__in=agencies, accepted_at__isnull=True)
+    from integration.tenancy.access import agencies_owned_by
+
+    return Invitation.objects.filter(agency__in=agencies_owned_by(user),
+                                     accepted_at__isnull=True)
 
 
 def invitation_new_user(invitation: Invitation):

@@ -23,7 +23,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, Sum, Value, When
 from django.utils import timezone
 
-from integration.models import Agency, Membership, Role
+from integration.models import Membership
+from integration.tenancy.access import agencies_owned_by
 
 
 def _locked_pairs():
@@ -36,12 +37,6 @@ def _locked_pairs():
             .filter(total__gte=settings.AXES_FAILURE_LIMIT))
 
 
-def _agencies_owned_by(actor):
-    if not actor.is_authenticated or not actor.is_active:
-        return Agency.objects.none()
-    return Agency.objects.filter(memberships__user=actor, memberships__role=Role.OWNER)
-
-
 def users_unlockable_by(actor):
     """Accounts whose lock-out `actor` may see and lift: every account for a
     superuser; for anyone else, non-superuser accounts with at least one
@@ -49,7 +44,7 @@ def users_unlockable_by(actor):
     users = get_user_model()._default_manager.all()
     if actor.is_authenticated and actor.is_active and actor.is_superuser:
         return users
-    owned = _agencies_owned_by(actor).values("pk")
+    owned = agencies_owned_by(actor).values("pk")
     elsewhere = Membership.objects.filter(user=OuterRef("pk")).exclude(agency__in=owned)
     inside = Membership.objects.filter(user=OuterRef("pk"), agency__in=owned)
     return users.filter(Exists(inside), ~Exists(elsewhere), is_superuser=False)
@@ -57,7 +52,7 @@ def users_unlockable_by(actor):
 
 def may_see_login_state(actor) -> bool:
     """Whether the actor may unlock anyone at all (owner or superuser)."""
-    return actor.is_superuser or _agencies_owned_by(actor).exists()
+    return actor.is_superuser or agencies_owned_by(actor).exists()
 
 
 def memberships_with_login_state(memberships, *, actor):

@@ -102,7 +102,7 @@ def test_owner_filters_opens_replays_and_exports(
     page.wait_for_url(re.compile(rf"/inboundevent/{event.pk}/change/#replay$"))
     calls = page.locator("#event-api-calls tbody tr")
     assert calls.count() == 2
-    assert "ticket:42:hde_update" in page.locator("#event-side-effects").inner_text()
+    assert "Ticket updated in HelpDeskEddy" in page.locator("#event-side-effects").inner_text()
     assert "Где мой заказ 1001A?" in page.locator("#event-payload").inner_text()
     page.screenshot(path=os.path.join(artifacts_dir, "logs-event-detail.png"), full_page=True)
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from integration.models import Agency, Invitation, Membership, Role
-from integration.tenancy.access import agencies_for_user, can_manage_members
+from integration.tenancy.access import agencies_for_user, agencies_owned_by, can_manage_members
 from integration.tenancy.login_lockout import (
     login_unlock,
     may_see_login_state,
@@ -42,15 +42,6 @@ class AgencyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
-
-
-def agencies_owned_by(user):
-    """Agencies whose members `user` may manage (all of them for a superuser)."""
-    if not user.is_authenticated or not user.is_active:
-        return Agency.objects.none()
-    if user.is_superuser:
-        return Agency.objects.all()
-    return agencies_for_user(user).filter(memberships__user=user, memberships__role=Role.OWNER)
 
 
 class InviteColleagueForm(forms.Form):
