@@ -178,3 +178,15 @@ def _oldest_order_number(customer_crm_id):
     order = (Order.objects.filter(account__code="demo", customer_crm_id=customer_crm_id)
              .order_by("created_at").first())
     return order.number
+
+
+def test_an_email_that_finds_nobody_falls_through_to_the_phone(shop):
+    """The bug the demo showed: a ticket whose e-mail RetailCRM does not know
+    but whose phone two customers share read "unknown". The e-mail's empty
+    answer passes to the phone's, which offers the chooser."""
+    from integration.customers.types import TicketInfo
+
+    ticket = TicketInfo(id=0, email="new.address@example.org", phone="8 (916) 123-45-67")
+    context = customer_context_get(shop=shop, ticket=ticket)
+    assert context.status == ContextStatus.SEVERAL and context.matched_by == "phone"
+    assert len({c.id for c in context.candidates}) == 2
