@@ -248,14 +248,17 @@ def unavailable_notice(error: Exception) -> str:
         return _("RetailCRM is unavailable right now (%(error)s). Try refresh in a minute.") % {
             "error": people_text(error)}
     return _("RetailCRM is not answering (%(error)s). Try refresh in a minute.") % {
-        "error": shown_text(TIMED_OUT) if isinstance(error, TimeoutError) else error}
+        "error": shown_text(TIMED_OUT)}  # a TimeoutError's own text is not for people
 
 
 def stale_notice(context: CustomerContext, error: Exception) -> str:
-    minutes = (context.cache_age_seconds or 0) // 60
-    return _("RetailCRM is unavailable; showing data from %(minutes)d min ago. (%(error)s)") % {
-        "minutes": minutes,
-        "error": people_text(error) if isinstance(error, ApiError) else error}
+    """Why the card shows what it read last; the card says how long ago
+    beside the data (`cache_age_seconds`), so the notice does not repeat a
+    rounded age ("0 min ago")."""
+    reason = (people_text(error) if isinstance(error, ApiError)
+              else shown_text(TIMED_OUT))  # our TimeoutError's text is not for people
+    return _("RetailCRM is unavailable (%(error)s): the card shows what it read last.") % {
+        "error": reason}
 
 
 def as_dict(context: CustomerContext) -> dict:
