@@ -30,7 +30,8 @@ PAID_STATUSES = {"paid", "completed", "succeeded"}
 # Translated when the notice is worded (context.py), in the language of the request.
 PART_LABELS = {"notes": gettext_noop("notes"), "refs": gettext_noop("status names and managers"),
                "pinned": gettext_noop("the order named in the ticket"),
-               "tickets": gettext_noop("previous HDE tickets")}
+               "tickets": gettext_noop("previous HDE tickets"),
+               "active": gettext_noop("older active orders")}
 
 
 def full_name(customer) -> str:

@@ -78,6 +78,18 @@ def customer_context_invalidate(*, shop_id: int, customer_id: int) -> None:
     cache.set(f"ctxver:{shop_id}:{customer_id}", time.time_ns(), None)
 
 
+def active_status_codes(client) -> list[str]:
+    """The account's status codes outside the finished groups, when its
+    reference books are already cached (nothing is read for this: the card
+    asks for active orders only when it can do so in parallel)."""
+    refs = cache.get(f"rcrm-ref:v2:{client.connection.identity}")
+    if not refs:
+        return []
+    finished = set(assembly.FINISHED_GROUPS)
+    return [code for code, status in (refs.get("statuses") or {}).items()
+            if getattr(status, "group", "") not in finished]
+
+
 def references_get(client, shop) -> dict:
     """Statuses, status groups, managers and the order books (delivery and
     payment names), cached an hour per connection
@@ -354,6 +366,12 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     }
     if customer is None:
         jobs["customer"] = threaded(client.customer, customer_id)
+    # Every active order, however old: the newest page alone hid an order
+    # still in delivery behind twenty newer ones. In parallel, when the
+    # status book is known, and only where the first page cannot hold all.
+    active_codes = active_status_codes(client) if page == 1 else []
+    if active_codes and (customer is None or customer.orders_count > ORDERS_PAGE_SIZE):
+        jobs["active"] = threaded(client.customer_orders_in_statuses, customer_id, active_codes)
     if order_number and pinned_orders is None:
         jobs["pinned"] = threaded(client.orders_by_number, order_number)
     if hde_user_id and getattr(shop, "helpdeskeddy", None) is not None:
@@ -387,6 +405,8 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     refs = optional("refs", {"statuses": {}, "status_groups": {}, "users": []})
     pinned = pinned_orders if pinned_orders is not None else optional("pinned", [])
     pinned = [o for o in pinned if o.customer_id in (None, customer_id)]
+    active = [o for o in optional("active", []) if o.customer_id in (None, customer_id)]
+    pinned = pinned + [o for o in active if all(o.id != p.id for p in pinned)]
     context = assembly.build(
         shop=shop, crm_url=client.base_url, customer=customer, orders_page=orders_page,
         pinned=pinned, notes=optional("notes", None), tickets=optional("tickets", []),

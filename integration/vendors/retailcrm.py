@@ -448,6 +448,18 @@ class RetailCrmClient(BaseClient):
         body = self._get(f"/api/v5/orders/{int(order_id)}", {"by": "id"})
         return parsing.parse_order(body.get("order") or {}, self.tz)
 
+    def customer_orders_in_statuses(self, customer_id: int, statuses) -> list[Order]:
+        """The customer's orders in these status codes, up to 100, in one
+        request (`filter[extendedStatus][]` takes status codes, §11.1): the
+        card's active orders, however old, beside its newest page."""
+        codes = sorted({str(code) for code in statuses if code})
+        if not codes:
+            return []
+        body = self._get("/api/v5/orders", {"filter[customerId]": int(customer_id),
+                                             "filter[extendedStatus][]": codes,
+                                             "limit": max(PAGE_LIMITS)})
+        return [parsing.parse_order(raw, self.tz) for raw in body.get("orders") or []]
+
     def orders_by_ids(self, order_ids) -> list[Order]:
         """Up to 100 orders in one request (`filter[ids][]`, §11.1); ids the
         key cannot see, or deleted orders, are simply absent."""

@@ -194,3 +194,26 @@ def test_the_last_order_status_field_is_the_newest_order_even_when_an_old_one_is
     assert newest.status == "delivering" and oldest.status != "delivering"
     status = hde.get_ticket(ticket.id).custom_fields[hde_fields.LAST_ORDER_STATUS]
     assert status == "Доставляется"  # the newest order's, not the pinned old one's
+
+
+def test_an_old_order_still_active_shows_among_the_active_ones(live_server, demo_shop,
+                                                               rc_people):
+    """Galina has 45 orders; her oldest is still in delivery. The card's
+    first page holds the newest 20, and the active ones, however old, come
+    in the same round-trip (a parallel request by the active statuses)."""
+    from integration.customers.context import customer_context_invalidate
+
+    oldest = Order.objects.filter(account__code="demo", customer_crm_id=rc_people["many"]) \
+        .order_by("created_at", "crm_id").first()
+    oldest.status = "delivering"
+    oldest.doc = {**oldest.doc, "status": "delivering"}
+    oldest.save(update_fields=["status", "doc"])
+    _context(live_server, demo_shop, email="galina@example.ru")  # the status book is read
+    customer_context_invalidate(shop_id=demo_shop.pk, customer_id=rc_people["many"])
+
+    body = _context(live_server, demo_shop, email="galina@example.ru")
+    active = [order for order in body["orders"] if order["bucket"] == "active"]
+    assert oldest.crm_id in [order["id"] for order in active]
+    assert body["orders_total_count"] == 45
+    newest = _orders_of(rc_people["many"])[:20]
+    assert [order["id"] for order in body["orders"]][:20] == newest  # the page is unchanged
