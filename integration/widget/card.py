@@ -245,7 +245,7 @@ def reply_preview_build(*, shop, ticket_id: int, card: Card, template_id: int) -
         return ReplyPreview(template=template, refused=rendered.reason)
     return ReplyPreview(
         template=template, text=rendered.text,
-        nonce=form_nonce_issue(shop=shop, ticket_id=ticket_id, action="reply",
+        nonce=form_nonce_issue(shop=shop, ticket_id=ticket_id, action="reply_post",
                                customer_id=context.customer.id),
         author_mode=reply_service.reply_author_mode(shop=shop),
         agent=reply_service.reply_agent_name(shop=shop))

@@ -40,7 +40,10 @@ from integration.widget.links import (
 from integration.widget.progress import ticket_job_state
 from integration.widget.scope import FormRefused, form_nonce_spend
 
-ACTIONS = {"note", "task", "customer", "choose", "link_order", "reply"}
+# `reply` is the list's form (internal comments); `reply_post` only the
+# preview's, whose nonce only the preview issues: a public reply cannot be
+# posted from the list by adding `kind=post` to its form.
+ACTIONS = {"note", "task", "customer", "choose", "link_order", "reply", "reply_post"}
 
 
 def _framed(response, shop):
@@ -205,8 +208,9 @@ def _act(request, shop, ticket_id):
             widget_actions.widget_order_link(shop=shop, ticket_id=ticket_id,
                                              order_number=form.get("order_number", ""))
             back["done"] = _("Order linked to this ticket.")
-        elif action == "reply":
-            back["done"] = _reply(shop, ticket_id, form, customer_id)
+        elif action in ("reply", "reply_post"):
+            back["done"] = _reply(shop, ticket_id, form, customer_id,
+                                  from_preview=action == "reply_post")
     except (FormRefused, widget_actions.ActionRefused, reply_service.ReplyRefused) as refused:
         back["failed"] = str(refused)
     except ApiError as error:
@@ -214,14 +218,14 @@ def _act(request, shop, ticket_id):
     return _back(request, back)
 
 
-def _reply(shop, ticket_id, form, customer_id) -> str:
+def _reply(shop, ticket_id, form, customer_id, *, from_preview: bool) -> str:
     """Send a reply template (issue 10): rendered again on the server from
     the same cached context the page showed, sent once per form. A public
     reply comes only from the confirmed preview (its `text`); an internal
     comment, which no customer reads, goes straight from the list."""
-    kind = form.get("kind", "")
+    kind = "post" if from_preview else form.get("kind", "")
     text = form.get("text") if "text" in form else None
-    if kind == "post" and (form.get("confirm") != "1" or text is None):
+    if kind == "post" and (not from_preview or form.get("confirm") != "1" or text is None):
         raise reply_service.ReplyRefused(
             _("A reply to the customer is sent from its preview: open it, read it, confirm."))
     try:

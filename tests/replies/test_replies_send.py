@@ -118,10 +118,11 @@ def test_a_template_with_empty_variables_is_never_sent(shop):
     before = len(_hde(shop).list_posts(TICKET_MARIA))
     preview = requests.get(f"{url}?preview={status.pk}", timeout=10).text
     assert "names no order" in preview and 'name="confirm"' not in preview
+    # A forged confirmation (the list's form with the preview's fields) is refused too.
     response = requests.post(url, timeout=10, data={
         "action": "reply", "nonce": _nonce(html), "kind": "post", "template_id": status.pk,
         "confirm": "1", "text": "Здравствуйте!"})
-    assert "names no order" in response.text and 'class="flash err"' in response.text
+    assert "sent from its preview" in response.text and 'class="flash err"' in response.text
     assert len(_hde(shop).list_posts(TICKET_MARIA)) == before
     assert not SentReply.objects.exists() and not SideEffect.objects.exists()
     # A template without order variables is offered and sendable for her.
@@ -136,9 +137,10 @@ def test_another_shops_template_is_neither_offered_nor_sent(shop, make_agency, m
     html = requests.get(url, timeout=10).text
     assert "Чужой шаблон" not in html and f'data-reply="{foreign.pk}"' not in html
     before = len(_hde(shop).list_posts(TICKET_IVAN))
+    # A real preview's form, its template swapped for the other shop's.
+    _preview_html, form = _preview(url, _template(shop, "Разбираемся"))
     response = requests.post(url, timeout=10, data={
-        "action": "reply", "nonce": _nonce(html), "kind": "post", "template_id": foreign.pk,
-        "confirm": "1", "text": "Секрет"})
+        **form, "template_id": foreign.pk, "text": "Секрет"})
     assert "does not exist in this shop" in response.text
     assert len(_hde(shop).list_posts(TICKET_IVAN)) == before
 
@@ -174,6 +176,12 @@ def test_a_public_reply_needs_the_confirmed_preview(shop):
     response = requests.post(url, timeout=10, data={
         "action": "reply", "nonce": _nonce(html), "kind": "post",
         "template_id": _template(shop, "Разбираемся").pk})
+    assert "sent from its preview" in response.text
+    # Nor with the preview's fields added to the list's form: only a nonce
+    # the preview issued sends to the customer.
+    response = requests.post(url, timeout=10, data={
+        "action": "reply", "nonce": _nonce(requests.get(url, timeout=10).text), "kind": "post",
+        "template_id": _template(shop, "Разбираемся").pk, "confirm": "1", "text": "Привет"})
     assert "sent from its preview" in response.text
     assert len(_hde(shop).list_posts(TICKET_IVAN)) == before
     assert not SentReply.objects.exists()
