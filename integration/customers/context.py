@@ -334,18 +334,32 @@ def _find(client, *, email, phone, order_number, timeout) -> _Found:
         customers = (assembly.customers_of_orders(client, result) if matched_by == "order_number"
                      else result)
         unique = list({c.id: c for c in customers}.values())
+        if len(unique) == 1 and matched_by == "order_number" and (email or phone):
+            # The sender's own e-mail or phone found nobody, but the order
+            # named in the ticket belongs to someone: anyone can type an
+            # order number. Offered for the operator to confirm, never
+            # taken: no profile, no replies, no automation on a stranger's
+            # word.
+            return _Found(ContextStatus.SEVERAL, context=CustomerContext(
+                status=ContextStatus.SEVERAL, candidates=_candidates(unique),
+                matched_by=matched_by, pinned_order_number=order_number,
+                notice=_("The order named in the ticket belongs to this customer, but the "
+                         "sender's e-mail or phone is not theirs: link only if you are sure.")))
         if len(unique) == 1:
             return _Found(ContextStatus.FOUND, customer=unique[0], matched_by=matched_by,
                           orders=orders)
         if len(unique) > 1:
-            candidates = [Candidate(id=c.id, name=assembly.full_name(c), email=c.email,
-                                    phone=(c.phones or [""])[0], site=c.site,
-                                    orders_count=c.orders_count) for c in unique]
             return _Found(ContextStatus.SEVERAL, context=CustomerContext(
-                status=ContextStatus.SEVERAL, candidates=candidates, matched_by=matched_by,
-                pinned_order_number=order_number))
+                status=ContextStatus.SEVERAL, candidates=_candidates(unique),
+                matched_by=matched_by, pinned_order_number=order_number))
     return _Found(ContextStatus.UNKNOWN, context=CustomerContext(
         status=ContextStatus.UNKNOWN, pinned_order_number=order_number))
+
+
+def _candidates(customers) -> list[Candidate]:
+    return [Candidate(id=c.id, name=assembly.full_name(c), email=c.email,
+                      phone=(c.phones or [""])[0], site=c.site, orders_count=c.orders_count)
+            for c in customers]
 
 
 def _fill(client, shop, settings, *, customer_id, customer, page, order_number, hde_user_id,
