@@ -271,7 +271,7 @@ def _reverse_flow(*, shop, settings, crm, context, info, key, link,
         side_effect_once(
             shop=shop, key=f"{key}:rcrm_note",
             perform=lambda: crm.create_note(customer_id, texts.customer_note(
-                shop=shop, ticket_id=info.id, subject=info.subject, widget_link=link)),
+                shop=shop, ticket_id=info.id, subject=info.subject)),
             find_existing=lambda: next((n.id for n in crm.customer_notes(customer_id).items
                                         if n.text.startswith(marker + ":")), None),
         )

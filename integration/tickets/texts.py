@@ -93,15 +93,16 @@ def summary_comment(*, shop, context: CustomerContext, decision, widget_link: st
         return "<p>" + "<br>".join(lines) + "</p>"
 
 
-def customer_note(*, shop, ticket_id: int, subject: str, widget_link: str,
-                  number: str = "") -> str:
+def customer_note(*, shop, ticket_id: int, subject: str, number: str = "") -> str:
     """`number`: HDE's ticket number when the caller has it at hand (else the
-    ticket record's)."""
+    ticket record's). No card link: a note is read by everyone with access
+    to RetailCRM for as long as it exists, and the card's signed link acts
+    (notes, tasks, replies to the customer) for days; the ticket's number
+    finds the ticket in HDE."""
     with translation.override(shop.language):
-        return _("%(marker)s: %(subject)s — the customer wrote to support. %(link)s") % {
+        return _("%(marker)s: %(subject)s — the customer wrote to support.") % {
             "marker": ticket_marker(ticket_id, shop=shop, number=number),
-            "subject": vendor_plain(subject),
-            "link": vendor_plain(widget_link)}
+            "subject": vendor_plain(subject)}
 
 
 def manager_task(*, shop, ticket_id: int, subject: str, order_numbers: list[str],
