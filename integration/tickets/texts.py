@@ -82,7 +82,11 @@ def summary_comment(*, shop, context: CustomerContext, decision, widget_link: st
             lines.append(_("RetailCRM was not asked about this sender: the portal's key may not "
                            "read customers."))
         else:
-            lines.append(_("Not a RetailCRM customer yet."))
+            # What the job knows, not a verdict: it searched the ticket's
+            # e-mail (and phone, when HDE gave one); the card searches again
+            # and offers a search by hand.
+            lines.append(_("No RetailCRM customer found for this sender; the card can search "
+                           "further."))
         if decision.priority_rule:
             lines.append(_("Priority set by rule: %(rule)s") % {
                 "rule": escape(decision.priority_rule)})

@@ -152,7 +152,7 @@ def test_texts_written_to_vendors_follow_the_shop_language(make_agency, make_sho
         "Передан в доставку", "").replace("Смирнова Анна", ""))
 
     unknown = CustomerContext(status=ContextStatus.UNKNOWN)
-    assert "Пока не клиент RetailCRM" in ticket_texts.summary_comment(
+    assert "Клиент RetailCRM для этого отправителя не найден" in ticket_texts.summary_comment(
         shop=ru, context=unknown, decision=Decision(), widget_link="https://x/w/")
     several = CustomerContext(status=ContextStatus.SEVERAL)
     assert "несколько клиентов" in ticket_texts.summary_comment(
