@@ -193,7 +193,17 @@ def widget_customer_choose(*, shop, ticket_id: int, customer_id: int,
                        reason=ScopeReason.CANDIDATE, request_id=request_id)
 
 
-def widget_order_link(*, shop, ticket_id: int, order_number: str) -> None:
-    """Pin an order to the ticket (kept in the ticket record, shown first)."""
+def widget_order_link(*, shop, ticket_id: int, order_number: str, customer_id: int,
+                      request_id: str = "") -> None:
+    """Pin an order to the ticket (kept in the ticket record, shown first):
+    only an order of the card's customer (the form's), as RetailCRM says.
+    A pinned number steers later lookups of the ticket, so another
+    customer's order, or any made-up string, is refused."""
+    number = order_number.strip()[:40]
+    if not number or not customer_id:
+        raise ActionRefused(gettext("Pick one of this customer's orders."))
+    orders = _client(shop, request_id).orders_by_number(number)
+    if not any(order.customer_id == customer_id for order in orders):
+        raise ActionRefused(gettext("This order is not one of this customer's orders."))
     TicketRecord.objects.update_or_create(
-        shop=shop, ticket_id=ticket_id, defaults={"order_number": order_number.strip()[:40]})
+        shop=shop, ticket_id=ticket_id, defaults={"order_number": number})

@@ -206,7 +206,8 @@ def _act(request, shop, ticket_id):
             back["done"] = _("Customer linked to this ticket.")
         elif action == "link_order":
             widget_actions.widget_order_link(shop=shop, ticket_id=ticket_id,
-                                             order_number=form.get("order_number", ""))
+                                             order_number=form.get("order_number", ""),
+                                             customer_id=customer_id)
             back["done"] = _("Order linked to this ticket.")
         elif action in ("reply", "reply_post"):
             back["done"] = _reply(shop, ticket_id, form, customer_id,

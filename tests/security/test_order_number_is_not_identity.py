@@ -48,3 +48,34 @@ def test_the_job_writes_nothing_into_the_order_owners_profile(wired_shop, rc_peo
     assert TicketRecord.objects.get(shop=wired_shop, ticket_id=ticket.id).customer_id != owner
     assert Note.objects.filter(customer_crm_id=owner).count() == notes
     assert Task.objects.count() == tasks
+
+
+def test_the_card_links_only_its_customers_own_orders(live_server, demo_shop, settings,
+                                                      rc_people):
+    """"Link an order" pins a number that steers later lookups: another
+    customer's order, or any string, is refused; the card's own is pinned."""
+    import re
+
+    from integration.widget.links import widget_link_build
+
+    settings.PORTAL_BASE_URL = live_server.url
+    demo_shop.language = "en"
+    demo_shop.save(update_fields=["language"])
+    _owner, foreign_number = _owner_and_number(rc_people)
+    url = widget_link_build(shop=demo_shop, ticket_id=3)  # Ivan's ticket
+
+    def link(number):
+        page = requests.get(url, timeout=10).text
+        block = page.split('name="action" value="link_order"')[1].split("</form>")[0]
+        form = {**dict(re.findall(r'name="(\w+)" value="([^"]*)"', block)),
+                "action": "link_order", "order_number": number}
+        return requests.post(url, data=form, timeout=10).text
+
+    for number in (foreign_number, "<b>1</b>"):
+        assert "is not one of this customer" in link(number)
+    assert TicketRecord.objects.filter(shop=demo_shop, ticket_id=3,
+                                       order_number=foreign_number).count() == 0
+    own = (Order.objects.filter(account__code="demo", customer_crm_id=rc_people["delivery"])
+           .order_by("-created_at").first().number)
+    assert "Order linked to this ticket" in link(own)
+    assert TicketRecord.objects.get(shop=demo_shop, ticket_id=3).order_number == own
