@@ -19,6 +19,7 @@ Django's cookie-based CSRF check would refuse real operators. Instead:
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings as django_settings
+from django.core import signing
 from django.http import HttpResponseForbidden, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -110,7 +111,7 @@ def _card_context(request, shop, card, **extra) -> dict:
         "keep_customer": customer,
         "shop": shop, "ticket": card.ticket, "ctx": card.context, "card": card,
         "buckets": card.buckets, "ticket_error": card.ticket_error, "forms": card.forms,
-        "done": request.GET.get("done", ""), "failed": request.GET.get("failed", ""),
+        "done": _flash(request, "done"), "failed": _flash(request, "failed"),
         "next_page": card.next_page, "lang": shop.language, "profile": card.profile,
         "replies": card.replies, "replies_sent": card.replies_sent, **extra,
     }
@@ -251,5 +252,25 @@ def _reply(shop, ticket_id, form, customer_id, *, from_preview: bool) -> str:
         "name": sent.template_name, "agent": reply_service.reply_agent_name(shop=shop)}
 
 
+# An action's answer travels in the redirect's query string, signed for
+# this card's path and a few minutes: a link carrying any other text (say,
+# "your account is blocked") shows nothing.
+FLASH_SALT = "widget.flash"
+FLASH_MAX_AGE = 300
+
+
 def _back(request, params):
-    return HttpResponseRedirect(f"{request.path}?{urlencode(params)}")
+    signer = signing.TimestampSigner(salt=f"{FLASH_SALT}:{request.path}")
+    signed = {name: signer.sign(text) for name, text in params.items()}
+    return HttpResponseRedirect(f"{request.path}?{urlencode(signed)}")
+
+
+def _flash(request, name) -> str:
+    value = request.GET.get(name, "")
+    if not value:
+        return ""
+    try:
+        return signing.TimestampSigner(salt=f"{FLASH_SALT}:{request.path}").unsign(
+            value, max_age=FLASH_MAX_AGE)
+    except signing.BadSignature:
+        return ""

@@ -243,3 +243,16 @@ def test_page_and_api_link_a_created_customer_to_the_ticket_alike(shop, live_ser
     assert CustomerLink.objects.get(shop=shop, hde_user_id=newcomer_user).customer_id == \
         record.customer_id
     assert _shown_customer(answer.text) == record.customer_id
+
+
+def test_only_the_cards_own_answers_show_as_messages(shop, ids):
+    """An action's answer travels signed in the redirect: a link carrying a
+    made-up text shows nothing, the card's own answer shows."""
+    url = widget_link_build(shop=shop, ticket_id=TICKET_IVAN)
+    forged = requests.get(url, params={"done": "Ваш аккаунт заблокирован",
+                                       "failed": "Позвоните по номеру"}, timeout=10).text
+    assert "заблокирован" not in forged and "Позвоните" not in forged
+    page = requests.get(url, timeout=10).text
+    form = _form(page, "note")
+    answer = requests.post(url, data={**form, "text": "Проверка"}, timeout=10)
+    assert "Note added" in answer.text or "Заметка добавлена" in answer.text
