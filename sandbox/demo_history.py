@@ -448,7 +448,6 @@ class _World:
                 notes.append((row, ticket.opened + timedelta(seconds=4),
                               ticket_texts.customer_note(
                                   shop=self.shop, ticket_id=ticket.hid, subject=ticket.subject,
-                                  widget_link=ticket.link,
                                   number=hde_svc.unique_id_for(ticket.hid)),
                               f"{key}:rcrm_note"))
             in_delivery = [o.number for o in ticket.context.orders if o.status_group == "delivery"]
