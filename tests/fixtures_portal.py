@@ -36,6 +36,16 @@ def demo_shop(rc_emulator, hde_emulator, rc_connect, rc_shop):
 
 
 @pytest.fixture
+def card(demo_shop, settings, live_server):
+    """The demo shop as its card's operators see it: links on the live
+    server, the shop writing English (tests that need Russian say so)."""
+    settings.PORTAL_BASE_URL = live_server.url
+    demo_shop.language = "en"
+    demo_shop.save(update_fields=["language"])
+    return demo_shop
+
+
+@pytest.fixture
 def wired_shop(demo_shop, settings, live_server):
     """The demo shop wired exactly as `sandbox_seed` wires the demo."""
     settings.PORTAL_BASE_URL = live_server.url

@@ -15,7 +15,6 @@ import html as html_lib
 import re
 from html.parser import HTMLParser
 
-import pytest
 import requests
 
 from integration.customers.types import CustomerProfile, Delivery, OrderItem, OrderSummary
@@ -118,14 +117,6 @@ def test_an_unknown_sender_is_created_with_a_plain_name(wired_shop):
     created = Customer.objects.get(account__code="demo", crm_id=record.customer_id)
     assert created.doc["firstName"] == '"‹b›new‹/b›"'
     assert_plain(created.doc["firstName"])
-
-
-@pytest.fixture
-def card(demo_shop, settings, live_server):
-    settings.PORTAL_BASE_URL = live_server.url
-    demo_shop.language = "en"
-    demo_shop.save(update_fields=["language"])
-    return demo_shop
 
 
 def _form(html, action):

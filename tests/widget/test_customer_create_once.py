@@ -10,21 +10,12 @@ Driven as operators do it: the card's own forms, posted over HTTP.
 import re
 import threading
 
-import pytest
 import requests
 
 from integration.widget.links import widget_link_build
 from sandbox.retailcrm.models import Account, Customer
 
 TICKET_UNKNOWN = 12  # the demo's ticket from someone RetailCRM does not know
-
-
-@pytest.fixture
-def card(demo_shop, settings, live_server):
-    settings.PORTAL_BASE_URL = live_server.url
-    demo_shop.language = "en"
-    demo_shop.save(update_fields=["language"])
-    return demo_shop
 
 
 def _create_form(url):
