@@ -78,11 +78,16 @@ def customer_context_invalidate(*, shop_id: int, customer_id: int) -> None:
     cache.set(f"ctxver:{shop_id}:{customer_id}", time.time_ns(), None)
 
 
+def _references_key(client) -> str:
+    """Per connection identity (account URL + key digest): see references_get."""
+    return f"rcrm-ref:v2:{client.connection.identity}"
+
+
 def active_status_codes(client) -> list[str]:
     """The account's status codes outside the finished groups, when its
     reference books are already cached (nothing is read for this: the card
     asks for active orders only when it can do so in parallel)."""
-    refs = cache.get(f"rcrm-ref:v2:{client.connection.identity}")
+    refs = cache.get(_references_key(client))
     if not refs:
         return []
     finished = set(assembly.FINISHED_GROUPS)
@@ -96,7 +101,7 @@ def references_get(client, shop) -> dict:
     identity (account URL + key digest), never per host: two accounts on one
     host, or a shop that typed another's account URL with a key RetailCRM
     refuses, must not read each other's managers (names, e-mails, phones)."""
-    key = f"rcrm-ref:v2:{client.connection.identity}"
+    key = _references_key(client)
     cached = cache.get(key)
     if cached is not None:
         return cached

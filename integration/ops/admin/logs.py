@@ -16,7 +16,9 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import CharField, OuterRef, Q, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -195,6 +197,17 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
 
     viewer_search_fields = ("source_key",)
 
+    def get_queryset(self, request):
+        """HDE's ticket number for each row in the same query (the list shows
+        it; one lookup per row would be a query per line)."""
+        # Compared as text on both sides: a payload's id may be a number or
+        # a string, and a cast to an integer would fail on a stray value.
+        numbers = TicketRecord.objects.annotate(id_text=Cast("ticket_id", CharField())).filter(
+            shop=OuterRef("shop"),
+            id_text=Cast(KeyTextTransform("ticket_id", OuterRef("payload")), CharField()),
+        ).values("unique_id")[:1]
+        return super().get_queryset(request).annotate(ticket_number=Subquery(numbers))
+
     @admin.display(description=_("about"))
     def about(self, obj):
         """The ticket by HDE's number, or the order by its number, as people
@@ -202,8 +215,7 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
         payload = obj.payload or {}
         ticket_id = _ticket_id(obj)
         if ticket_id is not None:
-            number = (TicketRecord.objects.for_shop(obj.shop).filter(ticket_id=ticket_id)
-                      .values_list("unique_id", flat=True).first())
+            number = getattr(obj, "ticket_number", None)
             return _("Ticket %(number)s") % {"number": number or ticket_id}
         order = (payload.get("snapshot") or {}).get("number") or payload.get("order_id")
         return _("Order %(number)s") % {"number": order} if order else "—"
