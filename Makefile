@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 export DEBUG ?= 1
 
-.PHONY: run test test-stress lint setup browser messages ci clean extension
+.PHONY: run test test-stress lint setup browser messages messages-update ci clean extension
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ setup: $(STAMP) messages
 messages: $(STAMP)
 	scripts/ensure-system-packages gettext
 	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
+
+## make messages-update: refresh the catalogs from the code. No source locations
+## (so parallel branches merge without conflicts over line numbers), no obsolete entries.
+messages-update: $(STAMP)
+	$(PY) manage.py makemessages -l ru -l en --no-location --no-obsolete --ignore=.venv \
+		--ignore=sandbox --ignore=bench --ignore=tests --ignore=extension --ignore=scripts
 
 browser:
 	scripts/ensure-system-packages chromium chromium-l10n prometheus
