@@ -13,6 +13,16 @@ add one only where the answer needs it):
    round-trip 1 already searched it), a customer found only as an order's
    stub (R-8) and reference books (statuses, managers: cached for an hour)
    run in parallel, beside the customer's previous HDE tickets.
+First paint (`parts="first"`, the card's first request and the API's
+first step): for an e-mail lookup, round-trip 1 also asks for the orders
+`filter[email]` finds (`orders_by_email`), so the profile and the
+customer's orders come back after one round-trip. What that filter matches
+is an open question (R-9), so only orders whose embedded customer is the
+customer found are shown; orders placed under another e-mail, the notes,
+the history and the manager follow in round-trip 2, which the second step
+(`parts="all"`, the next request) runs from a hand-over the first leaves in
+the cache (the customer record, the pinned order), by customer id.
+
 The assembled context is cached per shop and customer (TTL per shop) and
 dropped when an order of that customer changes; a stale copy is kept for a
 day so a RetailCRM outage shows the last known data with its age instead of
@@ -73,6 +83,14 @@ def _lookup_key(shop_id, email, phone, order_number) -> str:
     return f"ctxlookup:{shop_id}:{digest[:32]}"
 
 
+def _first_key(shop_id, customer_id, version) -> str:
+    """What the first paint found, for the second step (see the docstring)."""
+    return f"ctxfirst:{shop_id}:{customer_id}:{version}"
+
+
+FIRST_TTL = 120
+
+
 def customer_context_invalidate(*, shop_id: int, customer_id: int) -> None:
     """Drop every cached page of a customer's context (an order changed)."""
     cache.set(f"ctxver:{shop_id}:{customer_id}", time.time_ns(), None)
@@ -83,11 +101,12 @@ def _references_key(client) -> str:
     return f"rcrm-ref:v2:{client.connection.identity}"
 
 
-def active_status_codes(client) -> list[str]:
+def active_status_codes(client, refs=None) -> list[str]:
     """The account's status codes outside the finished groups, when its
     reference books are already cached (nothing is read for this: the card
-    asks for active orders only when it can do so in parallel)."""
-    refs = cache.get(_references_key(client))
+    asks for active orders only when it can do so in parallel). `refs`:
+    the books when the caller has them in hand."""
+    refs = refs if refs is not None else cache.get(_references_key(client))
     if not refs:
         return []
     finished = set(assembly.FINISHED_GROUPS)
@@ -181,8 +200,14 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                          interactive: bool = True, request_id: str = "", event=None,
                          deadline: float = DEADLINE_SECONDS, today: date | None = None,
                          raise_errors: bool = False, with_hde_history: bool = True,
-                         use_memory: bool = True) -> CustomerContext:
+                         use_memory: bool = True, parts: str = "all") -> CustomerContext:
     """The context for a ticket or an identifier.
+
+    `parts="first"`: the first paint (module docstring): for a customer
+    found by e-mail, the profile and their orders after one round-trip,
+    with `complete=False`; ask again with `parts="all"` for the rest. Every
+    other case (a known or remembered customer, a phone or order-number
+    match, the chooser, nobody) answers complete, as `parts="all"` does.
 
     Interactive callers (the widget) get an answer within `deadline` whatever
     RetailCRM does. Jobs pass `raise_errors=True` to get the client's error
@@ -224,10 +249,14 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
         cached_lookup = cache.get(lookup_key)
         if cached_lookup is not None:
             customer_id = cached_lookup
+    first_step = parts == "first"
+    refs = cache.get(_references_key(client))
     if customer_id is None:
         try:
             found = _find(client, email=email, phone=phone, order_number=order_number,
-                          timeout=remaining())
+                          timeout=remaining(), first_step=first_step,
+                          refs=None if refs is not None or not first_step
+                          else threaded(references_get, client, shop))
         except (ApiError, TimeoutError) as error:
             if raise_errors:
                 raise
@@ -247,9 +276,13 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                 _remember(shop, hde_user_id, customer_id)
 
     # 2. Warm: the assembled context from the cache.
-    key = _context_key(shop.pk, customer_id, page, _version(shop.pk, customer_id))
+    version = _version(shop.pk, customer_id)
+    key = _context_key(shop.pk, customer_id, page, version)
+    first_key = _first_key(shop.pk, customer_id, version)
+    handed = None
     if not refresh:
-        cached = cache.get(key)
+        got = cache.get_many([key, first_key] if found is None and page == 1 else [key])
+        cached, handed = got.get(key), got.get(first_key)
         if cached is not None:
             context = assembly.from_cache(cached)
             if context.customer and not customer_site_allowed(shop=shop,
@@ -260,11 +293,27 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
             context.pinned_order_number = order_number or context.pinned_order_number
             return assembly.pin_order(context)
 
-    # 3. Cold: fill in parallel.
+    # 2b. The first paint, when round-trip 1 brought the customer's orders.
+    if first_step and found is not None and found.email_orders is not None and page == 1:
+        refs = refs if refs is not None else found.refs_result()
+        context = _first_paint(client, shop, found, refs=refs, order_number=order_number,
+                               today=today)
+        cache.set(first_key, {"customer": found.customer, "pinned": found.orders,
+                              "matched_by": found.matched_by}, FIRST_TTL)
+        if refresh:
+            cache.delete(key)  # the second step must not answer the copy refreshed away
+        return assembly.pin_order(context)
+
+    # 3. Cold: fill in parallel (the second step: from what the first found).
+    if found is None and handed is not None:
+        found = _Found(ContextStatus.FOUND, customer=handed["customer"],
+                       matched_by=handed["matched_by"], orders=handed["pinned"])
+    elif refs is None and found is not None and found.refs is not None:
+        refs = found.refs_result() or None
     try:
         context = _fill(client, shop, settings, customer_id=customer_id,
                         customer=found.customer if found else None, page=page,
-                        order_number=order_number,
+                        order_number=order_number, refs=refs,
                         pinned_orders=found.orders if found else None,
                         hde_user_id=(hde_user_id or ticket.user_id) if with_hde_history else None,
                         timeout=remaining(), today=today)
@@ -305,18 +354,36 @@ def _search_again(shop, hde_user_id, lookup_key, arguments) -> CustomerContext:
 class _Found:
     """What round-trip 1 found. `orders`: the order-number search's answer
     (None when it did not run or failed), handed to round-trip 2 so the
-    same search is never sent twice in one lookup."""
+    same search is never sent twice in one lookup. `email_orders`: the
+    first paint's `filter[email]` candidates (None when not asked or not
+    answered); `refs`: the reference books' future when they were read
+    beside the searches."""
 
-    def __init__(self, status, *, customer=None, matched_by="", context=None, orders=None):
+    def __init__(self, status, *, customer=None, matched_by="", context=None, orders=None,
+                 email_orders=None, refs=None):
         self.status, self.customer, self.matched_by = status, customer, matched_by
         self.context, self.orders = context, orders
+        self.email_orders, self.refs = email_orders, refs
+
+    def refs_result(self) -> dict:
+        """The books read beside the searches; empty ones when they failed
+        (names then fall back to codes, as in the second round-trip)."""
+        if self.refs is not None and self.refs.done() and self.refs.exception() is None:
+            return self.refs.result()
+        return {}
 
 
-def _find(client, *, email, phone, order_number, timeout) -> _Found:
+def _find(client, *, email, phone, order_number, timeout, first_step=False,
+          refs=None) -> _Found:
     """Round-trip 1: every identifier searched at once; the most specific
     identifier with results wins (e-mail, then phone, then order number).
-    Several customers for one identifier give the chooser, never a guess."""
-    searches = {}
+    Several customers for one identifier give the chooser, never a guess.
+
+    `first_step`: the orders `filter[email]` finds are asked beside the
+    searches (`email_orders`, optional: a failure or a late answer only
+    means the first paint waits for the second step); `refs`: the books'
+    future, read beside them when they were not cached."""
+    searches, extras = {}, {}
     if email:
         searches["email"] = threaded(client.customers_by_email, email)
     if phone:
@@ -326,9 +393,20 @@ def _find(client, *, email, phone, order_number, timeout) -> _Found:
     if not searches:
         return _Found(ContextStatus.UNKNOWN, context=CustomerContext(
             status=ContextStatus.UNKNOWN, notice=_("The ticket has no e-mail, phone or order.")))
-    done, pending = wait(searches.values(), timeout=timeout)
-    if pending:
+    if first_step and email:
+        extras["email_orders"] = threaded(client.orders_by_email, email)
+    if refs is not None:
+        extras["refs"] = refs
+    done, pending = wait([*searches.values(), *extras.values()], timeout=timeout)
+    if any(future in pending for future in searches.values()):
         raise TimeoutError("RetailCRM did not answer the customer search in time.")
+    email_orders = None
+    candidates = extras.get("email_orders")
+    if candidates is not None and candidates not in pending:
+        try:
+            email_orders = candidates.result()
+        except ApiError as error:
+            logger.info("context.email_orders_failed", extra={"error": str(error)})
     orders = None
     if "order_number" in searches and searches["order_number"].exception() is None:
         orders = searches["order_number"].result()
@@ -352,7 +430,8 @@ def _find(client, *, email, phone, order_number, timeout) -> _Found:
                          "sender's e-mail or phone is not theirs: link only if you are sure.")))
         if len(unique) == 1:
             return _Found(ContextStatus.FOUND, customer=unique[0], matched_by=matched_by,
-                          orders=orders)
+                          orders=orders, refs=extras.get("refs"),
+                          email_orders=email_orders if matched_by == "email" else None)
         if len(unique) > 1:
             return _Found(ContextStatus.SEVERAL, context=CustomerContext(
                 status=ContextStatus.SEVERAL, candidates=_candidates(unique),
@@ -367,8 +446,41 @@ def _candidates(customers) -> list[Candidate]:
             for c in customers]
 
 
+def _first_paint(client, shop, found: _Found, *, refs, order_number, today) -> CustomerContext:
+    """Round-trip 1's answer as a card: the profile, and of the orders
+    `filter[email]` found only those whose embedded customer is the
+    customer found: the filter may match the order's own e-mail, the
+    customer's, part of either, or nothing at all (R-9), so an order placed
+    with this address by someone else is never shown as theirs. The page
+    counts the customer's own `ordersCount`, so the card reserves the
+    places of orders still to come; round-trip 2 (by customer id) brings
+    those placed under another e-mail, with the notes, the history and the
+    manager (`complete=False` until then)."""
+    from integration.vendors.retailcrm import newest_first
+    from integration.vendors.retailcrm_parsing import Page
+
+    customer = found.customer
+    own = [o for o in found.email_orders if o.customer_id == customer.id]
+    pinned = [o for o in found.orders or [] if o.customer_id == customer.id]
+    total = max(customer.orders_count, len(own))
+    orders_page = Page(items=newest_first(own)[:ORDERS_PAGE_SIZE], total_count=total,
+                       current_page=1, total_pages=max(1, -(-total // ORDERS_PAGE_SIZE)),
+                       limit=ORDERS_PAGE_SIZE)
+    no_notes_yet = Page(items=[], total_count=0, current_page=1, total_pages=0,
+                        limit=ORDERS_PAGE_SIZE)  # not read yet, which is not a failure
+    context = assembly.build(
+        shop=shop, crm_url=client.base_url, customer=customer, orders_page=orders_page,
+        pinned=pinned, notes=no_notes_yet, tickets=[], refs=refs,
+        today=today or timezone.localdate())
+    context.matched_by = found.matched_by
+    context.pinned_order_number = order_number
+    context.complete = False
+    context.fetched_at = datetime.now(tz=timezone.get_current_timezone()).isoformat()
+    return context
+
+
 def _fill(client, shop, settings, *, customer_id, customer, page, order_number, hde_user_id,
-          timeout, today, pinned_orders=None) -> CustomerContext:
+          timeout, today, pinned_orders=None, refs=None) -> CustomerContext:
     """Round-trip 2: everything about a known customer, in parallel.
 
     `customer`: the record round-trip 1 found, used as it is when whole; a
@@ -381,14 +493,15 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
         "orders": threaded(client.customer_orders_newest, customer_id, limit=ORDERS_PAGE_SIZE,
                             page=page),
         "notes": threaded(client.customer_notes, customer_id, limit=ORDERS_PAGE_SIZE),
-        "refs": threaded(references_get, client, shop),
     }
+    if refs is None:  # not cached: read beside the rest (a thread of its own)
+        jobs["refs"] = threaded(references_get, client, shop)
     if customer is None:
         jobs["customer"] = threaded(client.customer, customer_id)
     # Every active order, however old: the newest page alone hid an order
     # still in delivery behind twenty newer ones. In parallel, when the
     # status book is known, and only where the first page cannot hold all.
-    active_codes = active_status_codes(client) if page == 1 else []
+    active_codes = active_status_codes(client, refs) if page == 1 else []
     if active_codes and (customer is None or customer.orders_count > ORDERS_PAGE_SIZE):
         jobs["active"] = threaded(client.customer_orders_in_statuses, customer_id, active_codes)
     if order_number and pinned_orders is None:
@@ -421,7 +534,8 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
             notices.append(assembly.PART_LABELS[name])
             return default
 
-    refs = optional("refs", {"statuses": {}, "status_groups": {}, "users": []})
+    if refs is None:
+        refs = optional("refs", {"statuses": {}, "status_groups": {}, "users": []})
     pinned = pinned_orders if pinned_orders is not None else optional("pinned", [])
     pinned = [o for o in pinned if o.customer_id in (None, customer_id)]
     active = [o for o in optional("active", []) if o.customer_id in (None, customer_id)]

@@ -148,3 +148,7 @@ class CustomerContext:
     fetched_at: str = ""
     cache_age_seconds: int | None = None
     notice: str = ""  # partial failure, stale data, ...
+    # False for the first paint (customers.context, parts="first"): profile
+    # and orders found so far; notes, history, the manager and orders
+    # placed under another e-mail follow in the second step.
+    complete: bool = True

@@ -43,10 +43,13 @@ RC_PHONE_FORMS = "phone_forms"  # answer: forms that found customers, best first
 RC_ORDER_LIST_ORDER = "order_list_order"  # answer: newest_first | oldest_first
 RC_HISTORY_PAGES = "history_pages"  # answer: normal | empty_pages
 RC_EMAIL_CASE = "email_case"  # answer: insensitive | sensitive
+# answer: customer_orders | part_of_them | ignored (R-9: filter[email] on orders)
+RC_ORDER_EMAIL_FILTER = "order_email_filter"
 
 # Answers.
 TAGS_STICK, TAGS_REFUSED, TAGS_IGNORED = "stick", "refused", "ignored"
 AVAILABLE, UNAVAILABLE = "available", "unavailable"
+FILTER_CUSTOMER_ORDERS, FILTER_PART, FILTER_IGNORED = "customer_orders", "part_of_them", "ignored"
 
 # The portal features behind each RetailCRM right, in words (the wizard, the
 # shop page and the health lines show them; the rights' names are RetailCRM's).

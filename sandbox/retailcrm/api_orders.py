@@ -43,7 +43,7 @@ def orders_list(call):
         customers = Customer.objects.filter(account=call.account, site__in=call.sites)
         rows = matching.orders_by_customer(call.account, rows, customers, flt["customer"])
     if flt.get("email"):
-        rows = matching.by_email(call.account, rows, flt["email"])
+        rows = matching.orders_by_email(call.account, rows, flt["email"])
     if as_list(flt.get("extendedStatus")):
         # Whether group codes are accepted is unverified (§11.1): a switch.
         wanted = set(as_list(flt["extendedStatus"]))

@@ -17,6 +17,9 @@ BOARD = Switchboard("RetailCRM", [
            "Whether filter[email] ignores letter case (§8.1)."),
     Switch("email_match", ("substring", "exact"),
            "Whether filter[email] matches part of the address or all of it (§8.1)."),
+    Switch("order_email_filter", ("order_email", "customer_email", "either", "ignored"),
+           "What filter[email] on GET /orders matches: the order's own e-mail, its "
+           "customer's, either, or nothing (the filter ignored) (§11.1, R-9)."),
     Switch("history_pages", ("normal", "empty_pages"),
            "Whether history pages may come back empty while more pages follow (§12)."),
     Switch("credentials_rights", ("standard", "renamed_or_split"),

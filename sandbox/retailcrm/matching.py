@@ -11,6 +11,10 @@ rule follows the account's switches (sandbox.retailcrm.behaviour):
   stored phone's digits start with the needle's digits, no 7/8 rewriting).
 - `filter[email]` (customers and orders) by `email_case` (`insensitive` /
   `sensitive`) and `email_match` (`substring` / `exact`).
+- `filter[email]` on orders by `order_email_filter` too: the order's own
+  e-mail (`order_email`), its customer's (`customer_email`), `either`, or
+  not at all (`ignored`: the whole list, as a server that does not know the
+  filter answers).
 - `filter[customer]` on orders: the customer's name or phone as
   `filter[name]` matches them, or part of the customer's e-mail.
 """
@@ -60,7 +64,8 @@ def by_name(account, rows, needle: str):
 
 
 def by_email(account, rows, needle: str):
-    """Rows (customers or orders: both keep `email` in `doc`) that
+    """Rows (customers or orders: both keep `email` in `doc`, and lower-cased
+    in a column) that
     `filter[email]=needle` finds."""
     raw = str(needle).strip()
     sensitive = account.switch("email_case") == "sensitive"
@@ -74,12 +79,30 @@ def by_email(account, rows, needle: str):
         # alike (LIKE does not on SQLite).
         return stored.annotate(_at=StrIndex("_email", Value(raw))).filter(_at__gt=0)
     if any(f.name == "email" for f in rows.model._meta.fields):
-        lowered = rows.annotate(_email=F("email"))  # customers keep it lower-cased
+        lowered = rows.annotate(_email=F("email"))  # customers and orders keep it lower-cased
     else:
         lowered = rows.annotate(_email=Lower(KT("doc__email")))
     if exact:
         return lowered.filter(_email=raw.lower())
     return lowered.filter(_email__contains=raw.lower())
+
+
+def orders_by_email(account, rows, needle: str):
+    """Orders (`rows`) that `filter[email]=needle` finds, by the
+    `order_email_filter` switch; each e-mail compared by `by_email`."""
+    from sandbox.retailcrm.models import Customer
+
+    mode = account.switch("order_email_filter")
+    if mode == "ignored":
+        return rows
+    own = by_email(account, rows, needle)
+    if mode == "order_email":
+        return own
+    customers = by_email(account, Customer.objects.filter(account=account), needle)
+    theirs = rows.filter(customer_crm_id__in=customers.values("crm_id"))
+    if mode == "customer_email":
+        return theirs
+    return rows.filter(pk__in=own.values("pk")) | rows.filter(pk__in=theirs.values("pk"))
 
 
 def orders_by_customer(account, rows, customers, needle: str):

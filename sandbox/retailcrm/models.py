@@ -176,6 +176,9 @@ class Order(AccountOwned):
     customer_crm_id = models.PositiveIntegerField(null=True)
     number = models.CharField(max_length=40)
     external_id = models.CharField(max_length=100, blank=True, default="")
+    # The order's own e-mail, lower-cased (as customers keep theirs): what
+    # `filter[email]` on orders reads without unpacking every order's JSON.
+    email = models.CharField(max_length=200, blank=True, default="")
     status = models.CharField(max_length=60)
     site = models.CharField(max_length=100)
     created_at = models.DateTimeField()
@@ -188,6 +191,7 @@ class Order(AccountOwned):
             models.Index(fields=["account", "customer_crm_id", "-created_at"]),
             models.Index(fields=["account", "number"]),
             models.Index(fields=["account", "status"]),
+            models.Index(fields=["account", "email"]),
         ]
 
     def __str__(self):

@@ -338,7 +338,7 @@ class _Builder:
         return Order(
             account=self.account, crm_id=crm_id, customer_crm_id=customer.crm_id,
             number=doc["number"], external_id=doc["externalId"], status=status,
-            site=customer.site, created_at=created, doc=doc,
+            email=doc.get("email", "").lower(), site=customer.site, created_at=created, doc=doc,
         )
 
 

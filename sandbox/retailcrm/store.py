@@ -239,7 +239,7 @@ def create_order(account: Account, key: ApiKey | None, data: dict, site: str,
     order = Order.objects.create(
         account=account, crm_id=crm_id, customer_crm_id=customer.crm_id, number=number,
         external_id=str(doc.get("externalId", "")), status=status, site=site, created_at=now,
-        doc=doc,
+        email=str(doc.get("email", "")).lower(), doc=doc,
     )
     # Re-read under a row lock: two orders of one customer created at once
     # must both count.
@@ -286,6 +286,7 @@ def edit_order(account: Account, key: ApiKey | None, order: Order, data: dict, *
     order.doc = {**old, **editable}
     order.status = order.doc["status"]
     order.external_id = str(order.doc.get("externalId", ""))
+    order.email = str(order.doc.get("email", "")).lower()
     order.save()
     changes = _changes(old, {k: v for k, v in editable.items() if k != "statusUpdatedAt"},
                        ORDER_HISTORY_FIELDS)
