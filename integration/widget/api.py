@@ -41,6 +41,33 @@ class WidgetApi(APIView):
         return self.request.auth.shop
 
 
+class ContextAnswerSerializer(serializers.Serializer):
+    """The answer's top level (the schema's; the view returns the service's
+    `CustomerContext` as it is). Two steps: `parts=first` may answer with
+    `complete: false` and a `next_url`; asking that URL (the same query
+    with `parts=all`) answers the complete context without searching again."""
+
+    status = serializers.ChoiceField(choices=["found", "unknown", "several", "unavailable"])
+    complete = serializers.BooleanField(
+        help_text="False only for a first step (`parts=first`): the profile and the orders "
+                  "found by the e-mail are there; notes, history, the manager and orders "
+                  "placed under another e-mail come from `next_url`.")
+    next_url = serializers.URLField(
+        required=False, help_text="Present when `complete` is false: the second step.")
+    customer = serializers.DictField(allow_null=True)
+    orders = serializers.ListField(child=serializers.DictField())
+    orders_total_count = serializers.IntegerField()
+    orders_page = serializers.IntegerField()
+    pinned_order_number = serializers.CharField(allow_blank=True)
+    manager = serializers.DictField(allow_null=True)
+    history = serializers.ListField(child=serializers.DictField())
+    candidates = serializers.ListField(child=serializers.DictField())
+    matched_by = serializers.CharField(allow_blank=True)
+    fetched_at = serializers.CharField(allow_blank=True)
+    cache_age_seconds = serializers.IntegerField(allow_null=True)
+    notice = serializers.CharField(allow_blank=True)
+
+
 class ContextApi(WidgetApi):
     """Who is behind a ticket: profile, orders, history, manager."""
 
@@ -52,6 +79,12 @@ class ContextApi(WidgetApi):
         customer_id = serializers.IntegerField(required=False, min_value=1)
         page = serializers.IntegerField(required=False, min_value=1, max_value=500, default=1)
         refresh = serializers.BooleanField(required=False, default=False)
+        parts = serializers.ChoiceField(
+            choices=["all", "first"], required=False, default="all",
+            help_text="`first`: answer after one RetailCRM round-trip where the lookup allows "
+                      "(a customer found by e-mail: profile and orders), with `complete: "
+                      "false` and `next_url` for the rest; `all` (default): the complete "
+                      "context.")
 
         def validate(self, data):
             if not any(data.get(k) for k in ("email", "phone", "ticket_id", "order_number",
@@ -60,7 +93,8 @@ class ContextApi(WidgetApi):
                     "Give at least one of: email, phone, ticket_id, order_number, customer_id.")
             return data
 
-    @extend_schema(parameters=[ContextQuerySerializer], responses={200: dict})
+    @extend_schema(parameters=[ContextQuerySerializer],
+                   responses={200: ContextAnswerSerializer})
     def get(self, request):
         started = time.monotonic()
         params = self.ContextQuerySerializer(data=request.query_params)
@@ -87,14 +121,21 @@ class ContextApi(WidgetApi):
             shop=self.shop, email=data.get("email", ""), phone=data.get("phone", ""),
             order_number=data.get("order_number", ""), ticket=ticket, customer_id=customer_id,
             hde_user_id=ticket.user_id if ticket else None, page=data["page"],
-            refresh=data["refresh"], request_id=request_id,
+            refresh=data["refresh"], request_id=request_id, parts=data["parts"],
         )
         if ticket is not None and ticket.requester_error:
             # Answer with what is known, as the card page does.
             context.notice = " ".join(filter(None, [requester_notice(ticket), context.notice]))
         widget_request_record(shop=self.shop, request_id=request_id, channel="api",
                               started=started, context=context)
-        return Response(asdict(context))
+        answer = asdict(context)
+        if not context.complete:
+            query = request.query_params.copy()
+            query["parts"] = "all"
+            query.pop("refresh", None)  # the first step read afresh; the second follows it
+            answer["next_url"] = request.build_absolute_uri(
+                f"{request.path}?{query.urlencode()}")
+        return Response(answer)
 
 
 class _ActionApi(WidgetApi):

@@ -60,6 +60,16 @@ class Card:
         return getattr(self.context, "complete", True)
 
     @property
+    def orders_pending(self) -> range:
+        """Places kept for orders the second step will add (the customer's
+        own count says how many the page will hold), so the card does not
+        jump when they arrive."""
+        if self.complete:
+            return range(0)
+        ctx = self.context
+        return range(max(0, min(ORDERS_PAGE_SIZE, ctx.orders_total_count) - len(ctx.orders)))
+
+    @property
     def buckets(self) -> dict:
         return {name: [o for o in self.context.orders if o.bucket == name]
                 for name in ("active", "completed", "cancelled")}

@@ -48,8 +48,17 @@ def test_known_customer_with_framing_policy(portal_url, demo_shop, hde_emulator)
     assert "X-Frame-Options" not in response.headers
     logged = WidgetRequest.objects.get(shop=demo_shop)
     assert logged.outcome == "found" and not logged.cache_hit and logged.channel == "page"
+    # The first paint (found by e-mail): profile and orders; the rest has
+    # reserved places and is asked for by the page itself, as htmx does.
+    assert 'data-complete="no"' in response.text and "data-second-step" in response.text
+    assert "data-manager" not in response.text
+    rest = _open(f"{widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)}?part=rest",
+                 headers={"HX-Request": "true"})
+    assert 'id="slot-history"' in rest.text and "data-manager" in rest.text
+    assert 'id="slot-orders"' in rest.text and 'data-order="' in rest.text
+    assert "data-order-pending" not in rest.text
     again = _open(widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN))
-    assert _state(again) == "found"
+    assert _state(again) == "found" and 'data-complete="yes"' in again.text
     assert WidgetRequest.objects.filter(shop=demo_shop, cache_hit=True).count() == 1
 
 
