@@ -69,31 +69,48 @@ ORDERS_PAGE_SIZE = 20
 ORDER_BOOKS = ("delivery_types", "payment_types", "payment_statuses")
 
 
-# -- cache keys ---------------------------------------------------------------
-def _version(shop_id: int, customer_id: int) -> int:
-    return cache.get(f"ctxver:{shop_id}:{customer_id}", 0)
+# -- cache entries --------------------------------------------------------------
+# One entry per lookup and one per context page, each kept a day: the time
+# it stops being fresh is inside it, so the same entry serves the warm card
+# and, past that, the "last known data" answer of an outage. A cold card
+# writes one entry per step (the database cache costs a transaction per key).
+def _version_key(shop_id: int, customer_id: int) -> str:
+    return f"ctxver:{shop_id}:{customer_id}"
 
 
-def _context_key(shop_id, customer_id, page, version) -> str:
-    return f"ctx:{shop_id}:{customer_id}:{page}:{version}"
+def _context_key(shop_id, customer_id, page) -> str:
+    """{"version", "fresh_until", "stored_at", "context"}: fresh while the
+    customer's version (bumped when an order changes) is the one stored and
+    the shop's TTL has not passed."""
+    return f"ctx:{shop_id}:{customer_id}:{page}"
 
 
 def _lookup_key(shop_id, email, phone, order_number) -> str:
+    """{"id", "fresh_until", "first"}: the customer an identifier resolved
+    to; `first` is what a first paint found (see the module docstring)."""
     digest = hashlib.sha256(f"{email.lower()}|{phone}|{order_number}".encode()).hexdigest()
     return f"ctxlookup:{shop_id}:{digest[:32]}"
 
 
-def _first_key(shop_id, customer_id, version) -> str:
-    """What the first paint found, for the second step (see the docstring)."""
-    return f"ctxfirst:{shop_id}:{customer_id}:{version}"
+def lookup_customer_id(entry) -> int | None:
+    """The customer id of a lookup entry (also the bare id entries were)."""
+    if isinstance(entry, dict):
+        return entry.get("id")
+    return entry
 
 
+def _fresh(entry) -> bool:
+    return not isinstance(entry, dict) or entry.get("fresh_until", 0) > time.time()
+
+
+# The second step uses what the first found only this long after (the
+# browser asks for it at once; a later card reads the customer again).
 FIRST_TTL = 120
 
 
 def customer_context_invalidate(*, shop_id: int, customer_id: int) -> None:
     """Drop every cached page of a customer's context (an order changed)."""
-    cache.set(f"ctxver:{shop_id}:{customer_id}", time.time_ns(), None)
+    cache.set(_version_key(shop_id, customer_id), time.time_ns(), None)
 
 
 def _references_key(client) -> str:
@@ -157,6 +174,16 @@ def _not_found_context() -> CustomerContext:
                            notice=_("No such customer in this shop's RetailCRM store."))
 
 
+def _fresh_context(shop_id, customer_id, page) -> dict | None:
+    got = cache.get_many([_version_key(shop_id, customer_id),
+                          _context_key(shop_id, customer_id, page)])
+    entry = got.get(_context_key(shop_id, customer_id, page))
+    if (isinstance(entry, dict) and _fresh(entry)
+            and entry.get("version") == got.get(_version_key(shop_id, customer_id), 0)):
+        return entry["context"]
+    return None
+
+
 def customer_site_check(*, shop, customer_id: int, request_id: str = "") -> int | None:
     """Raise CustomerOutOfScope unless the customer exists in the shop's
     store: from a cached context when there is one, else one read. Every
@@ -167,7 +194,7 @@ def customer_site_check(*, shop, customer_id: int, request_id: str = "") -> int 
     posted."""
     from integration.vendors.retailcrm import RetailCrmClient
 
-    cached = cache.get(_context_key(shop.pk, customer_id, 1, _version(shop.pk, customer_id)))
+    cached = _fresh_context(shop.pk, customer_id, 1)
     if cached is not None and cached.get("customer"):
         site = cached["customer"].get("site", "")
         manager_id = cached["customer"].get("manager_id")
@@ -244,13 +271,16 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
     asked_for = customer_id is not None
     if customer_id is None and hde_user_id and use_memory:
         customer_id = _remembered(shop, hde_user_id)
-    found = None
-    if customer_id is None and not refresh and use_memory:
-        cached_lookup = cache.get(lookup_key)
-        if cached_lookup is not None:
-            customer_id = cached_lookup
+    got = cache.get_many([lookup_key, _references_key(client)])
+    lookup, refs = got.get(lookup_key), got.get(_references_key(client))
+    found, handed = None, None
+    if customer_id is None and not refresh and use_memory and lookup is not None \
+            and _fresh(lookup):
+        customer_id = lookup_customer_id(lookup)
+        first = lookup.get("first") if isinstance(lookup, dict) else None
+        if first and first["at"] > time.time() - FIRST_TTL:
+            handed = first
     first_step = parts == "first"
-    refs = cache.get(_references_key(client))
     if customer_id is None:
         try:
             found = _find(client, email=email, phone=phone, order_number=order_number,
@@ -260,7 +290,7 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
         except (ApiError, TimeoutError) as error:
             if raise_errors:
                 raise
-            stale_id = cache.get(lookup_key + ":stale")
+            stale_id = lookup_customer_id(lookup)
             if stale_id is None:
                 return CustomerContext(status=ContextStatus.UNAVAILABLE,
                                        notice=assembly.unavailable_notice(error))
@@ -269,47 +299,48 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
             if found.status != ContextStatus.FOUND:
                 return found.context
             customer_id = found.customer.id
-            ttl = settings.context_ttl_seconds
-            cache.set(lookup_key, customer_id, ttl)
-            cache.set(lookup_key + ":stale", customer_id, STALE_TTL)
+            if refs is None and found.refs is not None:
+                refs = found.refs_result() or None
             if hde_user_id:
                 _remember(shop, hde_user_id, customer_id)
+    paint_first = (first_step and found is not None and found.email_orders is not None
+                   and page == 1)
+    if found is not None and not paint_first:
+        _lookup_store(lookup_key, customer_id, settings)
 
-    # 2. Warm: the assembled context from the cache.
-    version = _version(shop.pk, customer_id)
-    key = _context_key(shop.pk, customer_id, page, version)
-    first_key = _first_key(shop.pk, customer_id, version)
-    handed = None
-    if not refresh:
-        got = cache.get_many([key, first_key] if found is None and page == 1 else [key])
-        cached, handed = got.get(key), got.get(first_key)
-        if cached is not None:
-            context = assembly.from_cache(cached)
-            if context.customer and not customer_site_allowed(shop=shop,
-                                                              site=context.customer.site):
-                if not asked_for and use_memory:
-                    return _search_again(shop, hde_user_id, lookup_key, arguments)
-                return _not_found_context()
-            context.pinned_order_number = order_number or context.pinned_order_number
-            return assembly.pin_order(context)
+    # 2. Warm: the assembled context from the cache (unless the first step
+    # just read the customer afresh: then the second fills from that).
+    version_key, key = _version_key(shop.pk, customer_id), _context_key(shop.pk, customer_id, page)
+    got = cache.get_many([version_key, key])
+    version, entry = got.get(version_key, 0), got.get(key)
+    entry = entry if isinstance(entry, dict) and "context" in entry else None
+    fresh = (entry is not None and _fresh(entry) and entry.get("version") == version
+             and not (handed and handed["at"] > entry.get("stored_at", 0)))
+    if not refresh and fresh:
+        if paint_first:
+            _lookup_store(lookup_key, customer_id, settings)
+        context = assembly.from_cache(entry["context"])
+        if context.customer and not customer_site_allowed(shop=shop,
+                                                          site=context.customer.site):
+            if not asked_for and use_memory:
+                return _search_again(shop, hde_user_id, lookup_key, arguments)
+            return _not_found_context()
+        context.pinned_order_number = order_number or context.pinned_order_number
+        return assembly.pin_order(context)
 
     # 2b. The first paint, when round-trip 1 brought the customer's orders.
-    if first_step and found is not None and found.email_orders is not None and page == 1:
-        refs = refs if refs is not None else found.refs_result()
-        context = _first_paint(client, shop, found, refs=refs, order_number=order_number,
+    if paint_first:
+        context = _first_paint(client, shop, found, refs=refs or {}, order_number=order_number,
                                today=today)
-        cache.set(first_key, {"customer": found.customer, "pinned": found.orders,
-                              "matched_by": found.matched_by}, FIRST_TTL)
-        if refresh:
-            cache.delete(key)  # the second step must not answer the copy refreshed away
+        _lookup_store(lookup_key, customer_id, settings, first={
+            "customer": found.customer, "pinned": found.orders,
+            "matched_by": found.matched_by, "at": time.time()})
         return assembly.pin_order(context)
 
     # 3. Cold: fill in parallel (the second step: from what the first found).
     if found is None and handed is not None:
         found = _Found(ContextStatus.FOUND, customer=handed["customer"],
                        matched_by=handed["matched_by"], orders=handed["pinned"])
-    elif refs is None and found is not None and found.refs is not None:
-        refs = found.refs_result() or None
     try:
         context = _fill(client, shop, settings, customer_id=customer_id,
                         customer=found.customer if found else None, page=page,
@@ -326,19 +357,27 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
     except (ApiError, TimeoutError) as error:
         if raise_errors:
             raise
-        stale = cache.get(f"ctxstale:{shop.pk}:{customer_id}:{page}")
-        if stale is None:
+        if entry is None:
             return CustomerContext(status=ContextStatus.UNAVAILABLE,
                                    notice=assembly.unavailable_notice(error))
-        context = assembly.from_cache(stale)
+        context = assembly.from_cache(entry["context"])
         context.notice = assembly.stale_notice(context, error)
         return assembly.pin_order(context)
     context.matched_by = found.matched_by if found else "remembered"
     if not context.notice:
-        serialised = asdict(context)
-        cache.set(key, serialised, settings.context_ttl_seconds)
-        cache.set(f"ctxstale:{shop.pk}:{customer_id}:{page}", serialised, STALE_TTL)
+        now = time.time()
+        cache.set(key, {"version": version, "stored_at": now,
+                        "fresh_until": now + settings.context_ttl_seconds,
+                        "context": asdict(context)}, STALE_TTL)
     return assembly.pin_order(context)
+
+
+def _lookup_store(lookup_key, customer_id, settings, *, first=None) -> None:
+    """One entry: the customer, fresh for the shop's TTL, kept a day for
+    outages; `first`: the first paint's hand-over to the second step."""
+    cache.set(lookup_key, {"id": customer_id, "first": first,
+                           "fresh_until": time.time() + settings.context_ttl_seconds},
+              STALE_TTL)
 
 
 def _search_again(shop, hde_user_id, lookup_key, arguments) -> CustomerContext:
@@ -347,7 +386,6 @@ def _search_again(shop, hde_user_id, lookup_key, arguments) -> CustomerContext:
     if hde_user_id:
         _forget(shop, hde_user_id)
     cache.delete(lookup_key)
-    cache.delete(lookup_key + ":stale")
     return customer_context_get(**{**arguments, "refresh": True}, use_memory=False)
 
 

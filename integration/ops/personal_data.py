@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from integration.core.shop_cache import cache_keys, shop_cache_erase, shop_cache_keys
-from integration.customers.context import _lookup_key
+from integration.customers.context import _lookup_key, lookup_customer_id
 from integration.models import (
     ApiCall,
     CustomerLink,
@@ -148,9 +148,9 @@ def customer_data_export(*, shop, email: str = "", phone: str = "",
         if any(args):
             key = _lookup_key(shop.pk, *args)
             found = cache.get(key)
-            if found:
+            if found and lookup_customer_id(found):
                 cached_lookups[key] = found
-                customer_ids.add(int(found))
+                customer_ids.add(int(lookup_customer_id(found)))
     ticket_infos = {}
     for key in cache_keys(f"ticketinfo:{shop.pk}:"):
         info = cache.get(key)
