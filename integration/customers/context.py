@@ -263,113 +263,118 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
     client = RetailCrmClient.for_connection(connection, interactive=interactive, event=event,
                                             request_id=request_id)
 
-    def remaining() -> float:
-        return max(0.05, deadline - (time.monotonic() - started))
+    # One bulk insert for the call log of the whole lookup (see
+    # BaseClient.call_log_batch), however many threads it fans out to.
+    with client.call_log_batch():
+        def remaining() -> float:
+            return max(0.05, deadline - (time.monotonic() - started))
 
-    # 1. Find the customer (remembered link, cached lookup, or parallel searches).
-    lookup_key = _lookup_key(shop.pk, email, phone, order_number)
-    asked_for = customer_id is not None
-    if customer_id is None and hde_user_id and use_memory:
-        customer_id = _remembered(shop, hde_user_id)
-    got = cache.get_many([lookup_key, _references_key(client)])
-    lookup, refs = got.get(lookup_key), got.get(_references_key(client))
-    found, handed = None, None
-    if customer_id is None and not refresh and use_memory and lookup is not None \
-            and _fresh(lookup):
-        customer_id = lookup_customer_id(lookup)
-        first = lookup.get("first") if isinstance(lookup, dict) else None
-        if first and first["at"] > time.time() - FIRST_TTL:
-            handed = first
-    first_step = parts == "first"
-    if customer_id is None:
+        # 1. Find the customer (remembered link, cached lookup, or parallel searches).
+        lookup_key = _lookup_key(shop.pk, email, phone, order_number)
+        asked_for = customer_id is not None
+        if customer_id is None and hde_user_id and use_memory:
+            customer_id = _remembered(shop, hde_user_id)
+        got = cache.get_many([lookup_key, _references_key(client)])
+        lookup, refs = got.get(lookup_key), got.get(_references_key(client))
+        found, handed = None, None
+        if customer_id is None and not refresh and use_memory and lookup is not None \
+                and _fresh(lookup):
+            customer_id = lookup_customer_id(lookup)
+            first = lookup.get("first") if isinstance(lookup, dict) else None
+            if first and first["at"] > time.time() - FIRST_TTL:
+                handed = first
+        first_step = parts == "first"
+        if customer_id is None:
+            try:
+                found = _find(client, email=email, phone=phone, order_number=order_number,
+                              timeout=remaining(), first_step=first_step,
+                              refs=None if refs is not None or not first_step
+                              else threaded(references_get, client, shop))
+            except (ApiError, TimeoutError) as error:
+                if raise_errors:
+                    raise
+                stale_id = lookup_customer_id(lookup)
+                if stale_id is None:
+                    return CustomerContext(status=ContextStatus.UNAVAILABLE,
+                                           notice=assembly.unavailable_notice(error))
+                customer_id = stale_id
+            else:
+                if found.status != ContextStatus.FOUND:
+                    return found.context
+                customer_id = found.customer.id
+                if refs is None and found.refs is not None:
+                    refs = found.refs_result() or None
+                if hde_user_id:
+                    _remember(shop, hde_user_id, customer_id)
+        paint_first = (first_step and found is not None and found.email_orders is not None
+                       and page == 1)
+        if found is not None and not paint_first:
+            _lookup_store(lookup_key, customer_id, settings)
+
+        # 2. Warm: the assembled context from the cache (unless the first step
+        # just read the customer afresh: then the second fills from that).
+        version_key = _version_key(shop.pk, customer_id)
+        key = _context_key(shop.pk, customer_id, page)
+        got = cache.get_many([version_key, key])
+        version, entry = got.get(version_key, 0), got.get(key)
+        entry = entry if isinstance(entry, dict) and "context" in entry else None
+        fresh = (entry is not None and _fresh(entry) and entry.get("version") == version
+                 and not (handed and handed["at"] > entry.get("stored_at", 0)))
+        if not refresh and fresh:
+            if paint_first:
+                _lookup_store(lookup_key, customer_id, settings)
+            context = assembly.from_cache(entry["context"])
+            if context.customer and not customer_site_allowed(shop=shop,
+                                                              site=context.customer.site):
+                if not asked_for and use_memory:
+                    return _search_again(shop, hde_user_id, lookup_key, arguments)
+                return _not_found_context()
+            context.pinned_order_number = order_number or context.pinned_order_number
+            return assembly.pin_order(context)
+
+        # 2b. The first paint, when round-trip 1 brought the customer's orders.
+        if paint_first:
+            context = _first_paint(client, shop, found, refs=refs or {}, order_number=order_number,
+                                   today=today)
+            _lookup_store(lookup_key, customer_id, settings, first={
+                "customer": found.customer, "pinned": found.orders,
+                "matched_by": found.matched_by, "at": time.time()})
+            return assembly.pin_order(context)
+
+        # 3. Cold: fill in parallel (the second step: from what the first found).
+        if found is None and handed is not None:
+            found = _Found(ContextStatus.FOUND, customer=handed["customer"],
+                           matched_by=handed["matched_by"], orders=handed["pinned"])
         try:
-            found = _find(client, email=email, phone=phone, order_number=order_number,
-                          timeout=remaining(), first_step=first_step,
-                          refs=None if refs is not None or not first_step
-                          else threaded(references_get, client, shop))
+            context = _fill(client, shop, settings, customer_id=customer_id,
+                            customer=found.customer if found else None, page=page,
+                            order_number=order_number, refs=refs,
+                            pinned_orders=found.orders if found else None,
+                            hde_user_id=((hde_user_id or ticket.user_id) if with_hde_history
+                                         else None),
+                            timeout=remaining(), today=today)
+        except ApiNotFound:
+            if not asked_for and found is None and use_memory:
+                return _search_again(shop, hde_user_id, lookup_key, arguments)
+            if raise_errors:
+                raise
+            return _not_found_context()
         except (ApiError, TimeoutError) as error:
             if raise_errors:
                 raise
-            stale_id = lookup_customer_id(lookup)
-            if stale_id is None:
+            if entry is None:
                 return CustomerContext(status=ContextStatus.UNAVAILABLE,
                                        notice=assembly.unavailable_notice(error))
-            customer_id = stale_id
-        else:
-            if found.status != ContextStatus.FOUND:
-                return found.context
-            customer_id = found.customer.id
-            if refs is None and found.refs is not None:
-                refs = found.refs_result() or None
-            if hde_user_id:
-                _remember(shop, hde_user_id, customer_id)
-    paint_first = (first_step and found is not None and found.email_orders is not None
-                   and page == 1)
-    if found is not None and not paint_first:
-        _lookup_store(lookup_key, customer_id, settings)
-
-    # 2. Warm: the assembled context from the cache (unless the first step
-    # just read the customer afresh: then the second fills from that).
-    version_key, key = _version_key(shop.pk, customer_id), _context_key(shop.pk, customer_id, page)
-    got = cache.get_many([version_key, key])
-    version, entry = got.get(version_key, 0), got.get(key)
-    entry = entry if isinstance(entry, dict) and "context" in entry else None
-    fresh = (entry is not None and _fresh(entry) and entry.get("version") == version
-             and not (handed and handed["at"] > entry.get("stored_at", 0)))
-    if not refresh and fresh:
-        if paint_first:
-            _lookup_store(lookup_key, customer_id, settings)
-        context = assembly.from_cache(entry["context"])
-        if context.customer and not customer_site_allowed(shop=shop,
-                                                          site=context.customer.site):
-            if not asked_for and use_memory:
-                return _search_again(shop, hde_user_id, lookup_key, arguments)
-            return _not_found_context()
-        context.pinned_order_number = order_number or context.pinned_order_number
+            context = assembly.from_cache(entry["context"])
+            context.notice = assembly.stale_notice(context, error)
+            return assembly.pin_order(context)
+        context.matched_by = found.matched_by if found else "remembered"
+        if not context.notice:
+            now = time.time()
+            cache.set(key, {"version": version, "stored_at": now,
+                            "fresh_until": now + settings.context_ttl_seconds,
+                            "context": asdict(context)}, STALE_TTL)
         return assembly.pin_order(context)
-
-    # 2b. The first paint, when round-trip 1 brought the customer's orders.
-    if paint_first:
-        context = _first_paint(client, shop, found, refs=refs or {}, order_number=order_number,
-                               today=today)
-        _lookup_store(lookup_key, customer_id, settings, first={
-            "customer": found.customer, "pinned": found.orders,
-            "matched_by": found.matched_by, "at": time.time()})
-        return assembly.pin_order(context)
-
-    # 3. Cold: fill in parallel (the second step: from what the first found).
-    if found is None and handed is not None:
-        found = _Found(ContextStatus.FOUND, customer=handed["customer"],
-                       matched_by=handed["matched_by"], orders=handed["pinned"])
-    try:
-        context = _fill(client, shop, settings, customer_id=customer_id,
-                        customer=found.customer if found else None, page=page,
-                        order_number=order_number, refs=refs,
-                        pinned_orders=found.orders if found else None,
-                        hde_user_id=(hde_user_id or ticket.user_id) if with_hde_history else None,
-                        timeout=remaining(), today=today)
-    except ApiNotFound:
-        if not asked_for and found is None and use_memory:
-            return _search_again(shop, hde_user_id, lookup_key, arguments)
-        if raise_errors:
-            raise
-        return _not_found_context()
-    except (ApiError, TimeoutError) as error:
-        if raise_errors:
-            raise
-        if entry is None:
-            return CustomerContext(status=ContextStatus.UNAVAILABLE,
-                                   notice=assembly.unavailable_notice(error))
-        context = assembly.from_cache(entry["context"])
-        context.notice = assembly.stale_notice(context, error)
-        return assembly.pin_order(context)
-    context.matched_by = found.matched_by if found else "remembered"
-    if not context.notice:
-        now = time.time()
-        cache.set(key, {"version": version, "stored_at": now,
-                        "fresh_until": now + settings.context_ttl_seconds,
-                        "context": asdict(context)}, STALE_TTL)
-    return assembly.pin_order(context)
 
 
 def _lookup_store(lookup_key, customer_id, settings, *, first=None) -> None:
@@ -422,6 +427,9 @@ def _find(client, *, email, phone, order_number, timeout, first_step=False,
     means the first paint waits for the second step); `refs`: the books'
     future, read beside them when they were not cached."""
     searches, extras = {}, {}
+    # The round-trip's slots in one step, before anything leaves.
+    client.slots_ahead(bool(email) + bool(phone) + bool(order_number)
+                       + bool(first_step and email))
     if email:
         searches["email"] = threaded(client.customers_by_email, email)
     if phone:
@@ -527,6 +535,15 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     when it ran (otherwise the order is searched for here)."""
     if customer is not None and not assembly.customer_whole(customer):
         customer = None
+    # Every active order, however old: the newest page alone hid an order
+    # still in delivery behind twenty newer ones. In parallel, when the
+    # status book is known, and only where the first page cannot hold all.
+    active_codes = active_status_codes(client, refs) if page == 1 else []
+    active = bool(active_codes) and (customer is None
+                                     or customer.orders_count > ORDERS_PAGE_SIZE)
+    pinned_wanted = bool(order_number) and pinned_orders is None
+    # The round-trip's slots in one step: orders, notes and the optional reads.
+    client.slots_ahead(2 + (customer is None) + active + pinned_wanted)
     jobs = {
         "orders": threaded(client.customer_orders_newest, customer_id, limit=ORDERS_PAGE_SIZE,
                             page=page),
@@ -536,13 +553,9 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
         jobs["refs"] = threaded(references_get, client, shop)
     if customer is None:
         jobs["customer"] = threaded(client.customer, customer_id)
-    # Every active order, however old: the newest page alone hid an order
-    # still in delivery behind twenty newer ones. In parallel, when the
-    # status book is known, and only where the first page cannot hold all.
-    active_codes = active_status_codes(client, refs) if page == 1 else []
-    if active_codes and (customer is None or customer.orders_count > ORDERS_PAGE_SIZE):
+    if active:
         jobs["active"] = threaded(client.customer_orders_in_statuses, customer_id, active_codes)
-    if order_number and pinned_orders is None:
+    if pinned_wanted:
         jobs["pinned"] = threaded(client.orders_by_number, order_number)
     if hde_user_id and getattr(shop, "helpdeskeddy", None) is not None:
         jobs["tickets"] = threaded(assembly.previous_tickets, shop, hde_user_id,

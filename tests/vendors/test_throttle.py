@@ -324,3 +324,17 @@ def test_limit_holds_across_processes(backend, tmp_path):
     assert len(grants) == total
     assert_sliding_window(grants, limit=limit, window=window)
     assert max(grants) - min(grants) >= (total // limit - 1) * window - RECORD_ROUNDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_slots_taken_together_count_as_that_many_requests(backend):
+    """A round-trip's slots taken in one step (`count`, BaseClient.slots_ahead)
+    fill the window like as many single grants: three then three at a
+    5-per-0.5-s budget means the second three wait for the first to leave."""
+    budget = throttle.Budget(limit=5, window=0.5, interactive_reserve=0)
+    first = throttle.acquire(KEY, budget, interactive=True, count=3)
+    second = throttle.acquire(KEY, budget, interactive=True, count=3, max_wait=5)
+    assert_sliding_window([first] * 3 + [second] * 3, limit=5, window=0.5)
+    throttle.acquire(KEY, budget, interactive=True, count=2, max_wait=0)  # 3 + 2 fit
+    with pytest.raises(ThrottleExhausted):  # the window is full: no wait allowed
+        throttle.acquire(KEY, budget, interactive=True, count=1, max_wait=0)
