@@ -19,6 +19,18 @@ an allow-list by host *name* that also opens private addresses, and our own
 error tree), and the override is one method (`_new_conn`) of urllib3's public
 connection classes, installed through requests' documented adapter hook.
 
+Connections are kept alive across clients: every client used to build its
+own session, so each card opened a new connection per request (measured:
+DNS, socket and connect were the largest single cost of our own time per
+card against the emulator, and against a real HTTPS account each is a TLS
+handshake: one or two more round-trips before the first byte). The pools
+are shared per process (`_shared_pool_manager`), a child process never
+keeps its parent's sockets (`os.register_at_fork`), and a socket idle
+longer than `REUSE_IDLE_SECONDS` is closed and opened afresh, through the
+same check, rather than reused: well inside any server's keep-alive, so a
+request (a POST, which is never retried) does not meet a socket the server
+already closed, and a policy change reaches new sockets within a second.
+
 Also here, because the session is where they happen:
 - redirects to another origin are refused before anything is sent there (a
   same-origin redirect is followed for GETs: same origin, same key scope,
@@ -28,12 +40,16 @@ Also here, because the session is where they happen:
   attach someone else's credentials.
 """
 
+import os
 import socket
 import sys
+import threading
+import time
 from urllib.parse import urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
@@ -42,6 +58,8 @@ from urllib3.util import connection as urllib3_connection
 from integration.core import outbound_policy as policy
 
 MAX_REDIRECTS = 3
+REUSE_IDLE_SECONDS = 1.0
+SHARED_POOLS = 64  # hosts kept at once (one per vendor account)
 
 
 class _GuardedConnectionMixin:
@@ -81,22 +99,72 @@ class GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
     pass
 
 
-class GuardedHTTPConnectionPool(HTTPConnectionPool):
+class _FreshSocketsPoolMixin:
+    """A pooled socket idle longer than REUSE_IDLE_SECONDS is closed; the
+    connection then opens a new one (through `_new_conn`) when used."""
+
+    def _get_conn(self, timeout=None):
+        conn = super()._get_conn(timeout)
+        idle_since = getattr(conn, "portal_idle_since", None)
+        if idle_since is not None and time.monotonic() - idle_since > REUSE_IDLE_SECONDS:
+            conn.close()
+        return conn
+
+    def _put_conn(self, conn):
+        if conn is not None:
+            conn.portal_idle_since = time.monotonic()
+        super()._put_conn(conn)
+
+
+class GuardedHTTPConnectionPool(_FreshSocketsPoolMixin, HTTPConnectionPool):
     ConnectionCls = GuardedHTTPConnection
 
 
-class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+class GuardedHTTPSConnectionPool(_FreshSocketsPoolMixin, HTTPSConnectionPool):
     ConnectionCls = GuardedHTTPSConnection
 
 
-class GuardedAdapter(HTTPAdapter):
-    """requests adapter whose pools open only policy-checked sockets."""
+_shared_managers: dict = {}
+_shared_lock = threading.Lock()
 
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnectionPool,
-        }
+
+def _forget_parent_sockets():
+    _shared_managers.clear()
+
+
+os.register_at_fork(after_in_child=_forget_parent_sockets)
+
+
+def _shared_pool_manager(maxsize: int, block: bool, **pool_kwargs) -> PoolManager:
+    """The process's pool manager for these pool settings (see the module
+    docstring): sockets are pooled per scheme, host and port, never per
+    tenant; requests carry their own key header."""
+    key = (maxsize, block, tuple(sorted(pool_kwargs.items())))
+    with _shared_lock:
+        manager = _shared_managers.get(key)
+        if manager is None:
+            manager = PoolManager(num_pools=SHARED_POOLS, maxsize=maxsize, block=block,
+                                  **pool_kwargs)
+            manager.pool_classes_by_scheme = {
+                "http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnectionPool,
+            }
+            _shared_managers[key] = manager
+        return manager
+
+
+class GuardedAdapter(HTTPAdapter):
+    """requests adapter whose pools open only policy-checked sockets, shared
+    by every client of the process."""
+
+    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
+        self._pool_connections, self._pool_maxsize, self._pool_block = (
+            connections, maxsize, block)
+        self.poolmanager = _shared_pool_manager(maxsize, block, **pool_kwargs)
+
+    def close(self):
+        """The pools are the process's, not this adapter's: left open."""
+        for proxy in self.proxy_manager.values():
+            proxy.clear()
 
     def proxy_manager_for(self, proxy, **proxy_kwargs):
         raise policy.Refused(policy.ADDRESS, "proxies are not used for vendor calls")
