@@ -482,25 +482,46 @@ class RetailCrmProbe:
 
         def ids(params):
             body = self.get("/api/v5/orders", {**params, "limit": 100})
-            return {o.get("id") for o in body.get("orders") or [] if isinstance(o, dict)}
+            found = {o.get("id") for o in body.get("orders") or [] if isinstance(o, dict)}
+            total = int((body.get("pagination") or {}).get("totalCount") or len(found))
+            return found, total
 
-        own = ids({"filter[customerId]": customer["id"]})
-        by_email = ids({"filter[email]": customer["email"]})
+        own, own_total = ids({"filter[customerId]": customer["id"]})
+        by_email, email_total = ids({"filter[email]": customer["email"]})
+        _, everything = ids({})
         name = str(customer.get("lastName") or customer.get("firstName") or "")
-        by_name = ids({"filter[customer]": name}) if name else set()
+        by_name = ids({"filter[customer]": name})[0] if name else set()
         line.see(gettext_noop("Customer %(id)s: %(own)s orders by customer id; by e-mail "
                               "%(email)s (%(email_own)s of them theirs); by name %(name)s "
                               "(%(name_own)s of them theirs)"),
-                 id=customer["id"], own=len(own), email=len(by_email),
+                 id=customer["id"], own=own_total, email=email_total,
                  email_own=len(by_email & own), name=len(by_name), name_own=len(by_name & own))
-        if by_email == own and own <= by_name:
-            line.holds(text(gettext_noop("Both filters find the customer's orders (the portal "
-                                         "lists orders by customer id and does not depend on "
-                                         "them).")))
+        # What the card's first paint can expect of filter[email]: the
+        # answer decides whether it is asked at all.
+        if email_total == everything and own_total < everything:
+            answer = facts.FILTER_IGNORED
+            line.differs(text(gettext_noop(
+                "The account ignores the e-mail filter on orders (it answers every order): "
+                "the card shows the orders after its second round-trip, by customer id.")))
+            line.switched.append(text(gettext_noop(
+                "The card no longer asks for orders by e-mail.")))
+        elif own <= by_email:
+            answer = facts.FILTER_CUSTOMER_ORDERS
+            line.holds(text(gettext_noop(
+                "The e-mail filter finds the customer's orders: the card shows them after "
+                "one round-trip (only the found customer's; the rest are checked by customer "
+                "id).")))
         else:
-            line.differs(text(gettext_noop("The filters match otherwise than by the customer; "
-                                           "the portal lists orders by customer id and does not "
-                                           "depend on them.")))
+            answer = facts.FILTER_PART
+            line.differs(text(gettext_noop(
+                "The e-mail filter finds only some of the customer's orders (those placed "
+                "with this e-mail): the card shows them first and the others after its second "
+                "round-trip, by customer id.")))
+        if by_email - own:
+            line.see(gettext_noop("%(n)s orders of other customers match this e-mail; the card "
+                                  "never shows them as this customer's"), n=len(by_email - own))
+        facts.fact_set(self.connection, facts.RC_ORDER_EMAIL_FILTER, answer, source="probe",
+                       own=own_total, matched=email_total)
 
     def order_customer(self, line: Line):
         body = self.get("/api/v5/orders", {"limit": 20})

@@ -108,6 +108,8 @@ RC_VARIANTS = [
     ("payments_shape", "list", "rc.order_customer", HOLDS),
     ("auth_error_status", "401", "rc.api", HOLDS),
     ("extended_status_groups", "ignored", "rc.references", HOLDS),
+    ("order_email_filter", "customer_email", "rc.orders_filters", HOLDS),
+    ("order_email_filter", "ignored", "rc.orders_filters", DIFFERS),
 ]
 # Differences the portal works around (the rest need the deployer, or the
 # lookup code, to act). Not the phone under `whole_number` or `prefix`: the
@@ -115,7 +117,7 @@ RC_VARIANTS = [
 # builds finds (only the customer's own spelling does), so it is reported as
 # needing attention.
 TOLERATED = {"rc.history", "rc.rights", "rc.settings", "rc.order_customer",
-             "rc.orders_order"}
+             "rc.orders_order", "rc.orders_filters"}
 
 
 @pytest.mark.parametrize("switch, value, check, expected", RC_VARIANTS)
@@ -127,6 +129,10 @@ def test_each_retailcrm_answer_is_reported(demo_shop, switch, value, check, expe
     others = {c: o for c, o in outcomes.items() if c != check and o != HOLDS}
     assert others == {}, [line.as_dict() for line in lines if line.check in others]
     line = next(line for line in lines if line.check == check)
+    if check == "rc.orders_filters":  # remembered: the card's first paint asks accordingly
+        assert facts.fact_answer(demo_shop.retailcrm, facts.RC_ORDER_EMAIL_FILTER) == {
+            "customer_email": facts.FILTER_CUSTOMER_ORDERS, "ignored": facts.FILTER_IGNORED,
+        }[value]
     if expected == DIFFERS:
         assert line.tolerated is (check in TOLERATED)
         shown = line_view(line.as_dict())
