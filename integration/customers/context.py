@@ -56,6 +56,7 @@ from integration.customers.types import (
     TicketInfo,
 )
 from integration.models import ShopSettings
+from integration.vendors import facts
 from integration.vendors.errors import ApiError, ApiNotFound
 
 logger = logging.getLogger("integration.context")
@@ -427,9 +428,10 @@ def _find(client, *, email, phone, order_number, timeout, first_step=False,
     means the first paint waits for the second step); `refs`: the books'
     future, read beside them when they were not cached."""
     searches, extras = {}, {}
+    ask_orders = bool(first_step and email) and facts.fact_answer(
+        client.connection, facts.RC_ORDER_EMAIL_FILTER) != facts.FILTER_IGNORED
     # The round-trip's slots in one step, before anything leaves.
-    client.slots_ahead(bool(email) + bool(phone) + bool(order_number)
-                       + bool(first_step and email))
+    client.slots_ahead(bool(email) + bool(phone) + bool(order_number) + ask_orders)
     if email:
         searches["email"] = threaded(client.customers_by_email, email)
     if phone:
@@ -439,7 +441,7 @@ def _find(client, *, email, phone, order_number, timeout, first_step=False,
     if not searches:
         return _Found(ContextStatus.UNKNOWN, context=CustomerContext(
             status=ContextStatus.UNKNOWN, notice=_("The ticket has no e-mail, phone or order.")))
-    if first_step and email:
+    if ask_orders:
         extras["email_orders"] = threaded(client.orders_by_email, email)
     if refs is not None:
         extras["refs"] = refs

@@ -262,8 +262,10 @@ class BaseClient:
         url = f"{self.base_url}{path}"
         knobs = settings.INTEGRATION
         timeout = timeout or (knobs["HTTP_CONNECT_TIMEOUT"], knobs["HTTP_READ_TIMEOUT"])
-        prepared_path, personal = call_log.scrub_url(
-            requests.Request(method, url, params=params).prepare().url, self.log_params)
+        # Prepared once: the URL the log keeps is the one sent.
+        prepared = self.session.prepare_request(requests.Request(
+            method, url, params=params, data=data, json=json_body))
+        prepared_path, personal = call_log.scrub_url(prepared.url, self.log_params)
         self._local.path = prepared_path
         self._local.personal = personal
         self._local.rate_limit_remaining = None
@@ -272,10 +274,8 @@ class BaseClient:
         self._slot()
         self._local.started = time.monotonic()
         try:
-            response = self.session.request(
-                method, url, params=params, data=data, json=json_body, timeout=timeout,
-                allow_redirects=method == "GET",
-            )
+            response = self.session.send(prepared, timeout=timeout,
+                                         allow_redirects=method == "GET")
         except outbound_policy.Refused as refused:
             self._refused(method, prepared_path, refused)
         except requests.Timeout as exc:

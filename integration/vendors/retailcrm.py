@@ -437,7 +437,7 @@ class RetailCrmClient(BaseClient):
                    for number in range(2, last + 1)]
         return [*first.items, *(order for future in futures for order in future.result().items)]
 
-    def orders_by_email(self, email: str, *, limit: int = 20) -> list[Order] | None:
+    def orders_by_email(self, email: str, *, limit: int = 20) -> list[Order]:
         """Up to `limit` orders that `filter[email]` finds for this address,
         in the shop's store: the card's first paint, asked in the same
         round-trip as the customer search.
@@ -446,16 +446,10 @@ class RetailCrmClient(BaseClient):
         e-mail, the customer's, part of either, or nothing when the server
         ignores it), so the answer is only *candidates*: the caller keeps
         the orders whose embedded customer is the customer it found, and
-        reconciles by customer id afterwards. None (no request) once the
-        probe found that the account ignores the filter (`order_email_filter`
-        fact: the answer would be any orders at all)."""
-        from integration.vendors import facts
-
-        written = email.strip()
-        if not written or facts.fact_answer(
-                self.connection, facts.RC_ORDER_EMAIL_FILTER) == facts.FILTER_IGNORED:
-            return None
-        body = self._get("/api/v5/orders", {"filter[email]": written, "limit": limit,
+        reconciles by customer id afterwards; it does not ask at all once
+        the probe found that the account ignores the filter (the
+        `order_email_filter` fact: the answer would be any orders)."""
+        body = self._get("/api/v5/orders", {"filter[email]": email.strip(), "limit": limit,
                                              **self._site_filter()})
         return [parsing.parse_order(raw, self.tz) for raw in body.get("orders") or []]
 
