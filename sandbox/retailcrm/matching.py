@@ -21,7 +21,7 @@ rule follows the account's switches (sandbox.retailcrm.behaviour):
 
 import re
 
-from django.db.models import F, TextField, Value
+from django.db.models import TextField, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower, StrIndex
 
@@ -79,9 +79,11 @@ def by_email(account, rows, needle: str):
         # alike (LIKE does not on SQLite).
         return stored.annotate(_at=StrIndex("_email", Value(raw))).filter(_at__gt=0)
     if any(f.name == "email" for f in rows.model._meta.fields):
-        lowered = rows.annotate(_email=F("email"))  # customers and orders keep it lower-cased
-    else:
-        lowered = rows.annotate(_email=Lower(KT("doc__email")))
+        # Customers and orders keep it lower-cased in an indexed column.
+        if exact:
+            return rows.filter(email=raw.lower())
+        return rows.filter(email__contains=raw.lower())
+    lowered = rows.annotate(_email=Lower(KT("doc__email")))
     if exact:
         return lowered.filter(_email=raw.lower())
     return lowered.filter(_email__contains=raw.lower())

@@ -191,7 +191,8 @@ class Order(AccountOwned):
             models.Index(fields=["account", "customer_crm_id", "-created_at"]),
             models.Index(fields=["account", "number"]),
             models.Index(fields=["account", "status"]),
-            models.Index(fields=["account", "email"]),
+            # Covers filter[email] with the store filter and the list's order.
+            models.Index(fields=["account", "email", "site", "created_at", "crm_id"]),
         ]
 
     def __str__(self):
