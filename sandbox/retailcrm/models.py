@@ -191,8 +191,13 @@ class Order(AccountOwned):
             models.Index(fields=["account", "customer_crm_id", "-created_at"]),
             models.Index(fields=["account", "number"]),
             models.Index(fields=["account", "status"]),
-            # Covers filter[email] with the store filter and the list's order.
+            # Cover the card's lists (filter[email]; filter[customerId], with
+            # extendedStatus) with the store filter and the list's order: an
+            # order's large document precedes its other columns, so reading
+            # rows to filter or count them costs every document's pages.
             models.Index(fields=["account", "email", "site", "created_at", "crm_id"]),
+            models.Index(fields=["account", "customer_crm_id", "site", "status", "created_at",
+                                 "crm_id"]),
         ]
 
     def __str__(self):
