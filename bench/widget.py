@@ -144,12 +144,13 @@ def main():
         settings.INTEGRATION = {**settings.INTEGRATION, "RETAILCRM_RATE_LIMIT": 8}
         from integration.models import ApiCall
 
-        ours, our_calls = [], 0
+        firsts, ours, our_calls = [], [], 0
         for _ in range(args.naive_runs):
             time.sleep(1.1)  # an operator opens a card, not ten per second
             before = ApiCall.objects.count()
-            _, cold, _ = measure_ours(shop, SIZES["1,000"], 1, 0)
+            first, cold, _ = measure_ours(shop, SIZES["1,000"], 1, 0)
             our_calls = ApiCall.objects.count() - before
+            firsts.extend(first)
             ours.extend(cold)
         naive, calls, orders = [], 0, 0
         for _ in range(args.naive_runs):
@@ -160,12 +161,14 @@ def main():
             naive.append((time.perf_counter() - started) * 1000)
         print(f"\n1,000-order customer, rate limit on (10 rps emulator; naive paced at "
               f"< 10 rps), {args.naive_runs} runs each")
-        print(table(["approach", "requests", "p50 ms", "max ms"], [
-            ["portal (cold, both steps)", str(our_calls), f"{p50(ours):.0f}", f"{max(ours):.0f}"],
+        print(table(["approach", "requests", "p50 ms", "max ms", "naive p50 / this p50"], [
+            ["portal first paint", "", f"{p50(firsts):.0f}", f"{max(firsts):.0f}",
+             f"{p50(naive) / p50(firsts):.0f}×"],
+            ["portal complete card (both steps)", str(our_calls), f"{p50(ours):.0f}",
+             f"{max(ours):.0f}", f"{p50(naive) / p50(ours):.0f}×"],
             [f"naive official client ({orders} orders)", str(calls), f"{p50(naive):.0f}",
-             f"{max(naive):.0f}"],
+             f"{max(naive):.0f}", "1×"],
         ]))
-        print(f"speed-up: {p50(naive) / p50(ours):.0f}×")
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -60,6 +60,16 @@ class Card:
         return getattr(self.context, "complete", True)
 
     @property
+    def manager_ready(self) -> bool:
+        """The manager is painted with the first step when the users book
+        (cached, or read beside the first round-trip) names them, or the
+        customer has none: the slot above the orders then never changes
+        height when the rest arrives."""
+        customer = self.context.customer
+        return (self.complete or self.context.manager is not None
+                or (customer is not None and customer.manager_id is None))
+
+    @property
     def orders_pending(self) -> range:
         """Places kept for orders the second step will add (the customer's
         own count says how many the page will hold), so the card does not

@@ -51,7 +51,8 @@ def test_known_customer_with_framing_policy(portal_url, demo_shop, hde_emulator)
     # The first paint (found by e-mail): profile and orders; the rest has
     # reserved places and is asked for by the page itself, as htmx does.
     assert 'data-complete="no"' in response.text and "data-second-step" in response.text
-    assert "data-manager" not in response.text
+    assert 'id="slot-history"' in response.text and "history-list\"><p class=\"skeleton" \
+        in response.text
     rest = _open(f"{widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)}?part=rest",
                  headers={"HX-Request": "true"})
     assert 'id="slot-history"' in rest.text and "data-manager" in rest.text
