@@ -275,8 +275,11 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
         asked_for = customer_id is not None
         if customer_id is None and hde_user_id and use_memory:
             customer_id = _remembered(shop, hde_user_id)
-        got = cache.get_many([lookup_key, _references_key(client)])
-        lookup, refs = got.get(lookup_key), got.get(_references_key(client))
+        refs_key = _references_key(client)
+        # The reference books are read only on the way to RetailCRM: a warm
+        # card needs neither them nor their unpickling.
+        lookup = cache.get(lookup_key) if customer_id is None else None
+        refs, refs_read = None, False
         found, handed = None, None
         if customer_id is None and not refresh and use_memory and lookup is not None \
                 and _fresh(lookup):
@@ -286,6 +289,7 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                 handed = first
         first_step = parts == "first"
         if customer_id is None:
+            refs, refs_read = cache.get(refs_key), True
             try:
                 found = _find(client, email=email, phone=phone, order_number=order_number,
                               timeout=remaining(), first_step=first_step,
@@ -332,6 +336,9 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                 return _not_found_context()
             context.pinned_order_number = order_number or context.pinned_order_number
             return assembly.pin_order(context)
+
+        if not refs_read:
+            refs = cache.get(refs_key)
 
         # 2b. The first paint, when round-trip 1 brought the customer's orders.
         if paint_first:
