@@ -42,6 +42,10 @@ class OrderWatch(models.Model):
     # A poll holds the shop with one conditional UPDATE of this column; the
     # exact value is also the holder's token (see services.order_watch).
     lease_until = models.DateTimeField(_("poll lease until"), null=True, blank=True)
+    # Set by the fan-out when it queues a poll, cleared when the poll takes
+    # the lease: a shop whose poll still waits in the queue is not queued
+    # again, so a queue that falls behind never grows (bench/scale.py).
+    queued_at = models.DateTimeField(_("poll queued at"), null=True, blank=True)
     # RetailCRM status codes. None: not chosen yet, so the first poll picks
     # DEFAULT_PROBLEM_STATUS if the account has it; [] means "none".
     problem_statuses = models.JSONField(_("problem statuses"), null=True, blank=True)
