@@ -16,6 +16,8 @@ from django.utils.translation import gettext
 
 from integration.vendors.errors import ApiError, people_text
 
+FAILURE_TTL = 60  # seconds a failed read is remembered
+
 
 @dataclass
 class RetailCrmChoices:
@@ -57,6 +59,9 @@ def retailcrm_choices_get(*, shop) -> RetailCrmChoices:
         return RetailCrmChoices(error=gettext("RetailCRM is not connected for this shop."))
     client = RetailCrmClient.for_connection(connection, interactive=True)
     own_key = f"rcrm-choices:v1:{connection.identity}"
+    down = cache.get(own_key + ":down")
+    if down:  # failed a moment ago: the page must not wait for it on every render
+        return RetailCrmChoices(error=down)
     try:
         refs = cache.get(references_key(client)) or cache.get(own_key)
         if refs is None:
@@ -64,9 +69,10 @@ def retailcrm_choices_get(*, shop) -> RetailCrmChoices:
                     "status_groups": client.status_groups()}
             cache.set(own_key, refs, REFERENCE_TTL)
     except ApiError as error:
-        return RetailCrmChoices(error=gettext(
-            "RetailCRM lists are unavailable (%(reason)s); type ids instead.")
-            % {"reason": people_text(error)})
+        text = gettext("RetailCRM lists are unavailable (%(reason)s); type ids instead.") % {
+            "reason": people_text(error)}
+        cache.set(own_key + ":down", text, FAILURE_TTL)
+        return RetailCrmChoices(error=text)
     users = sorted((user for user in refs.get("users") or [] if user.active),
                    key=lambda user: user.full_name.casefold())
     return RetailCrmChoices(

@@ -34,6 +34,8 @@ PICKED = {
     "hde_field_id": ("hde", "custom_fields"), "set_field_id": ("hde", "custom_fields"),
     "fallback_manager_id": ("retailcrm", "managers"),
 }
+# Labels for picked fields whose stored label speaks of an id.
+PICKED_LABELS = {"fallback_manager_id": _("Fallback RetailCRM manager")}
 
 
 def with_hde_pickers(form_class, shop):
@@ -67,7 +69,7 @@ def with_hde_pickers(form_class, shop):
                     options.append((str(current), gettext("(no longer in the list)")))
                 self.fields[name] = forms.TypedChoiceField(
                     choices=options, coerce=int, empty_value=None, required=original.required,
-                    label=original.label, help_text=original.help_text)
+                    label=PICKED_LABELS.get(name, original.label), help_text=original.help_text)
 
     return PickerForm
 

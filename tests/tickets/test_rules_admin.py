@@ -131,3 +131,32 @@ def test_other_agency_cannot_see_or_run_rules_of_this_shop(client, demo_shop, ma
                      {"shop": demo_shop.pk, "limit": 5})
     assert "dry-run" not in dry.content.decode()  # the shop is not a valid choice
     assert "Select a valid choice" in dry.content.decode()
+
+
+def test_other_agency_cannot_test_this_shops_connections_or_dry_run_it(
+        client, demo_shop, make_agency, make_member):
+    from integration.models import ApiCall
+
+    stranger = make_member(make_agency("Stranger agency"), Role.ADMIN, username="stranger2")
+    client.force_login(stranger)
+    calls = ApiCall.objects.count()
+    url = reverse("admin:integration_shop_connection_test", args=[demo_shop.pk])
+    # Like a missing shop: 404.
+    assert client.post(url, HTTP_X_REQUESTED_WITH="fetch").status_code == 404
+    assert client.get(url).status_code == 405
+    dry = client.get(reverse("admin:integration_priorityrule_dry_run"),
+                     {"shop": demo_shop.pk, "limit": 5})
+    assert dry.context["rows"] is None and dry.context["form"].errors["shop"]
+    tried = client.get(reverse("admin:integration_priorityrule_try_email"),
+                       {"shop": demo_shop.pk, "email": "anna.smirnova@example.ru"})
+    assert tried.context["result"] is None
+    assert ApiCall.objects.count() == calls  # nothing was sent to the shop's vendors
+
+
+def test_connection_test_without_scripts_answers_with_messages(owner_client, demo_shop):
+    response = owner_client.post(
+        reverse("admin:integration_shop_connection_test", args=[demo_shop.pk]), follow=True)
+    texts = [str(m) for m in response.context["messages"]]
+    assert response.redirect_chain[-1][0].endswith(f"/shop/{demo_shop.pk}/change/")
+    assert any(t.startswith("RetailCRM: Key works") for t in texts)
+    assert any(t.startswith("HelpDeskEddy: Connected to") for t in texts)
