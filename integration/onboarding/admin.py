@@ -375,3 +375,48 @@ class ShopProbeMixin:
             "opts": self.opts, "original": shop, "shop": shop,
             "probe_url": self._probe_url(shop),
         })
+
+
+class ShopConnectionTestMixin:
+    """Mixed into ShopAdmin: "Test connection" on the shop's own page.
+
+    The button posts to `<shop>/test-connection/`; the page's script
+    (static/console/shop.js) swaps the answer, a fragment, in place under the
+    button. Without scripts the same POST answers with the results as
+    messages on the shop page. Like the changelist action it tests the
+    *saved* connections (integration.onboarding.connection_check), so a URL
+    typed and not saved is never sent the stored key. Anyone who sees the
+    shop may test it (as with the action); another agency's shop answers 404
+    like a missing one."""
+
+    def get_urls(self):
+        from django.urls import path
+
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/test-connection/",
+                 self.admin_site.admin_view(self.connection_test_view),
+                 name="{}_{}_connection_test".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def connection_test_view(self, request, object_id):
+        from django.contrib.admin.utils import unquote
+        from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+
+        from integration.onboarding.connection_check import shop_connections_test
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        shop = self.get_object(request, unquote(object_id))
+        if shop is None or not self.has_view_permission(request, shop):
+            raise Http404(gettext("No such shop."))
+        results = shop_connections_test(shop=shop)
+        if request.headers.get("X-Requested-With") == "fetch":
+            return TemplateResponse(request, "admin/integration/shop/connection_test.html",
+                                    {"results": results, "shop": shop})
+        for result in results:
+            level = (messages.ERROR if not result.ok else
+                     messages.WARNING if result.warning else messages.SUCCESS)
+            self.message_user(request, f"{result.provider}: {result.message}", level)
+        return HttpResponseRedirect(reverse("admin:integration_shop_change", args=[shop.pk]))

@@ -48,7 +48,6 @@ from integration.vendors.errors import (
     people_text,
 )
 from integration.vendors.facts import RIGHT_FEATURES
-from integration.vendors.helpdeskeddy_choices import hde_field_label
 
 RETAILCRM, HDE = "retailcrm", "helpdeskeddy"
 
@@ -278,27 +277,21 @@ class HdeLists:
 
 
 def hde_lists_get(*, shop) -> HdeLists:
-    """Priorities and custom fields of the shop's HDE account, with guesses
-    by name for the three the portal needs."""
-    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+    """Priorities and custom fields of the shop's HDE account, read by the
+    one reader of HDE's lists (`hde_choices_get`, as the shop page and the
+    rules read them), with guesses by name for the three the portal needs
+    and, when HDE cannot be read, the wizard's advice on what to fix."""
+    from integration.vendors.helpdeskeddy_choices import hde_choices_get
 
-    # The saved row, never an object a form may have filled in.
-    connection = HelpDeskEddyConnection.objects.select_related("shop").get(shop_id=shop.pk)
-    client = HelpDeskEddyClient.for_connection(connection, interactive=True)
-    try:
-        priorities, fields = client.priorities(), client.custom_fields()
-    except ApiError as error:
-        return HdeLists([], [], error=error_advice(error, HDE))
-
-    def guess(items, names):
-        return next((item.id for name in names for item in items if item.matches(name)), None)
-
+    choices = hde_choices_get(shop=shop)
+    if not choices.available:
+        return HdeLists([], [], error=(error_advice(choices.failure, HDE)
+                                       if choices.failure is not None else choices.error))
     return HdeLists(
-        priorities=[(p.id, p.name) for p in priorities],
-        custom_fields=[(f.id, hde_field_label(f)) for f in fields],
-        guess_normal=guess(priorities, NORMAL_PRIORITY_NAMES),
-        guess_high=guess(priorities, HIGH_PRIORITY_NAMES),
-        guess_crm_card=guess(fields, CRM_CARD_NAMES),
+        priorities=choices.priorities, custom_fields=choices.custom_fields,
+        guess_normal=choices.guess("priorities", NORMAL_PRIORITY_NAMES),
+        guess_high=choices.guess("priorities", HIGH_PRIORITY_NAMES),
+        guess_crm_card=choices.guess("custom_fields", CRM_CARD_NAMES),
     )
 
 
