@@ -10,6 +10,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from integration.console.mixins import TenantScopedAdminMixin, TenantScopedInlineMixin
+from integration.console.review import ReviewMarkMixin
 from integration.models import (
     FieldMapping,
     PriorityRule,
@@ -108,7 +109,8 @@ class ShopPickForm(forms.Form):
 
 
 @admin.register(PriorityRule)
-class PriorityRuleAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+class PriorityRuleAdmin(ReviewMarkMixin, TenantScopedAdminMixin, admin.ModelAdmin):
+    review_kind = "rules"
     list_display = ("name", "shop", "position", "active", "match", "set_priority_id", "add_tags",
                     "stop")
     list_editable = ("position", "active")

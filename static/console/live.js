@@ -1,0 +1,28 @@
+// The wizard's live check: <div data-live-url="…"> asks the portal every
+// few seconds for a fresh fragment (whether HDE's first webhook arrived, and
+// the shop's checklist) and shows it, until the fragment says
+// data-settled. A plain fetch: no library, and nothing inline (the console's
+// CSP has no 'unsafe-inline').
+(function () {
+  "use strict";
+  var INTERVAL_MS = 2000, MAX_POLLS = 900;  // at most half an hour per page view
+  function start(box) {
+    var url = box.getAttribute("data-live-url"), polls = 0;
+    function settled() { return box.querySelector("[data-settled]") !== null; }
+    function poll() {
+      if (settled() || polls >= MAX_POLLS) { return; }
+      polls += 1;
+      fetch(url, {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (html !== null) { box.innerHTML = html; }
+        })
+        .catch(function () { /* a dropped request: the next poll tries again */ })
+        .then(function () { window.setTimeout(poll, INTERVAL_MS); });
+    }
+    window.setTimeout(poll, INTERVAL_MS);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-live-url]").forEach(start);
+  });
+})();
