@@ -265,6 +265,11 @@ def test_wizard_happy_path_connects_a_working_shop(
         assert all(_checklist(page, shop).values())
         assert "all set" in page.locator(f"[data-checklist='{shop.public_id}']").inner_text()
         _shot(page, artifacts_dir, "dashboard-all-set")
+        # "View site" leads to the portal's front page, not a 404.
+        page.click("#user-tools a:text('View site')")
+        page.wait_for_url(f"{live_server.url}/")
+        expect(page.locator("#portal-home a[href='/admin/']")).to_have_text("Agency console")
+        _shot(page, artifacts_dir, "home")
 
     # Now the trigger set up as shown is accepted.
     posted = requests.post(rc_url, data={"order_id": 1001, "status": "new"},
@@ -279,6 +284,8 @@ def test_wizard_happy_path_connects_a_working_shop(
         _login(ru, live_server, owner)
         assert ru.locator("html").get_attribute("lang") == "ru"
         _shot(ru, artifacts_dir, "ru-dashboard")
+        ru.goto(f"{live_server.url}/")
+        _shot(ru, artifacts_dir, "ru-home")
         base = f"{live_server.url}/admin/console/add-shop/"
         for name, url in (("1-retailcrm", base), ("2-hde", f"{base}{shop.public_id}/hde/"),
                           ("3-priorities", f"{base}{shop.public_id}/priorities/"),
