@@ -39,7 +39,14 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from integration.core.leases import lease_kept
-from integration.models import EventSource, EventState, InboundEvent
+from integration.models import (
+    ApiCall,
+    AttemptOutcome,
+    EventAttempt,
+    EventSource,
+    EventState,
+    InboundEvent,
+)
 from integration.vendors.errors import ApiError, ApiUnauthorized
 
 logger = logging.getLogger("integration.inbox")
@@ -169,32 +176,46 @@ def task_time_limit() -> float:
 
 
 def inbound_event_process(*, event_id: int, now=None) -> str | None:
-    """Process one event if it is due; return its final state for this run."""
+    """Process one event if it is due; return its final state for this run.
+    Each run that claims the event leaves one `EventAttempt` row behind."""
     now = now or timezone.now()
     until = _claim(event_id, now)
     if until is None:
         return None
     event = InboundEvent.objects.select_related("shop").get(pk=event_id)
+    attempt = _attempt_open(event, now)
+    started = time.monotonic()
+    state, error, retry_after = _handle(event, until)
+    if state == EventState.PENDING:
+        state, error = _retry_later(event, error, retry_after)
+    else:
+        _finish(event, state, error)
+    _attempt_close(attempt, state, error, started)
+    return state
+
+
+def _handle(event: InboundEvent, until) -> tuple[str, str, float | None]:
+    """Run the event's handler; say how it went as (state, error, retry
+    after). `pending` means a retryable failure."""
     path = HANDLERS.get((event.source, event.event_type))
     if path is None:
-        reason = f"No handler for {event.source}/{event.event_type}."
-        return _finish(event, EventState.IGNORED, reason)
+        return EventState.IGNORED, f"No handler for {event.source}/{event.event_type}.", None
     handler: Callable = import_string(path)
     try:
         with lease_kept(_lease_renewal(event.pk, until), every=LEASE_RENEW_EVERY,
                         limit=task_time_limit(), name=f"event {event.pk}"):
             handler(event=event)
     except ApiUnauthorized as error:
-        return _finish(event, EventState.PARKED, str(error))
+        return EventState.PARKED, str(error), None
     except ApiError as error:
         if not error.retryable:
-            return _finish(event, EventState.DEAD, str(error))
-        return _retry_later(event, str(error), getattr(error, "retry_after", None))
+            return EventState.DEAD, str(error), None
+        return EventState.PENDING, str(error), getattr(error, "retry_after", None)
     except Exception as error:  # noqa: BLE001 - a bug must not lose the event
         logger.exception("inbox.handler_crashed", extra={"event": event.pk})
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-        return _retry_later(event, f"Internal error: {detail}", None)
-    return _finish(event, EventState.DONE, "")
+        return EventState.PENDING, f"Internal error: {detail}", None
+    return EventState.DONE, "", None
 
 
 def _finish(event: InboundEvent, state: str, error: str) -> str:
@@ -205,9 +226,12 @@ def _finish(event: InboundEvent, state: str, error: str) -> str:
     return state
 
 
-def _retry_later(event: InboundEvent, error: str, retry_after: float | None) -> str:
+def _retry_later(event: InboundEvent, error: str, retry_after: float | None) -> tuple[str, str]:
+    """Schedule the next try with backoff, or give up after the last one;
+    return the state and error the event was left with."""
     if event.attempts >= MAX_ATTEMPTS:
-        return _finish(event, EventState.DEAD, f"Gave up after {event.attempts} attempts: {error}")
+        error = f"Gave up after {event.attempts} attempts: {error}"
+        return _finish(event, EventState.DEAD, error), error
     delay = backoff_seconds(event.attempts)
     if retry_after:
         delay = max(delay, int(retry_after) + 1)
@@ -215,7 +239,39 @@ def _retry_later(event: InboundEvent, error: str, retry_after: float | None) -> 
         state=EventState.PENDING, last_error=error[:2000], locked_until=None,
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
     )
-    return EventState.PENDING
+    return EventState.PENDING, error
+
+
+# How the event's state after a run reads as the outcome of that attempt.
+_OUTCOME_OF_STATE = {
+    EventState.DONE: AttemptOutcome.DONE,
+    EventState.IGNORED: AttemptOutcome.IGNORED,
+    EventState.PENDING: AttemptOutcome.RETRY,
+    EventState.PARKED: AttemptOutcome.PARKED,
+    EventState.DEAD: AttemptOutcome.DEAD,
+}
+
+
+def _attempt_open(event: InboundEvent, now) -> EventAttempt:
+    """Record the try as it starts, so a worker killed mid-run still leaves
+    a trace: the next try marks that row interrupted. Numbers continue
+    across replays (the event's `attempts` counter starts over; this does
+    not)."""
+    earlier = EventAttempt.objects.filter(event=event)
+    earlier.filter(outcome=AttemptOutcome.RUNNING).update(outcome=AttemptOutcome.INTERRUPTED)
+    last = earlier.order_by("-number").values_list("number", flat=True).first() or 0
+    return EventAttempt.objects.create(event=event, shop_id=event.shop_id, number=last + 1,
+                                       started_at=now)
+
+
+def _attempt_close(attempt: EventAttempt, state: str, error: str, started: float) -> None:
+    """The try's outcome, duration (monotonic clock) and the vendor calls it
+    made (the call log ties calls to their event; those since it started)."""
+    calls = ApiCall.objects.filter(event_id=attempt.event_id,
+                                   created_at__gte=attempt.started_at).count()
+    EventAttempt.objects.filter(pk=attempt.pk).update(
+        outcome=_OUTCOME_OF_STATE.get(state, AttemptOutcome.RETRY), error=error[:2000],
+        duration_ms=round((time.monotonic() - started) * 1000), calls=calls)
 
 
 def inbound_events_sweep(*, now=None, limit: int = 500, leases: bool = True) -> int:

@@ -21,7 +21,14 @@ from integration.models.connections import (
     RetailCrmConnection,
 )
 from integration.models.customers import CustomerLink
-from integration.models.events import EventSource, EventState, EventType, InboundEvent
+from integration.models.events import (
+    AttemptOutcome,
+    EventAttempt,
+    EventSource,
+    EventState,
+    EventType,
+    InboundEvent,
+)
 from integration.models.extension import ExtensionToken
 from integration.models.logs import ApiCall, CallOutcome, Provider, WidgetRequest
 from integration.models.orders import LocalOrder, OrderWatch
@@ -68,6 +75,8 @@ __all__ = [
     "CallOutcome",
     "HelpDeskEddyConnection",
     "InboundEvent",
+    "EventAttempt",
+    "AttemptOutcome",
     "Invitation",
     "Language",
     "LocalOrder",

@@ -272,7 +272,8 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
         return super().change_view(request, object_id, form_url, extra)
 
     def _detail_context(self, request, event):
-        """What this event caused: its API calls, and the ticket record and
+        """What this event caused: its processing attempts (one row per try,
+        kept across replays), its API calls, and the ticket record and
         side effects of its ticket (keys `ticket:<id>` and `ticket:<id>:…`)."""
         secrets = log_export.shop_secrets(event.shop_id)
         masked = not can_read_personal_data(request.user, event.shop.agency_id)
@@ -292,8 +293,14 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
             ticket = TicketRecord.objects.for_shop(event.shop).filter(ticket_id=ticket_id).first()
         for effect in side_effects:
             effect.label = effect_label(effect.key)
+        attempts = [
+            {"attempt": attempt,
+             "error": log_export.shop_excerpt(attempt.error, event.shop_id, 300, masked=masked)}
+            for attempt in event.attempt_log.order_by("number")
+        ]
         return {
             "event": event,
+            "attempts": attempts,
             "api_calls": calls,
             "side_effects": side_effects,
             "ticket": ticket,

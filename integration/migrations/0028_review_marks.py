@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0026_human_labels'),
+        ('integration', '0027_event_attempts'),
     ]
 
     operations = [
