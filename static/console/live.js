@@ -24,7 +24,11 @@
       if (settled() || polls >= MAX_POLLS) { return; }
       polls += 1;
       fetch(url, {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
-        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (response) {
+          // A redirect is the login page (the session ended): stop, show nothing of it.
+          if (response.redirected) { polls = MAX_POLLS; return null; }
+          return response.ok ? response.text() : null;
+        })
         .then(function (html) {
           if (html !== null) { box.innerHTML = html; tickStep(); }
         })
