@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.console.mixins import TenantScopedAdminMixin, TenantScopedInlineMixin
+from integration.console.review import ReviewMarkMixin
 from integration.customers.choices import retailcrm_choices_get
 from integration.models import (
     FieldMapping,
@@ -152,7 +153,8 @@ class TryEmailForm(ShopChoiceForm):
 
 
 @admin.register(PriorityRule)
-class PriorityRuleAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+class PriorityRuleAdmin(ReviewMarkMixin, TenantScopedAdminMixin, admin.ModelAdmin):
+    review_kind = "rules"
     list_display = ("name", "shop", "position", "active", "match", "priority_shown", "add_tags",
                     "stop")
     list_editable = ("position", "active")

@@ -159,6 +159,14 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
     actions = ["test_connections", "issue_hde_webhook_secret", "issue_retailcrm_trigger_secret"]
     list_select_related = ("agency", "retailcrm", "helpdeskeddy")
 
+    def add_view(self, request, form_url="", extra_context=None):
+        """"Add shop" always means the wizard: it tests both connections live,
+        reads HDE's priorities and shows the secrets once, which the plain
+        form cannot (the changelist button and the sidebar's "+" land here)."""
+        from django.shortcuts import redirect
+
+        return redirect("admin:console-wizard-start")
+
     @admin.display(description=_("RetailCRM"))
     def retailcrm_health(self, shop):
         return health_badge(getattr(shop, "retailcrm", None))
