@@ -155,6 +155,7 @@ def test_the_readme_walkthrough(demo, live_server, page, browser, artifacts_dir)
         expect(rows).to_have_count(1)
         expect(rows).to_contain_text(str(dead_ticket))
         rows.first.locator("th a, td a").first.click()
+        expect(admin.locator("#event-attempts tbody tr")).to_have_count(8)  # each try
         _shot(admin, artifacts_dir, f"4-dead-event-{language}")
     admins["ru"].get_by_role("button", name=words["ru"][2]).click()
     event = InboundEvent.objects.get(pk=demo["history"]["dead_event_id"])
@@ -163,6 +164,7 @@ def test_the_readme_walkthrough(demo, live_server, page, browser, artifacts_dir)
     assert ticket.custom_fields and ticket.messages.filter(is_comment=True).exists()
     for language, admin in admins.items():
         admin.reload()
+        expect(admin.locator("#event-attempts tbody tr")).to_have_count(9)  # numbers run on
         _shot(admin, artifacts_dir, f"4-replayed-{language}")
 
     # 5. Analytics: every chart has numbers.
