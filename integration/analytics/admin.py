@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 from integration.analytics import reports as analytics
 from integration.console.mixins import ReadOnlyAdminMixin, TenantScopedAdminMixin
 from integration.console.svg_charts import bar_chart
+from integration.core import formatting
 from integration.models import RetailCrmConnection, SupportAnalytics
 from integration.ops.log_export import csv_lines
 from integration.tenancy.access import can_edit_agency_data, shops_for_user
@@ -87,7 +88,8 @@ def _percent(rate) -> str:
 
 
 def _money(value, currency) -> str:
-    return "—" if value is None else f"{value:,.2f} {currency}".replace(",", "\u202f")
+    """In the reader's language, as the card writes money ("4 300 ₽", "₽4,300")."""
+    return "—" if value is None else formatting.money(value, currency)
 
 
 @admin.register(SupportAnalytics)
