@@ -63,7 +63,7 @@ from integration.tickets.priority import priority_decide
 from integration.vendors import retailcrm_parsing as parsing
 from integration.vendors.base import redact, safe_path
 from integration.vendors.call_log import scrub_text, scrub_url
-from integration.vendors.errors import ApiTimeoutError
+from integration.vendors.errors import ApiTimeoutError, stored_text
 from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 from integration.vendors.retailcrm import RetailCrmClient
 from integration.widget.links import widget_link_build
@@ -696,7 +696,7 @@ class _World:
             self.dead_attempts.append((
                 attempt, attempt_at,
                 AttemptOutcome.DEAD if attempt == MAX_ATTEMPTS else AttemptOutcome.RETRY,
-                error.message))
+                stored_text(error)))
             self.log.call(at=attempt_at, provider="helpdeskeddy", method="GET", path=path,
                           status=None, outcome=error.outcome, event=index, duration=10000,
                           error=f"{error.message} ReadTimeout")
@@ -707,7 +707,7 @@ class _World:
                        event_type="new_ticket", payload={"ticket_id": ticket.hid,
                                                          "event": "new_ticket"},
                        state=EventState.DEAD, attempts=MAX_ATTEMPTS,
-                       error=f"Gave up after {MAX_ATTEMPTS} attempts: {error}",
+                       error=stored_text(error),
                        processed_after=(last - at).total_seconds())
         return self.log.events[index][0]
 

@@ -27,7 +27,6 @@ event and raise the client error tree on failure.
 
 import logging
 import time
-import traceback
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
@@ -47,7 +46,13 @@ from integration.models import (
     EventState,
     InboundEvent,
 )
-from integration.vendors.errors import ApiError, ApiUnauthorized
+from integration.vendors.errors import (
+    INTERNAL_ERROR,
+    NO_HANDLER,
+    ApiError,
+    ApiUnauthorized,
+    stored_text_named,
+)
 
 logger = logging.getLogger("integration.inbox")
 
@@ -199,22 +204,21 @@ def _handle(event: InboundEvent, until) -> tuple[str, str, float | None]:
     after). `pending` means a retryable failure."""
     path = HANDLERS.get((event.source, event.event_type))
     if path is None:
-        return EventState.IGNORED, f"No handler for {event.source}/{event.event_type}.", None
+        return EventState.IGNORED, NO_HANDLER, None
     handler: Callable = import_string(path)
     try:
         with lease_kept(_lease_renewal(event.pk, until), every=LEASE_RENEW_EVERY,
                         limit=task_time_limit(), name=f"event {event.pk}"):
             handler(event=event)
     except ApiUnauthorized as error:
-        return EventState.PARKED, str(error), None
+        return EventState.PARKED, stored_text_named(error), None
     except ApiError as error:
         if not error.retryable:
-            return EventState.DEAD, str(error), None
-        return EventState.PENDING, str(error), getattr(error, "retry_after", None)
-    except Exception as error:  # noqa: BLE001 - a bug must not lose the event
+            return EventState.DEAD, stored_text_named(error), None
+        return EventState.PENDING, stored_text_named(error), getattr(error, "retry_after", None)
+    except Exception:  # noqa: BLE001 - a bug must not lose the event
         logger.exception("inbox.handler_crashed", extra={"event": event.pk})
-        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-        return EventState.PENDING, f"Internal error: {detail}", None
+        return EventState.PENDING, INTERNAL_ERROR, None
     return EventState.DONE, "", None
 
 
@@ -230,7 +234,7 @@ def _retry_later(event: InboundEvent, error: str, retry_after: float | None) -> 
     """Schedule the next try with backoff, or give up after the last one;
     return the state and error the event was left with."""
     if event.attempts >= MAX_ATTEMPTS:
-        error = f"Gave up after {event.attempts} attempts: {error}"
+        # The state says it gave up; the error stays the last try's own.
         return _finish(event, EventState.DEAD, error), error
     delay = backoff_seconds(event.attempts)
     if retry_after:

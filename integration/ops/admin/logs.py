@@ -44,6 +44,7 @@ from integration.tenancy.access import (
     shops_for_user,
     shops_with_personal_data,
 )
+from integration.vendors.errors import shown_text
 
 REPLAYABLE = (EventState.DEAD, EventState.PARKED, EventState.IGNORED)
 editable_shops = shops_editable_by
@@ -222,7 +223,7 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
 
     @admin.display(description=_("last error (redacted)"))
     def error_excerpt(self, obj):
-        text = log_export.shop_excerpt(obj.last_error, obj.shop_id)
+        text = log_export.shop_excerpt(shown_text(obj.last_error), obj.shop_id)
         return format_html("<pre class=\"log-excerpt\">{}</pre>", text) if text else "—"
 
     @admin.action(description=_("Replay dead, parked or ignored events"), permissions=["replay"])
@@ -295,7 +296,8 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
             effect.label = effect_label(effect.key)
         attempts = [
             {"attempt": attempt,
-             "error": log_export.shop_excerpt(attempt.error, event.shop_id, 300, masked=masked)}
+             "error": log_export.shop_excerpt(shown_text(attempt.error), event.shop_id, 300,
+                                              masked=masked)}
             for attempt in event.attempt_log.order_by("number")
         ]
         return {
