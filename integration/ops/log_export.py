@@ -218,7 +218,7 @@ def inbound_events_csv(queryset, masked_shop_ids: frozenset = frozenset()) -> It
         ("processed", lambda e: e.processed_at),
         ("last_error", lambda e: shown_text(e.last_error)),
     ]
-    return _export(queryset, columns, redacted={"last_error"},
+    return _export(queryset, columns, redacted={"last_error", "source_key"},
                    masked_shop_ids=masked_shop_ids)
 
 

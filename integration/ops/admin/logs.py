@@ -188,7 +188,7 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
     search_fields = ("source_key", "last_error")
     date_hierarchy = "created_at"
     list_select_related = ("shop",)
-    fields = ("created_at", "shop", "source", "event_type", "source_key", "state", "attempts",
+    fields = ("created_at", "shop", "source", "event_type", "delivery_key", "state", "attempts",
               "next_attempt_at", "processed_at", "error_excerpt")
     readonly_fields = fields
     change_form_template = "admin/logs/inboundevent_change_form.html"
@@ -196,7 +196,10 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
     csv_rows = log_export.inbound_events_csv
     csv_name = "inbound-events"
 
-    viewer_search_fields = ("source_key",)
+    # A delivery key carries whatever the vendor sent (a trigger's parameters
+    # are what its admin typed: an e-mail, a phone): a viewer neither searches
+    # nor reads it unmasked.
+    viewer_search_fields = ()
 
     def get_queryset(self, request):
         """HDE's ticket number for each row in the same query (the list shows
@@ -220,6 +223,12 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
             return _("Ticket %(number)s") % {"number": number or ticket_id}
         order = (payload.get("snapshot") or {}).get("number") or payload.get("order_id")
         return _("Order %(number)s") % {"number": order} if order else "—"
+
+    @admin.display(description=_("source key"))
+    def delivery_key(self, obj):
+        """The key, with contact details masked for a reader who may not
+        see them (and the shop's keys blanked)."""
+        return log_export.shop_excerpt(obj.source_key, obj.shop_id, 200)
 
     @admin.display(description=_("last error (redacted)"))
     def error_excerpt(self, obj):
