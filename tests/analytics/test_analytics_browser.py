@@ -1,6 +1,8 @@
-"""The support analytics page in headless Chromium: reached from the admin
-index, a period picked in the form, figures and the server-rendered charts
-on screen, the product list downloaded as CSV; agency B's shop not offered."""
+"""The support analytics page in headless Chromium at 1366 px: reached from
+the admin index, a period picked in the form, figures and the server-rendered
+charts on screen (both axes named, with units, in the reader's language),
+products by name, the product list downloaded as CSV; agency B's shop not
+offered. Screenshots in English and Russian."""
 
 import csv
 import io
@@ -27,6 +29,7 @@ def test_owner_reads_support_analytics_for_a_period(
 ):
     shop_a = two_tenants["a"]["shop"]
     seed_analytics(shop_a, other_shop=two_tenants["b"]["shop"])
+    page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{live_server.url}/admin/login/?next=/admin/")
     page.fill("#id_username", two_tenants["a"]["owner"].username)
     page.fill("#id_password", PASSWORD)
@@ -48,14 +51,37 @@ def test_owner_reads_support_analytics_for_a_period(
     assert page.locator("svg.bar-chart").count() == 5
     box = page.locator("#repeat-summary svg.bar-chart").bounding_box()
     assert box and box["width"] > 200 and box["height"] > 40  # drawn, not an empty tag
+    chart = page.locator("#repeat-by-priority svg.bar-chart")
+    assert chart.locator("text.category-axis").inner_text() == "Priority of the first ticket"
+    assert chart.locator("text.value-axis").inner_text() == "Repeat-purchase rate, % of customers"
+    assert chart.locator("text.tick").all_inner_texts() == ["0%", "25%", "50%", "75%", "100%"]
+    value_axis = page.locator("#value-by-priority text.value-axis").inner_text()
+    assert value_axis == "Customers' purchases, ₽"
+    # Products by the names the shop's orders give them, in the chart and the table.
     products = page.locator("#ticket-products tbody tr")
-    assert products.first.inner_text().split() == ["11", "3", "2"]
+    assert products.first.inner_text().split("\t") == ["Электрический чайник", "3", "2"]
+    labels = page.locator("#ticket-products text.label").all_inner_texts()
+    assert labels[0] == "Электрический чайник" and not any(x.isdigit() for x in labels)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=os.path.join(artifacts_dir, "analytics-october.png"), full_page=True)
+
+    # The same page for a Russian reader: axes and units in Russian.
+    page.set_extra_http_headers({"Accept-Language": "ru"})
+    page.reload()
+    chart = page.locator("#repeat-by-priority svg.bar-chart")
+    assert chart.locator("text.category-axis").inner_text() == "Приоритет первой заявки"
+    assert page.locator("#value-by-priority text.value-axis").inner_text() == \
+        "Покупки клиентов, ₽"
+    page.screenshot(path=os.path.join(artifacts_dir, "analytics-october-ru.png"),
+                    full_page=True)
+    page.set_extra_http_headers({"Accept-Language": "en"})
+    page.reload()
 
     with page.expect_download() as download_info:
         page.click("#products-csv")
     with open(download_info.value.path(), encoding="utf-8-sig") as handle:
         rows = list(csv.reader(io.StringIO(handle.read())))
-    assert rows[:2] == [["product_id", "orders", "customers"], ["11", "3", "2"]]
+    assert rows[:2] == [["product_id", "name", "orders", "customers"],
+                        ["11", "Электрический чайник", "3", "2"]]
     # Without a RetailCRM connection there is no note button to press.
     assert page.locator("#products-note").count() == 0

@@ -177,7 +177,7 @@ def test_owner_replays_a_dead_event_and_viewer_may_not(
     assert event.state == EventState.DONE and inbox_handlers.CALLS == [event.pk]
     # Done now: a second replay changes nothing.
     response = client.post(url, follow=True)
-    assert "Only dead, parked or ignored" in response.content.decode()
+    assert "Nothing to replay: the event already succeeded." in response.content.decode()
 
 
 @pytest.mark.django_db
@@ -191,8 +191,10 @@ def test_bulk_replay_skips_agencies_where_the_user_only_views(
     Membership.objects.create(user=user, agency=two_tenants["b"]["agency"], role=Role.VIEWER)
     client.force_login(user)
     ids = [logs["a"]["event"].pk, logs["b"]["event"].pk]
-    client.post(reverse("admin:integration_inboundevent_changelist"),
-                {"action": "replay", "_selected_action": ids})
+    response = client.post(reverse("admin:integration_inboundevent_changelist"),
+                           {"action": "replay", "_selected_action": ids}, follow=True)
+    assert ("1 event queued again. Not replayed: 1 belongs to an agency where you may only "
+            "read.") in response.content.decode()
     logs["a"]["event"].refresh_from_db()
     logs["b"]["event"].refresh_from_db()
     assert logs["a"]["event"].state != EventState.DEAD
