@@ -161,7 +161,7 @@ class SupportAnalyticsAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mo
             return [(row.label, row.rate, f"{_percent(row.rate)} ({row.repeaters}/"
                      f"{row.customers})") for row in rows]
 
-        rate_axis = _("Repeat-purchase rate, % of customers")
+        rate_axis = _("Share of customers who bought again")
         money_sign = formatting.CURRENCY_SIGNS.get((currency or "RUB").upper(), currency)
         return {
             "repeat": bar_chart(rates([repeat.contacted, repeat.not_contacted]),
@@ -185,7 +185,7 @@ class SupportAnalyticsAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mo
             "products": bar_chart(
                 [(row.label, row.orders, str(row.orders)) for row in products[:10]],
                 title=_("Products in orders linked to tickets"), category_axis=_("Product"),
-                value_axis=_("Orders linked to tickets, count"), tick_text=_whole,
+                value_axis=_("Number of orders linked to tickets"), tick_text=_whole,
                 whole=True),
         }
 

@@ -196,7 +196,7 @@ def test_admin_page_shows_the_figures_and_charts(client, two_tenants, seeded):
     assert "₽4,300<" in html and "₽1,433.33<" in html
     # Both axes of every chart are named, with units.
     assert html.count('class="axis-title category-axis"') == 5
-    assert "Repeat-purchase rate, % of customers" in html and "Customers' purchases, ₽" in html
+    assert "Share of customers who bought again" in html and "purchases, ₽" in html
     assert 'id="products-note"' not in html  # viewers do not write to RetailCRM
     # The admin index lists the page for every role.
     assert url in client.get(reverse("admin:index")).content.decode()
