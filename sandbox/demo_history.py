@@ -39,7 +39,9 @@ from integration.customers.types import ContextStatus, CustomerContext, TicketIn
 from integration.inbox.events import MAX_ATTEMPTS, backoff_seconds
 from integration.models import (
     ApiCall,
+    AttemptOutcome,
     ConnectionStatus,
+    EventAttempt,
     EventSource,
     EventState,
     FieldMapping,
@@ -239,6 +241,10 @@ def seed_history(*, shop, retailcrm_account: str, hde_account: str,
     dead = world.dead_event(next(t for t in tickets if not t.processed))
     world.background(tickets)
     events, calls = world.log.save()
+    EventAttempt.objects.bulk_create([
+        EventAttempt(event=dead, shop=shop, number=number, started_at=started,
+                     duration_ms=10000, outcome=outcome, error=message, calls=1)
+        for number, started, outcome, message in world.dead_attempts])
     # Its calls went through, so both connections are known to work (the
     # dashboard says "unknown" for a connection nobody has used yet).
     for connection_row in (shop.retailcrm, shop.helpdeskeddy):
@@ -685,7 +691,12 @@ class _World:
         at = ticket.opened + timedelta(seconds=1)
         attempt_at, waited = at, 0
         index = len(self.log.events)
+        self.dead_attempts = []  # (number, started, outcome, error): the event page lists them
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            self.dead_attempts.append((
+                attempt, attempt_at,
+                AttemptOutcome.DEAD if attempt == MAX_ATTEMPTS else AttemptOutcome.RETRY,
+                error.message))
             self.log.call(at=attempt_at, provider="helpdeskeddy", method="GET", path=path,
                           status=None, outcome=error.outcome, event=index, duration=10000,
                           error=f"{error.message} ReadTimeout")

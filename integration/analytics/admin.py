@@ -88,7 +88,7 @@ def _percent(rate) -> str:
 
 
 def _money(value, currency) -> str:
-    """In the reader's language (the page's), as the card writes money."""
+    """In the reader's language, as the card writes money ("4 300 ₽", "₽4,300")."""
     return "—" if value is None else formatting.money(value, currency)
 
 

@@ -80,6 +80,17 @@ def _moment(value):
 
 def shop_datetime(value, tz_name="Europe/Moscow", language: str | None = None):
     """Date and time in the shop's time zone, as the language writes them."""
+    moment = _shop_moment(value, tz_name)
+    if not isinstance(moment, datetime):
+        return moment
+    code = _language(language)
+    with translation.override(code):
+        return dateformat.format(moment, DATETIME_FORMATS[code])
+
+
+def _shop_moment(value, tz_name):
+    """The value as a moment in the shop's zone (a zone-less one is taken as
+    written); the text to show instead when it is empty or no moment."""
     if not value:
         return ""
     try:
@@ -88,9 +99,7 @@ def shop_datetime(value, tz_name="Europe/Moscow", language: str | None = None):
         return str(value)
     if moment.tzinfo is not None:
         moment = moment.astimezone(ZoneInfo(tz_name or "Europe/Moscow"))
-    code = _language(language)
-    with translation.override(code):
-        return dateformat.format(moment, DATETIME_FORMATS[code])
+    return moment
 
 
 def shop_date(value, language: str | None = None):
@@ -110,14 +119,9 @@ def shop_date(value, language: str | None = None):
 def shop_day(value, tz_name="Europe/Moscow", language: str | None = None):
     """The shop-local calendar day of a moment (an order placed at 01:30
     Moscow time is that day in Moscow, whatever UTC says)."""
-    if not value:
-        return ""
-    try:
-        moment = _moment(value)
-    except ValueError:
-        return str(value)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(ZoneInfo(tz_name or "Europe/Moscow"))
+    moment = _shop_moment(value, tz_name)
+    if not isinstance(moment, datetime):
+        return moment
     return shop_date(moment.date(), language)
 
 

@@ -26,23 +26,12 @@ from integration.models import (
     RateLimitState,
     SideEffect,
 )
-from integration.onboarding.shop_defaults import shop_defaults_apply
-from sandbox.hde import seed as hde_fields
 from sandbox.hde.models import Account as HdeAccount
 from sandbox.hde.models import Message
 from sandbox.retailcrm.models import Account as RcAccount
 from tests.workers import emulator_tickets
 
 EMAIL = "ivan.petrov@example.ru"
-
-
-@pytest.fixture
-def shop(demo_shop, settings, live_server):
-    settings.PORTAL_BASE_URL = live_server.url
-    shop_defaults_apply(shop=demo_shop, normal_priority_id=2, high_priority_id=1,
-                        crm_card_field_id=hde_fields.CRM_CARD)
-    HdeAccount.objects.filter(code="demo").update(rate_limit_enabled=False)
-    return demo_shop
 
 
 def _deliver(shop, tickets):
