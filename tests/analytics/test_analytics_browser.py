@@ -43,7 +43,7 @@ def test_owner_reads_support_analytics_for_a_period(
     page.click("input[type=submit]")
     page.wait_for_url(re.compile(r"/admin/$"))
 
-    page.click("#content-main a:text-is('Support analytics')")
+    page.get_by_role("link", name="Support analytics", exact=True).first.click()
     page.wait_for_url(re.compile(r"/admin/integration/supportanalytics/$"))
     options = page.locator("#id_shop option").all_inner_texts()
     assert "Shop A" in options and "Shop B" not in options
