@@ -55,7 +55,7 @@ from integration.models import (
     WidgetRequest,
 )
 from integration.orders import texts as order_texts
-from integration.orders.changes import proactive_key
+from integration.orders.changes import proactive_key, product_names_apply
 from integration.orders.watch import order_snapshot, problem_statuses_of
 from integration.tickets import texts as ticket_texts
 from integration.tickets.job import mapped_values
@@ -570,10 +570,11 @@ class _World:
         parsed = {doc["id"]: parsing.parse_order(doc, self.tz)
                   for doc in store.render_orders(rc, orders)}
         statuses = self.statuses
-        local = []
+        local, names = [], {}
         for order in orders:
             snapshot = order_snapshot(parsed[order.crm_id], statuses,
                                       min(now, order.created_at + timedelta(hours=2, minutes=1)))
+            names.update(snapshot["product_names"])
             local.append(LocalOrder(
                 shop=self.shop, order_id=order.crm_id, customer_id=order.customer_crm_id,
                 number=order.number, created_at=order.created_at, status=snapshot["status"],
@@ -582,6 +583,7 @@ class _World:
                 product_ids=snapshot["product_ids"],
                 synced_at=datetime.fromisoformat(snapshot["read_at"])))
         LocalOrder.objects.bulk_create(local, batch_size=1000)
+        product_names_apply(shop=self.shop, names=names)  # as the watch keeps them
 
         records = self._recent_history()
         newest = (HistoryRecord.objects.filter(account=rc, entity="order")

@@ -28,12 +28,13 @@ event and raise the client error tree on failure.
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -352,12 +353,12 @@ def _run_lapsed(*, now, among: list[int] | None = None) -> int:
     return len(ids)
 
 
+REPLAYABLE_STATES = (EventState.DEAD, EventState.PARKED, EventState.IGNORED)
+
+
 def inbound_events_replay(*, queryset) -> int:
     """Admin replay: dead or parked events start over with fresh attempts."""
-    ids = list(
-        queryset.filter(state__in=[EventState.DEAD, EventState.PARKED, EventState.IGNORED])
-        .values_list("pk", flat=True)
-    )
+    ids = list(queryset.filter(state__in=REPLAYABLE_STATES).values_list("pk", flat=True))
     InboundEvent.objects.filter(pk__in=ids).update(
         state=EventState.PENDING, attempts=0, next_attempt_at=None, locked_until=None,
         last_error="",
@@ -365,3 +366,33 @@ def inbound_events_replay(*, queryset) -> int:
     for event_id in ids:
         inbound_event_enqueue(event_id=event_id)
     return len(ids)
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """What a replay of a person's selection did, and why the rest was left:
+    the words "nothing to replay: they already succeeded" come from here."""
+
+    queued: int = 0
+    succeeded: int = 0  # done: replaying would repeat finished work
+    in_progress: int = 0  # pending or processing: the inbox is on them already
+    not_allowed: int = 0  # replayable, but in an agency the person may only read
+
+    @property
+    def skipped(self) -> int:
+        return self.succeeded + self.in_progress + self.not_allowed
+
+
+def inbound_events_replay_selected(*, queryset, editable_shops) -> ReplayOutcome:
+    """Replay the selected events the person may replay (`editable_shops`:
+    the shops of agencies they edit, from tenancy.access) and count the
+    others by reason, in one aggregate query."""
+    counts = queryset.aggregate(
+        succeeded=Count("pk", filter=Q(state=EventState.DONE)),
+        in_progress=Count("pk", filter=Q(state__in=[EventState.PENDING,
+                                                    EventState.PROCESSING])),
+        not_allowed=Count("pk", filter=Q(state__in=REPLAYABLE_STATES)
+                          & ~Q(shop__in=editable_shops)),
+    )
+    queued = inbound_events_replay(queryset=queryset.filter(shop__in=editable_shops))
+    return ReplayOutcome(queued=queued, **counts)
