@@ -27,14 +27,14 @@ event and raise the client error tree on failure.
 
 import logging
 import time
-import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -47,7 +47,13 @@ from integration.models import (
     EventState,
     InboundEvent,
 )
-from integration.vendors.errors import ApiError, ApiUnauthorized
+from integration.vendors.errors import (
+    INTERNAL_ERROR,
+    NO_HANDLER,
+    ApiError,
+    ApiUnauthorized,
+    stored_text_named,
+)
 
 logger = logging.getLogger("integration.inbox")
 
@@ -199,22 +205,21 @@ def _handle(event: InboundEvent, until) -> tuple[str, str, float | None]:
     after). `pending` means a retryable failure."""
     path = HANDLERS.get((event.source, event.event_type))
     if path is None:
-        return EventState.IGNORED, f"No handler for {event.source}/{event.event_type}.", None
+        return EventState.IGNORED, NO_HANDLER, None
     handler: Callable = import_string(path)
     try:
         with lease_kept(_lease_renewal(event.pk, until), every=LEASE_RENEW_EVERY,
                         limit=task_time_limit(), name=f"event {event.pk}"):
             handler(event=event)
     except ApiUnauthorized as error:
-        return EventState.PARKED, str(error), None
+        return EventState.PARKED, stored_text_named(error), None
     except ApiError as error:
         if not error.retryable:
-            return EventState.DEAD, str(error), None
-        return EventState.PENDING, str(error), getattr(error, "retry_after", None)
-    except Exception as error:  # noqa: BLE001 - a bug must not lose the event
+            return EventState.DEAD, stored_text_named(error), None
+        return EventState.PENDING, stored_text_named(error), getattr(error, "retry_after", None)
+    except Exception:  # noqa: BLE001 - a bug must not lose the event
         logger.exception("inbox.handler_crashed", extra={"event": event.pk})
-        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-        return EventState.PENDING, f"Internal error: {detail}", None
+        return EventState.PENDING, INTERNAL_ERROR, None
     return EventState.DONE, "", None
 
 
@@ -230,7 +235,7 @@ def _retry_later(event: InboundEvent, error: str, retry_after: float | None) -> 
     """Schedule the next try with backoff, or give up after the last one;
     return the state and error the event was left with."""
     if event.attempts >= MAX_ATTEMPTS:
-        error = f"Gave up after {event.attempts} attempts: {error}"
+        # The state says it gave up; the error stays the last try's own.
         return _finish(event, EventState.DEAD, error), error
     delay = backoff_seconds(event.attempts)
     if retry_after:
@@ -348,12 +353,12 @@ def _run_lapsed(*, now, among: list[int] | None = None) -> int:
     return len(ids)
 
 
+REPLAYABLE_STATES = (EventState.DEAD, EventState.PARKED, EventState.IGNORED)
+
+
 def inbound_events_replay(*, queryset) -> int:
     """Admin replay: dead or parked events start over with fresh attempts."""
-    ids = list(
-        queryset.filter(state__in=[EventState.DEAD, EventState.PARKED, EventState.IGNORED])
-        .values_list("pk", flat=True)
-    )
+    ids = list(queryset.filter(state__in=REPLAYABLE_STATES).values_list("pk", flat=True))
     InboundEvent.objects.filter(pk__in=ids).update(
         state=EventState.PENDING, attempts=0, next_attempt_at=None, locked_until=None,
         last_error="",
@@ -361,3 +366,33 @@ def inbound_events_replay(*, queryset) -> int:
     for event_id in ids:
         inbound_event_enqueue(event_id=event_id)
     return len(ids)
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """What a replay of a person's selection did, and why the rest was left:
+    the words "nothing to replay: they already succeeded" come from here."""
+
+    queued: int = 0
+    succeeded: int = 0  # done: replaying would repeat finished work
+    in_progress: int = 0  # pending or processing: the inbox is on them already
+    not_allowed: int = 0  # replayable, but in an agency the person may only read
+
+    @property
+    def skipped(self) -> int:
+        return self.succeeded + self.in_progress + self.not_allowed
+
+
+def inbound_events_replay_selected(*, queryset, editable_shops) -> ReplayOutcome:
+    """Replay the selected events the person may replay (`editable_shops`:
+    the shops of agencies they edit, from tenancy.access) and count the
+    others by reason, in one aggregate query."""
+    counts = queryset.aggregate(
+        succeeded=Count("pk", filter=Q(state=EventState.DONE)),
+        in_progress=Count("pk", filter=Q(state__in=[EventState.PENDING,
+                                                    EventState.PROCESSING])),
+        not_allowed=Count("pk", filter=Q(state__in=REPLAYABLE_STATES)
+                          & ~Q(shop__in=editable_shops)),
+    )
+    queued = inbound_events_replay(queryset=queryset.filter(shop__in=editable_shops))
+    return ReplayOutcome(queued=queued, **counts)

@@ -31,7 +31,7 @@ from integration.models.events import (
 )
 from integration.models.extension import ExtensionToken
 from integration.models.logs import ApiCall, CallOutcome, Provider, WidgetRequest
-from integration.models.orders import LocalOrder, OrderWatch
+from integration.models.orders import LocalOrder, OrderWatch, ProductName
 from integration.models.ratelimit import RateLimitState
 from integration.models.replies import ReplyKind, ReplyTemplate, SentReply
 from integration.models.secrets import AuthFailure, SecretKind, ShopSecret
@@ -80,6 +80,7 @@ __all__ = [
     "Invitation",
     "Language",
     "LocalOrder",
+    "ProductName",
     "OrderWatch",
     "Membership",
     "Provider",

@@ -117,19 +117,25 @@ def problem_statuses_of(watch: OrderWatch, client=None) -> list[str]:
 def order_snapshot(order, statuses: dict, read_at) -> dict:
     """The compact, JSON-safe copy of an order the handler stores as
     LocalOrder. `product_ids` are the items' offer ids (RetailCRM sells
-    offers; §11.3 items carry no separate product id)."""
+    offers; §11.3 items carry no separate product id); `product_names` what
+    the items call them, so the analytics name products instead of ids."""
     status = statuses.get(order.status)
-    product_ids = []
+    product_ids, product_names = [], {}
     for item in (order.raw or {}).get("items") or []:
-        offer_id = (item.get("offer") or {}).get("id") if isinstance(item, dict) else None
+        offer = (item.get("offer") or {}) if isinstance(item, dict) else {}
+        offer_id = offer.get("id")
         if offer_id is not None and offer_id not in product_ids:
             product_ids.append(offer_id)
+        name = offer.get("displayName") or offer.get("name") or item.get("productName")
+        if offer_id is not None and isinstance(name, str) and name.strip():
+            product_names[str(offer_id)] = name.strip()
     return {
         "id": order.id, "number": order.number, "customer_id": order.customer_id,
         "created_at": order.created_at.isoformat() if order.created_at else None,
         "status": order.status, "status_group": status.group if status else "",
         "total": f"{order.total_summ:.2f}", "currency": order.currency,
-        "product_ids": product_ids, "read_at": read_at.isoformat(),
+        "product_ids": product_ids, "product_names": product_names,
+        "read_at": read_at.isoformat(),
     }
 
 

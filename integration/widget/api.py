@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integration.api.auth import HasWidgetToken, WidgetTokenAuthentication
+from integration.api.context_schema import CONTEXT_RESPONSES
 from integration.customers.context import customer_context_get
 from integration.tickets.info import (
     requester_notice,
@@ -60,7 +61,7 @@ class ContextApi(WidgetApi):
                     "Give at least one of: email, phone, ticket_id, order_number, customer_id.")
             return data
 
-    @extend_schema(parameters=[ContextQuerySerializer], responses={200: dict})
+    @extend_schema(parameters=[ContextQuerySerializer], responses=CONTEXT_RESPONSES)
     def get(self, request):
         started = time.monotonic()
         params = self.ContextQuerySerializer(data=request.query_params)

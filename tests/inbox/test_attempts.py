@@ -5,7 +5,6 @@ sync logs shows every try in words."""
 
 from datetime import timedelta
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,20 +15,8 @@ from integration.inbox.events import (
     inbound_events_sweep,
 )
 from integration.models import AttemptOutcome, EventSource, EventState, InboundEvent
-from integration.onboarding.shop_defaults import shop_defaults_apply
-from sandbox.hde import seed as hde_fields
-from sandbox.hde.models import Account as HdeAccount
 from sandbox.retailcrm.models import Account as RcAccount
 from tests.workers import emulator_tickets
-
-
-@pytest.fixture
-def shop(demo_shop, settings, live_server):
-    settings.PORTAL_BASE_URL = live_server.url
-    shop_defaults_apply(shop=demo_shop, normal_priority_id=2, high_priority_id=1,
-                        crm_card_field_id=hde_fields.CRM_CARD)
-    HdeAccount.objects.filter(code="demo").update(rate_limit_enabled=False)
-    return demo_shop
 
 
 def _deliver(shop, ticket_id):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0027_event_attempts'),
+        ('integration', '0029_product_names'),
     ]
 
     operations = [
