@@ -8,7 +8,7 @@ from django_q.models import Schedule
 
 SCHEDULES = [
     {
-        # Every minute: one order-history poll task per watched shop.
+        # Every minute: poll tasks (a chunk of shops each) for the watched shops that are due.
         "name": "order-watch-poll",
         "func": "integration.tasks.order_watch_fanout_task",
         "schedule_type": Schedule.MINUTES,

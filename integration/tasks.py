@@ -74,6 +74,12 @@ def order_watch_poll_task(shop_id: int) -> str:
     return order_watch_poll(shop_id=shop_id).state
 
 
+def order_watch_poll_chunk_task(shop_ids: list[int]) -> dict:
+    from integration.orders.watch import order_watch_poll_chunk
+
+    return order_watch_poll_chunk(shop_ids=shop_ids)
+
+
 def order_events_process_task(event_ids: list[int]) -> int:
     from integration.inbox.events import inbound_event_process
 

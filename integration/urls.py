@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from integration.console.home import home_view
 from integration.inbox import views as hooks
 from integration.ops import views
 from integration.tenancy import views as tenancy_views
@@ -11,6 +12,7 @@ from integration.widget import views as widget_views
 _ADMIN_CHROME = {"site_header": admin.site.site_header, "site_title": admin.site.site_title}
 
 urlpatterns = [
+    path("", home_view, name="portal-home"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics, name="metrics"),
     path("api/v1/", include("integration.api.urls")),

@@ -211,11 +211,14 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "RetailCRM ↔ HelpDeskEddy portal API",
+    # The introduction at the top of /api/v1/docs/: what the API is for and
+    # how to get a token (Markdown, kept beside the API's code).
+    "DESCRIPTION": (BASE_DIR / "integration" / "api" / "intro.md").read_text(encoding="utf-8"),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Swagger UI assets served from the drf-spectacular-sidecar package, not a CDN.
+    # Swagger UI assets served from the drf-spectacular-sidecar package, not a
+    # CDN; its icon is the portal's (templates/drf_spectacular/swagger_ui.html).
     "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
 

@@ -39,7 +39,9 @@ from integration.customers.types import ContextStatus, CustomerContext, TicketIn
 from integration.inbox.events import MAX_ATTEMPTS, backoff_seconds
 from integration.models import (
     ApiCall,
+    AttemptOutcome,
     ConnectionStatus,
+    EventAttempt,
     EventSource,
     EventState,
     FieldMapping,
@@ -53,7 +55,7 @@ from integration.models import (
     WidgetRequest,
 )
 from integration.orders import texts as order_texts
-from integration.orders.changes import proactive_key
+from integration.orders.changes import proactive_key, product_names_apply
 from integration.orders.watch import order_snapshot, problem_statuses_of
 from integration.tickets import texts as ticket_texts
 from integration.tickets.job import mapped_values
@@ -61,7 +63,7 @@ from integration.tickets.priority import priority_decide
 from integration.vendors import retailcrm_parsing as parsing
 from integration.vendors.base import redact, safe_path
 from integration.vendors.call_log import scrub_text, scrub_url
-from integration.vendors.errors import ApiTimeoutError
+from integration.vendors.errors import ApiTimeoutError, stored_text
 from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 from integration.vendors.retailcrm import RetailCrmClient
 from integration.widget.links import widget_link_build
@@ -239,6 +241,10 @@ def seed_history(*, shop, retailcrm_account: str, hde_account: str,
     dead = world.dead_event(next(t for t in tickets if not t.processed))
     world.background(tickets)
     events, calls = world.log.save()
+    EventAttempt.objects.bulk_create([
+        EventAttempt(event=dead, shop=shop, number=number, started_at=started,
+                     duration_ms=10000, outcome=outcome, error=message, calls=1)
+        for number, started, outcome, message in world.dead_attempts])
     # Its calls went through, so both connections are known to work (the
     # dashboard says "unknown" for a connection nobody has used yet).
     for connection_row in (shop.retailcrm, shop.helpdeskeddy):
@@ -564,10 +570,11 @@ class _World:
         parsed = {doc["id"]: parsing.parse_order(doc, self.tz)
                   for doc in store.render_orders(rc, orders)}
         statuses = self.statuses
-        local = []
+        local, names = [], {}
         for order in orders:
             snapshot = order_snapshot(parsed[order.crm_id], statuses,
                                       min(now, order.created_at + timedelta(hours=2, minutes=1)))
+            names.update(snapshot["product_names"])
             local.append(LocalOrder(
                 shop=self.shop, order_id=order.crm_id, customer_id=order.customer_crm_id,
                 number=order.number, created_at=order.created_at, status=snapshot["status"],
@@ -576,6 +583,7 @@ class _World:
                 product_ids=snapshot["product_ids"],
                 synced_at=datetime.fromisoformat(snapshot["read_at"])))
         LocalOrder.objects.bulk_create(local, batch_size=1000)
+        product_names_apply(shop=self.shop, names=names)  # as the watch keeps them
 
         records = self._recent_history()
         newest = (HistoryRecord.objects.filter(account=rc, entity="order")
@@ -685,7 +693,12 @@ class _World:
         at = ticket.opened + timedelta(seconds=1)
         attempt_at, waited = at, 0
         index = len(self.log.events)
+        self.dead_attempts = []  # (number, started, outcome, error): the event page lists them
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            self.dead_attempts.append((
+                attempt, attempt_at,
+                AttemptOutcome.DEAD if attempt == MAX_ATTEMPTS else AttemptOutcome.RETRY,
+                stored_text(error)))
             self.log.call(at=attempt_at, provider="helpdeskeddy", method="GET", path=path,
                           status=None, outcome=error.outcome, event=index, duration=10000,
                           error=f"{error.message} ReadTimeout")
@@ -696,7 +709,7 @@ class _World:
                        event_type="new_ticket", payload={"ticket_id": ticket.hid,
                                                          "event": "new_ticket"},
                        state=EventState.DEAD, attempts=MAX_ATTEMPTS,
-                       error=f"Gave up after {MAX_ATTEMPTS} attempts: {error}",
+                       error=stored_text(error),
                        processed_after=(last - at).total_seconds())
         return self.log.events[index][0]
 

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 from integration.analytics import reports as analytics
 from integration.console.mixins import ReadOnlyAdminMixin, TenantScopedAdminMixin
 from integration.console.svg_charts import bar_chart
+from integration.core import formatting
 from integration.models import RetailCrmConnection, SupportAnalytics
 from integration.ops.log_export import csv_lines
 from integration.tenancy.access import can_edit_agency_data, shops_for_user
@@ -87,7 +88,12 @@ def _percent(rate) -> str:
 
 
 def _money(value, currency) -> str:
-    return "—" if value is None else f"{value:,.2f} {currency}".replace(",", "\u202f")
+    """In the reader's language, as the card writes money ("4 300 ₽", "₽4,300")."""
+    return "—" if value is None else formatting.money(value, currency)
+
+
+def _whole(value) -> str:
+    return formatting.number(value, places=0)
 
 
 @admin.register(SupportAnalytics)
@@ -130,10 +136,6 @@ class SupportAnalyticsAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mo
         query = urlencode({"shop": shop.pk, "date_from": period.date_from.isoformat(),
                            "date_to": period.date_to.isoformat()})
 
-        def rates(rows):
-            return [(row.label, row.rate, f"{_percent(row.rate)} ({row.repeaters}/"
-                     f"{row.customers})") for row in rows]
-
         return {
             "shop": shop,
             "period": period,
@@ -146,24 +148,45 @@ class SupportAnalyticsAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mo
             "priority_rows": [(row, _percent(row.rate)) for row in repeat.by_priority],
             "handling_rows": [(row, _percent(row.rate)) for row in repeat.by_handling],
             "query": query,
-            "charts": {
-                "repeat": bar_chart(rates([repeat.contacted, repeat.not_contacted]),
-                                    title=_("Repeat-purchase rate"), max_value=1),
-                "priority": bar_chart(rates(repeat.by_priority),
-                                      title=_("Repeat-purchase rate by priority"), max_value=1),
-                "handling": bar_chart(rates(repeat.by_handling),
-                                      title=_("Repeat-purchase rate by handling time"),
-                                      max_value=1),
-                "value": bar_chart(
-                    [(row.label, float(row.total), _money(row.total, currency))
-                     for row in values], title=_("Customer value by priority")),
-                "products": bar_chart(
-                    [(row.product_id, row.orders, str(row.orders)) for row in products[:10]],
-                    title=_("Products in orders linked to tickets")),
-            },
+            "charts": self._charts(repeat, values, products, currency),
             "can_write_note": can_edit_agency_data(request.user, shop.agency_id)
             and RetailCrmConnection.objects.filter(shop=shop).exists(),
             "note_form": NoteForm(),
+        }
+
+    @staticmethod
+    def _charts(repeat, values, products, currency):
+        """Each chart names both axes, with units, in the reader's language."""
+        def rates(rows):
+            return [(row.label, row.rate, f"{_percent(row.rate)} ({row.repeaters}/"
+                     f"{row.customers})") for row in rows]
+
+        rate_axis = _("Share of customers who bought again")
+        money_sign = formatting.CURRENCY_SIGNS.get((currency or "RUB").upper(), currency)
+        return {
+            "repeat": bar_chart(rates([repeat.contacted, repeat.not_contacted]),
+                                title=_("Repeat-purchase rate"), max_value=1,
+                                category_axis=_("Customers who"), value_axis=rate_axis,
+                                tick_text=_percent),
+            "priority": bar_chart(rates(repeat.by_priority),
+                                  title=_("Repeat-purchase rate by priority"), max_value=1,
+                                  category_axis=_("Priority of the first ticket"),
+                                  value_axis=rate_axis, tick_text=_percent),
+            "handling": bar_chart(rates(repeat.by_handling),
+                                  title=_("Repeat-purchase rate by handling time"),
+                                  max_value=1,
+                                  category_axis=_("Handling time of the first ticket"),
+                                  value_axis=rate_axis, tick_text=_percent),
+            "value": bar_chart(
+                [(row.label, float(row.total), _money(row.total, currency)) for row in values],
+                title=_("Customer value by priority"), category_axis=_("Ticket priority"),
+                value_axis=_("Customers' purchases, %(currency)s") % {"currency": money_sign},
+                tick_text=_whole),
+            "products": bar_chart(
+                [(row.label, row.orders, str(row.orders)) for row in products[:10]],
+                title=_("Products in orders linked to tickets"), category_axis=_("Product"),
+                value_axis=_("Number of orders linked to tickets"), tick_text=_whole,
+                whole=True),
         }
 
     def _scoped_form(self, request, data):
@@ -183,8 +206,8 @@ class SupportAnalyticsAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mo
         period = form.period()
         rows = analytics.ticket_products(shop=form.cleaned_data["shop"], period=period,
                                          limit=10_000)
-        lines = csv_lines(["product_id", "orders", "customers"],
-                          ([r.product_id, r.orders, r.customers] for r in rows))
+        lines = csv_lines(["product_id", "name", "orders", "customers"],
+                          ([r.product_id, r.name, r.orders, r.customers] for r in rows))
         response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         name = f"ticket-products-{period.date_from}-{period.date_to}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -41,9 +41,10 @@ from django.db import connection as db_connection
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
-from integration.models import LocalOrder, ShopSettings, TicketRecord
+from integration.core.formatting import shop_date
+from integration.models import LocalOrder, ProductName, ShopSettings, TicketRecord
 
 CANCELLED_GROUP = "cancel"
 
@@ -112,6 +113,14 @@ class ProductRow:
     product_id: str
     orders: int
     customers: int
+    name: str = ""  # what the shop's orders call the offer; "" until an order named it
+
+    @property
+    def label(self) -> str:
+        """The product as people name it. An offer seen only in orders copied
+        before names were kept has none yet; it says so rather than show a
+        bare id."""
+        return self.name or _("unnamed product (offer %(id)s)") % {"id": self.product_id}
 
 
 def _purchases(shop):
@@ -267,18 +276,36 @@ def ticket_products(*, shop, period: Period, limit: int = 20) -> list[ProductRow
     sql = _PRODUCTS_SQL[db_connection.vendor].format(ids=ids_sql)
     with db_connection.cursor() as cursor:
         cursor.execute(sql, [*ids_params, int(limit)])
-        return [ProductRow(str(product), orders, customers)
+        rows = [ProductRow(str(product), orders, customers)
                 for product, orders, customers in cursor.fetchall()]
+    names = product_names_of(shop=shop, product_ids=[row.product_id for row in rows])
+    for row in rows:
+        row.name = names.get(row.product_id, "")
+    return rows
+
+
+def product_names_of(*, shop, product_ids) -> dict[str, str]:
+    """Offer id → name, for the given ids (one query, in chunks for a CSV of
+    thousands: databases cap the parameters of one statement)."""
+    ids, found = [str(i) for i in product_ids], {}
+    for start in range(0, len(ids), 500):
+        found.update(ProductName.objects.for_shop(shop).filter(
+            product_id__in=ids[start:start + 500]).values_list("product_id", "name"))
+    return found
 
 
 def ticket_products_note_text(*, shop, period: Period, rows: list[ProductRow]) -> str:
     """The merchandising note, in the shop's language (it is read in the CRM)."""
     with translation.override(shop.language):
         lines = [_("Products in support tickets, %(start)s – %(end)s (portal analytics):") % {
-            "start": period.date_from.isoformat(), "end": period.date_to.isoformat()}]
+            "start": shop_date(period.date_from, shop.language),
+            "end": shop_date(period.date_to, shop.language)}]
         for row in rows:
-            lines.append(_("product %(id)s: %(orders)d orders, %(customers)d customers") % {
-                "id": row.product_id, "orders": row.orders, "customers": row.customers})
+            orders = ngettext("%(n)d order", "%(n)d orders", row.orders) % {"n": row.orders}
+            customers = ngettext("%(n)d customer", "%(n)d customers", row.customers) % {
+                "n": row.customers}
+            lines.append(_("%(product)s: %(orders)s, %(customers)s") % {
+                "product": row.label, "orders": orders, "customers": customers})
         if not rows:
             lines.append(_("No products in orders linked to tickets."))
         return "\n".join(lines)

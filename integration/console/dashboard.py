@@ -7,8 +7,10 @@ test (or a screen reader, through <title>) can read them.
 
 import uuid
 
-from django.contrib import admin
-from django.http import Http404
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -17,6 +19,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
 from integration.models import AlertState
+from integration.onboarding.checklist import REVIEW_KINDS, shop_review_mark, shops_checklists
 from integration.onboarding.wizard import editable_agencies
 from integration.ops import health
 from integration.tenancy.access import (
@@ -86,7 +89,9 @@ def _changelist(model: str, **params) -> str:
 
 
 def dashboard_view(request):
-    """One row per visible shop; `?shop=<public_id>` narrows the chart."""
+    """Where everyone lands after logging in (it is also the admin's index):
+    each shop's getting-started checklist, then one health row per visible
+    shop; `?shop=<public_id>` narrows the chart."""
     shops = shops_for_user(request.user)
     chart_shop = None
     if request.GET.get("shop"):
@@ -99,6 +104,11 @@ def dashboard_view(request):
     since = (timezone.now() - health.WINDOW).replace(microsecond=0).isoformat()
     editable = {}  # agency id → may edit; one question per agency, not per row
     for row in rows:
+        agency_id = row.shop.agency_id
+        if agency_id not in editable:
+            editable[agency_id] = can_edit_agency_data(request.user, agency_id)
+    checklists = shops_checklists(shops=[row.shop for row in rows], editable=editable)
+    for row in rows:
         pk = row.shop.pk
         row.links = {
             "shop": reverse("admin:integration_shop_change", args=[pk]),
@@ -109,16 +119,16 @@ def dashboard_view(request):
             "chart": f"{reverse('admin:console-dashboard')}?shop={row.shop.public_id}",
             "wizard": reverse("admin:console-wizard-retailcrm", args=[row.shop.public_id]),
         }
-        agency_id = row.shop.agency_id
-        if agency_id not in editable:
-            editable[agency_id] = can_edit_agency_data(request.user, agency_id)
-        row.editable = editable[agency_id]
+        row.editable = editable[row.shop.agency_id]
+        row.checklist = checklists[pk]
     chart_scope = shops.filter(pk=chart_shop.pk) if chart_shop else shops
     activity = health.hourly_activity(shops=chart_scope)
     return TemplateResponse(request, "admin/console/dashboard.html", {
         **admin.site.each_context(request),
         "title": gettext("Agency dashboard"),
+        "is_index": request.resolver_match.url_name == "index",
         "rows": rows,
+        "getting_started": [row.checklist for row in rows],
         "chart": activity_svg(activity),
         "activity": activity,
         "chart_shop": chart_shop,
@@ -128,6 +138,24 @@ def dashboard_view(request):
             "calls": sum(b.api_calls for b in activity.buckets),
         },
     })
+
+
+def review_mark_view(request, public_id, kind):
+    """"Mark as reviewed" on a shop's rules or templates list (POST by an
+    owner or admin of the shop's agency); back to the dashboard, whose
+    checklist now ticks the step."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if kind not in REVIEW_KINDS:
+        raise Http404
+    shop = get_shop_for_user_or_404(request.user, public_id)
+    if not can_edit_agency_data(request.user, shop.agency_id):
+        raise PermissionDenied
+    shop_review_mark(shop=shop, kind=kind)
+    done = {"rules": gettext("%(shop)s: priority rules marked as reviewed."),
+            "templates": gettext("%(shop)s: reply templates marked as reviewed.")}
+    messages.success(request, done[kind] % {"shop": shop.name})
+    return redirect("admin:index")
 
 
 def active_alerts(user):
@@ -161,4 +189,10 @@ def console_urls(site):
              name="console-wizard-hooks"),
         path("console/add-shop/<uuid:public_id>/check/", view(wizard.wizard_check),
              name="console-wizard-check"),
+        path("console/add-shop/<uuid:public_id>/live/", view(wizard.wizard_live),
+             name="console-wizard-live"),
+        path("console/shops/<uuid:public_id>/first-webhook/",
+             view(wizard.first_webhook_status), name="console-first-webhook"),
+        path("console/shops/<uuid:public_id>/reviewed/<str:kind>/", view(review_mark_view),
+             name="console-review-mark"),
     ]

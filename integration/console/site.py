@@ -49,6 +49,14 @@ class ConsoleSite(admin.AdminSite):
                                 "__doc__": admin_class.__doc__})
         return super().register(model_or_iterable, admin_class, **options)
 
+    def index(self, request, extra_context=None):
+        """The admin's home is the agency dashboard: after logging in, people
+        land where their shops' checklists and health are. The model lists
+        stay one click away in the navigation sidebar."""
+        from integration.console.dashboard import dashboard_view
+
+        return dashboard_view(request)
+
     def get_urls(self):
         from integration.console.dashboard import console_urls
 

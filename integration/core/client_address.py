@@ -25,13 +25,18 @@ from django.conf import settings
 
 def _trusted_proxy(address: str) -> bool:
     allowed = settings.FORWARDED_ALLOW_IPS
-    if "*" in allowed:
-        return True
+    return "*" in allowed or address_in_networks(address, allowed)
+
+
+def address_in_networks(address: str, networks) -> bool:
+    """Whether an IP address falls in any of the networks ("10.0.0.0/8",
+    "127.0.0.1"); an entry that is not a network is skipped, and a value
+    that is not an address is in none."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    for entry in allowed:
+    for entry in networks:
         try:
             if ip in ipaddress.ip_network(entry.strip(), strict=False):
                 return True

@@ -80,6 +80,17 @@ def _moment(value):
 
 def shop_datetime(value, tz_name="Europe/Moscow", language: str | None = None):
     """Date and time in the shop's time zone, as the language writes them."""
+    moment = _shop_moment(value, tz_name)
+    if not isinstance(moment, datetime):
+        return moment
+    code = _language(language)
+    with translation.override(code):
+        return dateformat.format(moment, DATETIME_FORMATS[code])
+
+
+def _shop_moment(value, tz_name):
+    """The value as a moment in the shop's zone (a zone-less one is taken as
+    written); the text to show instead when it is empty or no moment."""
     if not value:
         return ""
     try:
@@ -88,9 +99,7 @@ def shop_datetime(value, tz_name="Europe/Moscow", language: str | None = None):
         return str(value)
     if moment.tzinfo is not None:
         moment = moment.astimezone(ZoneInfo(tz_name or "Europe/Moscow"))
-    code = _language(language)
-    with translation.override(code):
-        return dateformat.format(moment, DATETIME_FORMATS[code])
+    return moment
 
 
 def shop_date(value, language: str | None = None):
@@ -110,12 +119,36 @@ def shop_date(value, language: str | None = None):
 def shop_day(value, tz_name="Europe/Moscow", language: str | None = None):
     """The shop-local calendar day of a moment (an order placed at 01:30
     Moscow time is that day in Moscow, whatever UTC says)."""
+    moment = _shop_moment(value, tz_name)
+    if not isinstance(moment, datetime):
+        return moment
+    return shop_date(moment.date(), language)
+
+
+def zone_label(moment: datetime) -> str:
+    """The zone a shown time is in, short enough for a table cell and the
+    same in every language: its offset ("UTC+3", "UTC+5:30", "UTC").
+    Abbreviations would not do: tzdata writes many zones as a bare "+05",
+    and a Russian reader writes Moscow time "МСК", not "MSK"."""
+    offset = moment.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    if not minutes:
+        return "UTC"
+    sign = "+" if minutes > 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def shop_datetime_zoned(value, tz_name="Europe/Moscow", language: str | None = None) -> str:
+    """`shop_datetime` followed by the zone ("30.11.2026 15:56 UTC+3"): for
+    screens that list rows of several shops, whose zones may differ."""
     if not value:
         return ""
     try:
         moment = _moment(value)
     except ValueError:
         return str(value)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(ZoneInfo(tz_name or "Europe/Moscow"))
-    return shop_date(moment.date(), language)
+    if moment.tzinfo is None:
+        return shop_datetime(moment, tz_name, language)
+    local = moment.astimezone(ZoneInfo(tz_name or "Europe/Moscow"))
+    return f"{shop_datetime(local, tz_name, language)}{NBSP}{zone_label(local)}"

@@ -27,20 +27,33 @@ event and raise the client error tree on failure.
 
 import logging
 import time
-import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from integration.core.leases import lease_kept
-from integration.models import EventSource, EventState, InboundEvent
-from integration.vendors.errors import ApiError, ApiUnauthorized
+from integration.models import (
+    ApiCall,
+    AttemptOutcome,
+    EventAttempt,
+    EventSource,
+    EventState,
+    InboundEvent,
+)
+from integration.vendors.errors import (
+    INTERNAL_ERROR,
+    NO_HANDLER,
+    ApiError,
+    ApiUnauthorized,
+    stored_text_named,
+)
 
 logger = logging.getLogger("integration.inbox")
 
@@ -169,32 +182,45 @@ def task_time_limit() -> float:
 
 
 def inbound_event_process(*, event_id: int, now=None) -> str | None:
-    """Process one event if it is due; return its final state for this run."""
+    """Process one event if it is due; return its final state for this run.
+    Each run that claims the event leaves one `EventAttempt` row behind."""
     now = now or timezone.now()
     until = _claim(event_id, now)
     if until is None:
         return None
     event = InboundEvent.objects.select_related("shop").get(pk=event_id)
+    attempt = _attempt_open(event, now)
+    started = time.monotonic()
+    state, error, retry_after = _handle(event, until)
+    if state == EventState.PENDING:
+        state, error = _retry_later(event, error, retry_after)
+    else:
+        _finish(event, state, error)
+    _attempt_close(attempt, state, error, started)
+    return state
+
+
+def _handle(event: InboundEvent, until) -> tuple[str, str, float | None]:
+    """Run the event's handler; say how it went as (state, error, retry
+    after). `pending` means a retryable failure."""
     path = HANDLERS.get((event.source, event.event_type))
     if path is None:
-        reason = f"No handler for {event.source}/{event.event_type}."
-        return _finish(event, EventState.IGNORED, reason)
+        return EventState.IGNORED, NO_HANDLER, None
     handler: Callable = import_string(path)
     try:
         with lease_kept(_lease_renewal(event.pk, until), every=LEASE_RENEW_EVERY,
                         limit=task_time_limit(), name=f"event {event.pk}"):
             handler(event=event)
     except ApiUnauthorized as error:
-        return _finish(event, EventState.PARKED, str(error))
+        return EventState.PARKED, stored_text_named(error), None
     except ApiError as error:
         if not error.retryable:
-            return _finish(event, EventState.DEAD, str(error))
-        return _retry_later(event, str(error), getattr(error, "retry_after", None))
-    except Exception as error:  # noqa: BLE001 - a bug must not lose the event
+            return EventState.DEAD, stored_text_named(error), None
+        return EventState.PENDING, stored_text_named(error), getattr(error, "retry_after", None)
+    except Exception:  # noqa: BLE001 - a bug must not lose the event
         logger.exception("inbox.handler_crashed", extra={"event": event.pk})
-        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-        return _retry_later(event, f"Internal error: {detail}", None)
-    return _finish(event, EventState.DONE, "")
+        return EventState.PENDING, INTERNAL_ERROR, None
+    return EventState.DONE, "", None
 
 
 def _finish(event: InboundEvent, state: str, error: str) -> str:
@@ -205,9 +231,12 @@ def _finish(event: InboundEvent, state: str, error: str) -> str:
     return state
 
 
-def _retry_later(event: InboundEvent, error: str, retry_after: float | None) -> str:
+def _retry_later(event: InboundEvent, error: str, retry_after: float | None) -> tuple[str, str]:
+    """Schedule the next try with backoff, or give up after the last one;
+    return the state and error the event was left with."""
     if event.attempts >= MAX_ATTEMPTS:
-        return _finish(event, EventState.DEAD, f"Gave up after {event.attempts} attempts: {error}")
+        # The state says it gave up; the error stays the last try's own.
+        return _finish(event, EventState.DEAD, error), error
     delay = backoff_seconds(event.attempts)
     if retry_after:
         delay = max(delay, int(retry_after) + 1)
@@ -215,7 +244,39 @@ def _retry_later(event: InboundEvent, error: str, retry_after: float | None) -> 
         state=EventState.PENDING, last_error=error[:2000], locked_until=None,
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
     )
-    return EventState.PENDING
+    return EventState.PENDING, error
+
+
+# How the event's state after a run reads as the outcome of that attempt.
+_OUTCOME_OF_STATE = {
+    EventState.DONE: AttemptOutcome.DONE,
+    EventState.IGNORED: AttemptOutcome.IGNORED,
+    EventState.PENDING: AttemptOutcome.RETRY,
+    EventState.PARKED: AttemptOutcome.PARKED,
+    EventState.DEAD: AttemptOutcome.DEAD,
+}
+
+
+def _attempt_open(event: InboundEvent, now) -> EventAttempt:
+    """Record the try as it starts, so a worker killed mid-run still leaves
+    a trace: the next try marks that row interrupted. Numbers continue
+    across replays (the event's `attempts` counter starts over; this does
+    not)."""
+    earlier = EventAttempt.objects.filter(event=event)
+    earlier.filter(outcome=AttemptOutcome.RUNNING).update(outcome=AttemptOutcome.INTERRUPTED)
+    last = earlier.order_by("-number").values_list("number", flat=True).first() or 0
+    return EventAttempt.objects.create(event=event, shop_id=event.shop_id, number=last + 1,
+                                       started_at=now)
+
+
+def _attempt_close(attempt: EventAttempt, state: str, error: str, started: float) -> None:
+    """The try's outcome, duration (monotonic clock) and the vendor calls it
+    made (the call log ties calls to their event; those since it started)."""
+    calls = ApiCall.objects.filter(event_id=attempt.event_id,
+                                   created_at__gte=attempt.started_at).count()
+    EventAttempt.objects.filter(pk=attempt.pk).update(
+        outcome=_OUTCOME_OF_STATE.get(state, AttemptOutcome.RETRY), error=error[:2000],
+        duration_ms=round((time.monotonic() - started) * 1000), calls=calls)
 
 
 def inbound_events_sweep(*, now=None, limit: int = 500, leases: bool = True) -> int:
@@ -292,12 +353,12 @@ def _run_lapsed(*, now, among: list[int] | None = None) -> int:
     return len(ids)
 
 
+REPLAYABLE_STATES = (EventState.DEAD, EventState.PARKED, EventState.IGNORED)
+
+
 def inbound_events_replay(*, queryset) -> int:
     """Admin replay: dead or parked events start over with fresh attempts."""
-    ids = list(
-        queryset.filter(state__in=[EventState.DEAD, EventState.PARKED, EventState.IGNORED])
-        .values_list("pk", flat=True)
-    )
+    ids = list(queryset.filter(state__in=REPLAYABLE_STATES).values_list("pk", flat=True))
     InboundEvent.objects.filter(pk__in=ids).update(
         state=EventState.PENDING, attempts=0, next_attempt_at=None, locked_until=None,
         last_error="",
@@ -305,3 +366,33 @@ def inbound_events_replay(*, queryset) -> int:
     for event_id in ids:
         inbound_event_enqueue(event_id=event_id)
     return len(ids)
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """What a replay of a person's selection did, and why the rest was left:
+    the words "nothing to replay: they already succeeded" come from here."""
+
+    queued: int = 0
+    succeeded: int = 0  # done: replaying would repeat finished work
+    in_progress: int = 0  # pending or processing: the inbox is on them already
+    not_allowed: int = 0  # replayable, but in an agency the person may only read
+
+    @property
+    def skipped(self) -> int:
+        return self.succeeded + self.in_progress + self.not_allowed
+
+
+def inbound_events_replay_selected(*, queryset, editable_shops) -> ReplayOutcome:
+    """Replay the selected events the person may replay (`editable_shops`:
+    the shops of agencies they edit, from tenancy.access) and count the
+    others by reason, in one aggregate query."""
+    counts = queryset.aggregate(
+        succeeded=Count("pk", filter=Q(state=EventState.DONE)),
+        in_progress=Count("pk", filter=Q(state__in=[EventState.PENDING,
+                                                    EventState.PROCESSING])),
+        not_allowed=Count("pk", filter=Q(state__in=REPLAYABLE_STATES)
+                          & ~Q(shop__in=editable_shops)),
+    )
+    queued = inbound_events_replay(queryset=queryset.filter(shop__in=editable_shops))
+    return ReplayOutcome(queued=queued, **counts)

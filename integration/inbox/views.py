@@ -43,6 +43,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from integration.core.client_address import client_address
 from integration.inbox.events import WebhookSource, inbound_event_store
+from integration.inbox.keys import ticket_event_key
 from integration.ops import metrics
 from integration.tenancy.secrets import (
     WebhookRefusal,
@@ -343,10 +344,8 @@ def _hde_event(fields: dict, raw: bytes):
     # vendor retry of the same delivery a no-op.
     distinct = extra["post_id"] or ":".join(
         extra[k] for k in ("date_update", "status")).strip(":")
-    if event_type == "new_ticket":
-        key = f"new_ticket:{ticket_id}"
-    else:
-        key = f"{event_type}:{ticket_id}:{distinct or hashlib.sha256(raw).hexdigest()[:16]}"
+    key = ticket_event_key(event_type, ticket_id,
+                           distinct or hashlib.sha256(raw).hexdigest()[:16])
     payload = {"ticket_id": ticket_id, "event": name,
                **{k: v for k, v in extra.items() if v}}
     return WebhookSource.HDE_WEBHOOK, key, event_type, payload

@@ -21,10 +21,17 @@ from integration.models.connections import (
     RetailCrmConnection,
 )
 from integration.models.customers import CustomerLink
-from integration.models.events import EventSource, EventState, EventType, InboundEvent
+from integration.models.events import (
+    AttemptOutcome,
+    EventAttempt,
+    EventSource,
+    EventState,
+    EventType,
+    InboundEvent,
+)
 from integration.models.extension import ExtensionToken
 from integration.models.logs import ApiCall, CallOutcome, Provider, WidgetRequest
-from integration.models.orders import LocalOrder, OrderWatch
+from integration.models.orders import LocalOrder, OrderWatch, ProductName
 from integration.models.ratelimit import RateLimitState
 from integration.models.replies import ReplyKind, ReplyTemplate, SentReply
 from integration.models.secrets import AuthFailure, SecretKind, ShopSecret
@@ -68,9 +75,12 @@ __all__ = [
     "CallOutcome",
     "HelpDeskEddyConnection",
     "InboundEvent",
+    "EventAttempt",
+    "AttemptOutcome",
     "Invitation",
     "Language",
     "LocalOrder",
+    "ProductName",
     "OrderWatch",
     "Membership",
     "Provider",

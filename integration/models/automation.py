@@ -54,6 +54,13 @@ class ShopSettings(models.Model):
     # against the inbox (HDE gives up retrying a webhook after a day).
     reconciled_until = models.DateTimeField(_("tickets reconciled until"), null=True,
                                             blank=True)
+    # The getting-started checklist (integration.onboarding.checklist): when
+    # a person last said they reviewed the shop's priority rules and reply
+    # templates ("Mark as reviewed", or saving one of them).
+    rules_reviewed_at = models.DateTimeField(_("priority rules reviewed"), null=True,
+                                             blank=True, editable=False)
+    templates_reviewed_at = models.DateTimeField(_("reply templates reviewed"), null=True,
+                                                 blank=True, editable=False)
 
     objects = ShopOwnedQuerySet.as_manager()
 

@@ -72,3 +72,48 @@ class InboundEvent(models.Model):
         stands, in words (never the delivery key or a state code)."""
         what = self.get_event_type_display() or self.get_source_display()
         return f"{what} · {self.get_state_display()}"
+
+
+class AttemptOutcome(models.TextChoices):
+    """How one processing try ended, as a person reads it."""
+
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    IGNORED = "ignored", _("Ignored: nothing to do")
+    RETRY = "retry", _("Failed, will retry")
+    PARKED = "parked", _("Parked: connection needs attention")
+    DEAD = "dead", _("Failed, gave up")
+    INTERRUPTED = "interrupted", _("Interrupted: the worker stopped")
+
+
+class EventAttempt(models.Model):
+    """One processing try of an inbound event: when, how long, how it ended,
+    the error and the number of vendor calls it made.
+
+    The event itself keeps only its current state (`last_error` is the latest
+    try's and a replay starts it over); this is the history a person reads
+    to see why a ticket took three tries. Numbers run on across replays."""
+
+    event = models.ForeignKey(InboundEvent, on_delete=models.CASCADE, related_name="attempt_log",
+                              verbose_name=_("inbound event"))
+    shop = models.ForeignKey("integration.Shop", on_delete=models.CASCADE,
+                             related_name="event_attempts", verbose_name=_("shop"))
+    number = models.PositiveIntegerField(_("attempt"))
+    started_at = models.DateTimeField(_("started"))
+    duration_ms = models.PositiveIntegerField(_("duration, ms"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=12, choices=AttemptOutcome.choices,
+                               default=AttemptOutcome.RUNNING)
+    error = models.TextField(_("error"), blank=True, default="")
+    calls = models.PositiveIntegerField(_("vendor calls"), default=0)
+
+    objects = ShopOwnedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("processing attempt")
+        verbose_name_plural = _("processing attempts")
+        ordering = ["event", "number"]
+        constraints = [models.UniqueConstraint(fields=["event", "number"],
+                                               name="event_attempt_number_unique")]
+
+    def __str__(self):
+        return f"{self.number} · {self.get_outcome_display()}"

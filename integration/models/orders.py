@@ -42,6 +42,10 @@ class OrderWatch(models.Model):
     # A poll holds the shop with one conditional UPDATE of this column; the
     # exact value is also the holder's token (see services.order_watch).
     lease_until = models.DateTimeField(_("poll lease until"), null=True, blank=True)
+    # Set by the fan-out when it queues a poll, cleared when the poll takes
+    # the lease: a shop whose poll still waits in the queue is not queued
+    # again, so a queue that falls behind never grows (bench/scale.py).
+    queued_at = models.DateTimeField(_("poll queued at"), null=True, blank=True)
     # RetailCRM status codes. None: not chosen yet, so the first poll picks
     # DEFAULT_PROBLEM_STATUS if the account has it; [] means "none".
     problem_statuses = models.JSONField(_("problem statuses"), null=True, blank=True)
@@ -102,3 +106,31 @@ class LocalOrder(models.Model):
 
     def __str__(self):
         return self.number or f"#{self.order_id}"
+
+
+class ProductName(models.Model):
+    """What the shop calls a product (an offer, as RetailCRM sells them):
+    the name of the offer id that `LocalOrder.product_ids` holds, as the
+    newest order read from RetailCRM wrote it. The analytics name products
+    with it instead of showing ids; one row per offer, so naming the top
+    products of a report is one query."""
+
+    shop = models.ForeignKey(
+        "integration.Shop", on_delete=models.CASCADE, related_name="product_names",
+        verbose_name=_("shop"),
+    )
+    product_id = models.CharField(_("RetailCRM offer id"), max_length=40)
+    name = models.CharField(_("name"), max_length=255)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ShopOwnedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("product name")
+        verbose_name_plural = _("product names")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "product_id"], name="product_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name

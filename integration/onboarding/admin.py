@@ -1,34 +1,45 @@
 """The "Add a shop" wizard inside the admin (owners and admins only).
 
-Four steps on one draft shop (inactive until finished, see
-integration.onboarding.wizard): RetailCRM → HelpDeskEddy (+ priorities and
-the CRM card field read from HDE) → webhook secrets shown once with the exact
-vendor setup → a sample lookup, then "Activate". Every step's URL carries the
-draft's public id and resolves it through `get_shop_for_user_or_404`, so
-another agency's draft answers 404 like a missing one; a viewer gets 403.
+Six steps on one draft shop (inactive until activated, see
+integration.onboarding.wizard): RetailCRM → HelpDeskEddy → priorities and
+the CRM card field, read from HDE → webhooks: secrets shown once, with the
+exact vendor set-up (shown again, without the secrets, on every later
+visit) → a sample lookup, then "Activate" → the live check, which waits
+for HDE's first webhook and ends with the next steps. Every step's URL
+carries the draft's public id and resolves it through
+`get_shop_for_user_or_404`, so another agency's draft answers 404 like a
+missing one; a viewer gets 403. The screens only parse and render: the
+draft is born, checked and activated by services in this package.
+
+HDE's menu paths and dispatcher names are quoted as HDE's Russian interface
+writes them («Управление → Диспетчер», «Новая заявка»…), in both languages
+of the portal (the English text adds a gloss): a person pastes into HDE,
+so they must find exactly those words there (docs/vendors/helpdeskeddy.md §11).
 """
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from integration.models import Language, Shop
+from integration.models import Language
 from integration.models.connections import HttpsURLField
+from integration.onboarding import checklist
 from integration.onboarding import wizard as onboarding
-from integration.onboarding.dispatcher_rules import BASIC_USERNAME, DISPATCHER_TEMPLATES
+from integration.onboarding.dispatcher_rules import BASIC_USERNAME, DISPATCHER_RULES
 from integration.tenancy.access import can_edit_agency_data, get_shop_for_user_or_404
 
 STEPS = [
     ("retailcrm", _("RetailCRM")),
     ("hde", _("HelpDeskEddy")),
+    ("priorities", _("Priorities")),
     ("hooks", _("Webhooks")),
-    ("check", _("Sample lookup")),
+    ("check", _("Check and activate")),
+    ("live", _("First webhook")),
 ]
 
 
@@ -37,20 +48,26 @@ def _url_field(label, help_text):
 
 
 class RetailCrmStepForm(forms.Form):
-    agency = forms.ModelChoiceField(queryset=Shop.objects.none(), label=_("Agency"))
+    agency = forms.ModelChoiceField(queryset=None, label=_("Agency"))
     name = forms.CharField(label=_("Shop name"), max_length=200)
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices,
                                  help_text=_("Of texts written into HDE and RetailCRM."))
     base_url = _url_field(_("RetailCRM account URL"), _("e.g. https://yourshop.retailcrm.ru"))
     api_key = forms.CharField(label=_("RetailCRM API key"), widget=forms.PasswordInput,
-                              help_text=_("Settings → Integration → API access keys."))
+                              help_text=_("RetailCRM: Administration → Integration → API "
+                                          "access keys."))
     site_code = forms.CharField(label=_("Store (site) code"), required=False, max_length=100,
                                 help_text=_("Only when the key sees several stores."))
 
     def __init__(self, *args, user, draft=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.draft = draft
-        self.fields["agency"].queryset = onboarding.editable_agencies(user)
+        agencies = onboarding.editable_agencies(user)
+        self.fields["agency"].queryset = agencies
+        if draft is None and len(agencies[:2]) == 1:
+            # The only agency the user may add shops to: preselected, no blank choice.
+            self.fields["agency"].initial = agencies[0].pk
+            self.fields["agency"].empty_label = None
         if draft is not None:
             # The agency of a draft is fixed: its rows already belong there.
             self.fields["agency"].queryset = self.fields["agency"].queryset.filter(
@@ -61,10 +78,7 @@ class RetailCrmStepForm(forms.Form):
         data = super().clean()
         agency, name = data.get("agency"), data.get("name")
         if agency and name:
-            clash = Shop.objects.filter(agency=agency, name=name)
-            if self.draft is not None:
-                clash = clash.exclude(pk=self.draft.pk)
-            if clash.exists():
+            if onboarding.shop_name_taken(agency=agency, name=name, draft=self.draft):
                 self.add_error("name", gettext("This agency already has a shop with this name; "
                                                "choose another name."))
         return data
@@ -76,7 +90,8 @@ class HdeStepForm(forms.Form):
                                    help_text=_("The agent whose API key this is; the portal "
                                                "writes as this agent."))
     api_key = forms.CharField(label=_("HelpDeskEddy API key"), widget=forms.PasswordInput,
-                              help_text=_("HDE: Profile → API key."))
+                              help_text=_("HDE: the agent's card in «Контакты» (Contacts) "
+                                          "→ API key."))
 
 
 class PrioritiesForm(forms.Form):
@@ -105,7 +120,7 @@ class SampleForm(forms.Form):
                              help_text=_("Any e-mail of a customer in RetailCRM."))
 
 
-def _editable_draft(request, public_id) -> Shop:
+def _editable_draft(request, public_id):
     shop = get_shop_for_user_or_404(request.user, public_id)
     if not can_edit_agency_data(request.user, shop.agency_id):
         raise PermissionDenied
@@ -116,9 +131,11 @@ def _render(request, template, *, shop=None, step, title, **context):
     progress = onboarding.onboarding_progress(shop) if shop is not None else None
     done = {
         "retailcrm": bool(progress and progress.retailcrm),
-        "hde": bool(progress and progress.hde and progress.priorities),
+        "hde": bool(progress and progress.hde),
+        "priorities": bool(progress and progress.priorities),
         "hooks": bool(progress and progress.secrets),
         "check": bool(progress and progress.active),
+        "live": bool(progress and progress.first_webhook),
     }
     steps = [{"key": key, "label": label, "done": done[key], "current": key == step,
               "url": (reverse(f"admin:console-wizard-{key}", args=[shop.public_id])
@@ -133,7 +150,9 @@ def _render(request, template, *, shop=None, step, title, **context):
 
 
 def wizard_retailcrm(request, public_id=None):
-    """Step 1: agency, name and the RetailCRM account, tested live."""
+    """Step 1: agency, name and the RetailCRM account, tested live. A new
+    draft is made (and kept only if the test passes) by
+    `onboarding.retailcrm_step`, never here."""
     draft = _editable_draft(request, public_id) if public_id else None
     if draft is None and not onboarding.editable_agencies(request.user).exists():
         raise PermissionDenied
@@ -148,16 +167,10 @@ def wizard_retailcrm(request, public_id=None):
     check = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        with transaction.atomic():
-            if draft is None:
-                draft = Shop.objects.create(agency=data["agency"], name=data["name"],
-                                            language=data["language"], active=False)
-            else:
-                draft.name, draft.language = data["name"], data["language"]
-                draft.save(update_fields=["name", "language"])
-        check = onboarding.retailcrm_connection_check(
-            shop=draft, base_url=data["base_url"], api_key=data["api_key"],
-            site_code=data["site_code"])
+        step = onboarding.retailcrm_step(
+            draft=draft, agency=data["agency"], name=data["name"], language=data["language"],
+            base_url=data["base_url"], api_key=data["api_key"], site_code=data["site_code"])
+        draft, check = step.shop, step.check
         if check.ok:
             messages.success(request, check.summary)
             for warning in check.warnings:  # saved anyway: what is off, and why
@@ -173,13 +186,12 @@ def wizard_retailcrm(request, public_id=None):
                    intro=gettext("Enter the RetailCRM account and an API key. The portal tests "
                                  "them now and tells you which rights are missing or "
                                  "unnecessary."),
-                   # After a failed test, retries work on the same draft (its URL holds it).
                    action=(reverse("admin:console-wizard-retailcrm", args=[draft.public_id])
                            if draft is not None else request.path))
 
 
 def wizard_hde(request, public_id):
-    """Step 2a: the HDE account, tested live (stores the key's HDE user id)."""
+    """Step 2: the HDE account, tested live (stores the key's HDE user id)."""
     shop = _editable_draft(request, public_id)
     connection = getattr(shop, "helpdeskeddy", None)
     initial = ({"base_url": connection.base_url, "agent_email": connection.agent_email}
@@ -199,7 +211,7 @@ def wizard_hde(request, public_id):
 
 
 def wizard_priorities(request, public_id):
-    """Step 2b: normal/high priorities and the CRM card field, from HDE's
+    """Step 3: normal/high priorities and the CRM card field, from HDE's
     own lists; applies the shop defaults (rules, mappings)."""
     from integration.onboarding.shop_defaults import shop_defaults_apply
 
@@ -219,32 +231,51 @@ def wizard_priorities(request, public_id):
                             crm_card_field_id=data["crm_card_field_id"])
         messages.success(request, gettext("Priorities saved; default rules created."))
         return redirect("admin:console-wizard-hooks", shop.public_id)
-    return _render(request, "admin/console/wizard_form.html", shop=shop, step="hde",
+    return _render(request, "admin/console/wizard_form.html", shop=shop, step="priorities",
                    title=gettext("Add a shop: priorities"), form=form,
                    intro=gettext("These lists come from your HelpDeskEddy account. Tickets of "
                                  "important customers get the high priority."),
                    action=request.path)
 
 
+# What each HDE condition means, for readers of the English console (the
+# Russian one reads HDE's own words only).
+CONDITION_GLOSS = {
+    "new_ticket": _("new ticket"),
+    "new_reply": _("new reply in the ticket"),
+    "ticket_changed": _("changes in the ticket"),
+}
+
+
 def wizard_hooks(request, public_id):
-    """Step 3: secrets shown once, with the exact HDE dispatcher rules and
-    RetailCRM trigger to paste. A reload never shows them again; a new POST
-    issues new ones (the old ones stop working)."""
+    """Step 4: the exact HDE dispatcher rules and RetailCRM trigger to paste,
+    with the secrets. The secrets are shown once, on the answer to the POST
+    that issued them; every later visit (going back) shows the same URLs,
+    user and bodies with the password hidden. A new POST issues new ones
+    (the old ones stop working)."""
+    from integration.onboarding import dispatcher_rules as hde
+
     shop = _editable_draft(request, public_id)
     secrets = None
     if request.method == "POST":
         secrets = onboarding.shop_hook_secrets_issue(shop=shop)
-    urls = onboarding.hook_urls(shop)
-    rules = [{"event": event, "body": body} for event, body in DISPATCHER_TEMPLATES.items()]
-    return _render(request, "admin/console/wizard_hooks.html", shop=shop, step="hooks",
-                   title=gettext("Add a shop: webhooks"), secrets=secrets, urls=urls,
-                   rules=rules, basic_user=BASIC_USERNAME,
-                   already_issued=onboarding.hook_secrets_present(shop) and secrets is None,
-                   trigger_fields="order_id={{ order.id }}\nstatus={{ order.status.code }}")
+    rules = [{**rule, "gloss": CONDITION_GLOSS[rule["event"]]} for rule in DISPATCHER_RULES]
+    response = _render(
+        request, "admin/console/wizard_hooks.html", shop=shop, step="hooks",
+        title=gettext("Add a shop: webhooks"), secrets=secrets,
+        urls=onboarding.hook_urls(shop), rules=rules, basic_user=BASIC_USERNAME,
+        issued=onboarding.hook_secrets_present(shop),
+        hde_menu=hde.HDE_MENU_DISPATCHER, hde_required=hde.HDE_REQUIRED_CONDITIONS,
+        hde_action=hde.HDE_ACTION_WEBHOOK, hde_reply=hde.HDE_CONDITIONS["new_reply"],
+        rc_action=onboarding.RETAILCRM_HTTP_ACTION,
+        trigger_fields="order_id={{ order.id }}\nstatus={{ order.status.code }}")
+    response["Cache-Control"] = "no-store"  # the page may carry the secrets
+    return response
 
 
 def wizard_check(request, public_id):
-    """Step 4: a sample lookup through the whole read chain, then activate."""
+    """Step 5: a sample lookup through the whole read chain, then activate;
+    activation leads to the live check."""
     shop = _editable_draft(request, public_id)
     form = SampleForm(request.POST or None if "lookup" in request.POST else None)
     context = None
@@ -252,13 +283,37 @@ def wizard_check(request, public_id):
         if onboarding.shop_activate(shop=shop):
             messages.success(request, gettext("%(shop)s is active: webhooks are accepted from "
                                               "now on.") % {"shop": shop.name})
-            return redirect("admin:console-dashboard")
+            return redirect("admin:console-wizard-live", shop.public_id)
         messages.error(request, onboarding.activation_refusal(shop)
                        or gettext("Finish the steps marked as not done first."))
     elif form.is_bound and form.is_valid():
         context = onboarding.sample_lookup(shop=shop, email=form.cleaned_data["email"])
     return _render(request, "admin/console/wizard_check.html", shop=shop, step="check",
-                   title=gettext("Add a shop: sample lookup"), form=form, context=context)
+                   title=gettext("Add a shop: check and activate"), form=form, context=context)
+
+
+def _live_context(request, shop) -> dict:
+    editable = {shop.agency_id: can_edit_agency_data(request.user, shop.agency_id)}
+    return {"shop": shop, "first": checklist.first_webhook_get(shop=shop),
+            "checklist": checklist.shops_checklists(shops=[shop], editable=editable)[shop.pk],
+            "status_url": reverse("admin:console-first-webhook", args=[shop.public_id])}
+
+
+def wizard_live(request, public_id):
+    """Step 6: after activation, wait for HDE's first webhook (the page asks
+    `first_webhook_status` every few seconds) and show what to do next."""
+    shop = _editable_draft(request, public_id)
+    return _render(request, "admin/console/wizard_live.html", step="live",
+                   title=gettext("Add a shop: first webhook"), **_live_context(request, shop))
+
+
+def first_webhook_status(request, public_id):
+    """The live check's fragment: whether HDE's first webhook has arrived,
+    and the shop's checklist. Anyone who sees the shop may ask; another
+    agency's shop is a 404, like a missing one."""
+    shop = get_shop_for_user_or_404(request.user, public_id)
+    return TemplateResponse(request, "admin/console/first_webhook.html",
+                            _live_context(request, shop))
 
 
 class ShopProbeMixin:
@@ -375,3 +430,48 @@ class ShopProbeMixin:
             "opts": self.opts, "original": shop, "shop": shop,
             "probe_url": self._probe_url(shop),
         })
+
+
+class ShopConnectionTestMixin:
+    """Mixed into ShopAdmin: "Test connection" on the shop's own page.
+
+    The button posts to `<shop>/test-connection/`; the page's script
+    (static/console/shop.js) swaps the answer, a fragment, in place under the
+    button. Without scripts the same POST answers with the results as
+    messages on the shop page. Like the changelist action it tests the
+    *saved* connections (integration.onboarding.connection_check), so a URL
+    typed and not saved is never sent the stored key. Anyone who sees the
+    shop may test it (as with the action); another agency's shop answers 404
+    like a missing one."""
+
+    def get_urls(self):
+        from django.urls import path
+
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/test-connection/",
+                 self.admin_site.admin_view(self.connection_test_view),
+                 name="{}_{}_connection_test".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def connection_test_view(self, request, object_id):
+        from django.contrib.admin.utils import unquote
+        from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+
+        from integration.onboarding.connection_check import shop_connections_test
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        shop = self.get_object(request, unquote(object_id))
+        if shop is None or not self.has_view_permission(request, shop):
+            raise Http404(gettext("No such shop."))
+        results = shop_connections_test(shop=shop)
+        if request.headers.get("X-Requested-With") == "fetch":
+            return TemplateResponse(request, "admin/integration/shop/connection_test.html",
+                                    {"results": results, "shop": shop})
+        for result in results:
+            level = (messages.ERROR if not result.ok else
+                     messages.WARNING if result.warning else messages.SUCCESS)
+            self.message_user(request, f"{result.provider}: {result.message}", level)
+        return HttpResponseRedirect(reverse("admin:integration_shop_change", args=[shop.pk]))

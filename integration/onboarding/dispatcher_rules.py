@@ -20,3 +20,21 @@ DISPATCHER_TEMPLATES = {
     ),
 }
 BASIC_USERNAME = "hde"
+
+# HDE's own words for the dispatcher, as its (Russian) interface and
+# knowledge base write them (docs/vendors/helpdeskeddy.md §11; HDE's articles
+# on dispatcher conditions and on webhooks). Quoted verbatim in both
+# languages of the portal: the person looks for exactly these in HDE.
+HDE_MENU_DISPATCHER = "Управление → Диспетчер"
+HDE_REQUIRED_CONDITIONS = "Обязательные условия"
+HDE_ACTION_WEBHOOK = "Отправить вебхук"
+HDE_CONDITIONS = {
+    "new_ticket": "Новая заявка",
+    "new_reply": "Новый ответ в заявке",
+    "ticket_changed": "Изменения в заявке",
+}
+# One rule per event: HDE's name of its required condition, and the body.
+DISPATCHER_RULES = [
+    {"event": event, "condition": HDE_CONDITIONS[event], "body": body}
+    for event, body in DISPATCHER_TEMPLATES.items()
+]

@@ -24,9 +24,12 @@ from django.utils.translation import gettext as _
 
 from integration.models import (
     ConnectionStatus,
+    EventSource,
     HelpDeskEddyConnection,
+    InboundEvent,
     RetailCrmConnection,
     SecretKind,
+    Shop,
     ShopSecret,
     ShopSettings,
 )
@@ -48,7 +51,6 @@ from integration.vendors.errors import (
     people_text,
 )
 from integration.vendors.facts import RIGHT_FEATURES
-from integration.vendors.helpdeskeddy_choices import hde_field_label
 
 RETAILCRM, HDE = "retailcrm", "helpdeskeddy"
 
@@ -58,6 +60,9 @@ RETAILCRM, HDE = "retailcrm", "helpdeskeddy"
 NORMAL_PRIORITY_NAMES = ("standard", "normal", "стандартно", "обычный", "средний", "medium")
 HIGH_PRIORITY_NAMES = ("very urgent", "urgent", "high", "срочно", "высокий")
 CRM_CARD_NAMES = ("crm card", "карточка crm", "retailcrm")
+# RetailCRM's name of the trigger action the wizard asks for
+# (docs/vendors/retailcrm.md §15.1), quoted as its interface writes it.
+RETAILCRM_HTTP_ACTION = "Отправить HTTP-запрос"
 
 
 # The portal features behind each RetailCRM right, translated (the client's
@@ -68,6 +73,47 @@ SCOPE_FEATURES = RIGHT_FEATURES
 def editable_agencies(user):
     """Agencies where the user may add shops (owners and admins)."""
     return agencies_editable_by(user)
+
+
+def shop_name_taken(*, agency, name: str, draft=None) -> bool:
+    """Whether the agency already has another shop of this name."""
+    clash = Shop.objects.filter(agency=agency, name=name)
+    if draft is not None:
+        clash = clash.exclude(pk=draft.pk)
+    return clash.exists()
+
+
+@dataclass
+class FirstStep:
+    """What step 1 left: the draft (None when a new one was refused) and the test."""
+
+    shop: object
+    check: "CheckResult"
+
+
+def retailcrm_step(*, draft, agency, name: str, language: str, base_url: str, api_key: str,
+                   site_code: str = "") -> FirstStep:
+    """Step 1 of the wizard, and the one place a draft shop is born.
+
+    A new draft exists only while its RetailCRM test runs (every vendor call
+    logs an `ApiCall`, which belongs to a shop) and is kept only when the
+    key works: a failed first step deletes it again, with the trace of the
+    test, so no half-made shop is left on the dashboard. The person retries
+    from the same form (the URL of a draft that no longer exists would 404).
+    Going back to step 1 of an existing draft renames it; a failed test
+    there leaves the draft and its working connection as they were."""
+    created = draft is None
+    if created:
+        draft = Shop.objects.create(agency=agency, name=name, language=language, active=False)
+    else:
+        draft.name, draft.language = name, language
+        draft.save(update_fields=["name", "language"])
+    check = retailcrm_connection_check(shop=draft, base_url=base_url, api_key=api_key,
+                                       site_code=site_code)
+    if created and not check.ok:
+        draft.delete()
+        draft = None
+    return FirstStep(shop=draft, check=check)
 
 
 def error_advice(error: ApiError, provider: str) -> str:
@@ -96,15 +142,15 @@ def error_advice(error: ApiError, provider: str) -> str:
     if isinstance(error, ApiAccessDenied):
         if provider == RETAILCRM:
             return _("RetailCRM accepted the key but refused access: give the key the rights "
-                     "listed below in RetailCRM (Settings → Integration → API access keys).")
+                     "listed below in RetailCRM (Administration → Integration → API access keys).")
         return _("HelpDeskEddy accepted the key but refused access (%(detail)s). Use the key "
                  "and e-mail of an agent (staff) account.") % {"detail": people_text(error)}
     if isinstance(error, ApiUnauthorized):
         if provider == RETAILCRM:
             return _("RetailCRM refused this API key. Copy the key again from RetailCRM "
-                     "(Settings → Integration → API access keys) and make sure it is active.")
+                     "(Administration → Integration → API access keys) and make sure it is active.")
         return _("HelpDeskEddy refused this e-mail and key. The e-mail must be the agent whose "
-                 "key this is (HDE: Profile → API key); copy both again.")
+                 "key this is (HDE: the agent’s card in «Контакты» → API key); copy both again.")
     if isinstance(error, ApiNotFound):
         return _("There is no %(vendor)s API at this address. Check the account URL.") % {
             "vendor": vendor}
@@ -136,8 +182,9 @@ def rights_warning(rights) -> str:
     if not rights:
         return ""
     return _("Saved, but the key lacks rights, so these features are off (the rest works): "
-             "%(features)s. To turn them on, give the key the rights in RetailCRM (Settings → "
-             "Integration → API access keys) and test the connection again.") % {
+             "%(features)s. To turn them on, give the key the rights in RetailCRM "
+             "(Administration → Integration → API access keys) and test the connection "
+             "again.") % {
         "features": "; ".join(f"{RIGHT_FEATURES[r]} ({r})" for r in rights
                               if r in RIGHT_FEATURES)}
 
@@ -278,27 +325,21 @@ class HdeLists:
 
 
 def hde_lists_get(*, shop) -> HdeLists:
-    """Priorities and custom fields of the shop's HDE account, with guesses
-    by name for the three the portal needs."""
-    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+    """Priorities and custom fields of the shop's HDE account, read by the
+    one reader of HDE's lists (`hde_choices_get`, as the shop page and the
+    rules read them), with guesses by name for the three the portal needs
+    and, when HDE cannot be read, the wizard's advice on what to fix."""
+    from integration.vendors.helpdeskeddy_choices import hde_choices_get
 
-    # The saved row, never an object a form may have filled in.
-    connection = HelpDeskEddyConnection.objects.select_related("shop").get(shop_id=shop.pk)
-    client = HelpDeskEddyClient.for_connection(connection, interactive=True)
-    try:
-        priorities, fields = client.priorities(), client.custom_fields()
-    except ApiError as error:
-        return HdeLists([], [], error=error_advice(error, HDE))
-
-    def guess(items, names):
-        return next((item.id for name in names for item in items if item.matches(name)), None)
-
+    choices = hde_choices_get(shop=shop)
+    if not choices.available:
+        return HdeLists([], [], error=(error_advice(choices.failure, HDE)
+                                       if choices.failure is not None else choices.error))
     return HdeLists(
-        priorities=[(p.id, p.name) for p in priorities],
-        custom_fields=[(f.id, hde_field_label(f)) for f in fields],
-        guess_normal=guess(priorities, NORMAL_PRIORITY_NAMES),
-        guess_high=guess(priorities, HIGH_PRIORITY_NAMES),
-        guess_crm_card=guess(fields, CRM_CARD_NAMES),
+        priorities=choices.priorities, custom_fields=choices.custom_fields,
+        guess_normal=choices.guess("priorities", NORMAL_PRIORITY_NAMES),
+        guess_high=choices.guess("priorities", HIGH_PRIORITY_NAMES),
+        guess_crm_card=choices.guess("custom_fields", CRM_CARD_NAMES),
     )
 
 
@@ -337,6 +378,7 @@ class Progress:
     priorities: bool
     secrets: bool
     active: bool
+    first_webhook: bool = False
 
     @property
     def ready(self) -> bool:
@@ -348,8 +390,10 @@ def onboarding_progress(shop) -> Progress:
     hde = HelpDeskEddyConnection.objects.filter(shop=shop, hde_user_id__isnull=False).exists()
     prio = ShopSettings.objects.filter(shop=shop, normal_priority_id__isnull=False,
                                        high_priority_id__isnull=False).exists()
+    webhook = InboundEvent.objects.for_shop(shop).filter(
+        source=EventSource.HDE_WEBHOOK).exists()
     return Progress(retailcrm=rc, hde=hde, priorities=prio, secrets=hook_secrets_present(shop),
-                    active=shop.active)
+                    active=shop.active, first_webhook=webhook)
 
 
 def sample_lookup(*, shop, email: str):

@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from integration.core.formatting import zone_label
 from integration.models import (
     AlertCondition,
     AlertState,
@@ -84,7 +85,8 @@ def alert_detail_words(condition: str, stored: str, *, zone: str = "UTC") -> str
                          for label, error in facts.get("refused", []))
     if condition == AlertCondition.HDE_BAN and facts.get("until"):
         until = datetime.fromisoformat(facts["until"]).astimezone(ZoneInfo(zone or "UTC"))
-        return _("API access banned until %(until)s") % {"until": until.strftime("%H:%M")}
+        return _("API access banned until %(until)s") % {
+            "until": f"{until.strftime('%H:%M')}\u00a0{zone_label(until)}"}
     if condition == AlertCondition.DEAD_EVENTS:
         n = int(facts.get("n", 0))
         return ngettext("%(n)s event gave up in the last 24 hours",

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from integration.models import HelpDeskEddyConnection, RetailCrmConnection
 from integration.vendors.base import redact
+from integration.vendors.errors import shown_text
 
 EXCERPT_CHARS = 1000
 SECRET_WORDS = ("key", "secret", "token", "password", "authorization", "signature")
@@ -214,9 +215,10 @@ def inbound_events_csv(queryset, masked_shop_ids: frozenset = frozenset()) -> It
         ("shop", lambda e: e.shop.name), ("source", lambda e: e.source),
         ("event_type", lambda e: e.event_type), ("source_key", lambda e: e.source_key),
         ("state", lambda e: e.state), ("attempts", lambda e: e.attempts),
-        ("processed", lambda e: e.processed_at), ("last_error", lambda e: e.last_error),
+        ("processed", lambda e: e.processed_at),
+        ("last_error", lambda e: shown_text(e.last_error)),
     ]
-    return _export(queryset, columns, redacted={"last_error"},
+    return _export(queryset, columns, redacted={"last_error", "source_key"},
                    masked_shop_ids=masked_shop_ids)
 
 

@@ -358,22 +358,6 @@ def exposition() -> bytes:
 
 # --- Who may scrape --------------------------------------------------------
 
-def _address_allowed(address: str, allowed: list[str]) -> bool:
-    import ipaddress
-
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    for entry in allowed:
-        try:
-            if ip in ipaddress.ip_network(entry.strip(), strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
-
-
 def scrape_refusal(request) -> int | None:
     """Why this request may not read the metrics, as an HTTP status, or
     None when it may. Decided from the settings and the request's headers
@@ -385,12 +369,12 @@ def scrape_refusal(request) -> int | None:
     request must carry it as a bearer token (401). With both, both."""
     import hmac
 
-    from integration.core.client_address import client_address
+    from integration.core.client_address import address_in_networks, client_address
 
     token, allowed = settings.METRICS_TOKEN, settings.METRICS_ALLOWED_IPS
     if not token and not allowed:
         return 404
-    if allowed and not _address_allowed(client_address(request), allowed):
+    if allowed and not address_in_networks(client_address(request), allowed):
         return 403
     if token:
         header = request.headers.get("Authorization", "")

@@ -13,17 +13,32 @@ deploy/README.md "Personal data"):
   hold client addresses; a day keeps them for a look after an incident.
   The same holds for django-axes' refused-login records, which are kept at
   least as long as the lock-out window they count towards.
+- Throttle rows (RateLimitState) untouched for a day and not banned: one
+  row per vendor account *and key*, so every rotated key, deleted shop or
+  moved account would otherwise leave its row forever. A row still in use
+  is recreated by the throttle on the next request, with nothing lost (its
+  window and any ban ended long ago).
 """
 
 from datetime import timedelta
 
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
-from integration.models import ApiCall, AuthFailure, EventState, InboundEvent, WidgetRequest
+from integration.models import (
+    ApiCall,
+    AuthFailure,
+    EventState,
+    InboundEvent,
+    RateLimitState,
+    WidgetRequest,
+)
 
 BATCH = 1000
+# Far longer than any vendor window (HDE's 60 s) or ban (20 minutes).
+THROTTLE_IDLE = timedelta(days=1)
 
 
 def purge_in_batches(queryset) -> int:
@@ -53,4 +68,8 @@ def logs_purge(*, now=None) -> int:
     deleted += purge_in_batches(AuthFailure.objects.filter(created_at__lt=auth_cutoff))
     login_cutoff = min(auth_cutoff, now - settings.AXES_COOLOFF_TIME)
     deleted += purge_in_batches(AccessAttempt.objects.filter(attempt_time__lt=login_cutoff))
+    idle = now - THROTTLE_IDLE
+    deleted += purge_in_batches(RateLimitState.objects.filter(
+        updated_at__lt=idle).filter(Q(remaining_at__isnull=True) | Q(remaining_at__lt=idle))
+        .filter(Q(banned_until__isnull=True) | Q(banned_until__lt=now)))
     return deleted

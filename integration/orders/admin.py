@@ -4,41 +4,15 @@ and the read-only local order copies."""
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from integration.console.mixins import ReadOnlyAdminMixin, TenantScopedAdminMixin
 from integration.models import LocalOrder, OrderWatch
-from integration.vendors.errors import ApiError
-
-
-def status_choices(shop) -> tuple[list[tuple[str, str]], str]:
-    """The shop's RetailCRM statuses as (code, "Name (code)"), from the
-    hour-long cache; an unreachable RetailCRM gives the error instead."""
-    from integration.orders.watch import order_statuses_get
-    from integration.vendors.retailcrm import RetailCrmClient
-
-    connection = getattr(shop, "retailcrm", None) if shop else None
-    if connection is None:
-        return [], str(_("RetailCRM is not connected for this shop."))
-    try:
-        statuses = order_statuses_get(RetailCrmClient.for_connection(connection,
-                                                                     interactive=True))
-    except ApiError as error:
-        return [], str(_("RetailCRM statuses are unavailable: %(error)s") % {"error": error})
-    ordered = sorted(statuses.values(), key=lambda s: (s.ordering, s.code))
-    return [(s.code, f"{s.name} ({s.code})") for s in ordered if s.active], ""
-
-
-def department_choices(shop) -> list[tuple[str, str]]:
-    from integration.vendors.helpdeskeddy import HelpDeskEddyClient
-
-    connection = getattr(shop, "helpdeskeddy", None) if shop else None
-    if connection is None:
-        return []
-    try:
-        refs = HelpDeskEddyClient.for_connection(connection, interactive=True).departments()
-    except ApiError:
-        return []
-    return [(str(ref.id), ref.name) for ref in refs]
+from integration.orders.choices import (
+    proactive_department_choices,
+    problem_status_choices,
+    status_names,
+)
 
 
 class OrderWatchForm(forms.ModelForm):
@@ -55,12 +29,12 @@ class OrderWatchForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         shop = self.instance.shop if self.instance.pk else None
-        choices, error = status_choices(shop) if shop else ([], "")
+        choices, error = problem_status_choices(shop) if shop else ([], "")
         chosen = list(self.instance.problem_statuses or [])
         known = {code for code, _label in choices}
         # A chosen status RetailCRM no longer lists stays visible (and removable).
-        gone = _("not in RetailCRM")  # outside the f-string so makemessages finds it
-        choices += [(code, f"{code} ({gone})") for code in chosen if code not in known]
+        choices += [(code, _("%(code)s (no longer in RetailCRM)") % {"code": code})
+                    for code in chosen if code not in known]
         field = self.fields["problem_statuses"]
         field.choices = choices
         self.initial.setdefault("problem_statuses", chosen)
@@ -68,7 +42,7 @@ class OrderWatchForm(forms.ModelForm):
             field.help_text = error
         elif not shop:
             field.help_text = _("Save first: the statuses come from the shop's RetailCRM.")
-        departments = department_choices(shop)
+        departments = proactive_department_choices(shop)
         if departments and "hde_department_id" in self.fields:
             self.fields["hde_department_id"] = forms.TypedChoiceField(
                 label=_("HDE department for proactive tickets"), required=False, coerce=int,
@@ -81,7 +55,9 @@ class OrderWatchForm(forms.ModelForm):
 @admin.register(OrderWatch)
 class OrderWatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     form = OrderWatchForm
-    list_display = ("shop", "enabled", "proactive_tickets", "notify_customer", "since_id",
+    # The history cursor stays on the page (under "Polling"), not in the list:
+    # a number nobody acts on.
+    list_display = ("shop", "enabled", "proactive_tickets", "notify_customer",
                     "last_poll_at", "last_poll_records", "poll_health")
     list_filter = ("enabled", "proactive_tickets")
     list_select_related = ("shop",)
@@ -120,14 +96,29 @@ class OrderWatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 continue
             order_watch_enqueue(shop_id=watch.shop_id)
             queued += 1
-        self.message_user(request, _("Queued a poll for %(n)d shop(s).") % {"n": queued},
-                          messages.SUCCESS)
+        self.message_user(request, ngettext("Queued a poll for %(n)d shop.",
+                                            "Queued a poll for %(n)d shops.", queued)
+                          % {"n": queued}, messages.SUCCESS)
 
 
 @admin.register(LocalOrder)
 class LocalOrderAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("number", "shop", "customer_id", "status", "status_group", "total",
-                    "currency", "created_at", "synced_at")
-    list_filter = ("status_group", ("shop", admin.RelatedOnlyFieldListFilter))
+    list_display = ("number", "shop", "status_name", "total", "currency", "created_at",
+                    "synced_at")
+    list_filter = (("shop", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("number",)
     list_select_related = ("shop",)
+
+    def get_list_display(self, request):
+        # Status names are read once per shop per page, not once per row.
+        self._status_names = {}
+        return super().get_list_display(request)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_name(self, order):
+        """RetailCRM's name of the status (its code only when RetailCRM can't
+        be read)."""
+        names = getattr(self, "_status_names", {})
+        if order.shop_id not in names:
+            names[order.shop_id] = status_names(order.shop)
+        return names[order.shop_id].get(order.status, order.status)

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from integration.core.side_effects import side_effect_done
 from integration.customers.context import customer_context_invalidate
-from integration.models import LocalOrder, OrderWatch
+from integration.models import LocalOrder, OrderWatch, ProductName
 from integration.orders.watch import (
     order_snapshot,
     order_statuses_get,
@@ -139,9 +139,23 @@ def local_order_apply(*, shop, snapshot: dict) -> int | None:
         try:
             with transaction.atomic():
                 LocalOrder.objects.create(shop=shop, order_id=order_id, **values)
+            product_names_apply(shop=shop, names=snapshot.get("product_names"))
             return None
         except IntegrityError:  # created by a parallel worker meanwhile
             known = rows.values_list("customer_id", "synced_at").first()
     if known[1] < read_at:
-        rows.filter(synced_at__lt=read_at).update(**values)
+        if rows.filter(synced_at__lt=read_at).update(**values):
+            product_names_apply(shop=shop, names=snapshot.get("product_names"))
     return known[0]
+
+
+def product_names_apply(*, shop, names) -> None:
+    """Remember what the order's items call their offers (one upsert for
+    all of them); a newer read renames, an older one never gets here."""
+    if not isinstance(names, dict) or not names:
+        return
+    ProductName.objects.bulk_create(
+        [ProductName(shop=shop, product_id=str(product_id)[:40], name=str(name)[:255])
+         for product_id, name in names.items() if str(name).strip()],
+        update_conflicts=True, unique_fields=["shop", "product_id"],
+        update_fields=["name", "updated_at"])

@@ -117,49 +117,109 @@ def problem_statuses_of(watch: OrderWatch, client=None) -> list[str]:
 def order_snapshot(order, statuses: dict, read_at) -> dict:
     """The compact, JSON-safe copy of an order the handler stores as
     LocalOrder. `product_ids` are the items' offer ids (RetailCRM sells
-    offers; §11.3 items carry no separate product id)."""
+    offers; §11.3 items carry no separate product id); `product_names` what
+    the items call them, so the analytics name products instead of ids."""
     status = statuses.get(order.status)
-    product_ids = []
+    product_ids, product_names = [], {}
     for item in (order.raw or {}).get("items") or []:
-        offer_id = (item.get("offer") or {}).get("id") if isinstance(item, dict) else None
+        offer = (item.get("offer") or {}) if isinstance(item, dict) else {}
+        offer_id = offer.get("id")
         if offer_id is not None and offer_id not in product_ids:
             product_ids.append(offer_id)
+        name = offer.get("displayName") or offer.get("name") or item.get("productName")
+        if offer_id is not None and isinstance(name, str) and name.strip():
+            product_names[str(offer_id)] = name.strip()
     return {
         "id": order.id, "number": order.number, "customer_id": order.customer_id,
         "created_at": order.created_at.isoformat() if order.created_at else None,
         "status": order.status, "status_group": status.group if status else "",
         "total": f"{order.total_summ:.2f}", "currency": order.currency,
-        "product_ids": product_ids, "read_at": read_at.isoformat(),
+        "product_ids": product_ids, "product_names": product_names,
+        "read_at": read_at.isoformat(),
     }
 
 
 # -- scheduling ----------------------------------------------------------------
+# Shops per queued poll task. One task per shop cost the fan-out a queue
+# insert per shop and the cluster its per-task bookkeeping (dequeue, result
+# row, acknowledgement) for every shop every minute; at 1,000 shops that was
+# more than two workers could drain (bench/scale.py).
+POLL_CHUNK = 25
+# A chunk stops starting polls after this long and queues the rest as a new
+# task, so one slow RetailCRM delays the shops after it by at most this
+# (plus its own request timeout), not by a whole chunk of timeouts.
+CHUNK_BUDGET_SECONDS = 20.0
+# A poll queued this long ago and never started (its task was lost with a
+# flushed broker or a killed cluster) is queued again.
+QUEUED_STALE = timedelta(minutes=10)
+
+
 def order_watch_enqueue(*, shop_id: int) -> None:
-    """Queue one poll of one shop (the admin's "Poll now" and the fan-out)."""
+    """Queue one poll of one shop (the admin's "Poll now", a run with more to
+    read)."""
     from django_q.tasks import async_task
 
     async_task("integration.tasks.order_watch_poll_task", shop_id,
                task_name=f"order-watch-{shop_id}-{time.time_ns()}")
 
 
+def _enqueue_chunk(shop_ids: list[int]) -> None:
+    from django_q.tasks import async_task
+
+    async_task("integration.tasks.order_watch_poll_chunk_task", shop_ids,
+               task_name=f"order-watch-{shop_ids[0]}-{len(shop_ids)}-{time.time_ns()}")
+
+
 def order_watch_fanout(*, now=None) -> int:
-    """Every minute: one poll task per watched shop, so one shop's slow or
-    failing RetailCRM never delays another's. Shops connected to RetailCRM
-    get a watch on first sight (switched on: the first poll is cheap, it
-    only records where history stands)."""
+    """Every minute: queue a poll of every watched shop that is due, in
+    tasks of POLL_CHUNK shops, so one shop's slow or failing RetailCRM
+    delays few others (and none by more than CHUNK_BUDGET_SECONDS). Shops
+    connected to RetailCRM get a watch on first sight (switched on: the
+    first poll is cheap, it only records where history stands).
+
+    A shop is due when no poll holds it and none is waiting in the queue
+    (`queued_at`); the due shops are claimed in one UPDATE. The cycle costs
+    a fixed handful of queries plus one queue insert per chunk, whatever
+    the number of shops."""
     now = now or timezone.now()
-    connected = RetailCrmConnection.objects.filter(shop__active=True).values_list("shop_id",
-                                                                                  flat=True)
-    OrderWatch.objects.bulk_create([OrderWatch(shop_id=shop_id) for shop_id in connected],
+    unwatched = RetailCrmConnection.objects.filter(
+        shop__active=True, shop__order_watch__isnull=True).values_list("shop_id", flat=True)
+    OrderWatch.objects.bulk_create([OrderWatch(shop_id=shop_id) for shop_id in unwatched],
                                    ignore_conflicts=True)
     due = (OrderWatch.objects.filter(enabled=True, shop__active=True,
                                      shop__retailcrm__isnull=False)
            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-           .values_list("shop_id", flat=True))
-    shop_ids = list(due)
-    for shop_id in shop_ids:
-        order_watch_enqueue(shop_id=shop_id)
+           .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=now - QUEUED_STALE)))
+    shop_ids = sorted(due.values_list("shop_id", flat=True))
+    if not shop_ids:
+        return 0
+    # Claimed before queuing: a synchronous queue (tests) runs the polls at
+    # once, and each poll clears the mark as it takes its lease.
+    OrderWatch.objects.filter(shop_id__in=shop_ids).update(queued_at=now)
+    for start in range(0, len(shop_ids), POLL_CHUNK):
+        _enqueue_chunk(shop_ids[start:start + POLL_CHUNK])
     return len(shop_ids)
+
+
+def order_watch_poll_chunk(*, shop_ids: list[int],
+                           budget_seconds: float = CHUNK_BUDGET_SECONDS) -> dict[str, int]:
+    """Poll the shops of one fan-out chunk in turn; a poll's failure is
+    recorded on its own watch and never stops the others. Past the budget,
+    the shops not started yet go back to the queue as a new chunk."""
+    deadline = time.monotonic() + budget_seconds
+    states: dict[str, int] = {}
+    for index, shop_id in enumerate(shop_ids):
+        if index and time.monotonic() > deadline:
+            _enqueue_chunk(shop_ids[index:])
+            states["requeued"] = len(shop_ids) - index
+            break
+        try:
+            state = order_watch_poll(shop_id=shop_id).state
+        except Exception:  # noqa: BLE001 - recorded on the watch; the next shop goes on
+            logger.exception("order_watch.poll_crashed", extra={"shop": shop_id})
+            state = "failed"
+        states[state] = states.get(state, 0) + 1
+    return states
 
 
 # -- one run -------------------------------------------------------------------
@@ -168,7 +228,8 @@ def _lease(watch: OrderWatch, now):
     re-checks it under concurrency): only one worker gets the shop."""
     until = now + LEASE
     got = OrderWatch.objects.filter(pk=watch.pk).filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now)).update(lease_until=until)
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now)).update(lease_until=until,
+                                                                     queued_at=None)
     return until if got else None
 
 
@@ -189,16 +250,16 @@ def order_watch_poll(*, shop_id: int, now=None,
     connection = RetailCrmConnection.objects.filter(shop_id=shop_id).first()
     if watch is None or not watch.enabled or not watch.shop.active or connection is None:
         result.state = "off"
-        return result
+        return _unqueued(watch, result)
     from integration.vendors.facts import rights_off
 
     if "order_read" in rights_off(connection):
         result.state = "off"  # the key may not read orders: the health page says so
-        return result
+        return _unqueued(watch, result)
     token = _lease(watch, now)
     if token is None:
         result.state = "busy"
-        return result
+        return _unqueued(watch, result)
     try:
         client = RetailCrmClient.for_connection(connection)
         if watch.since_id is None:
@@ -217,6 +278,14 @@ def order_watch_poll(*, shop_id: int, now=None,
     _release(watch, token, result)
     if result.state == "more":
         order_watch_enqueue(shop_id=shop_id)
+    return result
+
+
+def _unqueued(watch, result: PollResult) -> PollResult:
+    """A queued poll that does not run clears its mark, so the next fan-out
+    may queue the shop again."""
+    if watch is not None and watch.queued_at is not None:
+        OrderWatch.objects.filter(pk=watch.pk).update(queued_at=None)
     return result
 
 

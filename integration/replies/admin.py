@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from integration.console.mixins import ReadOnlyAdminMixin, TenantScopedAdminMixin
+from integration.console.review import ReviewMarkMixin
 from integration.models import ReplyTemplate, SentReply, TicketRecord
 from integration.replies import service as reply_service
 from integration.tenancy.access import can_read_personal_data, shops_with_personal_data
@@ -38,7 +39,8 @@ class ReplyTemplateForm(forms.ModelForm):
 
 
 @admin.register(ReplyTemplate)
-class ReplyTemplateAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+class ReplyTemplateAdmin(ReviewMarkMixin, TenantScopedAdminMixin, admin.ModelAdmin):
+    review_kind = "templates"
     form = ReplyTemplateForm
     list_display = ("name", "language", "active", "conditions", "position", "shop",
                     "preview_link")

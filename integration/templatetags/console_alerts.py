@@ -13,12 +13,3 @@ def console_alert_banner(context):
     request = context.get("request")
     user = getattr(request, "user", None)
     return {"alerts": active_alerts(user) if user is not None else []}
-
-
-@register.simple_tag(takes_context=True)
-def console_can_add_shop(context) -> bool:
-    """Whether to offer "Add a shop" (owners and admins of some agency)."""
-    from integration.onboarding.wizard import editable_agencies
-
-    user = getattr(context.get("request"), "user", None)
-    return bool(user and user.is_authenticated and editable_agencies(user).exists())

@@ -111,7 +111,8 @@ def ticket_event_handle(*, event) -> None:
         logger.info("tickets.probe_ticket_ignored", extra={"shop": shop.pk, "ticket": ticket_id})
         return
     # A new ticket stays within three HDE calls: the user record is read
-    # only for phone-only contacts.
+    # only for phone-only contacts, and for a sender whose e-mail RetailCRM
+    # does not know (below).
     info = ticket_info_read(hde, ticket, with_phone=False)
     record, _ = TicketRecord.objects.get_or_create(
         shop=shop, ticket_id=ticket_id,
@@ -119,10 +120,22 @@ def ticket_event_handle(*, event) -> None:
                   "hde_user_id": ticket.user_id, "opened_at": ticket.date_created,
                   "status": ticket.status_id})
     if right_available(shop, "customer_read"):
-        context = customer_context_get(
-            shop=shop, ticket=info, customer_id=record.customer_id, hde_user_id=info.user_id,
-            order_number=record.order_number, interactive=False, event=event,
-            deadline=JOB_DEADLINE, raise_errors=True, with_hde_history=False)
+        def context_for(info):
+            return customer_context_get(
+                shop=shop, ticket=info, customer_id=record.customer_id,
+                hde_user_id=info.user_id, order_number=record.order_number, interactive=False,
+                event=event, deadline=JOB_DEADLINE, raise_errors=True, with_hde_history=False)
+
+        context = context_for(info)
+        if context.status == ContextStatus.UNKNOWN and info.email and not info.phone:
+            # The e-mail found nobody: the sender's phone (one more HDE read,
+            # only now) may still find them, as the card does. Without it the
+            # job said "unknown customer", tagged and even created one, while
+            # the card offered the customers the phone matches.
+            with_phone = ticket_info_read(hde, ticket, with_phone=True)
+            if with_phone.phone:
+                info = with_phone
+                context = context_for(info)
     else:
         # the key may not read customers; the HDE side still runs.
         context = CustomerContext(status=ContextStatus.UNAVAILABLE)

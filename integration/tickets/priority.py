@@ -14,12 +14,47 @@ from integration.models import ConditionField, MatchMode, Operator, PriorityRule
 
 ACTIVE_GROUPS = {"new", "approval", "assembling", "delivery"}
 
+F, Op = ConditionField, Operator
+# What kind of fact each condition field looks at, and so which operators
+# make sense for it: no "at least" for a yes/no fact, no "is true" for a sum.
+# The rules form offers only these and refuses the rest.
+YES_NO_FIELDS = frozenset({F.CUSTOMER_UNKNOWN, F.VIP, F.BAD, F.OVERDUE_ORDER})
+NUMBER_FIELDS = frozenset({F.ORDERS_COUNT, F.DAYS_SINCE_LAST_ORDER})
+MONEY_FIELDS = frozenset({F.TOTAL_SUM, F.AVERAGE_SUM, F.TICKET_ORDER_TOTAL})
+# Values picked from a vendor's list: field → the list's name.
+PICKED_FIELDS = {
+    F.ORDER_IN_GROUP: "status_groups", F.ORDER_IN_STATUS: "statuses",
+    F.TICKET_ORDER_STATUS: "statuses", F.DEPARTMENT: "departments", F.TICKET_TYPE: "types",
+}
+YES_NO_OPERATORS = (Op.IS_TRUE, Op.IS_FALSE)
+NUMBER_OPERATORS = (Op.GTE, Op.LTE, Op.EQ, Op.NEQ)
+PICKED_OPERATORS = (Op.EQ, Op.NEQ)
+WORDS_OPERATORS = (Op.CONTAINS, Op.NOT_CONTAINS, Op.EQ, Op.NEQ)
+FIELD_OPERATORS = {
+    **{name: YES_NO_OPERATORS for name in YES_NO_FIELDS},
+    **{name: NUMBER_OPERATORS for name in NUMBER_FIELDS | MONEY_FIELDS},
+    **{name: PICKED_OPERATORS for name in PICKED_FIELDS},
+    F.SUBJECT: (Op.CONTAINS, Op.NOT_CONTAINS),
+    F.SEGMENT: WORDS_OPERATORS, F.TAG: WORDS_OPERATORS, F.CUSTOMER_FIELD: WORDS_OPERATORS,
+    F.CHANNEL: WORDS_OPERATORS,
+}
+
+
+def operators_for(field_name: str) -> tuple:
+    """The operators that make sense for a condition field."""
+    return FIELD_OPERATORS.get(field_name, tuple(Operator))
+
 
 @dataclass
 class ConditionResult:
     condition: str
     held: bool
     actual: object
+    # The condition itself, so a screen can word it with names (statuses,
+    # departments) and the actual value in the shop's currency.
+    field: str = ""
+    operator: str = ""
+    value: str = ""
 
 
 @dataclass
@@ -128,9 +163,9 @@ def _evaluate_rule(rule: PriorityRule, conditions: list[RuleCondition], context,
     results = []
     for condition in conditions:
         actual = fact_value(condition.field, context, ticket, today)
-        results.append(ConditionResult(str(condition),
-                                       condition_holds(condition.operator, condition.value,
-                                                       actual), actual))
+        results.append(ConditionResult(
+            str(condition), condition_holds(condition.operator, condition.value, actual), actual,
+            field=condition.field, operator=condition.operator, value=condition.value))
     if not results:
         matched = True
     elif rule.match == MatchMode.ANY:

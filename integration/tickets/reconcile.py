@@ -27,6 +27,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from integration.inbox.events import inbound_event_store
+from integration.inbox.keys import NEW_TICKET, ticket_event_key
 from integration.models import EventSource, InboundEvent, ShopSettings, TicketRecord
 from integration.vendors.errors import ApiError
 
@@ -87,7 +88,7 @@ def _handled_elsewhere(shop, keys: dict[str, int]) -> set[str]:
 
 
 def _store_unseen(shop, ticket_ids) -> int:
-    keys = {f"new_ticket:{ticket_id}": ticket_id for ticket_id in ticket_ids}
+    keys = {ticket_event_key(NEW_TICKET, ticket_id): ticket_id for ticket_id in ticket_ids}
     seen = set(InboundEvent.objects.for_shop(shop).filter(
         source=EventSource.HDE_WEBHOOK, source_key__in=keys).values_list("source_key",
                                                                           flat=True))

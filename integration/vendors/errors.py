@@ -30,8 +30,18 @@ BANNED = gettext_noop("the vendor has blocked this account's API access for a wh
                       "(too many requests); the portal resumes by itself when it ends")
 THROTTLED = gettext_noop("the portal is pacing its requests to stay within the vendor's "
                          "limit; it will try again shortly")
+# An answer that is not the vendor's API speaking (an HTML page from a wrong
+# URL or a proxy, a body cut short, broken JSON); the client's own sentence
+# for it stays in the log.
+UNEXPECTED_ANSWER = gettext_noop("the answer was not what the vendor's API sends (a web page, "
+                                 "or data cut short)")
+# The inbox's own words for a failure that is no vendor's (integration.
+# inbox.events): a bug in a handler (its traceback goes to the log, never on
+# a screen) and an event kind nothing handles.
+INTERNAL_ERROR = gettext_noop("an error inside the portal; the details are in the portal's log")
+NO_HANDLER = gettext_noop("the portal has nothing to do for this kind of event")
 FIXED_WORDS = (UNREACHABLE, TIMED_OUT, REFUSED_BY_POLICY, RATE_LIMITED, SERVER_ERROR,
-               BANNED, THROTTLED)
+               BANNED, THROTTLED, UNEXPECTED_ANSWER, INTERNAL_ERROR, NO_HANDLER)
 VENDOR_TEXT_CHARS = 200
 
 
@@ -155,12 +165,27 @@ def stored_text(error: ApiError) -> str:
         return BANNED
     if isinstance(error, ThrottleExhausted):
         return THROTTLED
+    if isinstance(error, ApiUnexpectedResponse):
+        return UNEXPECTED_ANSWER
     return shorten(error.message)
 
 
+def stored_text_named(error: ApiError) -> str:
+    """`stored_text` with the vendor named in front ("HelpDeskEddy: timed
+    out") unless the text names it already: for records about a job that
+    calls both vendors (an event's error, an attempt's)."""
+    text = stored_text(error)
+    name = PROVIDER_NAMES.get(error.provider, "")
+    return f"{name}: {text}" if name and name.lower() not in text.lower() else text
+
+
 def shown_text(stored: str) -> str:
-    """A stored error text in the reader's language (fixed words translate;
-    a vendor's own words are shown as they came)."""
+    """A stored error text in the reader's language (fixed words translate,
+    also after a vendor's name; a vendor's own words are shown as they
+    came)."""
+    name, colon, rest = stored.partition(": ")
+    if colon and name in VENDOR_NAMES and rest in FIXED_WORDS:
+        return f"{name}: {gettext(rest)}"
     return gettext(stored) if stored in FIXED_WORDS else stored
 
 
@@ -171,6 +196,7 @@ def people_text(error: ApiError) -> str:
 # How the clients name the vendor in front of its own text ("HelpDeskEddy:
 # Not found"), and in their own words ("RetailCRM server error.").
 VENDOR_NAMES = ("HelpDeskEddy", "RetailCRM")
+PROVIDER_NAMES = {"helpdeskeddy": "HelpDeskEddy", "retailcrm": "RetailCRM"}
 
 
 def vendor_detail(error: ApiError) -> str:

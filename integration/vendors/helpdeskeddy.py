@@ -73,6 +73,14 @@ OPEN_FIRST_LIMIT = 30
 MAX_SEARCH_PAGES = 3
 
 
+def ticket_page_url(base_url: str, ticket_id: int, language: str = "ru") -> str:
+    """The agent's page of a ticket: real HDE keeps it at
+    `/<lang>/ticket/list/filter/id/<list filter>/ticket/<id>/` after the
+    system's URL (extension/README.md); list filter 1 is "all tickets"."""
+    lang = language if language in ("ru", "en") else "ru"
+    return f"{base_url.rstrip('/')}/{lang}/ticket/list/filter/id/1/ticket/{int(ticket_id)}/"
+
+
 def _first_error(body) -> dict:
     errors = body.get("errors") if isinstance(body, dict) else None
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
@@ -253,9 +261,8 @@ class HelpDeskEddyClient(BaseClient):
         limit, remaining = self.last_rate_limit
         quota = gettext("; %(remaining)s of %(limit)s requests left this minute") % {
             "remaining": remaining, "limit": limit} if limit else ""
-        return gettext("Connected to %(host)s as %(user)s (%(role)s, HDE user #%(id)s)"
-                       "%(quota)s.") % {
-            "host": self.host, "user": user.full_name or user.email, "role": role, "id": user.id,
+        return gettext("Connected to %(host)s as %(user)s (%(role)s)%(quota)s.") % {
+            "host": self.host, "user": user.full_name or user.email, "role": role,
             "quota": quota}
 
     # -- tickets -------------------------------------------------------------

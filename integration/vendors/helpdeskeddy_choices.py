@@ -4,6 +4,10 @@ Priorities, departments, types and custom fields are per HDE account and
 their ids mean nothing to a person, so the admin offers names. The client
 caches the lists for an hour; when HDE cannot be reached the admin falls
 back to typing ids and says why.
+
+The one reader of these lists: the shop page, the rules, the dry run and the
+"Add a shop" wizard all ask `hde_choices_get`, so a name reads the same on
+every screen and a failure is reported in one set of words.
 """
 
 from dataclasses import dataclass, field
@@ -38,10 +42,30 @@ class HdeChoices:
     types: list[tuple[int, str]] = field(default_factory=list)
     custom_fields: list[tuple[int, str]] = field(default_factory=list)
     error: str = ""
+    # What HDE answered when the lists could not be read (the wizard words
+    # its own advice from it), and the entries themselves, for guesses by
+    # name in any of the account's languages.
+    failure: ApiError | None = None
+    priority_refs: list = field(default_factory=list, repr=False)
+    field_refs: list = field(default_factory=list, repr=False)
 
     @property
     def available(self) -> bool:
         return not self.error
+
+    def name_of(self, source: str, item_id) -> str:
+        """The name behind an id ("priorities", "departments", "types",
+        "custom_fields"); "" when the id is unknown or the lists are down."""
+        if item_id in (None, ""):
+            return ""
+        return next((label for key, label in getattr(self, source)
+                     if str(key) == str(item_id)), "")
+
+    def guess(self, source: str, names) -> int | None:
+        """The first entry whose name (in any language) is one of `names`:
+        HDE's ids are not ordered by severity, so defaults go by name."""
+        refs = self.priority_refs if source == "priorities" else self.field_refs
+        return next((ref.id for name in names for ref in refs if ref.matches(name)), None)
 
 
 def hde_choices_get(*, shop) -> HdeChoices:
@@ -61,12 +85,15 @@ def hde_choices_get(*, shop) -> HdeChoices:
         return HdeChoices(error=gettext("HelpDeskEddy is not connected for this shop."))
     client = HelpDeskEddyClient.for_connection(connection, interactive=True)
     try:
+        priorities, fields = client.priorities(), client.custom_fields()
         return HdeChoices(
-            priorities=[(ref.id, ref.name) for ref in client.priorities()],
+            priorities=[(ref.id, ref.name) for ref in priorities],
             departments=[(ref.id, ref.name) for ref in client.departments()],
             types=[(ref.id, ref.name) for ref in client.ticket_types()],
-            custom_fields=[(f.id, hde_field_label(f)) for f in client.custom_fields()],
+            custom_fields=[(f.id, hde_field_label(f)) for f in fields],
+            priority_refs=list(priorities), field_refs=list(fields),
         )
     except ApiError as error:
-        return HdeChoices(error=gettext("HelpDeskEddy lists are unavailable (%(reason)s); type "
-                                        "ids instead.") % {"reason": people_text(error)})
+        return HdeChoices(failure=error, error=gettext(
+            "HelpDeskEddy lists are unavailable (%(reason)s); type ids instead.")
+            % {"reason": people_text(error)})

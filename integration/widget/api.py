@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integration.api.auth import HasWidgetToken, WidgetTokenAuthentication
+from integration.api.context_schema import CONTEXT_RESPONSES
 from integration.customers.context import customer_context_get
 from integration.tickets.info import (
     requester_notice,
@@ -39,33 +40,6 @@ class WidgetApi(APIView):
     @property
     def shop(self):
         return self.request.auth.shop
-
-
-class ContextAnswerSerializer(serializers.Serializer):
-    """The answer's top level (the schema's; the view returns the service's
-    `CustomerContext` as it is). Two steps: `parts=first` may answer with
-    `complete: false` and a `next_url`; asking that URL (the same query
-    with `parts=all`) answers the complete context without searching again."""
-
-    status = serializers.ChoiceField(choices=["found", "unknown", "several", "unavailable"])
-    complete = serializers.BooleanField(
-        help_text="False only for a first step (`parts=first`): the profile and the orders "
-                  "found by the e-mail are there; notes, history, the manager and orders "
-                  "placed under another e-mail come from `next_url`.")
-    next_url = serializers.URLField(
-        required=False, help_text="Present when `complete` is false: the second step.")
-    customer = serializers.DictField(allow_null=True)
-    orders = serializers.ListField(child=serializers.DictField())
-    orders_total_count = serializers.IntegerField()
-    orders_page = serializers.IntegerField()
-    pinned_order_number = serializers.CharField(allow_blank=True)
-    manager = serializers.DictField(allow_null=True)
-    history = serializers.ListField(child=serializers.DictField())
-    candidates = serializers.ListField(child=serializers.DictField())
-    matched_by = serializers.CharField(allow_blank=True)
-    fetched_at = serializers.CharField(allow_blank=True)
-    cache_age_seconds = serializers.IntegerField(allow_null=True)
-    notice = serializers.CharField(allow_blank=True)
 
 
 class ContextApi(WidgetApi):
@@ -93,8 +67,7 @@ class ContextApi(WidgetApi):
                     "Give at least one of: email, phone, ticket_id, order_number, customer_id.")
             return data
 
-    @extend_schema(parameters=[ContextQuerySerializer],
-                   responses={200: ContextAnswerSerializer})
+    @extend_schema(parameters=[ContextQuerySerializer], responses=CONTEXT_RESPONSES)
     def get(self, request):
         started = time.monotonic()
         params = self.ContextQuerySerializer(data=request.query_params)

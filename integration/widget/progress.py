@@ -11,7 +11,7 @@ its body once.
 
 The inbox is the record: a ticket's HDE events are stored under keys
 `new_ticket:<id>`, `new_reply:<id>:…`, `ticket_changed:<id>:…`
-(integration.inbox.views), each `pending` → `processing` → `done` (or
+(integration.inbox.keys), each `pending` → `processing` → `done` (or
 retried, parked, dead). Nothing here calls a vendor.
 """
 
@@ -19,11 +19,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integration.core.formatting import shop_datetime
+from integration.inbox.keys import ticket_events_q
 from integration.models import EventSource, EventState, InboundEvent, TicketRecord
 
 WAITING = "waiting"  # no event stored yet: HDE's dispatcher has not called
@@ -55,9 +55,7 @@ class JobState:
 def _events(shop, ticket_id: int):
     return (InboundEvent.objects.for_shop(shop)
             .filter(source=EventSource.HDE_WEBHOOK)
-            .filter(Q(source_key=f"new_ticket:{ticket_id}")
-                    | Q(source_key__startswith=f"new_reply:{ticket_id}:")
-                    | Q(source_key__startswith=f"ticket_changed:{ticket_id}:")))
+            .filter(ticket_events_q(ticket_id)))
 
 
 def _recent(created_at: str) -> bool:

@@ -4,10 +4,12 @@
 and `…/orders/<id>/` show what the account holds the way a shop's manager
 sees it in RetailCRM: names from the account's reference books (statuses,
 delivery and payment types), money in the account's currency, and the notes
-and tasks the portal wrote through the API. The order page changes an
-order's status through `sandbox.retailcrm.store.edit_order`, exactly the
-path an API edit takes, so history records the change and triggers fire:
-that is how a demo user makes order watch react.
+and tasks the portal wrote through the API. The customer page and the order
+page change an order's status through `sandbox.retailcrm.store.edit_order`,
+exactly the path an API edit takes, so history records the change and
+triggers fire: that is how a demo user makes order watch react. Both pages
+show the trigger log of their orders (queued, sent with the answer's status,
+failed), so the user sees RetailCRM call the portal.
 
 The pages play the vendor's Russian back office, so their words are
 Russian (no mixing, no gettext: they are the vendor's UI, not ours).
@@ -16,6 +18,7 @@ Russian (no mixing, no gettext: they are the vendor's UI, not ours).
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.core.paginator import Paginator
@@ -26,10 +29,22 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from sandbox.retailcrm import store
-from sandbox.retailcrm.models import Account, Customer, HistoryRecord, Note, Order, Task, User
+from sandbox.retailcrm.models import (
+    Account,
+    Customer,
+    HistoryRecord,
+    Note,
+    Order,
+    Task,
+    TriggerDelivery,
+    User,
+)
 
 CUSTOMERS_PER_PAGE = 50
 ORDERS_PER_PAGE = 20
+TRIGGER_LOG_ROWS = 10
+TRIGGER_STATES = {TriggerDelivery.QUEUED: "В очереди", TriggerDelivery.SENT: "Отправлен",
+                  TriggerDelivery.FAILED: "Ошибка"}
 CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "KZT": "₸", "BYN": "Br", "UAH": "₴"}
 HISTORY_FIELDS = {"status": "Статус", "manager": "Менеджер", "delivery": "Доставка",
                   "payments": "Оплата", "items": "Товары", "customer_comment":
@@ -186,19 +201,24 @@ def customer_list(request, account):
     })
 
 
-def customer_page(request, account, customer_id):
+def _orders_of(account: Account, customer: Customer):
+    return Order.objects.filter(account=account, customer_crm_id=customer.crm_id).order_by(
+        "-created_at", "-crm_id")
+
+
+def customer_page(request, account, customer_id, *, status_form=None):
     account = _account(account)
     customer = get_object_or_404(Customer, account=account, crm_id=customer_id)
     books = Books(account)
     doc = customer.doc
-    orders = Order.objects.filter(account=account, customer_crm_id=customer.crm_id).order_by(
-        "-created_at", "-crm_id")
+    orders = _orders_of(account, customer)
     page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     notes = Note.objects.filter(account=account, customer_crm_id=customer.crm_id).order_by(
         "-created_at", "-crm_id")
     tasks = Task.objects.filter(account=account, doc__customer__id=customer.crm_id).order_by(
         "-crm_id")
     custom_fields = doc.get("customFields") or {}
+    changed = orders.filter(crm_id=_int_or_none(request.GET.get("changed"))).first()
     return render(request, "sandbox/retailcrm/customer_page.html", {
         "account": account, "customer": _customer_row(books, customer), "doc": doc,
         "created": shown_date(doc.get("createdAt")),
@@ -217,7 +237,25 @@ def customer_page(request, account, customer_id):
                    "performer": books.user(t.doc.get("performer")),
                    "done": t.doc.get("complete", False),
                    "order": (t.doc.get("order") or {}).get("number", "")} for t in tasks],
+        "status_form": status_form or CustomerStatusForm(
+            books=books, orders=orders[:ORDERS_PER_PAGE],
+            initial=_newest_order_initial(orders)),
+        "changed": _order_row(books, changed) if changed else None,
+        **_trigger_log(account, orders),
     })
+
+
+def _newest_order_initial(orders) -> dict:
+    """The picker opens on the newest order and its current status."""
+    newest = orders.values("crm_id", "status").first()
+    return {"order": newest["crm_id"], "status": newest["status"]} if newest else {}
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def order_list(request, account):
@@ -249,6 +287,44 @@ class StatusForm(forms.Form):
     def __init__(self, *args, books: Books, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = books.status_choices()
+
+
+class CustomerStatusForm(StatusForm):
+    """The customer page's status picker: which of the customer's newest
+    orders, and its new status."""
+
+    order = forms.TypedChoiceField(label="Заказ", coerce=int, error_messages={
+        "required": "Выберите заказ.", "invalid_choice": "Выберите заказ из списка."})
+    field_order = ["order", "status"]
+
+    def __init__(self, *args, books: Books, orders, **kwargs):
+        super().__init__(*args, books=books, **kwargs)
+        self.fields["order"].choices = [
+            (order.crm_id, f"{order.number} — {books.status(order.status)}") for order in orders]
+        self.order_fields(self.field_order)
+
+
+def _trigger_log(account: Account, orders) -> dict:
+    """The newest trigger requests made for these orders (RetailCRM keeps a
+    log of each trigger's runs): what a user watches to see the portal
+    called. While one is still queued the page reloads itself (the pump
+    sends it within a second), so "sent, answer 200" appears unaided."""
+    numbers = dict(orders.values_list("crm_id", "number"))
+    deliveries = list(TriggerDelivery.objects.filter(
+        trigger__account=account, order_crm_id__in=list(numbers)).select_related(
+        "trigger").order_by("-pk")[:TRIGGER_LOG_ROWS])
+    zone = ZoneInfo(account.timezone)
+    return {
+        "trigger_log": [{
+            "created": delivery.created_at.astimezone(zone).strftime("%d.%m.%Y %H:%M:%S"),
+            "trigger": delivery.trigger.name, "order": numbers.get(delivery.order_crm_id, ""),
+            "state": TRIGGER_STATES.get(delivery.state, "Неизвестно"),
+            "sent": delivery.state == TriggerDelivery.SENT,
+            "failed": delivery.state == TriggerDelivery.FAILED,
+            "answer": delivery.last_status,
+        } for delivery in deliveries],
+        "trigger_waiting": any(d.state == TriggerDelivery.QUEUED for d in deliveries),
+    }
 
 
 def _history(books: Books, order: Order) -> list[dict]:
@@ -328,6 +404,7 @@ def order_page(request, account, order_id, *, form=None):
         "saved": request.GET.get("saved") == "1",
         "history": _history(books, order),
         "expired": doc.get("expired", False),
+        **_trigger_log(account, Order.objects.filter(pk=order.pk)),
     })
 
 
@@ -347,3 +424,24 @@ def order_status(request, account, order_id):
     store.edit_order(account_row, None, order, {"status": form.cleaned_data["status"]},
                      user_id=_acting_manager(account_row))
     return redirect(reverse("sandbox-retailcrm-order", args=[account, order_id]) + "?saved=1")
+
+
+@require_POST
+def customer_order_status(request, account, customer_id):
+    """The customer page's status picker: the same `edit_order` as the
+    order page's, for one of the customer's orders; back to the customer
+    page, which names the change and shows the trigger it fired."""
+    account_row = _account(account)
+    customer = get_object_or_404(Customer, account=account_row, crm_id=customer_id)
+    orders = _orders_of(account_row, customer)
+    form = CustomerStatusForm(request.POST, books=Books(account_row),
+                              orders=orders[:ORDERS_PER_PAGE])
+    if not form.is_valid():
+        response = customer_page(request, account, customer_id, status_form=form)
+        response.status_code = 400
+        return response
+    order = orders.get(crm_id=form.cleaned_data["order"])
+    store.edit_order(account_row, None, order, {"status": form.cleaned_data["status"]},
+                     user_id=_acting_manager(account_row))
+    return redirect(reverse("sandbox-retailcrm-customer", args=[account, customer_id])
+                    + f"?changed={order.crm_id}")

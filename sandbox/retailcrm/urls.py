@@ -20,6 +20,8 @@ urlpatterns = [
     path("<slug:account>/customers/<int:customer_id>", pages.customer_page,
          name="sandbox-retailcrm-customer"),
     path("<slug:account>/customers/<int:customer_id>/", pages.customer_page),
+    path("<slug:account>/customers/<int:customer_id>/order-status", pages.customer_order_status,
+         name="sandbox-retailcrm-customer-order-status"),
     path("<slug:account>/orders/", pages.order_list, name="sandbox-retailcrm-orders"),
     path("<slug:account>/orders/<int:order_id>/edit", pages.order_page,
          name="sandbox-retailcrm-order"),

@@ -14,10 +14,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integration.analytics import reports as analytics
-from integration.models import LocalOrder, ShopSettings, TicketRecord
+from integration.models import LocalOrder, ProductName, ShopSettings, TicketRecord
 
 MSK = ZoneInfo("Europe/Moscow")
 HIGH, NORMAL = 1, 2
+
+
+# What the orders' items call the offers (kept by the order watch).
+PRODUCT_NAMES = {"11": "Электрический чайник", "12": "Кофеварка капельная",
+                 "13": "Набор кастрюль, 6 предметов", "14": "Сковорода 28 см",
+                 "15": "Термокружка 450 мл"}
 
 
 def at(month, day, hour=12, minute=0):
@@ -79,7 +85,10 @@ def seed_analytics(shop, *, other_shop=None):
             shop=shop, order_id=order_id, customer_id=customer, number=number,
             created_at=created, status=group, status_group=group, total=Decimal(total),
             currency="RUB", product_ids=products, synced_at=timezone.now())
+    for product_id, name in PRODUCT_NAMES.items():
+        ProductName.objects.create(shop=shop, product_id=product_id, name=name)
     if other_shop is not None:
+        ProductName.objects.create(shop=other_shop, product_id="11", name="Other shop's kettle")
         # Another agency's shop with the same customer ids: must not count.
         TicketRecord.objects.create(shop=other_shop, ticket_id=1, customer_id=106,
                                     priority_id=HIGH, opened_at=at(10, 1), order_number="A-100")
@@ -143,7 +152,13 @@ def test_products_in_orders_linked_to_tickets(seeded):
     rows = analytics.ticket_products(shop=seeded, period=october(seeded))
     assert [(r.product_id, r.orders, r.customers) for r in rows] == [
         ("11", 3, 2), ("12", 2, 2), ("13", 2, 2), ("14", 1, 1), ("15", 1, 1)]
+    # Named as the shop's own orders name them (not agency B's name for 11).
+    assert rows[0].label == "Электрический чайник"
     assert len(analytics.ticket_products(shop=seeded, period=october(seeded), limit=2)) == 2
+    # An offer no stored order has named yet says so instead of a bare id.
+    ProductName.objects.filter(shop=seeded, product_id="15").delete()
+    unnamed = analytics.ticket_products(shop=seeded, period=october(seeded))[-1]
+    assert unnamed.label == "unnamed product (offer 15)"
 
 
 @pytest.mark.django_db
@@ -178,7 +193,10 @@ def test_admin_page_shows_the_figures_and_charts(client, two_tenants, seeded):
     assert response.status_code == 200
     assert html.count("<svg class=\"bar-chart\"") == 5
     assert "50% (2/4)" in html and "67% (2/3)" in html
-    assert "4\u202f300.00 RUB" in html and "1\u202f433.33 RUB" in html
+    assert "₽4,300<" in html and "₽1,433.33<" in html
+    # Both axes of every chart are named, with units.
+    assert html.count('class="axis-title category-axis"') == 5
+    assert "Share of customers who bought again" in html and "purchases, ₽" in html
     assert 'id="products-note"' not in html  # viewers do not write to RetailCRM
     # The admin index lists the page for every role.
     assert url in client.get(reverse("admin:index")).content.decode()
@@ -198,9 +216,10 @@ def test_products_csv(client, two_tenants, seeded):
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     text = b"".join(response.streaming_content).decode().lstrip("\ufeff")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["product_id", "orders", "customers"]
-    assert rows[1:] == [["11", "3", "2"], ["12", "2", "2"], ["13", "2", "2"], ["14", "1", "1"],
-                        ["15", "1", "1"]]
+    assert rows[0] == ["product_id", "name", "orders", "customers"]
+    assert [row[:1] + row[2:] for row in rows[1:]] == [
+        ["11", "3", "2"], ["12", "2", "2"], ["13", "2", "2"], ["14", "1", "1"], ["15", "1", "1"]]
+    assert rows[1][1] == "Электрический чайник"
 
 
 @pytest.mark.django_db

@@ -33,9 +33,9 @@ def test_owner_writes_products_note_to_the_merchandising_customer(
 
     notes = RetailCrmClient.for_connection(connection).customer_notes(merch).items
     text = next(n.text for n in notes if "Products in support tickets" in n.text)
-    assert "2026-10-01 – 2026-10-31" in text
-    assert "product 11: 3 orders, 2 customers" in text
-    assert "product 15: 1 orders, 1 customers" in text
+    assert "1 Oct 2026 – 31 Oct 2026" in text
+    assert "Электрический чайник: 3 orders, 2 customers" in text
+    assert "Термокружка 450 мл: 1 order, 1 customer" in text
     assert ApiCall.objects.filter(shop=rc_shop, path__contains="customers/notes/create",
                                   status_code__lt=300, interactive=True).exists()
 

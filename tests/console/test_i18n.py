@@ -213,9 +213,12 @@ def test_admin_follows_the_browser_language(client, two_tenants):
     client.force_login(two_tenants["a"]["owner"])
     russian = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Портал RetailCRM ↔ HelpDeskEddy" in russian
-    assert "Консоль агентства" in russian and "Магазины, подключения и журналы" in russian
+    # The index is the agency dashboard: its checklist, and the models in the sidebar.
+    assert "Панель агентства" in russian and "Первые шаги" in russian
+    assert "Подключён" in russian and "Магазины" in russian
     english = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "RetailCRM ↔ HelpDeskEddy portal" in english and "Консоль агентства" not in english
+    assert "RetailCRM ↔ HelpDeskEddy portal" in english and "Getting started" in english
+    assert "Панель агентства" not in english
     # A Russian screen the console owns, with a Russian model name from the catalog.
     dashboard = client.get("/admin/console/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Панель агентства" in dashboard and "Добавить магазин" in dashboard

@@ -10,7 +10,16 @@ import uuid
 
 import pytest
 
-from integration.models import Role, SecretKind, Shop, ShopSecret
+from integration.models import (
+    EventSource,
+    InboundEvent,
+    ReplyTemplate,
+    Role,
+    SecretKind,
+    Shop,
+    ShopSecret,
+    ShopSettings,
+)
 
 
 @pytest.fixture
@@ -18,7 +27,7 @@ def draft(two_tenants):
     return Shop.objects.create(agency=two_tenants["a"]["agency"], name="Draft A", active=False)
 
 
-STEPS = ["retailcrm", "hde", "priorities", "hooks", "check"]
+STEPS = ["retailcrm", "hde", "priorities", "hooks", "check", "live"]
 
 
 @pytest.mark.django_db
@@ -95,3 +104,72 @@ def test_secrets_shown_once_then_only_reissued(client, two_tenants, draft):
     active = ShopSecret.objects.filter(shop=draft, revoked_at__isnull=True)
     assert sorted(active.values_list("kind", flat=True)) == sorted(
         [SecretKind.HDE_WEBHOOK, SecretKind.RETAILCRM_TRIGGER])
+
+
+@pytest.mark.django_db
+def test_first_webhook_status_is_the_shops_own(client, two_tenants, draft):
+    """The live check's status: another agency's owner can neither see nor
+    poll it (404, like a shop that does not exist); the shop's own viewer may."""
+    url = f"/admin/console/shops/{draft.public_id}/first-webhook/"
+    client.force_login(two_tenants["b"]["owner"])
+    assert client.get(url).status_code == 404
+    assert client.get(f"/admin/console/shops/{uuid.uuid4()}/first-webhook/").status_code == 404
+    client.force_login(two_tenants["a"]["viewer"])
+    waiting = client.get(url).content.decode()
+    assert "Waiting for the first webhook" in waiting and "data-settled" not in waiting
+    InboundEvent.objects.create(shop=draft, source=EventSource.HDE_WEBHOOK,
+                                source_key="new_ticket:7", event_type="new_ticket")
+    arrived = client.get(url).content.decode()
+    assert "The first webhook arrived" in arrived and "(New ticket)" in arrived
+    client.force_login(two_tenants["b"]["owner"])
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_marking_reviewed_is_for_the_shops_editors(client, two_tenants, draft):
+    url = f"/admin/console/shops/{draft.public_id}/reviewed/rules/"
+    client.force_login(two_tenants["b"]["owner"])
+    assert client.post(url).status_code == 404
+    client.force_login(two_tenants["a"]["viewer"])
+    assert client.post(url).status_code == 403
+    # The viewer reads the list, without the button.
+    listing = client.get(f"/admin/integration/priorityrule/?shop__id__exact={draft.pk}")
+    assert 'id="review-box"' in listing.content.decode()
+    assert 'name="reviewed"' not in listing.content.decode()
+    assert not ShopSettings.objects.filter(shop=draft, rules_reviewed_at__isnull=False).exists()
+    client.force_login(two_tenants["a"]["admin"])
+    assert client.get(url).status_code == 405
+    assert client.post(f"/admin/console/shops/{draft.public_id}/reviewed/other/").status_code \
+        == 404
+    assert client.post(url)["Location"] == "/admin/"
+    assert ShopSettings.objects.get(shop=draft).rules_reviewed_at is not None
+    assert ShopSettings.objects.get(shop=draft).templates_reviewed_at is None
+
+
+@pytest.mark.django_db
+def test_saving_a_template_counts_as_reviewing_the_templates(client, two_tenants, draft):
+    template = ReplyTemplate.objects.create(shop=draft, name="Hello", language="en",
+                                            body="Hello, {{ customer.first_name }}!")
+    client.force_login(two_tenants["a"]["admin"])
+    response = client.post(f"/admin/integration/replytemplate/{template.pk}/change/", {
+        "shop": draft.pk, "name": "Hello", "language": "en", "active": "on", "position": 0,
+        "body": "Hello, {{ customer.first_name }}! Thank you.", "order_status_groups": ""})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert ShopSettings.objects.get(shop=draft).templates_reviewed_at is not None
+
+
+@pytest.mark.django_db
+def test_add_shop_is_always_the_wizard_and_view_site_is_real(client, two_tenants):
+    client.force_login(two_tenants["a"]["owner"])
+    response = client.get("/admin/integration/shop/add/")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/console/add-shop/"
+    dashboard = client.get("/admin/").content.decode()  # the index is the dashboard
+    assert 'id="getting-started"' in dashboard
+    assert '<a href="/">View site</a>' in dashboard
+    home = client.get("/")
+    assert home.status_code == 200
+    html = home.content.decode()
+    assert 'href="/admin/"' in html and 'href="/extension/"' in html
+    client.logout()
+    assert client.get("/", HTTP_ACCEPT_LANGUAGE="ru").content.decode().count("Консоль агентства")

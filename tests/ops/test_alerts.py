@@ -11,6 +11,7 @@ import os
 import re
 import threading
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -117,6 +118,9 @@ def test_hde_ban_starts_an_alert(tenants):
                                   banned_until=now + timedelta(minutes=20))
     assert alerts_check(now=now + timedelta(minutes=5)) == 1
     assert "HelpDeskEddy ban" in mail.outbox[0].subject
+    # The end of the ban in the shop's time, its zone written (Moscow: UTC+3).
+    until = (now + timedelta(minutes=20)).astimezone(ZoneInfo(shop.timezone))
+    assert f"banned until {until:%H:%M}\u00a0UTC+3" in mail.outbox[0].body
     # Ban over: the condition closes.
     assert alerts_check(now=now + timedelta(minutes=30)) == 0
     assert not AlertState.objects.filter(active_since__isnull=False).exists()

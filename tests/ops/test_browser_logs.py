@@ -1,7 +1,11 @@
-"""Sync-log screens in headless Chromium: an agency owner filters the API
-calls, follows a call to the dead event it came from, reads what the event
-caused, replays it, and downloads the filtered rows as CSV — seeing nothing
-of agency B and no key anywhere on the way."""
+"""Sync-log screens in headless Chromium on a 1366×768 screen: an agency
+owner reads the inbound events (times in the shop's zone with the zone
+shown, what happened in words, the ticket linked to HDE), is told why a
+replay of finished events queued nothing, filters the API calls, follows a
+call to the dead event it came from, reads what the event caused, replays
+it, and downloads the filtered rows as CSV — in English and in Russian, no
+table wider than the screen, seeing nothing of agency B and no key anywhere
+on the way."""
 
 import csv
 import io
@@ -10,15 +14,18 @@ import re
 
 import pytest
 
+from integration.core.formatting import shop_datetime
 from integration.inbox import events as inbox
 from integration.models import (
     ApiCall,
     EventSource,
     EventState,
+    HelpDeskEddyConnection,
     InboundEvent,
     RetailCrmConnection,
     SideEffect,
     SideEffectState,
+    TicketRecord,
 )
 from integration.tenancy.roles import sync_role_groups
 
@@ -29,6 +36,20 @@ KEY_A = "rcrm-BrowserKeyA-5d4c3b2a1f0e"
 @pytest.fixture
 def role_groups(transactional_db):
     sync_role_groups()
+
+
+def fits_the_screen(page) -> bool:
+    """No horizontal scroll: the page, and the results table in its box."""
+    return page.evaluate(
+        "document.documentElement.scrollWidth <= window.innerWidth && "
+        "[...document.querySelectorAll('#changelist .results')]"
+        ".every(box => box.scrollWidth <= box.clientWidth)")
+
+
+def set_language(page, live_server, code):
+    page.context.add_cookies([{"name": "django_language", "value": code,
+                               "url": live_server.url}])
+    page.reload()
 
 
 def login(page, live_server, user, next_url):
@@ -46,13 +67,22 @@ def test_owner_filters_opens_replays_and_exports(
 ):
     monkeypatch.setitem(inbox.HANDLERS, ("hde", "new_ticket"), "tests.inbox_handlers.succeed")
     shop_a, shop_b = two_tenants["a"]["shop"], two_tenants["b"]["shop"]
+    shop_a.timezone = "Asia/Yekaterinburg"  # UTC+5: neither the server's zone nor Moscow
+    shop_a.save(update_fields=["timezone"])
     RetailCrmConnection.objects.create(shop=shop_a, base_url="https://a.retailcrm.example",
                                        api_key=KEY_A)
+    HelpDeskEddyConnection.objects.create(shop=shop_a, base_url="https://a.helpdeskeddy.example",
+                                          api_key="hde-BrowserKeyA-1234", agent_email="b@a.ex")
+    TicketRecord.objects.create(shop=shop_a, ticket_id=42, unique_id="UYA-10042")
     event = InboundEvent.objects.create(
         shop=shop_a, source=EventSource.HDE_WEBHOOK, source_key="new_ticket:42",
         event_type="new_ticket", state=EventState.DEAD, attempts=8,
         payload={"ticket_id": 42, "subject": "Где мой заказ 1001A?"},
         last_error="Gave up after 8 attempts: RetailCRM answered 503")
+    finished = InboundEvent.objects.create(
+        shop=shop_a, source=EventSource.HDE_WEBHOOK, source_key="new_reply:42:7",
+        event_type="new_reply", state=EventState.DONE, attempts=1,
+        payload={"ticket_id": 42, "post_id": 7})
     ApiCall.objects.create(shop=shop_a, provider="helpdeskeddy", method="GET",
                            path="/api/v2/tickets/42/", status_code=200, event=event)
     failed = ApiCall.objects.create(
@@ -73,10 +103,51 @@ def test_owner_filters_opens_replays_and_exports(
             html_seen.append(response.text())
 
     page.on("response", keep_html)
+    page.set_viewport_size({"width": 1366, "height": 768})
 
-    login(page, live_server, two_tenants["a"]["owner"], "/admin/integration/apicall/")
+    # The inbound events: when (the shop's zone, named), what happened, how it ended.
+    login(page, live_server, two_tenants["a"]["owner"], "/admin/integration/inboundevent/")
+    assert fits_the_screen(page)
+    dead_row = page.locator("#result_list tbody tr", has_text="New ticket")
+    received = shop_datetime(event.created_at, "Asia/Yekaterinburg", "en")
+    when = dead_row.locator("td.field-when, th.field-when").inner_text()
+    assert when == f"{received}\u00a0UTC+5"
+    ticket_link = dead_row.locator("a.hde-ticket")
+    assert ticket_link.inner_text() == "UYA-10042"
+    assert ticket_link.get_attribute("href") == (
+        "https://a.helpdeskeddy.example/ru/ticket/list/filter/id/1/ticket/42/")
+    assert "New ticket UYA-10042" in dead_row.inner_text()
+    result = dead_row.locator("td.field-result").inner_text()
+    assert result.startswith("Gave up after 8 attempts") and "RetailCRM answered 503" in result
+    assert "New reply in ticket UYA-10042" in page.locator("#result_list").inner_text()
+    page.screenshot(path=os.path.join(artifacts_dir, "logs-events.png"), full_page=True)
+
+    # Replaying events that already succeeded queues nothing, and says why.
+    page.locator(f"#result_list input[name=_selected_action][value='{finished.pk}']").check()
+    page.select_option("select[name=action]", "replay")
+    page.click("button[name=index]")
+    page.wait_for_selector("ul.messagelist li.warning")
+    assert page.locator("ul.messagelist li.warning").inner_text() == (
+        "Nothing to replay: the selected events already succeeded.")
+    finished.refresh_from_db()
+    assert finished.state == EventState.DONE and finished.attempts == 1
+
+    # The same list for a Russian reader.
+    set_language(page, live_server, "ru")
+    table = page.locator("#result_list").inner_text()
+    assert "Новая заявка UYA-10042" in table and "Остановлено после 8 попыток" in table
+    assert "Новый ответ в заявке UYA-10042" in table and "UTC+5" in table
+    assert fits_the_screen(page)
+    page.screenshot(path=os.path.join(artifacts_dir, "logs-events-ru.png"), full_page=True)
+    page.goto(f"{live_server.url}/admin/integration/apicall/")
+    assert fits_the_screen(page)
+    page.screenshot(path=os.path.join(artifacts_dir, "logs-apicalls-ru.png"), full_page=True)
+    set_language(page, live_server, "en")
+
+    page.goto(f"{live_server.url}/admin/integration/apicall/")
     assert page.locator("#result_list tbody tr").count() == 5
     assert "shop-b-only" not in page.content()
+    assert fits_the_screen(page)
 
     # Filter: RetailCRM calls that failed.
     page.click("#changelist-filter a:text-is('RetailCRM')")
@@ -102,6 +173,9 @@ def test_owner_filters_opens_replays_and_exports(
     page.wait_for_url(re.compile(rf"/inboundevent/{event.pk}/change/#replay$"))
     calls = page.locator("#event-api-calls tbody tr")
     assert calls.count() == 2
+    assert calls.first.locator("td").first.inner_text().endswith("\u00a0UTC+5")
+    assert page.locator("#event-side-effects").locator("xpath=..").locator(
+        "a.hde-ticket").inner_text() == "HDE ticket UYA-10042"
     assert "Ticket updated in HelpDeskEddy" in page.locator("#event-side-effects").inner_text()
     assert "Где мой заказ 1001A?" in page.locator("#event-payload").inner_text()
     page.screenshot(path=os.path.join(artifacts_dir, "logs-event-detail.png"), full_page=True)

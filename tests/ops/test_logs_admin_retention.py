@@ -12,6 +12,7 @@ from integration.models import (
     EventSource,
     EventState,
     InboundEvent,
+    RateLimitState,
     WidgetRequest,
 )
 from integration.ops import retention
@@ -64,3 +65,19 @@ def test_retention_defaults_follow_the_deploy_readme(settings):
     AuthFailure.objects.filter(key="x").update(created_at=now - timedelta(hours=23))
     assert retention.logs_purge(now=now) == 0
     assert retention.logs_purge(now=now + timedelta(hours=2)) == 1
+
+
+@pytest.mark.django_db
+def test_idle_throttle_rows_go_bans_and_live_rows_stay():
+    """One throttle row per vendor account and key: rotated keys and deleted
+    shops must not leave theirs forever (a thousand shops rotate keys)."""
+    now = timezone.now()
+    day = timedelta(days=1, minutes=1)
+    rows = {name: RateLimitState.objects.create(key=name, hits=[], **fields) for name, fields in {
+        "rotated-key": {}, "live": {}, "read-recently": {"remaining": 10, "remaining_at": now},
+        "banned": {"banned_until": now + timedelta(minutes=5)}}.items()}
+    RateLimitState.objects.exclude(key="live").update(updated_at=now - day)
+
+    assert retention.logs_purge() == 1
+    assert set(RateLimitState.objects.values_list("key", flat=True)) == set(rows) - {
+        "rotated-key"}

@@ -14,6 +14,7 @@ from integration.models import (
     InboundEvent,
     LocalOrder,
     OrderWatch,
+    ProductName,
     SecretKind,
     SideEffect,
     TicketRecord,
@@ -100,6 +101,9 @@ def test_problem_status_opens_one_proactive_ticket(watched, rc_emulator):
     assert local.customer_id == order.customer_crm_id and local.number == order.number
     assert float(local.total) == order.doc["totalSumm"]
     assert local.product_ids == list(dict.fromkeys(i["offer"]["id"] for i in order.doc["items"]))
+    # What the items call their offers, for the analytics' product names.
+    names = dict(ProductName.objects.for_shop(watched).values_list("product_id", "name"))
+    assert names == {str(i["offer"]["id"]): i["offer"]["displayName"] for i in order.doc["items"]}
 
 
 def test_the_same_change_twice_makes_one_ticket(watched, rc_emulator):

@@ -26,8 +26,10 @@ def test_picker_offers_the_shops_retailcrm_statuses_and_saves(client, tenants):
     page = client.get(url)
     assert page.status_code == 200
     text = page.content.decode()
-    assert "Проблема с доставкой (delivery-problem)" in text
-    assert "Доставка перенесена (redirect)" in text
+    # By name, as RetailCRM names them; the code is only the checkbox's value.
+    assert "Проблема с доставкой" in text
+    assert "(delivery-problem)" not in text and "(redirect)" not in text
+    assert 'value="delivery-problem"' in text and "Доставка перенесена" in text
     response = client.post(url, {"enabled": "on", "proactive_tickets": "on",
                                  "problem_statuses": ["redirect", "delivery-problem"],
                                  "hde_department_id": ""})
@@ -47,7 +49,7 @@ def test_poll_now_queues_a_poll_and_the_page_shows_the_cursor(client, tenants):
     changelist = reverse("admin:integration_orderwatch_changelist")
     response = client.post(changelist, {"action": "poll_now",
                                         "_selected_action": [watch.pk]}, follow=True)
-    assert "Queued a poll for 1 shop(s)." in response.content.decode()
+    assert "Queued a poll for 1 shop." in response.content.decode()
     watch.refresh_from_db()  # django-q runs it inline in tests
     assert watch.since_id is not None and watch.last_poll_at is not None
     page = client.get(reverse("admin:integration_orderwatch_change", args=[watch.pk]))
@@ -95,3 +97,11 @@ def test_local_orders_are_read_only(client, tenants):
     assert client.get(url).status_code == 200
     assert client.post(url, {"number": "X"}).status_code == 403
     assert client.get(reverse("admin:integration_localorder_add")).status_code == 403
+
+
+def test_local_orders_list_their_status_by_name(client, tenants):
+    LocalOrder.objects.filter(shop=tenants["a"]["shop"]).update(status="delivery-problem")
+    client.force_login(tenants["a"]["owner"])
+    text = client.get(reverse("admin:integration_localorder_changelist")).content.decode()
+    assert "N-a" in text and "Проблема с доставкой" in text
+    assert "delivery-problem" not in text

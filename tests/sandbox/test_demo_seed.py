@@ -22,6 +22,7 @@ from integration.inbox.events import MAX_ATTEMPTS
 from integration.models import (
     Agency,
     ApiCall,
+    EventAttempt,
     EventSource,
     EventState,
     InboundEvent,
@@ -32,6 +33,7 @@ from integration.models import (
     TicketRecord,
 )
 from integration.ops import health
+from integration.vendors.errors import TIMED_OUT
 from sandbox import demo_history
 from sandbox.demo_people import PEOPLE_BY_KEY
 from sandbox.hde.models import Account as HdeAccount
@@ -99,10 +101,14 @@ def test_a_dead_event_with_a_readable_reason_ready_to_replay(demo):
     assert (dead.source, dead.event_type, dead.source_key) == (
         EventSource.HDE_WEBHOOK, "new_ticket", f"new_ticket:{ticket_id}")
     assert dead.attempts == MAX_ATTEMPTS
-    assert dead.last_error.startswith(f"Gave up after {MAX_ATTEMPTS} attempts: "
-                                      "The vendor did not answer in time.")
+    assert dead.last_error == TIMED_OUT  # fixed words, translated where read
     calls = ApiCall.objects.filter(event=dead).order_by("created_at")
     assert [c.outcome for c in calls] == ["timeout"] * MAX_ATTEMPTS
+    # The event page lists each try, as the inbox records them.
+    attempts = list(EventAttempt.objects.filter(event=dead).order_by("number"))
+    assert [a.number for a in attempts] == list(range(1, MAX_ATTEMPTS + 1))
+    assert [a.outcome for a in attempts] == ["retry"] * (MAX_ATTEMPTS - 1) + ["dead"]
+    assert [a.started_at for a in attempts] == [c.created_at for c in calls]
     assert calls.last().created_at - calls.first().created_at > timedelta(minutes=30)
     assert timezone.now() - dead.created_at < timedelta(hours=6)
     ticket = Ticket.objects.get(account=desk, hid=ticket_id)

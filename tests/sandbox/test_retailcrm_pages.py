@@ -147,6 +147,49 @@ def test_an_unknown_status_changes_nothing(client, shop_data):
                        {"status": "complete"}).status_code == 404
 
 
+def test_the_customer_page_changes_an_order_status_and_shows_the_trigger_run(client, shop_data):
+    """The demo's order-watch step starts on the customer page: one of her
+    orders, a new status, and the trigger log says whether RetailCRM's
+    request to the portal went out (the page reloads itself while queued)."""
+    account, people, _ = shop_data
+    add_trigger(account, name="Портал: смена статуса заказа", url="http://127.0.0.1:9/hook",
+                params={"order_id": "{{ order.id }}"})
+    order = Order.objects.filter(account=account, customer_crm_id=people["delivery"]).get()
+    url = reverse("sandbox-retailcrm-customer", args=["demo", people["delivery"]])
+    form = html_of(client.get(url))
+    assert 'data-test="status-form"' in form and "Триггеры по заказам не запускались." in form
+    assert f'<option value="{order.crm_id}" selected>{order.number} — Доставляется' in form
+
+    refused = client.post(url + "/order-status", {"order": 999999, "status": "complete"})
+    foreign = Order.objects.filter(account=account, customer_crm_id=people["problem"]).first()
+    not_hers = client.post(url + "/order-status", {"order": foreign.crm_id,
+                                                   "status": "complete"})
+    response = client.post(url + "/order-status", {"order": order.crm_id,
+                                                   "status": "delivery-problem"})
+
+    assert refused.status_code == 400 and "Выберите заказ из списка." in refused.content.decode()
+    assert not_hers.status_code == 400
+    foreign.refresh_from_db()
+    assert foreign.status != "complete"
+    assert response.status_code == 302 and response["Location"] == f"{url}?changed={order.crm_id}"
+    order.refresh_from_db()
+    assert order.status == "delivery-problem"
+    assert HistoryRecord.objects.filter(account=account, entity="order",
+                                        doc__order__id=order.crm_id).order_by(
+        "-crm_id").first().doc["source"] == "user"
+    queued = html_of(client.get(response["Location"]))
+    assert f"Статус заказа {order.number} сохранён: «Проблема с доставкой»." in queued
+    run = queued.split('data-test="trigger-run"')[1]
+    assert "Портал: смена статуса заказа" in run and "В очереди" in run
+    assert f"заказ {order.number}" in run and '<meta http-equiv="refresh"' in queued
+    account.triggers.get().deliveries.update(state="sent", last_status=200)
+    sent = html_of(client.get(response["Location"]))
+    assert "Отправлен</b>, ответ 200" in sent and '<meta http-equiv="refresh"' not in sent
+    order_page = html_of(client.get(reverse("sandbox-retailcrm-order",
+                                            args=["demo", order.crm_id])))
+    assert "Отправлен</b>, ответ 200" in order_page.split('data-test="trigger-log"')[1]
+
+
 def test_notes_and_tasks_written_through_the_api_show_up(client, shop_data):
     account, people, _ = shop_data
     ivan = Customer.objects.get(account=account, crm_id=people["delivery"])

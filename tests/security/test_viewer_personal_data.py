@@ -122,7 +122,7 @@ def test_logs_and_sent_replies_show_a_viewer_no_personal_data(client, two_tenant
             for secret in SECRETS_OF_A_PERSON:
                 assert secret not in page, (name, secret)
         assert "[e-mail]" in text["event detail"] and "[phone]" in text["call detail"]
-        assert "/api/v5/customers?filter[email]=[e-mail]" in text["calls"]
+        assert "/api/v5/customers?filter[email]=[e-mail]" in text["calls"].replace("<wbr>", "")
         rows = list(csv.DictReader(io.StringIO(text["calls csv"].lstrip("\ufeff"))))
         assert rows[0]["path"].startswith("/api/v5/customers?filter[email]=[e-mail]")
         # What happened is still there: the ids, the outcome, the side effects' ticket.

@@ -46,14 +46,57 @@ def test_pickers_fall_back_to_ids_when_hde_is_down(owner_client, demo_shop):
     assert "HelpDeskEddy lists are unavailable" in html
 
 
-def test_try_with_email_explains_the_decision(owner_client, demo_shop):
+def test_try_with_email_explains_the_decision_in_words(owner_client, demo_shop):
     response = owner_client.get(reverse("admin:integration_priorityrule_try_email"),
-                                {"shop": demo_shop.pk, "email": "anna.smirnova@example.ru"})
+                                {"shop": demo_shop.pk, "email": "anna.smirnova@example.ru"},
+                                HTTP_ACCEPT_LANGUAGE="ru")
     html = response.content.decode()
     assert response.status_code == 200
-    assert f'data-priority>{URGENT}<' in html
+    assert "data-priority>Срочно<" in html  # HDE's name, not its id
     assert 'data-rule="VIP-клиент" data-matched="yes"' in html
     assert 'data-rule="Новый клиент" data-matched="no"' in html
+    actual = re.findall(r"<span data-actual>([^<]*)</span>", html)
+    assert "да" in actual and "нет" in actual  # yes/no, never True/False
+    assert any("₽" in value for value in actual)  # money in the shop's currency
+    assert not {"True", "False", "None", "[]"} & set(actual)
+    # Status groups by RetailCRM's name, not their codes.
+    assert "в статусе из группы Доставка" in html or "Доставка" in html
+    assert "равно delivery" not in html
+
+
+def test_try_with_email_needs_an_email_and_the_dry_run_does_not(owner_client, demo_shop):
+    response = owner_client.get(reverse("admin:integration_priorityrule_try_email"),
+                                {"shop": demo_shop.pk})
+    assert response.context["form"].errors["email"]
+    dry = owner_client.get(reverse("admin:integration_priorityrule_dry_run"),
+                           {"shop": demo_shop.pk})
+    assert "email" not in dry.context["form"].fields and dry.context["rows"] == []
+
+
+def test_conditions_offer_only_the_operators_of_their_field(owner_client, demo_shop):
+    rule = PriorityRule.objects.for_shop(demo_shop).get(position=10)  # VIP
+    url = reverse("admin:integration_priorityrule_change", args=[rule.pk])
+    html = owner_client.get(url, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert 'value="vip" data-operators="true false"' in html
+    assert 'data-value-pick="status_groups"' in html and ">Доставка</option>" in html
+    condition = rule.conditions.get()
+    form = {"shop": demo_shop.pk, "position": 10, "name": rule.name, "active": "on",
+            "match": "all", "set_priority_id": URGENT, "add_tags": "vip",
+            "set_field_value": "", "conditions-TOTAL_FORMS": 2, "conditions-INITIAL_FORMS": 1,
+            "conditions-MIN_NUM_FORMS": 0, "conditions-MAX_NUM_FORMS": 1000,
+            "conditions-0-id": condition.pk, "conditions-0-rule": rule.pk,
+            "conditions-0-field": "vip", "conditions-0-operator": "gte",
+            "conditions-0-value": "5", "conditions-1-rule": rule.pk,
+            "conditions-1-field": "order_in_group", "conditions-1-operator": "eq",
+            "conditions-1-value": "", "conditions-1-value__status_groups": "delivery"}
+    refused = owner_client.post(url, form)
+    assert refused.status_code == 200  # "at least" makes no sense for a yes/no fact
+    assert "does not apply" in refused.content.decode()
+    form["conditions-0-operator"] = "true"
+    saved = owner_client.post(url, form)
+    assert saved.status_code == 302
+    assert sorted(rule.conditions.values_list("field", "operator", "value")) == [
+        ("order_in_group", "eq", "delivery"), ("vip", "true", "")]
 
 
 def test_dry_run_lists_recent_tickets_with_what_would_change(owner_client, demo_shop,
@@ -63,12 +106,15 @@ def test_dry_run_lists_recent_tickets_with_what_would_change(owner_client, demo_
     TicketRecord.objects.create(shop=demo_shop, ticket_id=502, subject="Вопрос",
                                 customer_id=None, priority_id=STANDARD)
     html = owner_client.get(reverse("admin:integration_priorityrule_dry_run"),
-                            {"shop": demo_shop.pk, "limit": 10}).content.decode()
+                            {"shop": demo_shop.pk, "limit": 10},
+                            HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     vip_row = html.split('data-ticket="501"')[1].split("</tr>")[0]
-    assert f'class="would-set">{URGENT}<' in vip_row
-    assert '<tr class="dry-run-changes" data-ticket="501"' in html  # highlighted
+    assert 'class="would-set">Срочно<' in vip_row  # names, not HDE's ids
+    assert '<tr class="dry-run-changes" data-ticket="501"' in html  # highlighted, first
+    assert html.index('data-ticket="501"') < html.index('data-ticket="502"')
+    assert "/ticket/list/filter/id/1/ticket/501/" in vip_row  # linked to the HDE ticket
     unknown_row = html.split('data-ticket="502"')[1].split("</tr>")[0]
-    assert f'class="would-set">{STANDARD}<' in unknown_row
+    assert 'class="would-set">Стандартно<' in unknown_row
 
 
 def test_other_agency_cannot_see_or_run_rules_of_this_shop(client, demo_shop, make_agency,
@@ -85,3 +131,32 @@ def test_other_agency_cannot_see_or_run_rules_of_this_shop(client, demo_shop, ma
                      {"shop": demo_shop.pk, "limit": 5})
     assert "dry-run" not in dry.content.decode()  # the shop is not a valid choice
     assert "Select a valid choice" in dry.content.decode()
+
+
+def test_other_agency_cannot_test_this_shops_connections_or_dry_run_it(
+        client, demo_shop, make_agency, make_member):
+    from integration.models import ApiCall
+
+    stranger = make_member(make_agency("Stranger agency"), Role.ADMIN, username="stranger2")
+    client.force_login(stranger)
+    calls = ApiCall.objects.count()
+    url = reverse("admin:integration_shop_connection_test", args=[demo_shop.pk])
+    # Like a missing shop: 404.
+    assert client.post(url, HTTP_X_REQUESTED_WITH="fetch").status_code == 404
+    assert client.get(url).status_code == 405
+    dry = client.get(reverse("admin:integration_priorityrule_dry_run"),
+                     {"shop": demo_shop.pk, "limit": 5})
+    assert dry.context["rows"] is None and dry.context["form"].errors["shop"]
+    tried = client.get(reverse("admin:integration_priorityrule_try_email"),
+                       {"shop": demo_shop.pk, "email": "anna.smirnova@example.ru"})
+    assert tried.context["result"] is None
+    assert ApiCall.objects.count() == calls  # nothing was sent to the shop's vendors
+
+
+def test_connection_test_without_scripts_answers_with_messages(owner_client, demo_shop):
+    response = owner_client.post(
+        reverse("admin:integration_shop_connection_test", args=[demo_shop.pk]), follow=True)
+    texts = [str(m) for m in response.context["messages"]]
+    assert response.redirect_chain[-1][0].endswith(f"/shop/{demo_shop.pk}/change/")
+    assert any(t.startswith("RetailCRM: Key works") for t in texts)
+    assert any(t.startswith("HelpDeskEddy: Connected to") for t in texts)

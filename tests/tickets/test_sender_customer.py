@@ -227,3 +227,25 @@ def test_a_create_whose_answer_was_lost_is_not_sent_again_before_it_could_land(
         assert side_effect_once(shop=shop, key=key, perform=create,
                                 find_existing=existing) == str(landed)
     assert crm_customers_of(sender) == [landed]
+
+
+def test_an_email_nobody_has_falls_through_to_the_phone_as_the_card_does(shop):
+    """Пётр writes from a work address RetailCRM does not know, from the phone
+    he shares with Анна: the job reads his phone, finds both, and leaves the
+    choice to the operator (no "new customer" tag, no customer created),
+    exactly as the card then offers it."""
+    from sandbox.hde.models import Message, Ticket
+
+    work_email = "petr.smirnov@work.example.net"
+    [ticket_id] = emulator_tickets(1, [work_email])
+    [event] = _events(shop, [ticket_id])
+
+    assert inbound_event_process(event_id=event.pk) == EventState.DONE
+
+    assert crm_customers_of(work_email) == []  # nobody created for the work address
+    record = TicketRecord.objects.get(shop=shop, ticket_id=ticket_id)
+    assert record.customer_id is None
+    ticket = Ticket.objects.get(account__code="demo", hid=ticket_id)
+    assert "new-customer" not in ticket.tags
+    comment = Message.objects.filter(ticket=ticket, is_comment=True).latest("hid").text
+    assert "несколько клиентов RetailCRM" in comment

@@ -40,7 +40,7 @@ def test_test_connection_stores_key_owner_and_logs_the_call(hde_client, hde_emul
 
     hde_client.connection.refresh_from_db()
     assert hde_client.connection.hde_user_id == hde_emulator.demo["agent_user_id"] == 1
-    assert "HDE user #1" in summary and "agent" in summary
+    assert "(agent" in summary and "#" not in summary  # the user's name, never an id
     assert "299 of 300" in summary  # the emulator's X-Rate-Limit-Remaining after one call
     call = ApiCall.objects.get()
     assert (call.provider, call.method, call.status_code, call.outcome) == (

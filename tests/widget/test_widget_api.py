@@ -122,8 +122,45 @@ def test_customer_create(live_server, demo_shop):
     assert created.email == "stranger@example.com"
 
 
-def test_openapi_schema_is_served(live_server):
-    schema = requests.get(f"{live_server.url}/api/v1/schema/", timeout=10)
-    assert schema.status_code == 200 and "/api/v1/context" in schema.text
+def test_openapi_docs_introduce_the_api_and_document_the_context_answer(
+        live_server, demo_shop):
+    """The docs say what the API is and how to get a token, and `/context`'s
+    answer is documented field by field, exactly as the service returns it
+    (the dataclasses of integration.customers.types, and a real answer)."""
+    from dataclasses import fields
+
+    from integration.customers import types
+
+    schema = requests.get(f"{live_server.url}/api/v1/schema/", params={"format": "json"},
+                          timeout=10).json()
+    intro = schema["info"]["description"]
+    assert "Authorization: Bearer <widget token>" in intro
+    assert "Widget links and tokens" in intro and "shown **once**" in intro
+    components = schema["components"]["schemas"]
+
+    def documented(ref_or_schema):
+        ref = ref_or_schema.get("$ref") or next(
+            (s["$ref"] for s in ref_or_schema.get("allOf", []) + ref_or_schema.get("oneOf", [])
+             if "$ref" in s), None)
+        return components[ref.rsplit("/", 1)[1]] if ref else ref_or_schema
+
+    ok = schema["paths"]["/api/v1/context"]["get"]["responses"]
+    assert {"200", "400", "401", "502"} <= set(ok)
+    context = documented(ok["200"]["content"]["application/json"]["schema"])
+    # The view adds `next_url` to a first step (`parts=first`) only.
+    assert set(context["properties"]) == {f.name for f in fields(types.CustomerContext)} | {
+        "next_url"}
+    profile = documented(context["properties"]["customer"])
+    assert set(profile["properties"]) == {f.name for f in fields(types.CustomerProfile)}
+    order = documented(context["properties"]["orders"]["items"])
+    assert set(order["properties"]) == {f.name for f in fields(types.OrderSummary)}
+    assert "additionalProperties" not in context
+
+    body = _get(live_server, demo_shop.widget_token, email="ivan.petrov@example.ru").json()
+    assert set(body) == set(context["properties"]) - {"next_url"}
+    assert set(body["customer"]) == set(profile["properties"])
+    assert set(body["orders"][0]) == set(order["properties"])
+
     docs = requests.get(f"{live_server.url}/api/v1/docs/", timeout=10)
     assert docs.status_code == 200 and "cdn" not in docs.text.lower()
+    assert "/static/console/favicon.svg" in docs.text

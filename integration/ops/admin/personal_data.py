@@ -100,7 +100,7 @@ class ShopPersonalDataMixin:
         context = {
             **self.admin_site.each_context(request),
             "title": _("Erase shop “%(name)s”") % {"name": shop.name},
-            "opts": self.opts, "object": shop, "form": form,
+            "opts": self.opts, "object": shop, "shop": shop, "form": form,
             "plan": shop_erase_plan(shop=shop),
             **(extra_context or {}),
         }
@@ -125,6 +125,6 @@ class ShopPersonalDataMixin:
         context = {
             **self.admin_site.each_context(request),
             "title": _("Export a customer's stored data"), "opts": self.opts,
-            "object": shop, "form": form,
+            "object": shop, "shop": shop, "form": form,
         }
         return TemplateResponse(request, "admin/personal_data/export_customer.html", context)

@@ -15,7 +15,7 @@ from integration.models import (
     Shop,
     ShopSecret,
 )
-from integration.onboarding.admin import ShopProbeMixin
+from integration.onboarding.admin import ShopConnectionTestMixin, ShopProbeMixin
 from integration.ops.admin.personal_data import ShopPersonalDataMixin
 from integration.tenancy.admin.widget_access import ShopWidgetAccessMixin
 from integration.tickets.admin import FieldMappingInline, ShopSettingsInline, WidgetFieldInline
@@ -43,6 +43,9 @@ class ConnectionInlineBase(TenantScopedInlineMixin, admin.StackedInline):
     readonly_fields = ("status", "last_success_at", "last_error_at", "last_error_shown",
                        "consecutive_failures")
 
+    # Internals a person rarely needs, folded under "Advanced".
+    advanced_fields = ()
+
     def get_fields(self, request, obj=None):
         """Read-only users (viewers) would get every field rendered as text,
         the decrypted key included: they see the masked hint instead."""
@@ -50,6 +53,15 @@ class ConnectionInlineBase(TenantScopedInlineMixin, admin.StackedInline):
         if not self.has_change_permission(request, obj):
             fields = ["key_hint" if name == "api_key" else name for name in fields]
         return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fields = self.get_fields(request, obj)
+        main = [name for name in fields if name not in self.advanced_fields]
+        advanced = [name for name in fields if name in self.advanced_fields]
+        fieldsets = [(None, {"fields": main})]
+        if advanced:
+            fieldsets.append((_("Advanced"), {"classes": ("collapse",), "fields": advanced}))
+        return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), "key_hint")
@@ -71,6 +83,7 @@ class HelpDeskEddyConnectionInline(ConnectionInlineBase):
     fields = ("base_url", "agent_email", "api_key", "hde_user_id",
               *ConnectionInlineBase.readonly_fields)
     readonly_fields = (*ConnectionInlineBase.readonly_fields, "hde_user_id")
+    advanced_fields = ("hde_user_id",)
 
 
 class ShopSecretInline(TenantScopedInlineMixin, admin.TabularInline):
@@ -126,8 +139,8 @@ class ShopForm(forms.ModelForm):
 
 
 @admin.register(Shop)
-class ShopAdmin(ShopProbeMixin, ShopWidgetAccessMixin, ShopPersonalDataMixin,
-                TenantScopedAdminMixin, admin.ModelAdmin):
+class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
+                ShopPersonalDataMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     shop_lookup = ""
     form = ShopForm
     list_display = ("name", "agency", "active", "language", "retailcrm_health", "hde_health")
@@ -136,13 +149,23 @@ class ShopAdmin(ShopProbeMixin, ShopWidgetAccessMixin, ShopPersonalDataMixin,
     list_filter = ("active", "language", ("agency", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "agency__name")
     readonly_fields = ("public_id", "created_at")
-    fields = ("agency", "name", "public_id", "active", "language", "currency", "timezone",
-              "created_at")
+    fieldsets = (
+        (None, {"fields": ("agency", "name", "active", "language", "currency", "timezone")}),
+        (_("Advanced"), {"classes": ("collapse",), "fields": ("public_id", "created_at")}),
+    )
     inlines = [RetailCrmConnectionInline, HelpDeskEddyConnectionInline, ShopSettingsInline,
                FieldMappingInline, WidgetFieldInline, ShopSecretInline]
     # Widget tokens are issued on the shop's "Widget links and tokens" page.
     actions = ["test_connections", "issue_hde_webhook_secret", "issue_retailcrm_trigger_secret"]
     list_select_related = ("agency", "retailcrm", "helpdeskeddy")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """"Add shop" always means the wizard: it tests both connections live,
+        reads HDE's priorities and shows the secrets once, which the plain
+        form cannot (the changelist button and the sidebar's "+" land here)."""
+        from django.shortcuts import redirect
+
+        return redirect("admin:console-wizard-start")
 
     @admin.display(description=_("RetailCRM"))
     def retailcrm_health(self, shop):
