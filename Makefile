@@ -27,7 +27,7 @@ messages: $(STAMP)
 ## (so parallel branches merge without conflicts over line numbers), no obsolete entries.
 messages-update: $(STAMP)
 	$(PY) manage.py makemessages -l ru -l en --no-location --no-obsolete --ignore=.venv \
-		--ignore=sandbox --ignore=bench --ignore=tests --ignore=extension --ignore=scripts
+		--ignore=sandbox --ignore=bench --ignore=tests --ignore='extension/*.*' --ignore=scripts
 
 browser:
 	scripts/ensure-system-packages chromium chromium-l10n prometheus
