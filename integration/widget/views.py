@@ -130,7 +130,8 @@ def _show(request, shop, ticket_id):
         shop=shop, ticket_id=ticket_id, customer_id=customer_id,
         page=_number(request.GET.get("page", "1"), 1),
         refresh=request.GET.get("refresh") == "1",
-        parts="all" if part == "rest" else "first")
+        # A reply's preview fills the template from the complete context.
+        parts="all" if part == "rest" or request.GET.get("preview") else "first")
     if part == "rest":
         return render(request, "widget/_rest.html", _card_context(request, shop, card))
     if request.GET.get("preview", "").isdigit():
