@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext
 
-from integration.vendors.advice import error_advice
-from integration.vendors.errors import ApiError
+from integration.vendors.errors import ApiError, people_text
 
 
 @dataclass
@@ -40,9 +39,10 @@ def shop_connections_test(*, shop) -> list[ConnectionTestResult]:
             client = client_class.for_connection(connection, interactive=True)
             summary = client.test_connection()
         except ApiError as error:
-            # What is wrong and what to change, as the wizard says it
-            # (integration.vendors.advice): never ids, paths or codes.
-            results.append(ConnectionTestResult(label, False, error_advice(error, attr)))
+            # People see fixed words for the network and the policy, and a
+            # vendor's own text cut short ("Ключ отозван."), never ids, paths
+            # or codes; the wizard adds what to change (vendors.advice).
+            results.append(ConnectionTestResult(label, False, people_text(error)))
         else:
             # The key works. Missing rights switch their features off (the
             # rest works) and unreadable settings keep the shop's zone: a
