@@ -40,7 +40,8 @@ def shop_connections_test(*, shop) -> list[ConnectionTestResult]:
             summary = client.test_connection()
         except ApiError as error:
             # People see fixed words for the network and the policy, and a
-            # vendor's own text only cut short (never ids, paths, codes).
+            # vendor's own text cut short ("Ключ отозван."), never ids, paths
+            # or codes; the wizard adds what to change (vendors.advice).
             results.append(ConnectionTestResult(label, False, people_text(error)))
         else:
             # The key works. Missing rights switch their features off (the

@@ -36,19 +36,10 @@ from integration.models import (
 from integration.models.tenancy import validate_timezone
 from integration.tenancy.access import agencies_editable_by
 from integration.vendors import facts
+from integration.vendors.advice import error_advice
 from integration.vendors.errors import (
     ApiAccessDenied,
-    ApiBanned,
     ApiError,
-    ApiHostError,
-    ApiNotFound,
-    ApiRateLimited,
-    ApiRefusedByPolicy,
-    ApiServerError,
-    ApiTimeoutError,
-    ApiUnauthorized,
-    ApiUnexpectedResponse,
-    people_text,
 )
 from integration.vendors.facts import RIGHT_FEATURES
 
@@ -114,51 +105,6 @@ def retailcrm_step(*, draft, agency, name: str, language: str, base_url: str, ap
         draft.delete()
         draft = None
     return FirstStep(shop=draft, check=check)
-
-
-def error_advice(error: ApiError, provider: str) -> str:
-    """A connection error as "what is wrong and what to change"."""
-    vendor = "RetailCRM" if provider == RETAILCRM else "HelpDeskEddy"
-    if isinstance(error, ApiUnexpectedResponse):
-        if provider == RETAILCRM:
-            return _("This URL does not answer like a RetailCRM account. Use the address of "
-                     "your account, e.g. https://yourshop.retailcrm.ru (no path after it).")
-        return _("This URL does not answer like a HelpDeskEddy account. Use the address of "
-                 "your help desk, e.g. https://yourcompany.helpdeskeddy.com (no path after it).")
-    if isinstance(error, ApiRefusedByPolicy):
-        return _("The portal does not connect to this address: use the vendor's public "
-                 "https:// address (no internal or private network addresses).")
-    if isinstance(error, ApiTimeoutError):
-        return _("%(vendor)s did not answer in time. Try again; if it keeps happening, check "
-                 "the URL.") % {"vendor": vendor}
-    if isinstance(error, ApiHostError):
-        return _("Nothing answers at this address. Check the spelling of the account URL.")
-    if isinstance(error, ApiBanned):
-        return _("HelpDeskEddy has banned API access for this account for about 20 minutes "
-                 "(more than 300 requests a minute were made with it). Wait, then try again.")
-    if isinstance(error, ApiRateLimited):
-        return _("%(vendor)s is limiting requests for this account right now. Wait a few "
-                 "seconds and try again.") % {"vendor": vendor}
-    if isinstance(error, ApiAccessDenied):
-        if provider == RETAILCRM:
-            return _("RetailCRM accepted the key but refused access: give the key the rights "
-                     "listed below in RetailCRM (Administration → Integration → API access keys).")
-        return _("HelpDeskEddy accepted the key but refused access (%(detail)s). Use the key "
-                 "and e-mail of an agent (staff) account.") % {"detail": people_text(error)}
-    if isinstance(error, ApiUnauthorized):
-        if provider == RETAILCRM:
-            return _("RetailCRM refused this API key. Copy the key again from RetailCRM "
-                     "(Administration → Integration → API access keys) and make sure it is active.")
-        return _("HelpDeskEddy refused this e-mail and key. The e-mail must be the agent whose "
-                 "key this is (HDE: the agent’s card in «Контакты» → API key); copy both again.")
-    if isinstance(error, ApiNotFound):
-        return _("There is no %(vendor)s API at this address. Check the account URL.") % {
-            "vendor": vendor}
-    if isinstance(error, ApiServerError):
-        return _("%(vendor)s had an internal error. Try again in a minute.") % {
-            "vendor": vendor}
-    return _("%(vendor)s answered with an error: %(detail)s") % {
-        "vendor": vendor, "detail": people_text(error)}
 
 
 @dataclass

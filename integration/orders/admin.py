@@ -6,13 +6,16 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from integration.analytics.reports import product_names_of
 from integration.console.mixins import ReadOnlyAdminMixin, TenantScopedAdminMixin
+from integration.core.formatting import money
 from integration.models import LocalOrder, OrderWatch
 from integration.orders.choices import (
     proactive_department_choices,
     problem_status_choices,
     status_names,
 )
+from integration.vendors.errors import shown_text
 
 
 class OrderWatchForm(forms.ModelForm):
@@ -32,9 +35,12 @@ class OrderWatchForm(forms.ModelForm):
         choices, error = problem_status_choices(shop) if shop else ([], "")
         chosen = list(self.instance.problem_statuses or [])
         known = {code for code, _label in choices}
-        # A chosen status RetailCRM no longer lists stays visible (and removable).
-        choices += [(code, _("%(code)s (no longer in RetailCRM)") % {"code": code})
-                    for code in chosen if code not in known]
+        # A chosen status RetailCRM no longer lists stays visible (and
+        # removable); while RetailCRM can't be read, nobody knows, so it is
+        # not said to be gone.
+        gone = (lambda code: code) if error else (
+            lambda code: _("%(code)s (no longer in RetailCRM)") % {"code": code})
+        choices += [(code, gone(code)) for code in chosen if code not in known]
         field = self.fields["problem_statuses"]
         field.choices = choices
         self.initial.setdefault("problem_statuses", chosen)
@@ -62,7 +68,7 @@ class OrderWatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("enabled", "proactive_tickets")
     list_select_related = ("shop",)
     readonly_fields = ("since_id", "started_at", "last_poll_at", "last_success_at",
-                       "last_poll_records", "last_error", "lease_until")
+                       "last_poll_records", "last_error_words", "lease_until")
     actions = ["poll_now"]
 
     def get_fieldsets(self, request, obj=None):
@@ -76,10 +82,15 @@ class OrderWatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         # The shop of an existing watch never changes (one watch per shop).
         return (*self.readonly_fields, "shop") if obj else self.readonly_fields
 
+    @admin.display(description=_("last error"))
+    def last_error_words(self, watch):
+        """Stored as fixed words (or the vendor's own), read in the reader's language."""
+        return shown_text(watch.last_error) if watch.last_error else "—"
+
     @admin.display(description=_("health"))
     def poll_health(self, watch):
         if watch.last_error:
-            return _("failing: %(error)s") % {"error": watch.last_error[:120]}
+            return _("failing: %(error)s") % {"error": shown_text(watch.last_error)[:120]}
         if watch.since_id is None:
             return _("not started")
         return _("ok")
@@ -103,16 +114,24 @@ class OrderWatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(LocalOrder)
 class LocalOrderAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("number", "shop", "status_name", "total", "currency", "created_at",
-                    "synced_at")
+    list_display = ("number", "shop", "status_name", "total_shown", "created_at", "synced_at")
     list_filter = (("shop", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("number",)
     list_select_related = ("shop",)
+    # The detail page in words: the status by name, the sum in the shop's
+    # currency, the products by name (codes and ids stay in the database).
+    fields = ("number", "shop", "status_name", "total_shown", "products", "created_at",
+              "synced_at")
+    readonly_fields = fields
 
     def get_list_display(self, request):
         # Status names are read once per shop per page, not once per row.
         self._status_names = {}
         return super().get_list_display(request)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._status_names = {}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("status"), ordering="status")
     def status_name(self, order):
@@ -121,4 +140,15 @@ class LocalOrderAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
         names = getattr(self, "_status_names", {})
         if order.shop_id not in names:
             names[order.shop_id] = status_names(order.shop)
-        return names[order.shop_id].get(order.status, order.status)
+        return names[order.shop_id].get(order.status, order.status) or "—"
+
+    @admin.display(description=_("total"), ordering="total")
+    def total_shown(self, order):
+        return money(order.total, order.currency or order.shop.currency)
+
+    @admin.display(description=_("products"))
+    def products(self, order):
+        names = product_names_of(shop=order.shop, product_ids=order.product_ids or [])
+        unnamed = str(_("unnamed product"))
+        shown = [names.get(str(pid)) or unnamed for pid in order.product_ids or []]
+        return ", ".join(shown) or "—"

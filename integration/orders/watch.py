@@ -53,7 +53,7 @@ from integration.models import (
     RetailCrmConnection,
 )
 from integration.models.orders import DEFAULT_PROBLEM_STATUS
-from integration.vendors.errors import ApiError
+from integration.vendors.errors import INTERNAL_ERROR, ApiError, stored_text_named
 
 logger = logging.getLogger("integration.order_watch")
 
@@ -267,12 +267,13 @@ def order_watch_poll(*, shop_id: int, now=None,
         else:
             _catch_up(watch, client, token, result, time.monotonic() + budget_seconds)
     except ApiError as error:
-        result.state, result.error = "failed", str(error)
+        result.state, result.error = "failed", stored_text_named(error)
         logger.warning("order_watch.poll_failed", extra={"shop": shop_id, "error": str(error)})
     except LeaseLost:
         result.state = "lost"
-    except Exception as error:
-        result.state, result.error = "failed", f"Internal error: {error!r}"
+    except Exception:
+        # The traceback goes to the log (the fan-out logs it); people read fixed words.
+        result.state, result.error = "failed", INTERNAL_ERROR
         _release(watch, token, result)
         raise
     _release(watch, token, result)

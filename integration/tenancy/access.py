@@ -118,8 +118,21 @@ def shops_with_personal_data(user):
     return shops_editable_by(user)
 
 
+MEMBER_MANAGER_ROLES = {Role.OWNER}
+
+
+def role_edits_data(role) -> bool:
+    """Whether a role changes an agency's shops and settings."""
+    return role in EDIT_ROLES
+
+
+def role_manages_members(role) -> bool:
+    """Whether a role invites, changes and removes the agency's members."""
+    return role in MEMBER_MANAGER_ROLES
+
+
 def can_manage_members(user, agency_id) -> bool:
-    return role_in_agency(user, agency_id) == Role.OWNER
+    return role_manages_members(role_in_agency(user, agency_id))
 
 
 def get_shop_for_user_or_404(user, public_id) -> Shop:

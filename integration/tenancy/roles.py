@@ -8,6 +8,7 @@ user who owns agency A but only views agency B cannot change B's shops.
 from django.apps import apps as global_apps
 
 from integration.models.tenancy import Role
+from integration.tenancy.access import role_edits_data, role_manages_members
 
 GROUP_NAMES = {
     Role.OWNER: "Agency owner",
@@ -18,7 +19,8 @@ GROUP_NAMES = {
 # Events are evidence: replayed (a role check of its own), never edited or
 # deleted by hand; retention and shop deletion remove them.
 READ_ONLY_MODELS = {"apicall", "ratelimitstate", "authfailure", "ticketrecord", "sideeffect",
-                    "inboundevent", "widgetrequest", "localorder"}
+                    "inboundevent", "eventattempt", "widgetrequest", "localorder",
+                    "productname"}
 OWNER_ONLY_MODELS = {"agency", "membership", "invitation"}
 
 
@@ -28,7 +30,9 @@ def _codenames_for(role: str, model_names: list[str]) -> set[str]:
         codenames.add(f"view_{model}")
         if model in READ_ONLY_MODELS:
             continue
-        if role == Role.OWNER or (role == Role.ADMIN and model not in OWNER_ONLY_MODELS):
+        # Who edits what is the access module's rule (tenancy/access.py).
+        if role_edits_data(role) and (model not in OWNER_ONLY_MODELS
+                                      or role_manages_members(role)):
             codenames.update({f"add_{model}", f"change_{model}", f"delete_{model}"})
     # No auth.User rights for anyone: Django's user admin is not tenant
     # scoped; owners invite colleagues through the scoped invite view.

@@ -301,3 +301,16 @@ def test_connection_test_speaks_the_admins_language(client, demo_shop, make_memb
     level, text = run()[0]
     assert level == "warning" and "не хватает прав" in text
     assert "создавать задачи менеджерам" in text
+
+
+def test_russian_day_and_month_read_in_the_genitive():
+    """The admin's date drill-down writes "30 ноября", not "30 Ноябрь"
+    (portal/formats/ru/formats.py over Django's "j F")."""
+    import datetime
+
+    from django.utils import dateformat, formats, translation
+
+    with translation.override("ru"):
+        shown = dateformat.format(datetime.date(2026, 11, 30),
+                                  formats.get_format("MONTH_DAY_FORMAT"))
+    assert shown == "30 ноября"

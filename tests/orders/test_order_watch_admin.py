@@ -1,6 +1,8 @@
 """Order watch in the admin: the status picker reads the shop's RetailCRM,
 "Poll now" queues a poll, and agency A never sees or polls agency B's watch."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -105,3 +107,38 @@ def test_local_orders_list_their_status_by_name(client, tenants):
     text = client.get(reverse("admin:integration_localorder_changelist")).content.decode()
     assert "N-a" in text and "Проблема с доставкой" in text
     assert "delivery-problem" not in text
+
+
+def test_a_local_order_reads_in_words_on_its_page(client, tenants):
+    from integration.models import ProductName
+
+    shop = tenants["a"]["shop"]
+    order = LocalOrder.objects.get(shop=shop)
+    LocalOrder.objects.filter(pk=order.pk).update(status="delivery-problem", total="12270.50",
+                                                  currency="RUB", product_ids=[5000, 5010])
+    ProductName.objects.create(shop=shop, product_id="5000", name="Чайник")
+    client.force_login(tenants["a"]["owner"])
+    text = client.get(reverse("admin:integration_localorder_change", args=[order.pk]),
+                      HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Проблема с доставкой" in text and "delivery-problem" not in text
+    assert "12\xa0270,50\xa0₽" in text or "12 270,50 ₽" in text
+    products = re.search(r'field-products.*?<div class="readonly">(.*?)</div>', text, re.S)
+    assert products and products.group(1).startswith("Чайник, ")  # the unnamed one in words
+    assert "5010" not in products.group(1) and "[" not in products.group(1)
+
+
+def test_retailcrm_down_keeps_chosen_statuses_without_calling_them_gone(client, tenants):
+    from django.core.cache import cache
+
+    from sandbox.retailcrm.models import Account as RcAccount
+
+    watch = tenants["a"]["watch"]
+    OrderWatch.objects.filter(pk=watch.pk).update(problem_statuses=["delivery-problem"])
+    cache.clear()
+    RcAccount.objects.filter(code="demo").update(fault="502")
+    client.force_login(tenants["a"]["owner"])
+    text = client.get(reverse("admin:integration_orderwatch_change", args=[watch.pk]),
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'value="delivery-problem"' in text and "checked" in text
+    assert "no longer in RetailCRM" not in text
+    assert "can't be read right now" in text

@@ -11,6 +11,7 @@ from integration.models import (
     SideEffect,
     TicketRecord,
 )
+from integration.vendors import errors
 from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 from sandbox.hde import seed as hde_fields
 from sandbox.retailcrm.models import Account as RcAccount
@@ -197,7 +198,7 @@ def test_hde_ban_postpones_until_it_lifts(wired_shop):
     _pump_all()
     event = InboundEvent.objects.get(shop=wired_shop, event_type="new_ticket")
     assert event.state == EventState.PENDING
-    assert "ban" in event.last_error.lower()
+    assert event.last_error == f"HelpDeskEddy: {errors.BANNED}"  # fixed words, read translated
     assert (event.next_attempt_at - event.updated_at).total_seconds() > 60
     received = HdeAccount.objects.get(code="demo").requests_received
     assert inbound_event_process(event_id=event.pk, now=event.next_attempt_at) in (

@@ -1,0 +1,74 @@
+"""Vendor errors in words for the person who can fix them.
+
+`errors.people_text` says what went wrong in the reader's language (fixed
+words for the network and the policy, the vendor's own text otherwise);
+this module adds what to change, for the screens where a person has just
+typed a URL or a key (the "Add a shop" wizard, the shop page's connection
+test). Nothing here shows an API path, a status code or a Python value.
+"""
+
+from django.utils.translation import gettext as _
+
+from integration.vendors.errors import (
+    PROVIDER_NAMES,
+    ApiAccessDenied,
+    ApiBanned,
+    ApiError,
+    ApiHostError,
+    ApiNotFound,
+    ApiRateLimited,
+    ApiRefusedByPolicy,
+    ApiServerError,
+    ApiTimeoutError,
+    ApiUnauthorized,
+    ApiUnexpectedResponse,
+    people_text,
+)
+
+RETAILCRM = "retailcrm"
+
+
+def error_advice(error: ApiError, provider: str) -> str:
+    """A vendor error as "what is wrong and what to change", for the person
+    who typed the connection (the wizard, the shop page's test)."""
+    vendor = PROVIDER_NAMES.get(provider, provider)
+    if isinstance(error, ApiUnexpectedResponse):
+        if provider == RETAILCRM:
+            return _("This URL does not answer like a RetailCRM account. Use the address of "
+                     "your account, e.g. https://yourshop.retailcrm.ru (no path after it).")
+        return _("This URL does not answer like a HelpDeskEddy account. Use the address of "
+                 "your help desk, e.g. https://yourcompany.helpdeskeddy.com (no path after it).")
+    if isinstance(error, ApiRefusedByPolicy):
+        return _("The portal does not connect to this address: use the vendor's public "
+                 "https:// address (no internal or private network addresses).")
+    if isinstance(error, ApiTimeoutError):
+        return _("%(vendor)s did not answer in time. Try again; if it keeps happening, check "
+                 "the URL.") % {"vendor": vendor}
+    if isinstance(error, ApiHostError):
+        return _("Nothing answers at this address. Check the spelling of the account URL.")
+    if isinstance(error, ApiBanned):
+        return _("HelpDeskEddy has banned API access for this account for about 20 minutes "
+                 "(more than 300 requests a minute were made with it). Wait, then try again.")
+    if isinstance(error, ApiRateLimited):
+        return _("%(vendor)s is limiting requests for this account right now. Wait a few "
+                 "seconds and try again.") % {"vendor": vendor}
+    if isinstance(error, ApiAccessDenied):
+        if provider == RETAILCRM:
+            return _("RetailCRM accepted the key but refused access: give the key the rights "
+                     "listed below in RetailCRM (Administration → Integration → API access keys).")
+        return _("HelpDeskEddy accepted the key but refused access (%(detail)s). Use the key "
+                 "and e-mail of an agent (staff) account.") % {"detail": people_text(error)}
+    if isinstance(error, ApiUnauthorized):
+        if provider == RETAILCRM:
+            return _("RetailCRM refused this API key. Copy the key again from RetailCRM "
+                     "(Administration → Integration → API access keys) and make sure it is active.")
+        return _("HelpDeskEddy refused this e-mail and key. The e-mail must be the agent whose "
+                 "key this is (HDE: the agent’s card in «Контакты» → API key); copy both again.")
+    if isinstance(error, ApiNotFound):
+        return _("There is no %(vendor)s API at this address. Check the account URL.") % {
+            "vendor": vendor}
+    if isinstance(error, ApiServerError):
+        return _("%(vendor)s had an internal error. Try again in a minute.") % {
+            "vendor": vendor}
+    return _("%(vendor)s answered with an error: %(detail)s") % {
+        "vendor": vendor, "detail": people_text(error)}
