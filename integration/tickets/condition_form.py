@@ -80,6 +80,10 @@ class ConditionValueWidget(forms.Widget):
                            mark_safe("".join(selects)))
 
 
+def _blank_then(choices):
+    return lambda: [("", "---------"), *choices()]
+
+
 def condition_form_for(names=None):
     """The condition form for a shop whose lists are in `names` (a
     RuleNames); without it (a rule not saved yet) values are typed."""
@@ -90,7 +94,12 @@ def condition_form_for(names=None):
                 lists[source] = names.choices(source)
 
     class RuleConditionForm(forms.ModelForm):
-        field = forms.ChoiceField(label=_("field"), choices=field_choices, widget=FieldSelect)
+        # A blank first choice: the inline's spare row must stay unchanged
+        # until someone picks a field, or Django saves it. With the first
+        # field preselected (and "is true" as the operator's default) every
+        # save of a rule added "customer is unknown is true" to it.
+        field = forms.ChoiceField(label=_("field"), choices=_blank_then(field_choices),
+                                  widget=FieldSelect)
         value = forms.CharField(label=_("value"), required=False, max_length=300,
                                 widget=ConditionValueWidget(lists=lists))
 

@@ -160,3 +160,52 @@ def test_connection_test_without_scripts_answers_with_messages(owner_client, dem
     assert response.redirect_chain[-1][0].endswith(f"/shop/{demo_shop.pk}/change/")
     assert any(t.startswith("RetailCRM: Key works") for t in texts)
     assert any(t.startswith("HelpDeskEddy: Connected to") for t in texts)
+
+
+class _FormAsRendered(__import__("html.parser").parser.HTMLParser):
+    """What a browser posts for the page's main form when nothing is
+    touched: every input's value, checked boxes, each select's selected
+    option (or its first)."""
+
+    def __init__(self):
+        super().__init__()
+        self.data, self._select, self._first = {}, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name and attrs.get("type") not in ("submit", "button", "file"):
+            if attrs.get("type") in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            self.data[name] = attrs.get("value", "on" if attrs.get("type") == "checkbox" else "")
+        elif tag == "select" and name:
+            self._select, self._first = name, None
+        elif tag == "option" and self._select:
+            if self._first is None:
+                self._first = attrs.get("value", "")
+                self.data.setdefault(self._select, self._first)
+            if "selected" in attrs:
+                self.data[self._select] = attrs.get("value", "")
+        elif tag == "textarea" and name:
+            self.data[name] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+
+
+@pytest.mark.parametrize("position", [10, 20, 30])
+def test_saving_a_rule_unchanged_leaves_its_conditions_as_they_were(owner_client, demo_shop,
+                                                                   position):
+    """The spare condition row is posted as the page renders it; it must
+    not become a condition (it used to add "customer is unknown is true")."""
+    rule = PriorityRule.objects.for_shop(demo_shop).get(position=position)
+    before = sorted(rule.conditions.values_list("field", "operator", "value"))
+    url = reverse("admin:integration_priorityrule_change", args=[rule.pk])
+    page = _FormAsRendered()
+    page.feed(owner_client.get(url).content.decode())
+    form = {k: v for k, v in page.data.items() if not k.startswith(("csrf", "_"))}
+    assert "conditions-TOTAL_FORMS" in form and int(form["conditions-TOTAL_FORMS"]) > len(before)
+    saved = owner_client.post(url, {**form, "_save": "Save"})
+    assert saved.status_code == 302, saved.content.decode()[:3000]
+    assert sorted(rule.conditions.values_list("field", "operator", "value")) == before
