@@ -274,8 +274,9 @@ class FieldMapping(models.Model):
                                                name="mapping_shop_field_unique")]
 
     def __str__(self):
-        return _("%(value)s → HDE field %(field)s") % {"value": self.get_value_display(),
-                                                        "field": self.hde_field_id}
+        """The row's title, in words (the HDE field is picked by name on the
+        row itself; its id is nobody's name for it)."""
+        return _("%(value)s → HDE field") % {"value": self.get_value_display()}
 
 
 class ProfileValue(models.TextChoices):

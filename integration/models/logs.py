@@ -72,6 +72,20 @@ class ApiCall(models.Model):
                f"{self.get_outcome_display()}"
 
 
+class WidgetChannel(models.TextChoices):
+    PAGE = "page", _("Card")
+    API = "api", _("JSON API")
+
+
+class WidgetOutcome(models.TextChoices):
+    """How a card or API answer ended (the customer context's status)."""
+
+    FOUND = "found", _("Customer found")
+    SEVERAL = "several", _("Several customers: choice offered")
+    UNKNOWN = "unknown", _("No customer found")
+    UNAVAILABLE = "unavailable", _("RetailCRM unavailable")
+
+
 class WidgetRequest(models.Model):
     """One operator look at the widget: how long it took, whether the cache
     answered, and how it ended (for the console's health view: widget p95)."""
@@ -81,10 +95,11 @@ class WidgetRequest(models.Model):
         verbose_name=_("shop"),
     )
     request_id = models.CharField(_("request id"), max_length=40, db_index=True)
-    channel = models.CharField(_("channel"), max_length=8, default="page")  # page / api
+    channel = models.CharField(_("channel"), max_length=8, default="page",
+                               choices=WidgetChannel.choices)
     duration_ms = models.PositiveIntegerField(_("duration, ms"))
     cache_hit = models.BooleanField(_("cache hit"), default=False)
-    outcome = models.CharField(_("outcome"), max_length=20)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=WidgetOutcome.choices)
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
 
     objects = ShopOwnedQuerySet.as_manager()
@@ -95,4 +110,5 @@ class WidgetRequest(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"{self.outcome} in {self.duration_ms} ms"
+        return _("%(outcome)s in %(ms)d ms") % {"outcome": self.get_outcome_display(),
+                                                  "ms": self.duration_ms}

@@ -27,7 +27,7 @@ class OrderWatch(models.Model):
         help_text=_("Poll RetailCRM's order history every minute (triggers work either way)."))
     # The last history id whose records are stored as inbound events; None
     # until the first poll, which starts from "now" instead of replaying years.
-    since_id = models.PositiveBigIntegerField(_("history cursor (sinceId)"), null=True,
+    since_id = models.PositiveBigIntegerField(_("history read up to record"), null=True,
                                               blank=True)
     started_at = models.DateTimeField(_("watching since"), null=True, blank=True)
     last_poll_at = models.DateTimeField(_("last poll"), null=True, blank=True)

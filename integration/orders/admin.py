@@ -8,7 +8,7 @@ from django.utils.translation import ngettext
 
 from integration.analytics.reports import product_names_of
 from integration.console.mixins import ReadOnlyAdminMixin, TenantScopedAdminMixin
-from integration.core.formatting import money
+from integration.core.formatting import money, shop_datetime_zoned
 from integration.models import LocalOrder, OrderWatch
 from integration.orders.choices import (
     proactive_department_choices,
@@ -114,14 +114,13 @@ class OrderWatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(LocalOrder)
 class LocalOrderAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("number", "shop", "status_name", "total_shown", "created_at", "synced_at")
+    list_display = ("number", "shop", "status_name", "total_shown", "created", "synced")
     list_filter = (("shop", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("number",)
     list_select_related = ("shop",)
     # The detail page in words: the status by name, the sum in the shop's
     # currency, the products by name (codes and ids stay in the database).
-    fields = ("number", "shop", "status_name", "total_shown", "products", "created_at",
-              "synced_at")
+    fields = ("number", "shop", "status_name", "total_shown", "products", "created", "synced")
     readonly_fields = fields
 
     def get_list_display(self, request):
@@ -141,6 +140,15 @@ class LocalOrderAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
         if order.shop_id not in names:
             names[order.shop_id] = status_names(order.shop)
         return names[order.shop_id].get(order.status, order.status) or "—"
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, order):
+        """In the shop's zone, the zone written (one list holds several shops)."""
+        return shop_datetime_zoned(order.created_at, order.shop.timezone) or "—"
+
+    @admin.display(description=_("read from RetailCRM at"), ordering="synced_at")
+    def synced(self, order):
+        return shop_datetime_zoned(order.synced_at, order.shop.timezone) or "—"
 
     @admin.display(description=_("total"), ordering="total")
     def total_shown(self, order):

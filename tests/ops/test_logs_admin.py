@@ -71,7 +71,7 @@ def logs(two_tenants):
             SideEffect.objects.create(shop=shop, key=f"ticket:{ticket}1:rcrm_note"),  # not ours
         ]
         WidgetRequest.objects.create(shop=shop, request_id=f"wr-{key}", duration_ms=120,
-                                     outcome="ok")
+                                     outcome="found")
         rows[key] = {"shop": shop, "event": event, "calls": calls, "other": other,
                      "effects": effects}
     return rows
@@ -292,3 +292,12 @@ def test_the_sync_log_speaks_words_in_the_readers_language(client, two_tenants, 
     calls = client.get(reverse("admin:integration_apicall_changelist"),
                        HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Ошибка на стороне сервиса" in calls and ">server_error<" not in calls
+
+
+def test_widget_requests_read_in_words(client, two_tenants, logs):
+    client.force_login(two_tenants["a"]["viewer"])
+    page = client.get(reverse("admin:integration_widgetrequest_changelist"),
+                      HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    table = page.split('id="result_list"')[1].split("</table>")[0]
+    assert "Клиент найден" in table and "Карточка" in table
+    assert ">found<" not in page and ">page<" not in page
