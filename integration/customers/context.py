@@ -142,16 +142,25 @@ def references_get(client, shop) -> dict:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    futures = {name: threaded(getattr(client, name))
-               for name in ("statuses", "status_groups", "users", *ORDER_BOOKS)}
+    # A key without the users right (the wizard saves it, with that feature
+    # off) is not asked for managers: the 403 would flag the connection and
+    # take the statuses down with it.
+    from integration.vendors.facts import right_available
+
+    optional = (*ORDER_BOOKS, "users")
+    wanted = ["statuses", "status_groups", *ORDER_BOOKS]
+    if right_available(shop, "user_read"):
+        wanted.append("users")
+    futures = {name: threaded(getattr(client, name)) for name in wanted}
     refs = {name: future.result() for name, future in futures.items()
-            if name not in ORDER_BOOKS}
-    for name in ORDER_BOOKS:  # names for people: a card without them still works
+            if name not in optional}
+    refs["users"] = []
+    for name in (n for n in optional if n in futures):  # a card without them still works
         try:
             refs[name] = futures[name].result()
         except ApiError as error:
             logger.info("context.book_failed", extra={"book": name, "error": str(error)})
-            refs[name] = {}
+            refs[name] = [] if name == "users" else {}
     cache.set(key, refs, REFERENCE_TTL)
     return refs
 

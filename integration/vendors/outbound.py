@@ -59,6 +59,7 @@ from integration.core import outbound_policy as policy
 
 MAX_REDIRECTS = 3
 REUSE_IDLE_SECONDS = 1.0
+REUSE_MAX_AGE_SECONDS = 60.0  # however busy, a socket is checked again this often
 SHARED_POOLS = 64  # hosts kept at once (one per vendor account)
 
 
@@ -100,19 +101,32 @@ class GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
 
 
 class _FreshSocketsPoolMixin:
-    """A pooled socket idle longer than REUSE_IDLE_SECONDS is closed; the
-    connection then opens a new one (through `_new_conn`) when used."""
+    """A pooled socket idle longer than REUSE_IDLE_SECONDS, or older than
+    REUSE_MAX_AGE_SECONDS however busy, is closed; the connection then opens
+    a new one (through `_new_conn`, so resolved and checked again) when used.
+    The age limit matters under steady traffic: the pool hands out the
+    socket used last, so without it one busy socket would never be checked
+    again."""
 
     def _get_conn(self, timeout=None):
         conn = super()._get_conn(timeout)
+        now = time.monotonic()
         idle_since = getattr(conn, "portal_idle_since", None)
-        if idle_since is not None and time.monotonic() - idle_since > REUSE_IDLE_SECONDS:
+        born = getattr(conn, "portal_socket_born", None)
+        if (idle_since is not None and now - idle_since > REUSE_IDLE_SECONDS) or (
+                born is not None and now - born > REUSE_MAX_AGE_SECONDS):
             conn.close()
         return conn
 
     def _put_conn(self, conn):
         if conn is not None:
-            conn.portal_idle_since = time.monotonic()
+            now = time.monotonic()
+            conn.portal_idle_since = now
+            sock = getattr(conn, "sock", None)
+            if sock is None:
+                conn.portal_socket_born = None
+            elif getattr(conn, "portal_socket_id", None) != id(sock):
+                conn.portal_socket_id, conn.portal_socket_born = id(sock), now
         super()._put_conn(conn)
 
 

@@ -401,7 +401,7 @@ def parse_order(raw: dict, tz: ZoneInfo) -> Order:
         summ=float(raw.get("summ", 0) or 0),
         currency=raw.get("currency", "RUB"),
         external_id=str(raw.get("externalId", "")),
-        customer_id=customer.get("id"),
+        customer_id=individual_customer_id(customer),
         manager_id=raw.get("managerId"),
         status_updated_at=parse_datetime(raw.get("statusUpdatedAt"), tz),
         delivery_date=parse_date(delivery.get("date")),
@@ -588,3 +588,11 @@ def parse_sites(body: dict) -> dict[str, Site]:
                    currency=raw.get("currency", ""))
         for code, raw in keyed_book(body.get("sites")).items()
     }
+
+
+def individual_customer_id(customer: dict):
+    """The id of the individual customer an order embeds. A corporate
+    order's `customer` is the company (`type: customer_corporate`,
+    docs/vendors/retailcrm.md §8.7), numbered apart from individuals: its id
+    must never make the order look like a person's with the same number."""
+    return customer.get("id") if customer.get("type", "customer") == "customer" else None

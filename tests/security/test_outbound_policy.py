@@ -280,3 +280,33 @@ def test_a_vendors_own_error_text_is_shown_cut_short(demo_shop, stored, owner_cl
     assert "Ключ отозван." in connection.last_error and len(connection.last_error) <= 200
     with pytest.raises(ApiUnauthorized):
         HelpDeskEddyClient.for_connection(connection).request("GET", "/api/v2/users/")
+
+
+def test_a_kept_alive_socket_is_checked_again_once_it_is_old(stored, listener, resolver,
+                                                              connects, monkeypatch):
+    """Clients share keep-alive sockets. A socket reused is the one checked
+    when it connected; past its age limit (however busy) it is opened anew,
+    so the name is resolved and checked again: a rebinding to a private
+    address is refused then, and nothing reaches it."""
+    from integration.vendors import outbound
+    from tests.security.conftest import _Handler
+
+    monkeypatch.setattr(_Handler, "protocol_version", "HTTP/1.1")  # the listener keeps alive
+    monkeypatch.setattr(outbound, "REUSE_IDLE_SECONDS", 3600.0)
+    server = listener(lambda request: (200, {}, {"success": True, "data": {}}))
+    port = server.url.rsplit(":", 1)[1]
+    resolver.answers["pool.example"] = ["127.0.0.1", "10.0.0.7"]
+    connection = stored(RetailCrmConnection, f"http://pool.example:{port}")
+    connects.clear()
+    asked = resolver.asked.get("pool.example", 0)
+
+    for _ in range(3):  # a busy socket: reused, not resolved or connected again
+        RetailCrmClient.for_connection(connection).request("GET", "/api/credentials")
+    assert len(server.received) == 3
+    assert connects.count("127.0.0.1") == 1 and resolver.asked["pool.example"] == asked + 1
+
+    monkeypatch.setattr(outbound, "REUSE_MAX_AGE_SECONDS", 0.0)  # the socket is now old
+    with pytest.raises(ApiRefusedByPolicy):
+        RetailCrmClient.for_connection(connection).request("GET", "/api/credentials")
+    assert resolver.asked["pool.example"] == asked + 2
+    assert "10.0.0.7" not in connects and len(server.received) == 3

@@ -188,3 +188,13 @@ def test_success_and_html_hint():
     assert WRONG_URL_HINT in str(html)
     limited = error_for_response(*answer(429, "", "text/plain", {"Retry-After": "7"}))
     assert limited.retry_after == 7.0
+
+
+def test_a_corporate_orders_company_is_never_taken_for_a_person():
+    """§8.7: a corporate order embeds the company as its customer; ids of
+    companies and people may overlap, so the order belongs to no person."""
+    raw = load("order_payments_object.json")["order"]
+    person = parsing.parse_order({**raw, "customer": {"type": "customer", "id": 4924}}, MOSCOW)
+    company = parsing.parse_order(
+        {**raw, "customer": {"type": "customer_corporate", "id": 4924}}, MOSCOW)
+    assert person.customer_id == 4924 and company.customer_id is None
