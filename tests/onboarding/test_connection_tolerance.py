@@ -190,3 +190,23 @@ def test_without_read_rights_the_job_and_order_events_ask_nothing(wired_shop, cl
     assert not ApiCall.objects.filter(event=order_event).exists()
     assert RetailCrmConnection.objects.get(shop=wired_shop).status != \
         ConnectionStatus.NEEDS_ATTENTION
+
+
+def test_a_key_without_the_users_right_still_names_statuses_and_stays_healthy(rc_emulator,
+                                                                              rc_shop):
+    """The wizard saves a key without `user_read` (the manager stays off):
+    the card must not ask for managers, whose refusal flagged the connection
+    and took the status names down with them."""
+    from django.core.cache import cache
+
+    from integration.customers.context import customer_context_get
+
+    _check(rc_shop, rc_emulator.demo, key=rc_emulator.demo["restricted_keys"]["read_only"])
+    cache.clear()
+    rc_shop.refresh_from_db()
+    context = customer_context_get(shop=rc_shop, email="ivan.petrov@example.ru",
+                                   interactive=True)
+    assert context.status == "found" and context.manager is None
+    assert context.orders and all(o.status_name != o.status_code for o in context.orders)
+    connection = RetailCrmConnection.objects.get(shop=rc_shop)
+    assert connection.status == ConnectionStatus.OK
