@@ -301,3 +301,30 @@ def test_widget_requests_read_in_words(client, two_tenants, logs):
     table = page.split('id="result_list"')[1].split("</table>")[0]
     assert "Клиент найден" in table and "Карточка" in table
     assert ">found<" not in page and ">page<" not in page
+
+
+def test_a_viewer_reads_and_searches_no_contact_in_delivery_keys(client, two_tenants, logs):
+    """A trigger's parameters are whatever its admin typed: an e-mail in a
+    delivery key is masked for a viewer, on the page and in the CSV, and a
+    viewer cannot search by it (the owner sees it)."""
+    shop = two_tenants["a"]["shop"]
+    event = InboundEvent.objects.create(
+        shop=shop, source=EventSource.RETAILCRM_TRIGGER, event_type="order_changed",
+        source_key="order:1:maria@example.com", state=EventState.DONE,
+        payload={"order_id": 1})
+    changelist = reverse("admin:integration_inboundevent_changelist")
+    client.force_login(two_tenants["a"]["viewer"])
+    detail = client.get(reverse("admin:integration_inboundevent_change", args=[event.pk]))
+    text = detail.content.decode()
+    assert "maria@example.com" not in text and "order:1:[e-mail]" in text
+    def found(query):
+        page = client.get(changelist, {"q": query})
+        return set(page.context["cl"].queryset.values_list("pk", flat=True))
+
+    # The answer does not depend on what the viewer searches for: no probing.
+    assert found("maria@example.com") == found("nobody@nowhere.example") == found("")
+    export = b"".join(client.get(changelist + "export/").streaming_content).decode()
+    assert "maria@example.com" not in export and "order:1:[e-mail]" in export
+    client.force_login(two_tenants["a"]["owner"])
+    assert "maria@example.com" in client.get(
+        reverse("admin:integration_inboundevent_change", args=[event.pk])).content.decode()
