@@ -701,7 +701,7 @@ class _World:
                 stored_text(error)))
             self.log.call(at=attempt_at, provider="helpdeskeddy", method="GET", path=path,
                           status=None, outcome=error.outcome, event=index, duration=10000,
-                          error=f"{error.message} ReadTimeout")
+                          error=stored_text(error))
             waited += backoff_seconds(attempt)
             attempt_at = at + timedelta(seconds=waited + 10 * attempt)
         last = at + timedelta(seconds=waited - backoff_seconds(MAX_ATTEMPTS) + 10 * MAX_ATTEMPTS)

@@ -346,17 +346,18 @@ class BaseClient:
     def _fail(self, method, path, status, error: ApiError, cause):
         if cause is not None:
             error.__cause__ = cause
-        message = str(error)
-        if isinstance(cause, outbound_policy.Refused):
-            message = f"{message} {cause}"
-        elif cause is not None:
-            message = f"{message} {type(cause).__name__}"
-        self._record(method, path, status, self._local.started, error.outcome, message)
+        # The call log is read by people (sync logs): fixed words for the
+        # network, the policy and unexpected answers (translated where
+        # read), else the vendor's own text. The technical cause (the
+        # exception's kind) goes to the log below.
+        self._record(method, path, status, self._local.started, error.outcome,
+                     stored_text(error))
         self._mark_unhealthy(error)
         logger.warning(
             "%s.request_failed",
             self.provider,
-            extra={"shop": self.shop.pk, "path": path, "status": status, "outcome": error.outcome},
+            extra={"shop": self.shop.pk, "path": path, "status": status, "outcome": error.outcome,
+                   "cause": type(cause).__name__ if cause is not None else ""},
         )
         raise error
 

@@ -209,7 +209,7 @@ class ApiCallAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMixin, a
 
     @admin.display(description=_("error (redacted)"))
     def error_excerpt(self, obj):
-        text = log_export.shop_excerpt(obj.error, obj.shop_id)
+        text = log_export.shop_excerpt(shown_text(obj.error), obj.shop_id)
         return format_html("<pre class=\"log-excerpt\">{}</pre>", text) if text else "—"
 
     @admin.display(description=_("caused by event"))
@@ -420,7 +420,8 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, TenantScopedAdminMix
         calls = [
             {"call": call,
              "path": log_export.shop_excerpt(call.path, event.shop_id, 200, masked=masked),
-             "error": log_export.shop_excerpt(call.error, event.shop_id, 300, masked=masked)}
+             "error": log_export.shop_excerpt(shown_text(call.error), event.shop_id, 300,
+                                              masked=masked)}
             for call in event.api_calls.order_by("created_at", "pk")
         ]
         ticket_id = _ticket_id(event)
