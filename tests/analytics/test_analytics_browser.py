@@ -13,6 +13,7 @@ import pytest
 
 from integration.tenancy.roles import sync_role_groups
 from tests.analytics.test_analytics import seed_analytics
+from tests.screenshots import save_screenshot
 
 PASSWORD = "pw-123456!"
 
@@ -70,7 +71,7 @@ def test_owner_reads_support_analytics_for_a_period(
     labels = page.locator("#ticket-products text.label").all_text_contents()
     assert labels[0] == "Электрический чайник" and not any(x.isdigit() for x in labels)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    page.screenshot(path=os.path.join(artifacts_dir, "analytics-october.png"), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, "analytics-october.png"), full_page=True)
 
     # The same page for a Russian reader: axes and units in Russian.
     set_language(page, live_server, "ru")
@@ -78,7 +79,7 @@ def test_owner_reads_support_analytics_for_a_period(
     assert chart.locator("text.category-axis").text_content() == "Приоритет первой заявки"
     assert page.locator("#value-by-priority text.value-axis").text_content() == \
         "Покупки клиентов, ₽"
-    page.screenshot(path=os.path.join(artifacts_dir, "analytics-october-ru.png"),
+    save_screenshot(page, os.path.join(artifacts_dir, "analytics-october-ru.png"),
                     full_page=True)
     set_language(page, live_server, "en")
 

@@ -15,6 +15,7 @@ from django.db import connection
 from integration.core import crypto
 from integration.models import ConnectionStatus, HelpDeskEddyConnection, RetailCrmConnection
 from integration.tenancy.roles import sync_role_groups
+from tests.screenshots import save_screenshot
 
 API_KEY = "rcrm-Pl41nText-Key-7Q2w9X4z"
 PASSWORD = "pw-123456!"  # make_member's default
@@ -50,7 +51,7 @@ def test_owner_sees_only_own_shop_and_api_key_never_comes_back(
     page.goto(f"{live_server.url}/admin/login/?next=/admin/integration/shop/")
     page.fill("#id_username", two_tenants["a"]["owner"].username)
     page.fill("#id_password", PASSWORD)
-    page.screenshot(path=os.path.join(artifacts_dir, "admin-login.png"))
+    save_screenshot(page, os.path.join(artifacts_dir, "admin-login.png"))
     page.click("input[type=submit]")
     page.wait_for_url(re.compile(r"/admin/integration/shop/$"))
 
@@ -62,7 +63,7 @@ def test_owner_sees_only_own_shop_and_api_key_never_comes_back(
     assert "● Working" in row.inner_text()  # HDE connection, tested OK
     assert "not connected" in row.inner_text()  # no RetailCRM connection yet
     assert shop_b.name not in page.content()
-    page.screenshot(path=os.path.join(artifacts_dir, "admin-shop-changelist.png"),
+    save_screenshot(page, os.path.join(artifacts_dir, "admin-shop-changelist.png"),
                     full_page=True)
 
     # Agency B's shop answers like a missing one.
@@ -84,7 +85,7 @@ def test_owner_sees_only_own_shop_and_api_key_never_comes_back(
     assert hint in help_text
     assert page.input_value("#id_retailcrm-0-api_key") == ""
     assert page.input_value("#id_retailcrm-0-base_url") == "https://demo.retailcrm.example"
-    page.screenshot(path=os.path.join(artifacts_dir, "admin-shop-saved.png"), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, "admin-shop-saved.png"), full_page=True)
 
     # The shop page read its pick lists (HDE priorities and fields, RetailCRM
     # managers) with the saved connections; neither host exists here, and the

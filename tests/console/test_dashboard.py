@@ -31,6 +31,7 @@ from integration.models import (
 from integration.tenancy.roles import sync_role_groups
 from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 from integration.vendors.retailcrm import RetailCrmClient
+from tests.screenshots import save_screenshot
 
 HDE_URL = "https://a-desk.helpdeskeddy.example"
 RC_URL = "https://a-shop.retailcrm.example"
@@ -249,7 +250,7 @@ def test_dashboard_in_the_browser(role_groups, seeded, live_server, page, artifa
     assert row.locator(".cell-backlog").inner_text().strip() == "4"
     assert page.locator("svg.console-chart rect.bar-events").count() == 24
     assert "Shop B" not in page.content()
-    page.screenshot(path=os.path.join(artifacts_dir, "console-dashboard.png"), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, "console-dashboard.png"), full_page=True)
 
 
 @pytest.mark.django_db

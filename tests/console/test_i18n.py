@@ -29,6 +29,7 @@ from integration.tickets import texts as ticket_texts
 from integration.tickets.priority import Decision
 from integration.widget.links import widget_link_build
 from sandbox.hde.services import unique_id_for
+from tests.screenshots import save_screenshot
 
 RU_PO = Path(django_settings.BASE_DIR) / "locale" / "ru" / "LC_MESSAGES" / "django.po"
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
@@ -242,13 +243,13 @@ def test_a_russian_browser_and_a_russian_shop_in_chromium(browser, portal_url, d
         body = page.locator("body").inner_text()
         assert "Панель агентства" in body and "Добавить магазин" in body
         assert demo_shop.name in body and "Agency dashboard" not in body
-        page.screenshot(path=f"{artifacts_dir}/i18n-console-ru.png", full_page=True)
+        save_screenshot(page, f"{artifacts_dir}/i18n-console-ru.png", full_page=True)
 
         page.goto(widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN))
         widget = page.locator("body").inner_text()
         assert "Петров Иван" in widget and "Добавить заметку" in widget
         assert "Задача менеджеру" in widget and "Add a note" not in widget
-        page.screenshot(path=f"{artifacts_dir}/i18n-widget-ru.png", full_page=True)
+        save_screenshot(page, f"{artifacts_dir}/i18n-widget-ru.png", full_page=True)
     finally:
         context.close()
 

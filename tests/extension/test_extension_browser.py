@@ -23,6 +23,7 @@ from playwright.sync_api import expect
 from integration.extension.services import extension_token_issue, extension_token_revoke
 from integration.models import HelpDeskEddyConnection
 from sandbox.retailcrm.models import Note
+from tests.screenshots import save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +86,7 @@ def test_the_panel_shows_the_card_beside_the_hde_ticket(extension_browser, wired
     expect(card.locator("h1")).to_contain_text("Петров Иван")
     # The emulator's own page is still itself beside the panel.
     expect(page.locator("[data-test=priority]")).to_be_visible()
-    page.screenshot(path=os.path.join(artifacts_dir, f"extension-panel-{language}.png"))
+    save_screenshot(page, os.path.join(artifacts_dir, f"extension-panel-{language}.png"))
 
     note = f"Extension note ({language}): call back before noon"
     card.locator("form[data-action=note] textarea").fill(note)
@@ -110,7 +111,7 @@ def test_the_panel_shows_the_card_beside_the_hde_ticket(extension_browser, wired
     expect(own.locator("[data-test=panel-message]")).to_contain_text(texts["sign_in_again"])
     expect(own.locator("#signin button[type=submit]")).to_have_text(texts["button"])
     expect(own.locator("#portal")).to_have_value(live_server.url)
-    page.screenshot(path=os.path.join(artifacts_dir, f"extension-sign-in-again-{language}.png"))
+    save_screenshot(page, os.path.join(artifacts_dir, f"extension-sign-in-again-{language}.png"))
 
     # Signing in from the panel itself brings the card back.
     _new, fresh = extension_token_issue(agency=wired_shop.agency, label="Anna, new laptop")
@@ -178,7 +179,7 @@ def test_an_owner_issues_a_token_and_reads_the_install_page(page, two_tenants, l
 
     shown = page.locator("[data-test=extension-token]").input_value()
     assert len(shown) >= 40
-    page.screenshot(path=os.path.join(artifacts_dir, "extension-token-issued-en.png"))
+    save_screenshot(page, os.path.join(artifacts_dir, "extension-token-issued-en.png"))
     page.goto(f"{live_server.url}/admin/integration/extensiontoken/")
     expect(page.locator("#result_list")).to_contain_text("Anna, support")
     assert shown not in page.content()
@@ -191,7 +192,7 @@ def test_an_owner_issues_a_token_and_reads_the_install_page(page, two_tenants, l
         expect(page.locator("h1")).to_contain_text(heading)
         expect(page.locator("[data-test=forcelist]")).to_contain_text(
             f"{extension_served.info['id']};{live_server.url}/extension/updates.xml")
-        page.screenshot(path=os.path.join(artifacts_dir, f"extension-install-{language}.png"),
+        save_screenshot(page, os.path.join(artifacts_dir, f"extension-install-{language}.png"),
                         full_page=True)
 
 

@@ -31,6 +31,7 @@ from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 from sandbox.demo_people import PEOPLE
 from sandbox.hde.wiring import hde_dispatcher_wire
 from tests.fixtures_portal import pump_dispatcher
+from tests.screenshots import save_screenshot
 
 PASSWORD = "pw-123456!"
 VIP = next(person for person in PEOPLE if person.key == "vip")
@@ -57,7 +58,7 @@ def _login(page, live_server, user, next_url="/admin/"):
 
 
 def _shot(page, artifacts_dir, name):
-    page.screenshot(path=os.path.join(artifacts_dir, f"console-{name}.png"), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, f"console-{name}.png"), full_page=True)
 
 
 def _fill_retailcrm(page, *, url, key, name="New Shop", site="main"):

@@ -35,6 +35,7 @@ from integration.ops.alerts import alerts_check
 from integration.schedules import SCHEDULES
 from integration.tenancy.roles import sync_role_groups
 from integration.vendors.helpdeskeddy import HelpDeskEddyClient
+from tests.screenshots import save_screenshot
 
 HDE_URL = "https://a-desk.helpdeskeddy.example"
 
@@ -242,7 +243,7 @@ def test_banner_in_the_browser(role_groups, tenants, live_server, page, artifact
     page.wait_for_url(re.compile(r"/admin/console/$"))
     banner = page.locator("#console-alerts")
     assert "API key refused" in banner.inner_text()
-    page.screenshot(path=os.path.join(artifacts_dir, "console-alert-banner.png"),
+    save_screenshot(page, os.path.join(artifacts_dir, "console-alert-banner.png"),
                     full_page=True)
 
 

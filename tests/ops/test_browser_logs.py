@@ -28,6 +28,7 @@ from integration.models import (
     TicketRecord,
 )
 from integration.tenancy.roles import sync_role_groups
+from tests.screenshots import save_screenshot
 
 PASSWORD = "pw-123456!"
 KEY_A = "rcrm-BrowserKeyA-5d4c3b2a1f0e"
@@ -120,7 +121,7 @@ def test_owner_filters_opens_replays_and_exports(
     result = dead_row.locator("td.field-result").inner_text()
     assert result.startswith("Gave up after 8 attempts") and "RetailCRM answered 503" in result
     assert "New reply in ticket UYA-10042" in page.locator("#result_list").inner_text()
-    page.screenshot(path=os.path.join(artifacts_dir, "logs-events.png"), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, "logs-events.png"), full_page=True)
 
     # Replaying events that already succeeded queues nothing, and says why.
     page.locator(f"#result_list input[name=_selected_action][value='{finished.pk}']").check()
@@ -138,10 +139,10 @@ def test_owner_filters_opens_replays_and_exports(
     assert "Новая заявка UYA-10042" in table and "Остановлено после 8 попыток" in table
     assert "Новый ответ в заявке UYA-10042" in table and "UTC+5" in table
     assert fits_the_screen(page)
-    page.screenshot(path=os.path.join(artifacts_dir, "logs-events-ru.png"), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, "logs-events-ru.png"), full_page=True)
     page.goto(f"{live_server.url}/admin/integration/apicall/")
     assert fits_the_screen(page)
-    page.screenshot(path=os.path.join(artifacts_dir, "logs-apicalls-ru.png"), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, "logs-apicalls-ru.png"), full_page=True)
     set_language(page, live_server, "en")
 
     page.goto(f"{live_server.url}/admin/integration/apicall/")
@@ -157,7 +158,7 @@ def test_owner_filters_opens_replays_and_exports(
     rows = page.locator("#result_list tbody tr")
     assert rows.count() == 1
     assert "[redacted]" not in rows.first.inner_text()  # the error is on the detail page
-    page.screenshot(path=os.path.join(artifacts_dir, "logs-apicalls-filtered.png"),
+    save_screenshot(page, os.path.join(artifacts_dir, "logs-apicalls-filtered.png"),
                     full_page=True)
 
     # The CSV has exactly the filtered row, without the key.
@@ -178,14 +179,14 @@ def test_owner_filters_opens_replays_and_exports(
         "a.hde-ticket").inner_text() == "HDE ticket UYA-10042"
     assert "Ticket updated in HelpDeskEddy" in page.locator("#event-side-effects").inner_text()
     assert "Где мой заказ 1001A?" in page.locator("#event-payload").inner_text()
-    page.screenshot(path=os.path.join(artifacts_dir, "logs-event-detail.png"), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, "logs-event-detail.png"), full_page=True)
 
     page.click("#replay-form input[type=submit]")
     page.wait_for_selector("ul.messagelist li.success")
     event.refresh_from_db()
     assert event.state == EventState.DONE and event.attempts == 1
     assert "Nothing to replay" in page.locator("#replay").inner_text()
-    page.screenshot(path=os.path.join(artifacts_dir, "logs-event-replayed.png"),
+    save_screenshot(page, os.path.join(artifacts_dir, "logs-event-replayed.png"),
                     full_page=True)
 
     # Agency B's event page answers like a missing one.

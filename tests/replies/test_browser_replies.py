@@ -15,6 +15,7 @@ from integration.replies.defaults import reply_templates_default_create
 from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 from integration.widget.links import widget_link_build
 from sandbox.hde.seed import CRM_CARD
+from tests.screenshots import save_screenshot
 
 pytestmark = pytest.mark.browser
 TICKET_IVAN = 3
@@ -45,7 +46,7 @@ def test_operator_picks_a_template_and_sends_it_once(demo_shop, settings, live_s
     greyed = card.locator('article.reply.greyed').first
     expect(greyed.locator("[data-reason]")).to_contain_text("трек-номер")  # a Russian shop
     reply.scroll_into_view_if_needed()
-    page.screenshot(path=os.path.join(artifacts_dir, "replies-in-hde-ticket.png"),
+    save_screenshot(page, os.path.join(artifacts_dir, "replies-in-hde-ticket.png"),
                     full_page=True)
 
     # Copy puts the filled-in text on the clipboard.
@@ -70,7 +71,7 @@ def test_operator_picks_a_template_and_sends_it_once(demo_shop, settings, live_s
 
     page.reload()  # the ticket page now shows the post in the conversation
     expect(page.locator("body")).to_contain_text("Ожидаемая дата доставки")
-    page.screenshot(path=os.path.join(artifacts_dir, "replies-sent.png"), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, "replies-sent.png"), full_page=True)
 
 
 def test_widget_replies_in_a_narrow_sidebar(demo_shop, settings, live_server, page,
@@ -83,7 +84,7 @@ def test_widget_replies_in_a_narrow_sidebar(demo_shop, settings, live_server, pa
     expect(section).to_be_visible()
     section.locator("details.other-replies summary").click()
     section.scroll_into_view_if_needed()
-    page.screenshot(path=os.path.join(artifacts_dir, "replies-widget.png"), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, "replies-widget.png"), full_page=True)
 
 
 def test_admin_preview_for_a_demo_customer(demo_shop, live_server, page, artifacts_dir,
@@ -102,11 +103,11 @@ def test_admin_preview_for_a_demo_customer(demo_shop, live_server, page, artifac
     page.goto(live_server.url + reverse("admin:integration_replytemplate_change",
                                         args=[delivery.pk]))
     expect(page.locator(".field-variables")).to_contain_text("{{ order.track_number }}")
-    page.screenshot(path=os.path.join(artifacts_dir, "replies-admin-template.png"),
+    save_screenshot(page, os.path.join(artifacts_dir, "replies-admin-template.png"),
                     full_page=True)
     page.click("[data-preview-link]")
     page.fill("#id_who", "ivan.petrov@example.ru")
     page.click("input[type=submit]")
     expect(page.locator("[data-preview-text]")).to_contain_text("Здравствуйте, Иван!")
-    page.screenshot(path=os.path.join(artifacts_dir, "replies-admin-preview.png"),
+    save_screenshot(page, os.path.join(artifacts_dir, "replies-admin-preview.png"),
                     full_page=True)

@@ -23,6 +23,7 @@ from integration.models import EventState, InboundEvent
 from sandbox.hde.models import Ticket
 from sandbox.retailcrm import gate, triggers
 from tests.fixtures_portal import pump_dispatcher
+from tests.screenshots import save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -53,7 +54,7 @@ def _shot(page, artifacts_dir, name):
             el => el.remove()); return body.textContent; }""")
     found = LEAKS.search(text)
     assert not found, f"{name}: {text[max(found.start() - 200, 0):found.end() + 50]!r}"
-    page.screenshot(path=os.path.join(artifacts_dir, f"demo-{name}.png"), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, f"demo-{name}.png"), full_page=True)
 
 
 def _new_ticket(page, base, customer, subject):

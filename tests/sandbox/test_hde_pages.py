@@ -14,6 +14,7 @@ from sandbox.hde.dispatcher import add_webhook_rule
 from sandbox.hde.html import clean_html
 from sandbox.hde.models import Account, Delivery, HdeUser, Ticket
 from sandbox.hde.seed import CRM_CARD, ORDERS_COUNT, seed
+from tests.screenshots import save_screenshot
 
 PAGE = "/sandbox/hde/demo/ru/ticket/list/filter/id/1/ticket/{}/"  # real HDE's address shape
 
@@ -131,4 +132,4 @@ def test_an_operator_sees_the_crm_card_frame(page, hde_emulator, artifacts_dir):
     assert page.locator("iframe.crm-card").get_attribute("src") == card
     frame = page.frame_locator("iframe.crm-card")
     assert "Где мой заказ 1001A?" in frame.locator("table.tickets").inner_text()
-    page.screenshot(path=f"{artifacts_dir}/hde-ticket-page.png", full_page=True)
+    save_screenshot(page, f"{artifacts_dir}/hde-ticket-page.png", full_page=True)

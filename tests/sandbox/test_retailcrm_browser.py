@@ -17,6 +17,7 @@ from sandbox.retailcrm import triggers
 from sandbox.retailcrm.models import HistoryRecord, Order, TriggerDelivery
 from sandbox.retailcrm.wiring import retailcrm_trigger_wire
 from tests.fixtures_portal import pump_dispatcher
+from tests.screenshots import save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +44,7 @@ def test_a_manager_sees_orders_and_what_the_portal_wrote(wired_shop, live_server
     expect(notes.first).to_contain_text(f"Заявка {ticket.unique_id}:")
     expect(notes.first).to_contain_text("через API")
     expect(page.locator("[data-test=task]").first).to_contain_text(f"Заявка {ticket.unique_id}")
-    page.screenshot(path=os.path.join(artifacts_dir, "retailcrm-customer-page.png"),
+    save_screenshot(page, os.path.join(artifacts_dir, "retailcrm-customer-page.png"),
                     full_page=True)
 
 
@@ -71,7 +72,7 @@ def test_a_problem_status_set_in_the_back_office_opens_a_proactive_ticket(
     newest = page.locator("[data-test=history-row]").first
     expect(newest).to_contain_text("Комплектуется")
     expect(newest).to_contain_text("Проблема с доставкой")
-    page.screenshot(path=os.path.join(artifacts_dir, "retailcrm-order-status-changed.png"),
+    save_screenshot(page, os.path.join(artifacts_dir, "retailcrm-order-status-changed.png"),
                     full_page=True)
     record = HistoryRecord.objects.filter(account__code="demo", entity="order").order_by(
         "-crm_id").first()
@@ -92,5 +93,5 @@ def test_a_problem_status_set_in_the_back_office_opens_a_proactive_ticket(
 
     page.goto(f"{live_server.url}/sandbox/hde/demo/tickets/")
     expect(page.locator("table.tickets tbody tr").first).to_contain_text(order.number)
-    page.screenshot(path=os.path.join(artifacts_dir, "hde-proactive-ticket.png"),
+    save_screenshot(page, os.path.join(artifacts_dir, "hde-proactive-ticket.png"),
                     full_page=True)

@@ -23,6 +23,7 @@ from integration.tenancy.roles import sync_role_groups
 from integration.widget.links import widget_link_build
 from sandbox.hde.models import HdeUser
 from tests.fixtures_portal import pump_dispatcher
+from tests.screenshots import save_screenshot
 
 PASSWORD = "pw-123456!"
 WATCH = """
@@ -194,7 +195,7 @@ def test_main_pages_run_without_unsafe_inline_and_without_violations(
     ]
     for screen in screens:
         watch.visit(base + screen)
-    page.screenshot(path=os.path.join(artifacts_dir, "csp-last-console-screen.png"),
+    save_screenshot(page, os.path.join(artifacts_dir, "csp-last-console-screen.png"),
                     full_page=True)
 
     # The lock-out page (a stranger guessing a password).

@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from integration.models import PriorityRule, Role, TicketRecord
 from integration.onboarding.shop_defaults import shop_defaults_apply
 from tests.fixtures_portal import STANDARD, URGENT
+from tests.screenshots import save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -78,7 +79,7 @@ def test_shop_page_and_rules_read_like_a_product(demo_shop, live_server, browser
             words["works"])
         assert page.url == url_before
         _no_internals(results.inner_text())
-        page.screenshot(path=os.path.join(artifacts_dir, f"shop-page-{language}.png"),
+        save_screenshot(page, os.path.join(artifacts_dir, f"shop-page-{language}.png"),
                         full_page=True)
 
         # A rule: operators follow the field, a status group is picked by name.
@@ -99,7 +100,7 @@ def test_shop_page_and_rules_read_like_a_product(demo_shop, live_server, browser
         row.locator("select[name$='-field']").select_option("order_in_group")
         picked = row.locator("select[data-value-pick=status_groups] option:checked")
         assert not picked.inner_text().strip() == "delivery"  # a name, not the code
-        page.screenshot(path=os.path.join(artifacts_dir, f"rules-condition-{language}.png"),
+        save_screenshot(page, os.path.join(artifacts_dir, f"rules-condition-{language}.png"),
                         full_page=True)
 
         # The dry run: those that would change first, each linked to HDE.
@@ -116,7 +117,7 @@ def test_shop_page_and_rules_read_like_a_product(demo_shop, live_server, browser
         assert "/ticket/list/filter/id/1/ticket/603/" in link.get_attribute("href")
         expect(first.locator(".would-set")).to_have_text(words["urgent"])
         _no_internals(page.locator("#dry-run").inner_text())
-        page.screenshot(path=os.path.join(artifacts_dir, f"rules-dry-run-{language}.png"),
+        save_screenshot(page, os.path.join(artifacts_dir, f"rules-dry-run-{language}.png"),
                         full_page=True)
 
         # "Try with e-mail": its own form, facts in words.
@@ -127,6 +128,6 @@ def test_shop_page_and_rules_read_like_a_product(demo_shop, live_server, browser
         page.click("form[data-progress-form] input[type=submit]")
         expect(page.locator("[data-priority]")).to_have_text(words["urgent"])
         _no_internals(page.locator("#decision").inner_text())
-        page.screenshot(path=os.path.join(artifacts_dir, f"rules-try-email-{language}.png"),
+        save_screenshot(page, os.path.join(artifacts_dir, f"rules-try-email-{language}.png"),
                         full_page=True)
         context.close()

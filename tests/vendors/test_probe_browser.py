@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from integration.models import ProbeReport, Role
 from integration.tenancy.roles import sync_role_groups
 from sandbox.retailcrm.behaviour import set_behaviour
+from tests.screenshots import save_screenshot
 
 PASSWORD = "pw-123456!"
 
@@ -39,7 +40,7 @@ def test_an_owner_runs_the_check_and_reads_the_report(demo_shop, live_server, pa
     email_row = page.locator("tr[data-check='rc.email']")
     expect(email_row).to_contain_text("needs attention")
     expect(page.locator("#probe-summary")).to_contain_text("1 difference needs attention")
-    page.screenshot(path=os.path.join(artifacts_dir, "probe-report.png"), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, "probe-report.png"), full_page=True)
 
     # The write test asks first.
     page.click("a[data-probe-write]")

@@ -20,6 +20,7 @@ from integration.widget.links import widget_link_build
 from sandbox.hde.models import HdeUser
 from sandbox.retailcrm.models import Account as RcAccount
 from tests.fixtures_portal import pump_dispatcher
+from tests.screenshots import save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +36,7 @@ ENGLISH_WORDS = re.compile(r"\b(?:Refresh|Processing|Delivery|Paid|Not paid|Orde
 
 
 def _shot(page, artifacts_dir, name):
-    page.screenshot(path=os.path.join(artifacts_dir, name), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, name), full_page=True)
 
 
 def _check_words(text: str, language: str) -> None:

@@ -13,6 +13,7 @@ from sandbox.hde.models import HdeUser
 from sandbox.retailcrm.models import Account as RcAccount
 from sandbox.retailcrm.models import Note
 from tests.fixtures_portal import pump_dispatcher
+from tests.screenshots import save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +35,7 @@ def test_operator_sees_the_customer_and_adds_a_note(wired_shop, live_server, pag
     expect(card.locator('[data-state="found"]')).to_be_visible()
     expect(card.locator("h1")).to_contain_text("Петров Иван")
     expect(card.locator("article.order").first).to_contain_text("№")
-    page.screenshot(path=os.path.join(artifacts_dir, "widget-in-hde-ticket.png"), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, "widget-in-hde-ticket.png"), full_page=True)
 
     card.locator("form[data-action=note] textarea").fill("Перезвонить завтра до 12:00")
     card.locator("form[data-action=note] button").click()
@@ -58,4 +59,4 @@ def test_widget_states_render(wired_shop, live_server, page, artifacts_dir, rc_c
     page.set_viewport_size({"width": 380, "height": 900})
     page.goto(widget_link_build(shop=wired_shop, ticket_id=ticket_id))
     expect(page.locator(f'[data-state="{state}"]')).to_be_visible()
-    page.screenshot(path=os.path.join(artifacts_dir, f"widget-{state}.png"), full_page=True)
+    save_screenshot(page, os.path.join(artifacts_dir, f"widget-{state}.png"), full_page=True)
