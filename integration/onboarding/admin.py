@@ -235,7 +235,7 @@ def wizard_priorities(request, public_id):
                    title=gettext("Add a shop: priorities"), form=form,
                    intro=gettext("These lists come from your HelpDeskEddy account. Tickets of "
                                  "important customers get the high priority."),
-                   action=request.path)
+                   action=request.path, submit_label=gettext("Save and continue"))
 
 
 # What each HDE condition means, for readers of the English console (the
@@ -257,14 +257,25 @@ def wizard_hooks(request, public_id):
 
     shop = _editable_draft(request, public_id)
     secrets = None
+    issued = onboarding.hook_secrets_present(shop)
+    # Reissuing on an active shop cuts its live webhooks off until both
+    # vendors have the new secrets: only on an explicit confirmation (the box
+    # the page shows), like any destructive admin action.
+    must_confirm = issued and shop.active
     if request.method == "POST":
-        secrets = onboarding.shop_hook_secrets_issue(shop=shop)
+        if must_confirm and request.POST.get("confirm") != "yes":
+            messages.error(request, gettext(
+                "Nothing was issued: tick the box to confirm that the current secrets "
+                "stop working."))
+        else:
+            secrets = onboarding.shop_hook_secrets_issue(shop=shop)
+            issued = True
     rules = [{**rule, "gloss": CONDITION_GLOSS[rule["event"]]} for rule in DISPATCHER_RULES]
     response = _render(
         request, "admin/console/wizard_hooks.html", shop=shop, step="hooks",
         title=gettext("Add a shop: webhooks"), secrets=secrets,
         urls=onboarding.hook_urls(shop), rules=rules, basic_user=BASIC_USERNAME,
-        issued=onboarding.hook_secrets_present(shop),
+        issued=issued, must_confirm=must_confirm,
         hde_menu=hde.HDE_MENU_DISPATCHER, hde_required=hde.HDE_REQUIRED_CONDITIONS,
         hde_action=hde.HDE_ACTION_WEBHOOK, hde_reply=hde.HDE_CONDITIONS["new_reply"],
         rc_action=onboarding.RETAILCRM_HTTP_ACTION,

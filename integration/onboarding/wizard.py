@@ -197,7 +197,7 @@ def retailcrm_connection_check(*, shop, base_url: str, api_key: str,
         if changed:
             shop.save(update_fields=changed)
     result.summary = _("RetailCRM key works; stores: %(sites)s; timezone %(tz)s.") % {
-        "sites": ", ".join(credentials.sites_available) or "—",
+        "sites": ", ".join(client.store_names(credentials.sites_available)) or "—",
         "tz": account.timezone if account and account.timezone else shop.timezone}
     if not connection.site_code and len(credentials.sites_available) > 1:
         result.summary += " " + _("No store code given: customers of all these stores will be "

@@ -209,7 +209,7 @@ class RetailCrmClient(BaseClient):
         read = self.account_settings_optional()
         self.missing_rights = {right: facts.RIGHT_FEATURES[right] for right in rights.off}
         self.warnings = []
-        stores = ", ".join(credentials.sites_available) or gettext("none")
+        stores = ", ".join(self.store_names(credentials.sites_available)) or gettext("none")
         scope = (gettext("all stores") if credentials.site_access == "access_full"
                  else gettext("selected stores"))
         summary = gettext("Key works; %(scope)s: %(stores)s; timezone %(tz)s") % {
@@ -603,6 +603,18 @@ class RetailCrmClient(BaseClient):
 
     def sites(self) -> dict[str, Site]:
         return parsing.parse_sites(self._get("/api/v5/reference/sites"))
+
+    def store_names(self, codes: list[str]) -> list[str]:
+        """The stores' names from the `sites` reference book, for people
+        (a code such as `main` is RetailCRM's key, not what a shop calls its
+        store). A key without `reference_read`, or a failed read, falls back
+        to the codes: the summary must not fail over a label."""
+        try:
+            book = self.sites()
+        except ApiError:
+            return list(codes)
+        return [book[code].name if code in book and book[code].name else code
+                for code in codes]
 
 
 def order_sort_key(order) -> tuple:

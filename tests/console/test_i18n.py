@@ -8,6 +8,8 @@ Russian shop over real HTTP, and the admin asked for in Russian.
 """
 
 import gettext
+import html
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -223,6 +225,27 @@ def test_admin_follows_the_browser_language(client, two_tenants):
     # A Russian screen the console owns, with a Russian model name from the catalog.
     dashboard = client.get("/admin/console/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Панель агентства" in dashboard and "Добавить магазин" in dashboard
+
+
+
+@pytest.mark.django_db
+def test_russian_admin_titles_are_grammatical_for_any_model_name(client, two_tenants):
+    """Django's Russian catalog glues a verb to the model name in the
+    nominative ("Добавить еще один соответствие полей", "Изменить заявка");
+    the console's catalog words them "verb: name", right for any noun."""
+    client.force_login(two_tenants["a"]["owner"])
+    shop = two_tenants["a"]["shop"]
+    page = client.get(f"/admin/integration/shop/{shop.pk}/change/",
+                      HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "| Изменение: магазин |" in page
+    add_texts = [json.loads(html.unescape(attribute))["options"]["addText"]
+                 for attribute in re.findall(r'data-inline-formset="([^"]+)"', page)]
+    assert "Добавить ещё: Соответствие полей" in add_texts, add_texts
+    assert "Добавить еще один" not in page and "Изменить магазин" not in page
+    listing = client.get("/admin/integration/priorityrule/",
+                         HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Выбор для изменения: правило приоритета" in listing
+    assert "Добавить: правило приоритета" in listing
 
 
 def test_a_russian_browser_and_a_russian_shop_in_chromium(browser, portal_url, demo_shop,

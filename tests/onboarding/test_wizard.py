@@ -129,6 +129,7 @@ def test_wizard_happy_path_connects_a_working_shop(
         page.wait_for_url(re.compile(r"/hde/$"))
         messages = page.locator("ul.messagelist").inner_text()
         assert "RetailCRM key works" in messages
+        assert "stores: Уютный дом, Уютный дом — Аутлет;" in messages  # names, not codes
         assert "least privilege" in messages and "order_write" in messages
         shop = Shop.objects.get(name="New Shop")
         assert not shop.active and shop.agency.name == "Wizard Agency"
@@ -158,6 +159,8 @@ def test_wizard_happy_path_connects_a_working_shop(
         assert page.locator("#id_high_priority_id option:checked").inner_text() == "Very urgent"
         assert "CRM card" in page.locator("#id_crm_card_field_id option:checked").inner_text()
         _shot(page, artifacts_dir, "wizard-3-priorities")
+        # Nothing is tested on this step: the button says what it does.
+        assert page.locator("input[type=submit]").input_value() == "Save and continue"
         page.click("input[type=submit]")
         page.wait_for_url(re.compile(r"/hooks/$"))
         # The priorities step has its own name and its own tick.

@@ -173,3 +173,30 @@ def test_add_shop_is_always_the_wizard_and_view_site_is_real(client, two_tenants
     assert 'href="/admin/"' in html and 'href="/extension/"' in html
     client.logout()
     assert client.get("/", HTTP_ACCEPT_LANGUAGE="ru").content.decode().count("Консоль агентства")
+
+
+@pytest.mark.django_db
+def test_reissuing_on_an_active_shop_asks_first(client, two_tenants, draft):
+    """New secrets revoke the old ones at once: on a live shop that refuses
+    its webhooks until both vendors are updated, so the page asks first
+    (a box to tick) and a POST without it changes nothing."""
+    client.force_login(two_tenants["a"]["admin"])
+    url = f"/admin/console/add-shop/{draft.public_id}/hooks/"
+    client.post(url, {"issue": "1"})  # a draft's first secrets: no question
+    draft.active = True
+    draft.save(update_fields=["active"])
+    before = set(ShopSecret.objects.filter(shop=draft, revoked_at__isnull=True)
+                 .values_list("pk", flat=True))
+    page = client.get(url).content.decode()
+    assert 'name="confirm"' in page and "Draft A" in page
+
+    refused = client.post(url, {"issue": "1"}).content.decode()
+    assert "Nothing was issued" in refused and 'id="hde-secret"' not in refused
+    assert set(ShopSecret.objects.filter(shop=draft, revoked_at__isnull=True)
+               .values_list("pk", flat=True)) == before
+
+    confirmed = client.post(url, {"issue": "1", "confirm": "yes"}).content.decode()
+    assert 'id="hde-secret"' in confirmed
+    after = set(ShopSecret.objects.filter(shop=draft, revoked_at__isnull=True)
+                .values_list("pk", flat=True))
+    assert len(after) == 2 and not after & before

@@ -43,7 +43,7 @@ def test_a_new_secret_is_shown_once_on_its_own_page_and_never_in_a_message(
     shop = two_tenants["a"]["shop"]
     client.force_login(two_tenants["a"]["owner"])
     response = client.post(reverse("admin:integration_shop_changelist"),
-                           {"action": action, "_selected_action": [shop.pk]})
+                           {"action": action, "_selected_action": [shop.pk], "post": "yes"})
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     page = response.content.decode()
@@ -66,6 +66,30 @@ def test_viewers_get_no_secret(client, two_tenants):
     shop = two_tenants["a"]["shop"]
     client.force_login(two_tenants["a"]["viewer"])
     response = client.post(reverse("admin:integration_shop_changelist"),
-                           {"action": "issue_hde_webhook_secret", "_selected_action": [shop.pk]})
+                           {"action": "issue_hde_webhook_secret", "_selected_action": [shop.pk],
+                            "post": "yes"})
     assert not (response.context or {}).get("issued")
     assert not ShopSecret.objects.filter(shop=shop, kind=SecretKind.HDE_WEBHOOK).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_the_action_asks_before_it_revokes_a_live_shops_secret(client, two_tenants, action):
+    """A new secret revokes the current one at once, so the action first
+    names the shops and says which are live; nothing is issued until "yes"."""
+    shop = two_tenants["a"]["shop"]
+    assert shop.active
+    client.force_login(two_tenants["a"]["owner"])
+    changelist = reverse("admin:integration_shop_changelist")
+    before = list(ShopSecret.objects.filter(shop=shop).values_list("pk", "revoked_at"))
+    asked = client.post(changelist, {"action": action, "_selected_action": [shop.pk]})
+    page = asked.content.decode()
+    assert asked.status_code == 200 and not asked.context.get("issued")
+    assert shop.name in page and 'id="active-warning"' in page
+    assert 'name="post" value="yes"' in page and f'name="action" value="{action}"' in page
+    assert list(ShopSecret.objects.filter(shop=shop).values_list("pk", "revoked_at")) == before
+
+    # The confirmation page's own form, posted back, issues.
+    confirmed = client.post(changelist, {"action": action, "_selected_action": [shop.pk],
+                                         "post": "yes"})
+    assert confirmed.context["issued"][0]["shop"] == shop

@@ -32,7 +32,8 @@ def test_credentials_report_missing_and_extra_rights(rc_connect):
 
 def test_test_connection_summarises_rights_stores_and_timezone(rc_connect):
     summary = RetailCrmClient.for_connection(rc_connect()).test_connection()
-    assert "all stores: main, outlet" in summary
+    # The stores by the names the shop gave them, not by their codes.
+    assert "all stores: Уютный дом, Уютный дом — Аутлет;" in summary
     assert "timezone Europe/Moscow" in summary
     assert "all needed rights present" in summary
 

@@ -109,6 +109,18 @@ class ShopForm(forms.ModelForm):
 
     HDE = "helpdeskeddy"
 
+    def __init__(self, *args, **kwargs):
+        from integration.tenancy.time_zones import time_zone_choices
+
+        super().__init__(*args, **kwargs)
+        if "timezone" in self.fields:  # picked from the list, never typed
+            field = self.fields["timezone"]
+            self.fields["timezone"] = forms.ChoiceField(
+                label=field.label, help_text=_("Dates in the widget, the console and the texts "
+                                               "written into HDE use it."),
+                choices=time_zone_choices(self.instance.timezone if self.instance.pk else ""),
+                initial=field.initial)
+
     def _posted_hde(self):
         """(base URL, key) the shop will have after this save, or None."""
         stored = (HelpDeskEddyConnection.objects.filter(shop_id=self.instance.pk).first()
@@ -199,6 +211,8 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
         from integration.tenancy.secrets import shop_secret_issue
 
         route = {SecretKind.HDE_WEBHOOK: "hook-hde", SecretKind.RETAILCRM_TRIGGER: "hook-retailcrm"}
+        if request.POST.get("post") != "yes":
+            return self._issue_confirm(request, queryset, kind)
         issued, refused = [], []
         for shop in queryset[:20]:
             if not self._may_edit(request, shop):
@@ -218,6 +232,24 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
         })
         response["Cache-Control"] = "no-store"
         return response
+
+    def _issue_confirm(self, request, queryset, kind):
+        """A new secret revokes the old one at once, so an active shop's
+        webhooks are refused until the vendor has the new one: like Django's
+        own "delete selected", the action first asks, on a page that names
+        the shops and says what stops working, and issues only on "yes"."""
+        from django.contrib.admin import helpers
+        from django.template.response import TemplateResponse
+
+        shops = list(queryset[:20])
+        return TemplateResponse(request, "admin/integration/shop/secrets_confirm.html", {
+            **self.admin_site.each_context(request),
+            "title": _("New secrets: %(kind)s") % {"kind": SecretKind(kind).label},
+            "opts": self.opts, "kind": SecretKind(kind), "shops": shops,
+            "active_shops": [shop for shop in shops if shop.active],
+            "action": request.POST.get("action", ""),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        })
 
     @admin.action(description=_("Issue a new HDE webhook secret (revokes the old one)"),
                   permissions=["change"])

@@ -1,0 +1,42 @@
+"""The shop's time zone, picked from a list rather than typed.
+
+Every zone the installed tz database knows (Python's `zoneinfo`, with the
+`tzdata` package where the system has none), labelled with its current UTC
+offset so that "Europe/Samara (UTC+04:00)" and a typo never look alike. The
+labels keep the IANA names: they are the same words in every language, they
+are what RetailCRM's own settings return (`/api/v5/settings`), and the
+browser's type-ahead finds "Europe/…" by its first letters. A stored value
+the database no longer lists stays selectable, so an old shop still saves.
+"""
+
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
+
+
+def _offset(name: str, now: datetime) -> str:
+    minutes = int(now.astimezone(ZoneInfo(name)).utcoffset().total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{rest:02d}"
+
+
+@lru_cache(maxsize=1)
+def _known(day: str) -> tuple[tuple[str, str], ...]:
+    now = datetime.fromisoformat(day)
+    names = sorted(name for name in available_timezones()
+                   if "/" in name and not name.startswith(("Etc/", "SystemV/", "posix/",
+                                                             "right/")))
+    return tuple((name, f"{name} ({_offset(name, now)})") for name in ["UTC", *names])
+
+
+def time_zone_choices(current: str = "", *, today: datetime | None = None):
+    """(value, label) pairs for a select; `current` is kept if unknown.
+    Offsets are today's (summer time moves them), so the cache is per day."""
+    from django.utils import timezone
+
+    day = (today or timezone.now()).date().isoformat()
+    choices = list(_known(day))
+    if current and current not in {value for value, _ in choices}:
+        choices.insert(0, (current, current))
+    return choices
