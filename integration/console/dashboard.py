@@ -100,8 +100,9 @@ def dashboard_view(request):
         except ValueError:
             raise Http404("No such shop.") from None
         chart_shop = get_shop_for_user_or_404(request.user, public_id)
-    rows = health.shops_health(shops=shops)
-    since = (timezone.now() - health.WINDOW).replace(microsecond=0).isoformat()
+    now = timezone.now()  # one instant for the rows, their links and the chart
+    rows = health.shops_health(shops=shops, now=now)
+    since = (now - health.WINDOW).isoformat()
     editable = {}  # agency id → may edit; one question per agency, not per row
     for row in rows:
         agency_id = row.shop.agency_id
@@ -122,7 +123,7 @@ def dashboard_view(request):
         row.editable = editable[row.shop.agency_id]
         row.checklist = checklists[pk]
     chart_scope = shops.filter(pk=chart_shop.pk) if chart_shop else shops
-    activity = health.hourly_activity(shops=chart_scope)
+    activity = health.hourly_activity(shops=chart_scope, now=now)
     return TemplateResponse(request, "admin/console/dashboard.html", {
         **admin.site.each_context(request),
         "title": gettext("Agency dashboard"),

@@ -186,7 +186,7 @@ def shops_health(*, shops, now: datetime | None = None) -> list[ShopHealth]:
             dead=Count("id", filter=Q(state=EventState.DEAD, updated_at__gte=since)))):
         row = rows[item["shop_id"]]
         row.last_event_at, row.backlog, row.dead_24h = item["last"], item["backlog"], item["dead"]
-    for item in (ApiCall.objects.filter(shop_id__in=ids, created_at__gte=since)
+    for item in (ApiCall.objects.filter(shop_id__in=ids, created_at__gte=since, created_at__lt=now)
                  .values("shop_id").annotate(total=Count("id"),
                                              failed=Count("id", filter=~Q(outcome="ok")))):
         rows[item["shop_id"]].calls_24h = item["total"]
@@ -237,21 +237,33 @@ def _notices(rows: dict[int, ShopHealth]) -> None:
         row.notices = health_notices(watch=watches.get(shop_id), facts=found.get(shop_id))
 
 
-def hourly_activity(*, shops, now: datetime | None = None, hours: int = 24) -> Activity:
-    """Events received and API calls made per hour, oldest first, for the
-    last `hours` whole hours up to the current one."""
+def hourly_activity(*, shops, now: datetime | None = None, window: timedelta = WINDOW
+                    ) -> Activity:
+    """Events received and API calls made per hour, oldest first, over the
+    same rolling window as the health rows (`shops_health`: from `now -
+    window`, up to but excluding `now`), so that the chart's bars add up to
+    the rows' "last 24 h" figures read at the same instant.
+
+    The bars are clock hours; the oldest is partial and starts at the
+    window's start (labelled with that time, e.g. 14:37, so no two bars
+    read alike), the newest ends at `now`: 25 bars unless the window starts
+    on the hour."""
     now = now or timezone.now()
-    current = now.astimezone(timezone.get_current_timezone()).replace(
+    since = now - window
+    zone = timezone.get_current_timezone()
+    first = since.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+    last = (now - timedelta(microseconds=1)).astimezone(zone).replace(
         minute=0, second=0, microsecond=0)
-    starts = [current - timedelta(hours=n) for n in range(hours - 1, -1, -1)]
-    buckets = {start: HourBucket(start=start) for start in starts}
-    since = starts[0]
-    for item in (InboundEvent.objects.filter(shop__in=shops, created_at__gte=since)
+    count = round((last - first) / timedelta(hours=1)) + 1
+    starts = [first + timedelta(hours=n) for n in range(count)]
+    buckets = {start: HourBucket(start=max(start, since)) for start in starts}
+    for item in (InboundEvent.objects.filter(shop__in=shops, created_at__gte=since,
+                                             created_at__lt=now)
                  .annotate(hour=TruncHour("created_at")).values("hour")
                  .annotate(n=Count("id"))):
         if item["hour"] in buckets:
             buckets[item["hour"]].events = item["n"]
-    for item in (ApiCall.objects.filter(shop__in=shops, created_at__gte=since)
+    for item in (ApiCall.objects.filter(shop__in=shops, created_at__gte=since, created_at__lt=now)
                  .annotate(hour=TruncHour("created_at")).values("hour")
                  .annotate(n=Count("id"), failed=Count("id", filter=~Q(outcome="ok")))):
         if item["hour"] in buckets:
