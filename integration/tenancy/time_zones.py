@@ -30,12 +30,12 @@ def _known(day: str) -> tuple[tuple[str, str], ...]:
     return tuple((name, f"{name} ({_offset(name, now)})") for name in ["UTC", *names])
 
 
-def time_zone_choices(current: str = "", *, today: datetime | None = None):
+def time_zone_choices(current: str = ""):
     """(value, label) pairs for a select; `current` is kept if unknown.
     Offsets are today's (summer time moves them), so the cache is per day."""
     from django.utils import timezone
 
-    day = (today or timezone.now()).date().isoformat()
+    day = timezone.now().date().isoformat()
     choices = list(_known(day))
     if current and current not in {value for value, _ in choices}:
         choices.insert(0, (current, current))
