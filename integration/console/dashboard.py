@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
+from integration.console.time_zone import zone_caption
 from integration.models import AlertState
 from integration.onboarding.checklist import REVIEW_KINDS, shop_review_mark, shops_checklists
 from integration.onboarding.wizard import editable_agencies
@@ -27,6 +28,7 @@ from integration.tenancy.access import (
     get_shop_for_user_or_404,
     shops_for_user,
 )
+from integration.tenancy.time_zones import zone_or_none
 
 CHART_WIDTH, CHART_HEIGHT = 760, 200
 LEFT, BOTTOM, TOP = 44, 22, 10
@@ -124,13 +126,19 @@ def dashboard_view(request):
         row.checklist = checklists[pk]
     chart_scope = shops.filter(pk=chart_shop.pk) if chart_shop else shops
     activity = health.hourly_activity(shops=chart_scope, now=now)
+    # Hour labels in the charted shop's zone; for all shops, the console's
+    # (their common zone, else the server's), named under the heading.
+    with timezone.override(zone_or_none(chart_shop.timezone) if chart_shop
+                           else timezone.get_current_timezone()):
+        chart, chart_zone = activity_svg(activity), zone_caption()
     return TemplateResponse(request, "admin/console/dashboard.html", {
         **admin.site.each_context(request),
         "title": gettext("Agency dashboard"),
         "is_index": request.resolver_match.url_name == "index",
         "rows": rows,
         "getting_started": [row.checklist for row in rows],
-        "chart": activity_svg(activity),
+        "chart": chart,
+        "chart_zone": chart_zone,
         "activity": activity,
         "chart_shop": chart_shop,
         "can_add": editable_agencies(request.user).exists(),

@@ -11,9 +11,10 @@ history and the admin's recent actions.
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from integration.console.history import history_note
 from integration.extension.services import extension_token_issue, extension_token_revoke
 from integration.extension.templating import render_page
 from integration.models import ExtensionToken
@@ -135,7 +136,8 @@ class ExtensionTokenAdmin(admin.ModelAdmin):
             if not can_edit_agency_data(request.user, token.agency_id):
                 continue
             if extension_token_revoke(token=token, user=request.user):
-                self.log_change(request, token, gettext("Revoked the extension token."))
+                self.log_change(request, token, history_note(
+                    gettext_noop("Revoked the extension token.")))
                 revoked += 1
         self.message_user(request, gettext("Extension tokens revoked: %(count)d.")
                           % {"count": revoked}, messages.SUCCESS)

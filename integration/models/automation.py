@@ -220,18 +220,20 @@ class SideEffect(models.Model):
     """
 
     shop = models.ForeignKey("integration.Shop", on_delete=models.CASCADE,
-                             related_name="side_effects")
-    key = models.CharField(max_length=200)
-    state = models.CharField(max_length=8, choices=SideEffectState.choices,
+                             related_name="side_effects", verbose_name=_("shop"))
+    key = models.CharField(_("key"), max_length=200)
+    state = models.CharField(_("state"), max_length=8, choices=SideEffectState.choices,
                              default=SideEffectState.STARTED)
-    result = models.CharField(max_length=200, blank=True, default="")
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    done_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(_("result"), max_length=200, blank=True, default="")
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
 
     objects = ShopOwnedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("vendor write")
+        verbose_name_plural = _("vendor writes")
         constraints = [
             models.UniqueConstraint(fields=["shop", "key"], name="side_effect_shop_key_unique")
         ]

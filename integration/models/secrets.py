@@ -47,10 +47,21 @@ class ShopSecret(models.Model):
 
 class AuthFailure(models.Model):
     """One refused request to a secret-protected endpoint; counted in a
-    sliding window to slow down guessing (see services.secrets)."""
+    sliding window to slow down guessing (integration.tenancy.secrets), and
+    per shop for the dashboard's "webhooks refused" notice: after new
+    secrets are issued, a vendor still sending the old one is refused."""
 
-    key = models.CharField(max_length=200, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    shop = models.ForeignKey("integration.Shop", on_delete=models.CASCADE, null=True,
+                             blank=True, related_name="+", verbose_name=_("shop"))
+    key = models.CharField(_("key"), max_length=200, db_index=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    objects = ShopOwnedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("refused attempt")
+        verbose_name_plural = _("refused attempts")
+        indexes = [models.Index(fields=["shop", "created_at"])]
 
     def __str__(self):
         return f"{self.key} at {self.created_at}"

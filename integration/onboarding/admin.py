@@ -23,9 +23,10 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from integration.console.history import history_log, history_note
 from integration.models import Language
 from integration.models.connections import HttpsURLField
 from integration.onboarding import checklist
@@ -269,6 +270,10 @@ def wizard_hooks(request, public_id):
                 "stop working."))
         else:
             secrets = onboarding.shop_hook_secrets_issue(shop=shop)
+            history_log(request, shop, history_note(gettext_noop(
+                "Issued new webhook secrets in the set-up wizard (HDE …%(hde)s, "
+                "RetailCRM …%(retailcrm)s)."), hde=secrets["hde"][-4:],
+                retailcrm=secrets["retailcrm"][-4:]))
             issued = True
     rules = [{**rule, "gloss": CONDITION_GLOSS[rule["event"]]} for rule in DISPATCHER_RULES]
     response = _render(
@@ -408,9 +413,9 @@ class ShopProbeMixin:
         report = probe_start(shop=shop, write_test=write_test, user=request.user)
         async_task("integration.tasks.vendor_probe_task", report.pk,
                    task_name=f"vendor-probe-{report.pk}")
-        self.log_change(request, shop, gettext("Started the check against the real service"
-                                               "%(write)s.") % {
-            "write": gettext(" with the write test") if write_test else ""})
+        self.log_change(request, shop, history_note(
+            gettext_noop("Started the check against the real service, with the write test.")
+            if write_test else gettext_noop("Started the check against the real service.")))
         self.message_user(request, gettext("The check has started; this page shows its report "
                                            "when it is done (reload in a minute)."),
                           messages.SUCCESS)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext, ngettext
 
 from integration.models import (
     ApiCall,
+    AuthFailure,
     EventState,
     InboundEvent,
     OrderWatch,
@@ -74,6 +75,10 @@ class ShopHealth:
     # Lines a person reads, in the current language: what works differently
     # for this shop (features off, vendor answers tolerated, a stalled poll).
     notices: list[str] = field(default_factory=list)
+    # Webhooks refused for a wrong secret (after a reissue, a vendor still
+    # sending the old one), and when the last one was.
+    refused_24h: int = 0
+    refused_last_at: datetime | None = None
 
     @property
     def connections(self) -> list[tuple[str, object]]:
@@ -89,7 +94,8 @@ class ShopHealth:
         return found
 
 
-def health_notices(*, watch=None, facts: dict | None = None) -> list[str]:
+def health_notices(*, watch=None, facts: dict | None = None, refused: int = 0,
+                   refused_last_at: datetime | None = None, zone: str = "") -> list[str]:
     """What a person should know about one shop's integration, in words:
     a stalled order watch, features a key's missing rights switch off, and
     vendor answers the portal now works around (docs/vendors/
@@ -99,6 +105,17 @@ def health_notices(*, watch=None, facts: dict | None = None) -> list[str]:
 
     facts = facts or {}
     lines = []
+    if refused:
+        from integration.core.formatting import shop_datetime_zoned
+
+        lines.append(ngettext(
+            "%(n)d webhook was refused in the last 24 hours for a wrong secret (the last at "
+            "%(when)s). If new secrets were issued, HDE and RetailCRM must be given them: the "
+            "shop's set-up shows where.",
+            "%(n)d webhooks were refused in the last 24 hours for a wrong secret (the last at "
+            "%(when)s). If new secrets were issued, HDE and RetailCRM must be given them: the "
+            "shop's set-up shows where.", refused) % {
+            "n": refused, "when": shop_datetime_zoned(refused_last_at, zone)})
     if watch is not None and watch.enabled and watch.polls_without_progress >= STALLED_POLLS:
         lines.append(ngettext(
             "Order watch is not moving: the last poll made no progress.",
@@ -191,6 +208,11 @@ def shops_health(*, shops, now: datetime | None = None) -> list[ShopHealth]:
                                              failed=Count("id", filter=~Q(outcome="ok")))):
         rows[item["shop_id"]].calls_24h = item["total"]
         rows[item["shop_id"]].failed_calls_24h = item["failed"]
+    for item in (AuthFailure.objects.filter(shop_id__in=ids, created_at__gte=since,
+                                            created_at__lt=now)
+                 .values("shop_id").annotate(total=Count("id"), last=Max("created_at"))):
+        rows[item["shop_id"]].refused_24h = item["total"]
+        rows[item["shop_id"]].refused_last_at = item["last"]
     durations = defaultdict(list)
     for shop_id, duration in WidgetRequest.objects.filter(
             shop_id__in=ids, created_at__gte=since).values_list("shop_id", "duration_ms"):
@@ -234,7 +256,9 @@ def _notices(rows: dict[int, ShopHealth]) -> None:
         if connection is not None and connection.identity == fact["identity"]:
             found[fact["shop_id"]][fact["provider"], fact["name"]] = fact["value"] or {}
     for shop_id, row in rows.items():
-        row.notices = health_notices(watch=watches.get(shop_id), facts=found.get(shop_id))
+        row.notices = health_notices(watch=watches.get(shop_id), facts=found.get(shop_id),
+                                     refused=row.refused_24h,
+                                     refused_last_at=row.refused_last_at, zone=row.shop.timezone)
 
 
 def hourly_activity(*, shops, now: datetime | None = None, window: timedelta = WINDOW

@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 
 from integration.analytics.reports import product_names_of
 from integration.console.mixins import ReadOnlyAdminMixin, TenantScopedAdminMixin
+from integration.console.time_zone import shop_time
 from integration.core.formatting import money, shop_datetime_zoned
 from integration.models import LocalOrder, OrderWatch
 from integration.orders.choices import (
@@ -64,7 +65,7 @@ class OrderWatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     # The history cursor stays on the page (under "Polling"), not in the list:
     # a number nobody acts on.
     list_display = ("shop", "enabled", "proactive_tickets", "notify_customer",
-                    "last_poll_at", "last_poll_records", "poll_health")
+                    "last_poll", "last_poll_records", "poll_health")
     list_filter = ("enabled", "proactive_tickets")
     list_select_related = ("shop",)
     readonly_fields = ("since_id", "started_at", "last_poll_at", "last_success_at",
@@ -81,6 +82,11 @@ class OrderWatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The shop of an existing watch never changes (one watch per shop).
         return (*self.readonly_fields, "shop") if obj else self.readonly_fields
+
+    @admin.display(description=_("last poll"), ordering="last_poll_at")
+    def last_poll(self, watch):
+        """In the shop's zone, the zone written after it (one list, many shops)."""
+        return shop_time(watch.last_poll_at, watch.shop)
 
     @admin.display(description=_("last error"))
     def last_error_words(self, watch):
@@ -107,6 +113,10 @@ class OrderWatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 continue
             order_watch_enqueue(shop_id=watch.shop_id)
             queued += 1
+        if not queued:
+            self.message_user(request, _("Nothing was queued: you may only poll the shops "
+                                         "you edit."), messages.WARNING)
+            return
         self.message_user(request, ngettext("Queued a poll for %(n)d shop.",
                                             "Queued a poll for %(n)d shops.", queued)
                           % {"n": queued}, messages.SUCCESS)

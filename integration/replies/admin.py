@@ -18,16 +18,40 @@ from integration.replies import service as reply_service
 from integration.tenancy.access import can_read_personal_data, shops_with_personal_data
 
 
+class StatusGroupsField(forms.MultipleChoiceField):
+    """Ticked groups; an empty value (a form posted by a script) is none."""
+
+    def to_python(self, value):
+        return [item for item in super().to_python(value) if item]
+
+
 class ReplyTemplateForm(forms.ModelForm):
+    """Status groups are ticked by name (RetailCRM's standard groups, which
+    every account has), stored as their codes."""
+
+    order_status_groups = StatusGroupsField(
+        label=_("only when the order is in status groups"), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(code, reply_service.STATUS_GROUP_LABELS[code])
+                 for code in reply_service.STATUS_GROUPS],
+        help_text=_("None ticked: any status."))
+
     class Meta:
         model = ReplyTemplate
         fields = ["shop", "name", "language", "active", "position", "body",
                   "order_required", "order_status_groups", "vip_only"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["order_status_groups"] = self.instance.status_groups
+
+    def clean_order_status_groups(self):
+        return ",".join(self.cleaned_data.get("order_status_groups") or [])
+
     def clean(self):
         data = super().clean()
-        groups = [c.strip() for c in (data.get("order_status_groups") or "").split(",")
-                  if c.strip()]
+        groups = [c for c in (data.get("order_status_groups") or "").split(",") if c]
         try:
             reply_service.reply_template_validate(body=data.get("body", ""),
                                                   status_groups=groups)
@@ -83,9 +107,10 @@ class ReplyTemplateAdmin(ReviewMarkMixin, TenantScopedAdminMixin, admin.ModelAdm
         if obj.order_required:
             parts.append(str(_("order")))
         if obj.status_groups:
-            parts.append(", ".join(obj.status_groups))
+            parts.append(", ".join(str(reply_service.STATUS_GROUP_LABELS.get(code, code))
+                                   for code in obj.status_groups))
         if obj.vip_only:
-            parts.append("VIP")
+            parts.append(str(_("VIP only")))
         return " · ".join(parts) or "—"
 
     @admin.display(description=_("preview"))

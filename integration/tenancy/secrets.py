@@ -156,7 +156,7 @@ def webhook_refusal(*, public_id, kind: str, address: str) -> str:
     failure_key = f"{kind}:{shop_pk}:{address[:64]}"
     if auth_failures_exceeded(failure_key):
         return WebhookRefusal.THROTTLED
-    auth_failure_record(failure_key)
+    auth_failure_record(failure_key, shop_id=shop_pk)
     return WebhookRefusal.REFUSED
 
 
@@ -165,5 +165,5 @@ def auth_failures_exceeded(key: str) -> bool:
     return AuthFailure.objects.filter(key=key, created_at__gte=since).count() >= FAILURE_LIMIT
 
 
-def auth_failure_record(key: str) -> None:
-    AuthFailure.objects.create(key=key)
+def auth_failure_record(key: str, shop_id: int | None = None) -> None:
+    AuthFailure.objects.create(key=key, shop_id=shop_id)

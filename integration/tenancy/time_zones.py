@@ -13,6 +13,8 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from integration.tenancy.access import shops_for_user
+
 
 def _offset(name: str, now: datetime) -> str:
     minutes = int(now.astimezone(ZoneInfo(name)).utcoffset().total_seconds() // 60)
@@ -40,3 +42,21 @@ def time_zone_choices(current: str = ""):
     if current and current not in {value for value, _ in choices}:
         choices.insert(0, (current, current))
     return choices
+
+
+def shops_zone(user) -> ZoneInfo | None:
+    """The one zone all the user's shops share (the usual agency), or None
+    when they differ or there are none. Screens that mix shops count days
+    and show hours in it; with no common zone they fall back to the server's
+    and write each row's own zone beside its time."""
+    zones = set(shops_for_user(user).values_list("timezone", flat=True).distinct()[:2])
+    return zone_or_none(zones.pop()) if len(zones) == 1 else None
+
+
+def zone_or_none(name: str) -> ZoneInfo | None:
+    """A stored zone name as a zone; None when empty or when the tz database
+    no longer knows it (the server's zone is then shown, never an error)."""
+    try:
+        return ZoneInfo(name) if name else None
+    except (ValueError, KeyError):
+        return None

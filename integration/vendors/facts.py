@@ -53,6 +53,16 @@ FILTER_CUSTOMER_ORDERS, FILTER_PART, FILTER_IGNORED = "customer_orders", "part_o
 
 # The portal features behind each RetailCRM right, in words (the wizard, the
 # shop page and the health lines show them; the rights' names are RetailCRM's).
+# The rights as a person names them (the scope codes are the API's words).
+RIGHT_NAMES = {
+    "customer_read": gettext_lazy("reading customers"),
+    "order_read": gettext_lazy("reading orders"),
+    "reference_read": gettext_lazy("reading reference books"),
+    "user_read": gettext_lazy("reading users"),
+    "customer_write": gettext_lazy("editing customers"),
+    "task_write": gettext_lazy("editing tasks"),
+}
+
 RIGHT_FEATURES = {
     "customer_read": gettext_lazy("find customers for tickets"),
     "order_read": gettext_lazy("show orders and poll order history"),

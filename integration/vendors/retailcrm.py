@@ -223,8 +223,9 @@ class RetailCrmClient(BaseClient):
             summary += gettext("; WARNING: the key cannot see store '%(site)s'") % {
                 "site": self.site_code}
         if rights.off:
-            missing = ", ".join(f"{right} ({facts.RIGHT_FEATURES[right]})"
-                                for right in rights.off)
+            missing = "; ".join(gettext("%(right)s (to %(feature)s)") % {
+                "right": facts.RIGHT_NAMES[right], "feature": facts.RIGHT_FEATURES[right]}
+                for right in rights.off)
             self.warnings.append(missing)
             return summary + gettext("; missing rights, these features are off: "
                                      "%(rights)s") % {"rights": missing}

@@ -11,6 +11,7 @@ import os
 import re
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -166,7 +167,8 @@ def test_chart_counts_events_and_calls_per_hour(client, seeded):
     html = client.get("/admin/console/").content.decode()
 
     def value(kind, at):
-        hour = timezone.localtime(at).strftime("%H:00")
+        # Hours in the shop's zone (the console shows the shops' common zone).
+        hour = timezone.localtime(at, ZoneInfo(seeded["a"]["shop"].timezone)).strftime("%H:00")
         match = re.search(rf'<rect class="bar-{kind}" data-hour="{hour}" data-value="(\d+)"',
                           html)
         assert match, (kind, hour)

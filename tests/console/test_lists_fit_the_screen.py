@@ -69,3 +69,40 @@ def test_every_list_fits_1366_px_with_long_names(long_names, live_server, page,
             save_screenshot(page, os.path.join(artifacts_dir,
                                                f"list-{model}-long-names-{language}.png"))
     assert too_wide == []
+
+
+# A name with no break opportunity at all (no hyphen, no blank): the worst a
+# person can type.
+UNBROKEN_SHOP = "uyutnydom" * 11
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_one_shop_pages_fit_1366_px_with_an_unbroken_shop_name(
+        transactional_db, two_tenants, live_server, page, artifacts_dir, language):
+    """The dashboard (checklist and health rows), the shop's page and
+    History, the wizard's webhooks step and analytics with its shop picker."""
+    sync_role_groups()
+    shop = two_tenants["a"]["shop"]
+    shop.name = UNBROKEN_SHOP
+    shop.save(update_fields=["name"])
+    page.set_viewport_size({"width": 1366, "height": 768})
+    login(page, live_server, two_tenants["a"]["owner"], "/admin/")
+    set_language(page, live_server, language)
+    pages = {
+        "dashboard": "/admin/",
+        "shop": f"/admin/integration/shop/{shop.pk}/change/",
+        "history": f"/admin/integration/shop/{shop.pk}/history/",
+        "wizard-hooks": f"/admin/console/add-shop/{shop.public_id}/hooks/",
+        "analytics": "/admin/integration/supportanalytics/",
+    }
+    too_wide = []
+    for name, path in pages.items():
+        page.goto(live_server.url + path)
+        assert UNBROKEN_SHOP[:20] in page.content(), name
+        if not fits_the_screen(page):
+            too_wide.append(name)
+        if name in ("dashboard", "shop"):
+            save_screenshot(page, os.path.join(artifacts_dir,
+                                               f"page-{name}-unbroken-name-{language}.png"))
+    assert too_wide == []

@@ -162,7 +162,9 @@ def test_renewing_stops_when_the_lease_is_lost_or_at_the_time_limit(why):
         return why != "lost"
 
     with lease_kept(renew, every=0.01, limit=0.05 if why == "limit" else None, name=why):
-        [thread] = _heartbeat_threads(why)
-        thread.join(10)
-        assert not thread.is_alive()  # the work goes on; the heartbeat has stopped
+        # On a busy machine the heartbeat may have stopped before we look:
+        # wait for whichever are still alive, then none may be left.
+        for thread in _heartbeat_threads(why):
+            thread.join(10)
+        assert _heartbeat_threads(why) == []  # the work goes on; the heartbeat has stopped
     assert len(beats) == 1 if why == "lost" else len(beats) <= 10

@@ -11,6 +11,7 @@ import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.urls import reverse
 
+from integration.console.history import history_words
 from integration.extension.services import extension_token_authenticate, extension_token_issue
 from integration.models import ExtensionToken
 
@@ -61,7 +62,7 @@ def test_revoking_is_audited_and_the_token_stops_working(client, two_tenants):
     assert token.revoked_at is not None and token.revoked_by == a["admin"]
     assert extension_token_authenticate(plaintext) is None
     entries = LogEntry.objects.filter(object_id=str(token.pk), action_flag=CHANGE)
-    assert [(e.user, e.object_repr, e.get_change_message()) for e in entries] == [
+    assert [(e.user, e.object_repr, history_words(e)) for e in entries] == [
         (a["admin"], str(token), "Revoked the extension token.")]
     assert "revoked" in client.get(LIST + "?state=revoked").content.decode()
     # Revoked, never deleted: the audit trail keeps naming it.

@@ -77,7 +77,7 @@ def test_erase_page_lists_rows_per_table_and_erases_only_that_shop(client, both_
     assert page.status_code == 200
     plan = dict(page.context["plan"])
     assert plan["inbound events"] == 1 and plan["API calls"] == 3
-    assert plan["side effects"] == 2 and plan["customer links"] == 1
+    assert plan["vendor writes"] == 2 and plan["customer links"] == 1
     assert plan["tickets"] == 1 and plan["cache entries"] == 4
     html = page.content.decode()
     assert "Inbound events" in html and "Cache entries" in html

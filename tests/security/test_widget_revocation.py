@@ -45,7 +45,9 @@ def _opens(client, link, live_server):
 
 
 def _history(shop):
-    return [e.change_message for e in LogEntry.objects.filter(object_id=str(shop.pk))]
+    from integration.console.history import history_words
+
+    return [history_words(e) for e in LogEntry.objects.filter(object_id=str(shop.pk))]
 
 
 def test_owner_revokes_every_link_after_confirming(client, shop, people, live_server):

@@ -21,8 +21,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
+from integration.console.history import history_note
 from integration.ops.personal_data import (
     customer_data_export,
     shop_erase,
@@ -115,7 +116,8 @@ class ShopPersonalDataMixin:
             data = customer_data_export(shop=shop, email=form.cleaned_data["email"] or "",
                                         phone=form.cleaned_data["phone"] or "",
                                         customer_id=form.cleaned_data["customer_id"])
-            self.log_change(request, shop, _("Exported a customer's stored data."))
+            self.log_change(request, shop, history_note(
+                gettext_noop("Exported a customer's stored data.")))
             response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2),
                                     content_type="application/json; charset=utf-8")
             name = slugify(form.cleaned_data["email"] or form.cleaned_data["phone"]

@@ -4,8 +4,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from integration.console.forms import WriteOnlySecretForm
+from integration.console.history import history_note
 from integration.console.mixins import TenantScopedAdminMixin, TenantScopedInlineMixin
 from integration.models import (
     ConnectionStatus,
@@ -37,6 +39,7 @@ def health_badge(connection) -> str:
 
 class ConnectionInlineBase(TenantScopedInlineMixin, admin.StackedInline):
     form = WriteOnlySecretForm
+    template = "admin/edit_inline/stacked_single.html"  # no "#1" before it is saved
     extra = 1
     max_num = 1
     can_delete = True
@@ -219,8 +222,9 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
                 refused.append(shop)
                 continue
             token = shop_secret_issue(shop=shop, kind=kind, replace=replace)
-            self.log_change(request, shop, _("Issued a new %(kind)s (…%(hint)s).")
-                            % {"kind": SecretKind(kind).label, "hint": token[-4:]})
+            self.log_change(request, shop, history_note(
+                gettext_noop("Issued a new %(kind)s (…%(hint)s)."), words=("kind",),
+                kind=SecretKind(kind).label, hint=token[-4:]))
             where = ""
             if kind in route:
                 where = settings.PORTAL_BASE_URL + reverse(route[kind], args=[shop.public_id])

@@ -24,7 +24,9 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from integration.console.history import history_note
 from integration.models import SecretKind
 from integration.tenancy.secrets import shop_secret_issue, shop_secret_revoke, shop_secrets_list
 from integration.widget.links import widget_links_revoke
@@ -84,7 +86,8 @@ class ShopWidgetAccessMixin:
         shop = self._access_shop(request, object_id, change=True)
         if request.method == "POST":
             widget_links_revoke(shop=shop)
-            self.log_change(request, shop, _("Revoked every widget link of the shop."))
+            self.log_change(request, shop, history_note(
+                gettext_noop("Revoked every widget link of the shop.")))
             self.message_user(request, _("Every widget link of %(shop)s stopped working. Each "
                                          "ticket gets a fresh link at its next event.")
                               % {"shop": shop.name}, messages.SUCCESS)
@@ -107,8 +110,9 @@ class ShopWidgetAccessMixin:
             return HttpResponseRedirect(self._access_url(shop))
         token = shop_secret_issue(shop=shop, kind=SecretKind.WIDGET_TOKEN, label=label,
                                   issued_by=request.user)
-        self.log_change(request, shop, _("Issued a widget API token “%(label)s” (…%(hint)s).")
-                        % {"label": label, "hint": token[-4:]})
+        self.log_change(request, shop, history_note(
+            gettext_noop("Issued a widget API token “%(label)s” (…%(hint)s)."),
+            label=label, hint=token[-4:]))
         return self._access_page(request, shop, token=token, label=label)
 
     def widget_token_revoke_view(self, request, object_id, secret_id):
@@ -119,8 +123,9 @@ class ShopWidgetAccessMixin:
                                     secret_id=secret_id)
         if secret is None:
             raise Http404(_("No such active token."))
-        self.log_change(request, shop, _("Revoked the widget API token “%(label)s” (…%(hint)s).")
-                        % {"label": secret.label, "hint": secret.hint})
+        self.log_change(request, shop, history_note(
+            gettext_noop("Revoked the widget API token “%(label)s” (…%(hint)s)."),
+            label=secret.label, hint=secret.hint))
         self.message_user(request, _("The token “%(label)s” no longer opens the API.")
                           % {"label": secret.label}, messages.SUCCESS)
         return HttpResponseRedirect(self._access_url(shop))

@@ -1,0 +1,127 @@
+"""Times in the console read in the shop's zone, and History in the reader's
+language.
+
+Why: a shop admin in Yekaterinburg who reads "09:05" for a poll that ran at
+14:05 their time chases a delay that never happened; an agency owner who
+reads the History in Russian must not meet the English of whoever acted.
+Each check drives the page a person opens (the Django test client through
+the real admin) with times whose rendering is known in advance.
+"""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from integration.models import AuthFailure, OrderWatch, SecretKind, ShopSecret
+from integration.tenancy.secrets import shop_secret_issue
+
+# 09:05 UTC is 14:05 in Yekaterinburg (UTC+5, no summer time).
+MOMENT = datetime(2026, 11, 20, 9, 5, tzinfo=UTC)
+ZONE = "Asia/Yekaterinburg"
+
+
+@pytest.fixture
+def east(two_tenants):
+    shop = two_tenants["a"]["shop"]
+    shop.timezone = ZONE
+    shop.save(update_fields=["timezone"])
+    return two_tenants["a"]
+
+
+def test_order_watch_list_and_page_show_the_shops_hours(client, east):
+    watch = OrderWatch.objects.create(shop=east["shop"], enabled=True)
+    OrderWatch.objects.filter(pk=watch.pk).update(last_poll_at=MOMENT, last_success_at=MOMENT)
+    client.force_login(east["admin"])
+    listing = client.get(reverse("admin:integration_orderwatch_changelist")).content.decode()
+    assert "14:05\u00a0UTC+5" in listing and "09:05" not in listing
+    page = client.get(reverse("admin:integration_orderwatch_change", args=[watch.pk]),
+                      HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "14:05" in page and "09:05" not in page
+
+
+def test_shop_page_and_history_in_the_shops_zone_and_the_readers_language(client, east):
+    shop = east["shop"]
+    client.force_login(east["admin"])
+    with time_machine.travel(MOMENT, tick=False):
+        # The admin action issues a secret in English...
+        response = client.post(reverse("admin:integration_shop_changelist"), {
+            "action": "issue_hde_webhook_secret", "_selected_action": [shop.pk], "post": "yes",
+        }, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    hint = ShopSecret.objects.get(shop=shop, kind=SecretKind.HDE_WEBHOOK).hint
+    history = reverse("admin:integration_shop_history", args=[shop.pk])
+    # ...and a Russian reader reads it in Russian, at Yekaterinburg's hour.
+    russian = client.get(history, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert f"Выпущено: Секрет вебхука HDE (…{hint[-4:]})." in russian
+    assert "Issued" not in russian
+    assert "Asia/Yekaterinburg, UTC+5" in russian and "14:05" in russian
+    english = client.get(history, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"Issued a new HDE webhook secret (…{hint[-4:]})." in english
+
+
+def test_a_change_by_form_reads_as_fields_in_the_readers_words(client, east):
+    """Django stores changed fields by their English labels; a field with no
+    verbose name was stored by its name ("Timezone" before it had one)."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.utils import translation
+
+    from integration.console.history import history_words
+
+    shop = east["shop"]
+    entry = LogEntry.objects.log_actions(
+        user_id=east["admin"].pk, queryset=[shop], action_flag=CHANGE, single_object=True,
+        change_message='[{"changed": {"fields": ["Timezone", "Currency"]}}, '
+                       '{"changed": {"name": "RetailCRM connection", "object": "x", '
+                       '"fields": ["Base URL"]}}, '
+                       '{"added": {"name": "shop secret", "object": "a1b2"}}]')
+    with translation.override("ru"):
+        words = history_words(entry)
+    assert words.startswith("Изменены поля: Часовой пояс и Валюта."), words
+    assert "Подключение RetailCRM «x»: изменено поле Базовый адрес." in words, words
+    assert "Добавлено: секрет магазина «a1b2»." in words, words
+    with translation.override("en"):
+        assert history_words(entry).startswith("Changed fields: Timezone and Currency.")
+
+
+@pytest.mark.django_db
+def test_dashboard_names_the_zone_of_its_hours(client, east, make_shop):
+    client.force_login(east["owner"])
+    page = client.get(reverse("admin:console-dashboard"), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.context["chart_zone"] == "Asia/Yekaterinburg, UTC+5"
+    # A second shop in another zone: the all-shops chart falls back to the
+    # server's zone, the one-shop chart keeps its shop's.
+    make_shop(east["agency"], name="Moscow", timezone="Europe/Moscow")
+    page = client.get(reverse("admin:console-dashboard"))
+    assert page.context["chart_zone"] == "UTC"
+    one = client.get(reverse("admin:console-dashboard"), {"shop": str(east["shop"].public_id)})
+    assert one.context["chart_zone"] == "Asia/Yekaterinburg, UTC+5"
+    labels = one.context["chart"]
+    expected = timezone.localtime(timezone.now(), timezone=ZoneInfo(ZONE))
+    assert f'data-hour="{expected:%H}:' in labels
+
+
+def test_refused_webhooks_raise_a_notice_until_the_vendor_has_the_new_secret(client, east):
+    shop = east["shop"]
+    old = shop_secret_issue(shop=shop, kind=SecretKind.HDE_WEBHOOK, replace=True)
+    shop_secret_issue(shop=shop, kind=SecretKind.HDE_WEBHOOK, replace=True)  # reissued
+    hook = reverse("hook-hde", args=[shop.public_id])
+    for _ in range(2):  # HDE still sends the old secret
+        refused = client.post(hook, data=b'{"ticket_id": 1}', content_type="application/json",
+                              HTTP_X_WEBHOOK_SECRET=old)
+        assert refused.status_code == 401
+    assert AuthFailure.objects.filter(shop=shop).count() == 2
+    client.force_login(east["owner"])
+    page = client.get(reverse("admin:console-dashboard"), HTTP_ACCEPT_LANGUAGE="en")
+    row = next(row for row in page.context["rows"] if row.shop == shop)
+    assert row.refused_24h == 2
+    text = page.content.decode()
+    assert "2 webhooks were refused in the last 24 hours for a wrong secret" in text
+    assert "UTC+5" in text
+    # A day later the notice is gone (the rows count the same 24 hours).
+    AuthFailure.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    later = client.get(reverse("admin:console-dashboard"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "refused in the last 24 hours" not in later.content.decode()
