@@ -125,3 +125,28 @@ def test_refused_webhooks_raise_a_notice_until_the_vendor_has_the_new_secret(cli
     AuthFailure.objects.update(created_at=timezone.now() - timedelta(hours=25))
     later = client.get(reverse("admin:console-dashboard"), HTTP_ACCEPT_LANGUAGE="en")
     assert "refused in the last 24 hours" not in later.content.decode()
+
+
+def test_the_wizard_writes_its_secret_issue_into_the_shops_history(client, east):
+    """Issuing in the wizard revokes the old secrets like the shops-list
+    action does, so it leaves the same trace: who, when, which secrets."""
+    from django.contrib.admin.models import LogEntry
+    from django.utils import translation
+
+    from integration.console.history import history_words
+
+    shop = east["shop"]
+    shop.active = False
+    shop.save(update_fields=["active"])
+    client.force_login(east["admin"])
+    page = client.post(reverse("admin:console-wizard-hooks", args=[shop.public_id]))
+    assert page.status_code == 200
+    hints = {secret.kind: secret.hint[-4:] for secret in ShopSecret.objects.filter(
+        shop=shop, revoked_at__isnull=True)}
+    [entry] = LogEntry.objects.filter(object_id=str(shop.pk))
+    assert entry.user == east["admin"]
+    with translation.override("ru"):
+        words = history_words(entry)
+    assert words == ("В мастере подключения выпущены новые секреты вебхуков "
+                     f"(HDE …{hints[SecretKind.HDE_WEBHOOK]}, "
+                     f"RetailCRM …{hints[SecretKind.RETAILCRM_TRIGGER]}).")
