@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from integration.console.time_zone import zone_caption
 from integration.models import AlertState
@@ -49,9 +49,14 @@ def activity_svg(activity: health.Activity) -> str:
     for index, bucket in enumerate(activity.buckets):
         x = LEFT + index * slot + 1
         hour = timezone.localtime(bucket.start).strftime("%H:%M")
-        tip = gettext("%(hour)s: %(events)s events, %(calls)s API calls (%(failed)s failed)") % {
-            "hour": hour, "events": bucket.events, "calls": bucket.api_calls,
-            "failed": bucket.failed_calls}
+        tip = gettext("%(hour)s: %(events)s, %(calls)s (%(failed)s)") % {
+            "hour": hour,
+            "events": ngettext("%(n)d event", "%(n)d events", bucket.events) % {
+                "n": bucket.events},
+            "calls": ngettext("%(n)d API call", "%(n)d API calls", bucket.api_calls) % {
+                "n": bucket.api_calls},
+            "failed": ngettext("%(n)d failed", "%(n)d failed", bucket.failed_calls) % {
+                "n": bucket.failed_calls}}
         for kind, value, colour, offset in (("events", bucket.events, EVENTS_COLOUR, 0),
                                             ("calls", bucket.api_calls, CALLS_COLOUR, bar)):
             h = height(value)

@@ -6,12 +6,14 @@ offset so that "Europe/Samara (UTC+04:00)" and a typo never look alike. The
 labels keep the IANA names: they are the same words in every language, they
 are what RetailCRM's own settings return (`/api/v5/settings`), and the
 browser's type-ahead finds "Europe/…" by its first letters. A stored value
-the database no longer lists stays selectable, so an old shop still saves.
+the database no longer lists (or lists only as an alias) stays selectable,
+so an old shop still saves.
 """
 
+import os
 from datetime import datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import TZPATH, ZoneInfo, available_timezones
 
 from integration.tenancy.access import shops_for_user
 
@@ -24,11 +26,36 @@ def _offset(name: str, now: datetime) -> str:
 
 
 @lru_cache(maxsize=1)
+def _aliases() -> frozenset[str]:
+    """Names the tz database keeps only as links to another zone: renamed
+    ones (Europe/Kiev → Europe/Kyiv) and the old country names (US/Eastern).
+    Read from the database's own index, `tzdata.zi` ("L target alias"
+    lines), where zoneinfo reads its zones: the system's first, then the
+    `tzdata` package. Without an index none are left out."""
+    places = [os.path.join(path, "tzdata.zi") for path in TZPATH]
+    try:
+        from importlib.resources import files
+
+        places.append(str(files("tzdata").joinpath("zoneinfo", "tzdata.zi")))
+    except (ImportError, ModuleNotFoundError):
+        pass
+    for place in places:
+        try:
+            with open(place, encoding="utf-8") as index:
+                return frozenset(line.split()[2] for line in index
+                                 if line.startswith("L ") and len(line.split()) == 3)
+        except OSError:
+            continue
+    return frozenset()
+
+
+@lru_cache(maxsize=1)
 def _known(day: str) -> tuple[tuple[str, str], ...]:
     now = datetime.fromisoformat(day)
+    aliases = _aliases()
     names = sorted(name for name in available_timezones()
-                   if "/" in name and not name.startswith(("Etc/", "SystemV/", "posix/",
-                                                             "right/")))
+                   if "/" in name and name not in aliases
+                   and not name.startswith(("Etc/", "SystemV/", "posix/", "right/")))
     return tuple((name, f"{name} ({_offset(name, now)})") for name in ["UTC", *names])
 
 

@@ -50,3 +50,16 @@ def test_a_stored_zone_the_list_lacks_stays_selectable(shop_page):
     Shop.objects.filter(pk=tenant["shop"].pk).update(timezone="Etc/GMT-3")
     html = client.get(url).content.decode()
     assert 'value="Etc/GMT-3" selected' in html
+
+
+@pytest.mark.django_db
+def test_the_list_leaves_out_old_names_but_keeps_a_stored_one(shop_page):
+    """Renamed zones (Europe/Kiev → Europe/Kyiv) and the old country names
+    (US/Eastern) are links in the tz database: offering both names of one
+    zone only makes people wonder which is right."""
+    client, url, tenant = shop_page
+    html = client.get(url).content.decode()
+    assert 'value="Europe/Kyiv"' in html and 'value="America/New_York"' in html
+    assert 'value="Europe/Kiev"' not in html and 'value="US/Eastern"' not in html
+    Shop.objects.filter(pk=tenant["shop"].pk).update(timezone="Europe/Kiev")
+    assert 'value="Europe/Kiev" selected' in client.get(url).content.decode()
