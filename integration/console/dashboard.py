@@ -176,11 +176,12 @@ def active_alerts(user):
     """Conditions holding now on the user's shops, for the admin banner."""
     if not user.is_authenticated:
         return []
-    from integration.ops.alerts import alert_detail_words
+    from integration.ops.alerts import alert_detail_words, alert_still_holds
 
-    alerts = list(AlertState.objects.for_user(user).filter(
-        active_since__isnull=False, shop__active=True).select_related("shop")
-        .order_by("shop__name", "condition"))
+    alerts = [alert for alert in AlertState.objects.for_user(user).filter(
+        active_since__isnull=False, shop__active=True).select_related(
+            "shop__retailcrm", "shop__helpdeskeddy").order_by("shop__name", "condition")
+        if alert_still_holds(alert)]
     for alert in alerts:  # worded in the reader's language (the job stored facts)
         alert.words = alert_detail_words(alert.condition, alert.detail, zone=alert.shop.timezone)
     return alerts

@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from integration.core.outbound_policy import account_url
+from integration.models import ConnectionStatus
 
 
 class WriteOnlySecretForm(forms.ModelForm):
@@ -64,6 +65,13 @@ class WriteOnlySecretForm(forms.ModelForm):
         if self.key_typed:
             # Typed with this URL: bound to it (also when it is the same key).
             self.instance.bind_key()
+            # A key typed again has not been refused yet: "key refused" (and
+            # the alert banner that reads it) would be stale until the next
+            # call. The connection reads "not tested yet" until one is made.
+            if getattr(self.instance, "status", None) == ConnectionStatus.NEEDS_ATTENTION:
+                self.instance.status = ConnectionStatus.UNKNOWN
+                self.instance.last_error = ""
+                self.instance.consecutive_failures = 0
         return super().save(commit)
 
     def has_changed(self):

@@ -68,6 +68,18 @@ class Observed:
         return json.dumps(self.facts, ensure_ascii=False)
 
 
+def alert_still_holds(alert) -> bool:
+    """The banner shows the alert job's last verdict; a refused key fixed a
+    moment ago (its connection no longer "key refused") must not wait for
+    the job's next run to leave the banner. Needs the shop's connections
+    loaded (select_related)."""
+    if alert.condition != AlertCondition.KEY_REFUSED:
+        return True
+    return any(getattr(alert.shop, name, None) is not None
+               and getattr(alert.shop, name).status == ConnectionStatus.NEEDS_ATTENTION
+               for name in ("retailcrm", "helpdeskeddy"))
+
+
 def alert_detail_words(condition: str, stored: str, *, zone: str = "UTC") -> str:
     """An alert's detail in the active language, from the facts the job
     stored (AlertState.detail). Text stored before facts were kept is shown

@@ -265,3 +265,31 @@ def test_each_reader_gets_the_alert_in_their_own_language(client, tenants):
         html = client.get("/admin/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
         banner = re.search(r'<div class="console-banner".*?</div>', html, re.S).group(0)
         assert words in banner, banner
+
+
+@pytest.mark.django_db
+def test_a_new_key_clears_key_refused_and_the_banner_at_once(client, tenants):
+    """The banner reads the alert job's last verdict; typing a new key on
+    the shop page must not leave "key refused" up until the job runs again."""
+    from django.urls import reverse
+
+    from tests.tenancy.test_connections_form import _form_data
+
+    a = tenants["a"]
+    connection = _refuse_key(a["shop"])
+    assert alerts_check() == 1
+    client.force_login(a["owner"])
+    url = reverse("admin:integration_shop_change", args=[a["shop"].pk])
+    assert "API key refused" in client.get("/admin/").content.decode()
+    saved = client.post(url, _form_data(client.get(url), **{
+        "retailcrm-0-api_key": "rc-key-new-2222", "_continue": "1"}))
+    assert saved.status_code == 302
+    connection.refresh_from_db()
+    # Not "key refused" (the page's own check after saving may find the
+    # made-up address unreachable: that is another condition).
+    assert connection.status != ConnectionStatus.NEEDS_ATTENTION
+    assert "API key refused" not in client.get("/admin/").content.decode()
+    # Refused again (a vendor call said so): the banner is back at once.
+    RetailCrmConnection.objects.filter(pk=connection.pk).update(
+        status=ConnectionStatus.NEEDS_ATTENTION, last_error="refused again")
+    assert "API key refused" in client.get("/admin/").content.decode()
