@@ -12,6 +12,8 @@ policy, and then cut short. `stored_text()` is the same in a form fit for a
 database column (`last_error`), translated when shown (`shown_text()`).
 """
 
+import re
+
 from django.utils.translation import gettext, gettext_noop
 
 UNREACHABLE = gettext_noop("unreachable")
@@ -43,6 +45,17 @@ NO_HANDLER = gettext_noop("the portal has nothing to do for this kind of event")
 FIXED_WORDS = (UNREACHABLE, TIMED_OUT, REFUSED_BY_POLICY, RATE_LIMITED, SERVER_ERROR,
                BANNED, THROTTLED, UNEXPECTED_ANSWER, INTERNAL_ERROR, NO_HANDLER)
 VENDOR_TEXT_CHARS = 200
+
+# Vendor messages known word for word, said in the reader's language: the
+# vendor writes them in English whatever the account's language, and they
+# are the ones a shop admin meets most (docs/vendors/retailcrm.md, errors).
+# Any other vendor text is shown as it came: guessing at it would lose facts.
+KNOWN_VENDOR_TEXT = {
+    'Wrong "apiKey" value.': gettext_noop("the API key is wrong"),
+    '"apiKey" is missing.': gettext_noop("the API key is missing"),
+    "Access denied.": gettext_noop("this key has no access to that"),
+}
+HTTP_SUFFIX = re.compile(r" \(HTTP \d{3}\)$")
 
 
 class ApiError(Exception):
@@ -184,9 +197,16 @@ def shown_text(stored: str) -> str:
     also after a vendor's name; a vendor's own words are shown as they
     came)."""
     name, colon, rest = stored.partition(": ")
-    if colon and name in VENDOR_NAMES and rest in FIXED_WORDS:
-        return f"{name}: {gettext(rest)}"
-    return gettext(stored) if stored in FIXED_WORDS else stored
+    if colon and name in VENDOR_NAMES:
+        if rest in FIXED_WORDS:
+            return f"{name}: {gettext(rest)}"
+        known = KNOWN_VENDOR_TEXT.get(HTTP_SUFFIX.sub("", rest))
+        if known:
+            return f"{name}: {gettext(known)}"
+    if stored in FIXED_WORDS:
+        return gettext(stored)
+    known = KNOWN_VENDOR_TEXT.get(HTTP_SUFFIX.sub("", stored))
+    return gettext(known) if known else stored
 
 
 def people_text(error: ApiError) -> str:

@@ -82,7 +82,7 @@ def test_refused_key_mails_owners_and_admins_once_per_hour(tenants):
     assert a["viewer"].email not in message.to
     assert tenants["b"]["owner"].email not in message.to
     assert "Shop A" in message.subject and "API key refused" in message.subject
-    assert "Wrong \"apiKey\" value" in message.body
+    assert "RetailCRM: the API key is wrong" in message.body  # the vendor's English, in words
     assert f"https://portal.example/admin/integration/shop/{a['shop'].pk}/change/" in message.body
     # The next runs within the hour: nothing new.
     for minutes in (5, 30, 59):

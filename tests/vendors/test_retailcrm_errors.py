@@ -6,6 +6,7 @@ import socket
 import time
 
 import pytest
+from django.utils import translation
 
 from integration.models import ApiCall, ConnectionStatus
 from integration.vendors.errors import (
@@ -16,6 +17,8 @@ from integration.vendors.errors import (
     ApiTimeoutError,
     ApiUnauthorized,
     ApiUnexpectedResponse,
+    people_text,
+    shown_text,
 )
 from integration.vendors.retailcrm import WRONG_URL_HINT, RetailCrmClient
 from sandbox.retailcrm import gate
@@ -54,6 +57,13 @@ def test_wrong_key_marks_the_connection_as_needing_attention(rc_connect):
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.NEEDS_ATTENTION
     assert "not-a-real-key-123456" not in connection.last_error
+    # RetailCRM says it in English whatever the account's language; a person
+    # reads it in theirs (the stored text stays the vendor's).
+    with translation.override("ru"):
+        assert people_text(caught.value) == "неверный API-ключ"
+        assert shown_text(connection.last_error) == "неверный API-ключ"
+    with translation.override("en"):
+        assert shown_text(connection.last_error) == "the API key is wrong"
 
 
 def test_missing_scope_is_access_denied(rc_connect, rc_people):
