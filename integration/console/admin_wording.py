@@ -25,4 +25,5 @@ DJANGO_ADMIN_PHRASES = (
     gettext_noop("Add %(name)s"),
     gettext_noop("Add another %(verbose_name)s"),
     gettext_noop("Add another %(model)s"),
+    gettext_noop("Delete selected %(verbose_name_plural)s"),
 )

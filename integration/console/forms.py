@@ -65,10 +65,13 @@ class WriteOnlySecretForm(forms.ModelForm):
         if self.key_typed:
             # Typed with this URL: bound to it (also when it is the same key).
             self.instance.bind_key()
-            # A key typed again has not been refused yet: "key refused" (and
-            # the alert banner that reads it) would be stale until the next
-            # call. The connection reads "not tested yet" until one is made.
-            if getattr(self.instance, "status", None) == ConnectionStatus.NEEDS_ATTENTION:
+            # Another key has not been refused yet: "key refused" (and the
+            # alert banner that reads it) would be stale until the next call.
+            # The connection reads "not tested yet" until one is made. The
+            # same refused key typed again stays refused.
+            stored = self._stored() if self.instance.pk else None
+            if (getattr(self.instance, "status", None) == ConnectionStatus.NEEDS_ATTENTION
+                    and (stored is None or stored.api_key != self.instance.api_key)):
                 self.instance.status = ConnectionStatus.UNKNOWN
                 self.instance.last_error = ""
                 self.instance.consecutive_failures = 0

@@ -8,7 +8,6 @@ without this mixin.
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 
 from integration.tenancy.access import (
     agencies_for_user,
@@ -66,11 +65,10 @@ class TenantScopedAdminMixin:
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
 
-    def _shop_zone(self, request, object_id):
-        """The zone of the shop an object page belongs to (None: no such
-        object for this user, whose page then answers as it always does)."""
-        if not object_id:
-            return None
+    def shop_zone_of(self, request, object_id):
+        """The zone of the shop an object page belongs to, for the console's
+        time-zone middleware (integration.console.time_zone). None: no such
+        object for this user, whose page then answers as it always does."""
         field = "timezone" if self.shop_lookup == "" else f"{self.shop_lookup}__timezone"
         try:
             name = self.get_queryset(request).filter(pk=unquote(object_id)).values_list(
@@ -78,27 +76,6 @@ class TenantScopedAdminMixin:
         except (ValueError, ValidationError):
             return None
         return zone_or_none(name)
-
-    def _in_shop_zone(self, request, object_id, view):
-        """One object's page shows times in its shop's zone (the console's
-        common zone may be another shop's, or the server's)."""
-        zone = self._shop_zone(request, object_id)
-        if zone is None:
-            return view()
-        with timezone.override(zone):
-            response = view()
-            if hasattr(response, "render") and not response.is_rendered:
-                response.render()  # dates are formatted while rendering
-            return response
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return self._in_shop_zone(request, object_id, lambda: super(
-            TenantScopedAdminMixin, self).changeform_view(request, object_id, form_url,
-                                                          extra_context))
-
-    def history_view(self, request, object_id, extra_context=None):
-        return self._in_shop_zone(request, object_id, lambda: super(
-            TenantScopedAdminMixin, self).history_view(request, object_id, extra_context))
 
     def save_model(self, request, obj, form, change):
         agency_id = agency_id_of(obj)

@@ -8,39 +8,84 @@ screen asking:
 - every console page: the zone all of the user's shops share (the usual
   agency; `shops_zone`); an agency spread over zones keeps the server's,
   and lists of several shops write each row's zone beside its time;
-- one object's pages (change form, History): that object's shop's zone
-  (`TenantScopedAdminMixin`, which every shop-owned admin has).
+- a page about one shop (its change form, History, widget access, the
+  wizard; any object page of a shop-owned model): that shop's zone
+  (`one_shop_zone`, through `TenantScopedAdminMixin.shop_zone_of`, which
+  every shop-owned admin has).
 
 `zone_caption` names the zone a page shows ("Europe/Moscow, UTC+3") for the
 places where it would otherwise be a guess (the dashboard's hour labels,
 History).
 """
 
+from zoneinfo import ZoneInfo
+
+from django.apps import apps
+from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
 from integration.core.formatting import shop_datetime_zoned, zone_label
-from integration.tenancy.time_zones import shops_zone
+from integration.tenancy.access import shops_for_user
+from integration.tenancy.time_zones import shops_zone, zone_or_none
 
 
 class ShopsZoneMiddleware:
-    """Activates the user's shops' common zone for console requests."""
+    """Activates the console's zone for the request: the user's shops'
+    common zone, or the one shop's zone on a page about one shop."""
 
     def __init__(self, get_response):
         self.get_response = get_response
         self.prefix = None
 
-    def __call__(self, request):
+    def _console_user(self, request):
         if self.prefix is None:
             self.prefix = reverse("admin:index")
         user = getattr(request, "user", None)
-        zone = None
         if request.path.startswith(self.prefix) and user is not None and user.is_authenticated:
-            zone = shops_zone(user)
-        if zone is None:
+            return user
+        return None
+
+    def __call__(self, request):
+        user = self._console_user(request)
+        # Always inside an override, so that `process_view` below may narrow
+        # the zone and the thread's zone is restored after the response
+        # (templates render inside: the handler renders before returning).
+        with timezone.override(shops_zone(user) if user is not None else None):
             return self.get_response(request)
-        with timezone.override(zone):  # template responses render inside (the handler does)
-            return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if self._console_user(request) is None:
+            return None
+        zone = one_shop_zone(request, view_kwargs)
+        if zone is not None:
+            timezone.activate(zone)
+        return None
+
+
+def one_shop_zone(request, view_kwargs) -> ZoneInfo | None:
+    """The zone of the one shop a console page is about, if it is: a
+    wizard or first-webhook page (`public_id`), or any object page of a
+    shop-owned model (`/admin/<app>/<model>/<object_id>/…`: change, History,
+    delete and the custom ones, such as widget access or the probe), asked
+    of the model's admin, which scopes the lookup to the user's shops. None
+    for anything else, or an object the user may not see."""
+    if "public_id" in view_kwargs:
+        name = shops_for_user(request.user).filter(
+            public_id=view_kwargs["public_id"]).values_list("timezone", flat=True).first()
+        return zone_or_none(name)
+    object_id = view_kwargs.get("object_id")
+    match = getattr(request, "resolver_match", None)
+    if not object_id or match is None:
+        return None
+    parts = (match.route or "").split("/")
+    try:
+        model = apps.get_model(parts[1], parts[2])
+    except (LookupError, IndexError, ValueError):
+        return None
+    model_admin = admin.site._registry.get(model)
+    shop_zone_of = getattr(model_admin, "shop_zone_of", None)
+    return shop_zone_of(request, object_id) if shop_zone_of else None
 
 
 def shop_time(moment, shop) -> str:
@@ -59,4 +104,4 @@ def zone_caption() -> str:
 
 def console_zone(request):
     """Template context: `console_zone` for captions under times."""
-    return {"console_zone": zone_caption}
+    return {"console_zone": zone_caption, "console_zone_name": timezone.get_current_timezone_name}

@@ -292,10 +292,11 @@ def _short_text(fields: dict, field: str) -> str:
 
 # --- Receivers ------------------------------------------------------------
 
-def _refuse(request, public_id, kind: str) -> JsonResponse:
+def _refuse(request, public_id, kind: str, presented: str) -> JsonResponse:
     """No matching secret: unknown shop (404), or a refused attempt, counted
     per shop and client address and answered 429 once there were too many."""
-    refusal = webhook_refusal(public_id=public_id, kind=kind, address=client_address(request))
+    refusal = webhook_refusal(public_id=public_id, kind=kind, address=client_address(request),
+                              presented=presented)
     if refusal == WebhookRefusal.UNKNOWN_SHOP:
         logger.info("hooks.unknown_shop", extra={"public_id": str(public_id)})
         return _error(404, _("Unknown shop."))
@@ -318,7 +319,7 @@ def _receive(request, public_id, *, kind: str, build_event,
         secret = shop_secret_match_by_public_id(public_id=public_id, kind=kind,
                                                 presented=delivery.secret)
         if secret is None:
-            return _refuse(request, public_id, kind)
+            return _refuse(request, public_id, kind, delivery.secret)
         fields = delivery_fields(request, delivery)
         source, source_key, event_type, payload = build_event(fields, request.body)
     except HookRejected as rejected:

@@ -47,9 +47,9 @@ class ShopSecret(models.Model):
 
 class AuthFailure(models.Model):
     """One refused request to a secret-protected endpoint; counted in a
-    sliding window to slow down guessing (integration.tenancy.secrets), and
-    per shop for the dashboard's "webhooks refused" notice: after new
-    secrets are issued, a vendor still sending the old one is refused."""
+    sliding window to slow down guessing (integration.tenancy.secrets). One
+    that presented a replaced secret of the shop (a vendor still sending the
+    old one after a reissue) names the shop, for the dashboard's notice."""
 
     shop = models.ForeignKey("integration.Shop", on_delete=models.CASCADE, null=True,
                              blank=True, related_name="+", verbose_name=_("shop"))

@@ -75,8 +75,8 @@ class ShopHealth:
     # Lines a person reads, in the current language: what works differently
     # for this shop (features off, vendor answers tolerated, a stalled poll).
     notices: list[str] = field(default_factory=list)
-    # Webhooks refused for a wrong secret (after a reissue, a vendor still
-    # sending the old one), and when the last one was.
+    # Webhooks refused for presenting a replaced secret (a vendor still
+    # sending the old one after a reissue), and when the last one was.
     refused_24h: int = 0
     refused_last_at: datetime | None = None
 
@@ -109,12 +109,12 @@ def health_notices(*, watch=None, facts: dict | None = None, refused: int = 0,
         from integration.core.formatting import shop_datetime_zoned
 
         lines.append(ngettext(
-            "%(n)d webhook was refused in the last 24 hours for a wrong secret (the last at "
-            "%(when)s). If new secrets were issued, HDE and RetailCRM must be given them: the "
-            "shop's set-up shows where.",
-            "%(n)d webhooks were refused in the last 24 hours for a wrong secret (the last at "
-            "%(when)s). If new secrets were issued, HDE and RetailCRM must be given them: the "
-            "shop's set-up shows where.", refused) % {
+            "%(n)d webhook was refused in the last 24 hours: it came with a secret that has "
+            "been replaced (the last at %(when)s). Give HDE and RetailCRM the new secrets: "
+            "the shop's set-up shows where.",
+            "%(n)d webhooks were refused in the last 24 hours: they came with a secret that "
+            "has been replaced (the last at %(when)s). Give HDE and RetailCRM the new "
+            "secrets: the shop's set-up shows where.", refused) % {
             "n": refused, "when": shop_datetime_zoned(refused_last_at, zone)})
     if watch is not None and watch.enabled and watch.polls_without_progress >= STALLED_POLLS:
         lines.append(ngettext(

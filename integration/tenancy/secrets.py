@@ -145,10 +145,16 @@ class WebhookRefusal:
     REFUSED = "refused"
 
 
-def webhook_refusal(*, public_id, kind: str, address: str) -> str:
+def webhook_refusal(*, public_id, kind: str, address: str, presented: str = "") -> str:
     """Why a webhook without a matching secret is refused: the shop is
     unknown (or inactive), or the attempt is counted per shop, kind and
-    client address, and past the limit the answer is "throttled"."""
+    client address, and past the limit the answer is "throttled".
+
+    An attempt that presented one of the shop's *replaced* secrets is also
+    filed under the shop: a vendor still sending the old secret after a
+    reissue, which the dashboard reports. Anything else (a guess, garbage)
+    is not, so nobody holding only the shop's public id can raise that
+    notice for someone else's shop."""
     shop_pk = Shop.objects.filter(public_id=public_id, active=True).values_list(
         "pk", flat=True).first()
     if shop_pk is None:
@@ -156,7 +162,10 @@ def webhook_refusal(*, public_id, kind: str, address: str) -> str:
     failure_key = f"{kind}:{shop_pk}:{address[:64]}"
     if auth_failures_exceeded(failure_key):
         return WebhookRefusal.THROTTLED
-    auth_failure_record(failure_key, shop_id=shop_pk)
+    replaced = bool(presented) and ShopSecret.objects.filter(
+        shop_id=shop_pk, kind=kind, token_hash=_hash(presented),
+        revoked_at__isnull=False).exists()
+    auth_failure_record(failure_key, shop_id=shop_pk if replaced else None)
     return WebhookRefusal.REFUSED
 
 

@@ -109,17 +109,21 @@ def test_refused_webhooks_raise_a_notice_until_the_vendor_has_the_new_secret(cli
     old = shop_secret_issue(shop=shop, kind=SecretKind.HDE_WEBHOOK, replace=True)
     shop_secret_issue(shop=shop, kind=SecretKind.HDE_WEBHOOK, replace=True)  # reissued
     hook = reverse("hook-hde", args=[shop.public_id])
-    for _ in range(2):  # HDE still sends the old secret
+    for secret in (old, old, "a-guess-by-someone-else"):  # HDE still sends the old secret
         refused = client.post(hook, data=b'{"ticket_id": 1}', content_type="application/json",
-                              HTTP_X_WEBHOOK_SECRET=old)
+                              HTTP_X_WEBHOOK_SECRET=secret)
         assert refused.status_code == 401
+    # Only the replaced secret is filed under the shop: a guess by whoever
+    # knows the shop's public id cannot raise the notice.
     assert AuthFailure.objects.filter(shop=shop).count() == 2
+    assert AuthFailure.objects.count() == 3
     client.force_login(east["owner"])
     page = client.get(reverse("admin:console-dashboard"), HTTP_ACCEPT_LANGUAGE="en")
     row = next(row for row in page.context["rows"] if row.shop == shop)
     assert row.refused_24h == 2
     text = page.content.decode()
-    assert "2 webhooks were refused in the last 24 hours for a wrong secret" in text
+    assert ("2 webhooks were refused in the last 24 hours: they came with a secret that has "
+            "been replaced") in text
     assert "UTC+5" in text
     # A day later the notice is gone (the rows count the same 24 hours).
     AuthFailure.objects.update(created_at=timezone.now() - timedelta(hours=25))
@@ -150,3 +154,31 @@ def test_the_wizard_writes_its_secret_issue_into_the_shops_history(client, east)
     assert words == ("В мастере подключения выпущены новые секреты вебхуков "
                      f"(HDE …{hints[SecretKind.HDE_WEBHOOK]}, "
                      f"RetailCRM …{hints[SecretKind.RETAILCRM_TRIGGER]}).")
+
+
+def test_every_page_about_one_shop_is_in_its_zone_and_says_so(client, east, make_shop):
+    """Not only the change form: the widget-access page (a custom admin
+    view), the wizard (by public id), History, each in the shop's zone even
+    when the user's shops have no common zone; the header names the zone."""
+    shop = east["shop"]
+    make_shop(east["agency"], name="Moscow", timezone="Europe/Moscow")  # no common zone
+    with time_machine.travel(MOMENT, tick=False):
+        shop_secret_issue(shop=shop, kind=SecretKind.WIDGET_TOKEN, label="Kiosk")
+    client.force_login(east["owner"])
+    access = client.get(reverse("admin:integration_shop_widget_access", args=[shop.pk]),
+                        HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Time: Asia/Yekaterinburg, UTC+5" in access
+    assert "2:05" in access and "9:05" not in access
+    wizard = client.get(reverse("admin:console-wizard-hooks", args=[shop.public_id]),
+                        HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Time: Asia/Yekaterinburg, UTC+5" in wizard
+    # A page about no one shop, for a user whose shops differ: the server's.
+    listing = client.get(reverse("admin:integration_membership_changelist"),
+                         HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Время: UTC" in listing
+    with time_machine.travel(MOMENT, tick=False):
+        client.post(reverse("admin:integration_shop_widget_links_revoke", args=[shop.pk]))
+    history = client.get(reverse("admin:integration_shop_history", args=[shop.pk]),
+                         HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    # The lists' own format, not Django's default ("20 ноября 2026 г. 14:05").
+    assert "20.11.2026 14:05" in history

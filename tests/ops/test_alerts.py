@@ -281,13 +281,23 @@ def test_a_new_key_clears_key_refused_and_the_banner_at_once(client, tenants):
     client.force_login(a["owner"])
     url = reverse("admin:integration_shop_change", args=[a["shop"].pk])
     assert "API key refused" in client.get("/admin/").content.decode()
-    saved = client.post(url, _form_data(client.get(url), **{
-        "retailcrm-0-api_key": "rc-key-new-2222", "_continue": "1"}))
-    assert saved.status_code == 302
+    # The same refused key typed again is still refused. (Opening the page
+    # reads RetailCRM's lists, and the made-up address fails them: the
+    # connection is set back to refused before the post.)
+    same = _form_data(client.get(url), **{"retailcrm-0-api_key": connection.api_key,
+                                          "_continue": "1"})
+    RetailCrmConnection.objects.filter(pk=connection.pk).update(
+        status=ConnectionStatus.NEEDS_ATTENTION, last_error="refused")
+    assert client.post(url, same).status_code == 302
     connection.refresh_from_db()
-    # Not "key refused" (the page's own check after saving may find the
-    # made-up address unreachable: that is another condition).
-    assert connection.status != ConnectionStatus.NEEDS_ATTENTION
+    assert connection.status == ConnectionStatus.NEEDS_ATTENTION
+    other = _form_data(client.get(url), **{"retailcrm-0-api_key": "rc-key-new-2222",
+                                           "_continue": "1"})
+    RetailCrmConnection.objects.filter(pk=connection.pk).update(
+        status=ConnectionStatus.NEEDS_ATTENTION, last_error="refused")
+    assert client.post(url, other).status_code == 302
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.UNKNOWN and connection.last_error == ""
     assert "API key refused" not in client.get("/admin/").content.decode()
     # Refused again (a vendor call said so): the banner is back at once.
     RetailCrmConnection.objects.filter(pk=connection.pk).update(
