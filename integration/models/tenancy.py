@@ -78,7 +78,7 @@ class Shop(models.Model):
     )
     currency = models.CharField(_("currency"), max_length=3, default="RUB")
     timezone = models.CharField(
-        _("timezone"), max_length=64, default="Europe/Moscow", validators=[validate_timezone],
+        _("time zone"), max_length=64, default="Europe/Moscow", validators=[validate_timezone],
         help_text=_("IANA name, e.g. Europe/Moscow. Dates in the widget use it."),
     )
     active = models.BooleanField(_("active"), default=True)

@@ -65,7 +65,7 @@ def test_shop_page_and_history_in_the_shops_zone_and_the_readers_language(client
 
 def test_a_change_by_form_reads_as_fields_in_the_readers_words(client, east):
     """Django stores changed fields by their English labels; a field with no
-    verbose name was stored by its name ("Timezone" before it had one)."""
+    verbose name was stored by its name ("Timezone": the field is "time zone" now)."""
     from django.contrib.admin.models import CHANGE, LogEntry
     from django.utils import translation
 
@@ -84,7 +84,7 @@ def test_a_change_by_form_reads_as_fields_in_the_readers_words(client, east):
     assert "Подключение RetailCRM «x»: изменено поле Базовый адрес." in words, words
     assert "Добавлено: секрет магазина «a1b2»." in words, words
     with translation.override("en"):
-        assert history_words(entry).startswith("Changed fields: Timezone and Currency.")
+        assert history_words(entry).startswith("Changed fields: Time zone and Currency.")
 
 
 @pytest.mark.django_db
