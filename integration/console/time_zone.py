@@ -104,4 +104,5 @@ def zone_caption() -> str:
 
 def console_zone(request):
     """Template context: `console_zone` for captions under times."""
-    return {"console_zone": zone_caption, "console_zone_name": timezone.get_current_timezone_name}
+    return {"console_zone": zone_caption, "console_zone_name": timezone.get_current_timezone_name,
+            "console_zone_offset": lambda: zone_label(timezone.localtime())}

@@ -167,11 +167,11 @@ def test_every_page_about_one_shop_is_in_its_zone_and_says_so(client, east, make
     client.force_login(east["owner"])
     access = client.get(reverse("admin:integration_shop_widget_access", args=[shop.pk]),
                         HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "Time: Asia/Yekaterinburg, UTC+5" in access
+    assert "Time: UTC+5" in access and "zone: Asia/Yekaterinburg, UTC+5" in access
     assert "2:05" in access and "9:05" not in access
     wizard = client.get(reverse("admin:console-wizard-hooks", args=[shop.public_id]),
                         HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "Time: Asia/Yekaterinburg, UTC+5" in wizard
+    assert "Time: UTC+5" in wizard
     # A page about no one shop, for a user whose shops differ: the server's.
     listing = client.get(reverse("admin:integration_membership_changelist"),
                          HTTP_ACCEPT_LANGUAGE="ru").content.decode()
