@@ -63,7 +63,10 @@ def _word(stored: str) -> str:
 def _note(note: dict) -> str:
     params = {key: gettext(value) if key in note.get("words", ()) else value
               for key, value in note.get("params", {}).items()}
-    return gettext(note["text"]) % params
+    try:
+        return gettext(note["text"]) % params
+    except (KeyError, TypeError, ValueError):  # a value missing: the words, never a 500
+        return gettext(note["text"])
 
 
 def _changed(changed: dict) -> str:

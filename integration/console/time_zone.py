@@ -83,8 +83,9 @@ def one_shop_zone(request, view_kwargs) -> ZoneInfo | None:
         model = apps.get_model(parts[1], parts[2])
     except (LookupError, IndexError, ValueError):
         return None
-    model_admin = admin.site._registry.get(model)
-    shop_zone_of = getattr(model_admin, "shop_zone_of", None)
+    if not admin.site.is_registered(model):
+        return None
+    shop_zone_of = getattr(admin.site.get_model_admin(model), "shop_zone_of", None)
     return shop_zone_of(request, object_id) if shop_zone_of else None
 
 
@@ -103,6 +104,8 @@ def zone_caption() -> str:
 
 
 def console_zone(request):
-    """Template context: `console_zone` for captions under times."""
+    """Template context, read while rendering (inside the page's zone):
+    `console_zone` ("Europe/Moscow, UTC+3") for captions, its name for
+    formatting filters, and the offset alone for the header."""
     return {"console_zone": zone_caption, "console_zone_name": timezone.get_current_timezone_name,
             "console_zone_offset": lambda: zone_label(timezone.localtime())}
