@@ -133,9 +133,11 @@ def dashboard_view(request):
     activity = health.hourly_activity(shops=chart_scope, now=now)
     # Hour labels in the charted shop's zone; for all shops, the console's
     # (their common zone, else the server's), named under the heading.
-    with timezone.override(zone_or_none(chart_shop.timezone) if chart_shop
-                           else timezone.get_current_timezone()):
-        chart, chart_zone = activity_svg(activity), zone_caption()
+    if chart_shop is not None and zone_or_none(chart_shop.timezone) is not None:
+        # The page is about that shop's chart: its zone for the whole page,
+        # the header's included (the middleware restores the zone after).
+        timezone.activate(zone_or_none(chart_shop.timezone))
+    chart, chart_zone = activity_svg(activity), zone_caption()
     return TemplateResponse(request, "admin/console/dashboard.html", {
         **admin.site.each_context(request),
         "title": gettext("Agency dashboard"),

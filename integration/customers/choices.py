@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.utils.translation import gettext
 
-from integration.vendors.errors import ApiError, people_text
+from integration.vendors.errors import ApiError, shown_text, stored_text
 
 FAILURE_TTL = 60  # seconds a failed read is remembered
 
@@ -40,6 +40,11 @@ class RetailCrmChoices:
                      if str(key).lower() == wanted), "")
 
 
+def _unavailable(reason: str) -> str:
+    return gettext("RetailCRM lists are unavailable (%(reason)s); type ids instead.") % {
+        "reason": shown_text(reason)}
+
+
 def _by_ordering(items):
     return sorted(items, key=lambda item: (getattr(item, "ordering", 0), item.name.casefold()))
 
@@ -61,7 +66,7 @@ def retailcrm_choices_get(*, shop) -> RetailCrmChoices:
     own_key = f"rcrm-choices:v1:{connection.identity}"
     down = cache.get(own_key + ":down")
     if down:  # failed a moment ago: the page must not wait for it on every render
-        return RetailCrmChoices(error=down)
+        return RetailCrmChoices(error=_unavailable(down))
     try:
         refs = cache.get(references_key(client)) or cache.get(own_key)
         if refs is None:
@@ -69,10 +74,10 @@ def retailcrm_choices_get(*, shop) -> RetailCrmChoices:
                     "status_groups": client.status_groups()}
             cache.set(own_key, refs, REFERENCE_TTL)
     except ApiError as error:
-        text = gettext("RetailCRM lists are unavailable (%(reason)s); type ids instead.") % {
-            "reason": people_text(error)}
-        cache.set(own_key + ":down", text, FAILURE_TTL)
-        return RetailCrmChoices(error=text)
+        # The reason is remembered as stored words, not as a sentence: the
+        # next reader may read another language.
+        cache.set(own_key + ":down", stored_text(error), FAILURE_TTL)
+        return RetailCrmChoices(error=_unavailable(stored_text(error)))
     users = sorted((user for user in refs.get("users") or [] if user.active),
                    key=lambda user: user.full_name.casefold())
     return RetailCrmChoices(

@@ -3,7 +3,12 @@
 
 from django import template
 
+from integration.vendors.errors import shown_text
+
 register = template.Library()
+# A stored vendor error in the reader's words (fixed words and known vendor
+# texts translated; anything else as the vendor wrote it).
+register.filter("vendor_words", shown_text)
 
 
 @register.inclusion_tag("admin/console/alert_banner.html", takes_context=True)

@@ -168,7 +168,7 @@ def test_every_page_about_one_shop_is_in_its_zone_and_says_so(client, east, make
     access = client.get(reverse("admin:integration_shop_widget_access", args=[shop.pk]),
                         HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Time: UTC+5" in access and "zone: Asia/Yekaterinburg, UTC+5" in access
-    assert "2:05" in access and "9:05" not in access
+    assert "20 Nov 2026, 14:05" in access and "09:05" not in access
     wizard = client.get(reverse("admin:console-wizard-hooks", args=[shop.public_id]),
                         HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Time: UTC+5" in wizard
@@ -182,3 +182,29 @@ def test_every_page_about_one_shop_is_in_its_zone_and_says_so(client, east, make
                          HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     # The lists' own format, not Django's default ("20 ноября 2026 г. 14:05").
     assert "20.11.2026 14:05" in history
+
+
+def test_the_dashboard_for_one_shop_and_a_refused_key_read_in_the_readers_words(
+        client, east, make_shop):
+    """The header agrees with the one-shop chart's zone; RetailCRM's English
+    for a wrong key reads in the reader's language on the health row; the
+    shop page's "lists unavailable" help is worded for each reader, though
+    the failure behind it is remembered for a minute."""
+    from integration.models import ConnectionStatus, RetailCrmConnection
+
+    shop = east["shop"]
+    make_shop(east["agency"], name="Moscow", timezone="Europe/Moscow")  # no common zone
+    RetailCrmConnection.objects.create(
+        shop=shop, base_url="https://a.retailcrm.example", api_key="rc-key-aaaa1111",
+        status=ConnectionStatus.NEEDS_ATTENTION, last_error='Wrong "apiKey" value.')
+    client.force_login(east["owner"])
+    one = client.get(reverse("admin:console-dashboard"), {"shop": str(shop.public_id)},
+                     HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Время: UTC+5" in one and "время: Asia/Yekaterinburg, UTC+5" in one
+    assert "неверный API-ключ" in one and "Wrong" not in one
+    page = reverse("admin:integration_shop_change", args=[shop.pk])
+    english = client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "RetailCRM lists are unavailable" in english
+    russian = client.get(page, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Списки RetailCRM недоступны" in russian
+    assert "RetailCRM lists are unavailable" not in russian
