@@ -205,6 +205,9 @@ def test_the_dashboard_for_one_shop_and_a_refused_key_read_in_the_readers_words(
     page = reverse("admin:integration_shop_change", args=[shop.pk])
     english = client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "RetailCRM lists are unavailable" in english
+    # The connection's heading names the vendor once, then its host.
+    assert '<span class="inline_label">a.retailcrm.example' in english
+    assert "RetailCRM: a.retailcrm.example" not in english
     russian = client.get(page, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Списки RetailCRM недоступны" in russian
     assert "RetailCRM lists are unavailable" not in russian
