@@ -171,7 +171,10 @@ def test_the_analytics_and_the_dashboard_have_numbers(demo):
     assert {c for c, _ in row.connections} and all(c.status == "ok" for _, c in
                                                    row.connections)
     assert sum(b.events > 0 for b in activity.buckets) >= 5
-    assert all(b.api_calls > 0 for b in activity.buckets[:-1])
+    # Every whole hour has calls. The first and last bars are partial hours
+    # of the rolling window: the seed's oldest calls, written when the
+    # module's demo was seeded, may already lie before the window's start.
+    assert all(b.api_calls > 0 for b in activity.buckets[1:-1])
     # Nothing older than the portal itself would keep (LOG_RETENTION_DAYS).
     oldest = ApiCall.objects.filter(shop=shop).aggregate(first=Min("created_at"))["first"]
     assert timezone.now() - oldest <= timedelta(days=31)
