@@ -77,6 +77,13 @@ class TenantScopedAdminMixin:
             return None
         return zone_or_none(name)
 
+    def log_change(self, request, obj, message):
+        """A save that changed nothing leaves no History entry: Django would
+        write "No fields changed.", which tells a reader nothing."""
+        if message == []:
+            return None
+        return super().log_change(request, obj, message)
+
     def save_model(self, request, obj, form, change):
         agency_id = agency_id_of(obj)
         if not request.user.is_superuser and not can_edit_agency_data(request.user, agency_id):

@@ -211,3 +211,22 @@ def test_the_dashboard_for_one_shop_and_a_refused_key_read_in_the_readers_words(
     russian = client.get(page, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Списки RetailCRM недоступны" in russian
     assert "RetailCRM lists are unavailable" not in russian
+
+
+def test_a_save_that_changes_nothing_leaves_no_history_entry(client, east):
+    from django.contrib.admin.models import LogEntry
+    from django.utils import translation
+
+    from integration.console.history import history_words
+    from tests.tenancy.test_connections_form import _form_data
+
+    shop = east["shop"]
+    client.force_login(east["owner"])
+    url = reverse("admin:integration_shop_change", args=[shop.pk])
+    assert client.post(url, _form_data(client.get(url))).status_code == 302
+    assert not LogEntry.objects.filter(object_id=str(shop.pk)).exists()
+    changed = _form_data(client.get(url), currency="EUR")
+    assert client.post(url, changed).status_code == 302
+    [entry] = LogEntry.objects.filter(object_id=str(shop.pk))
+    with translation.override("ru"):
+        assert history_words(entry) == "Изменено поле: Валюта."
