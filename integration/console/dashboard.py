@@ -107,6 +107,11 @@ def dashboard_view(request):
         except ValueError:
             raise Http404("No such shop.") from None
         chart_shop = get_shop_for_user_or_404(request.user, public_id)
+        if (zone := zone_or_none(chart_shop.timezone)) is not None:
+            # The page is about that shop's chart: its zone for the whole
+            # page (the chart's hours are that zone's clock hours; the
+            # header agrees); the middleware restores the zone after.
+            timezone.activate(zone)
     now = timezone.now()  # one instant for the rows, their links and the chart
     rows = health.shops_health(shops=shops, now=now)
     since = (now - health.WINDOW).isoformat()
@@ -133,10 +138,6 @@ def dashboard_view(request):
     activity = health.hourly_activity(shops=chart_scope, now=now)
     # Hour labels in the charted shop's zone; for all shops, the console's
     # (their common zone, else the server's), named under the heading.
-    if chart_shop is not None and zone_or_none(chart_shop.timezone) is not None:
-        # The page is about that shop's chart: its zone for the whole page,
-        # the header's included (the middleware restores the zone after).
-        timezone.activate(zone_or_none(chart_shop.timezone))
     chart, chart_zone = activity_svg(activity), zone_caption()
     return TemplateResponse(request, "admin/console/dashboard.html", {
         **admin.site.each_context(request),

@@ -197,16 +197,18 @@ def shown_text(stored: str) -> str:
     also after a vendor's name; a vendor's own words are shown as they
     came)."""
     name, colon, rest = stored.partition(": ")
-    if colon and name in VENDOR_NAMES:
-        if rest in FIXED_WORDS:
-            return f"{name}: {gettext(rest)}"
-        known = KNOWN_VENDOR_TEXT.get(HTTP_SUFFIX.sub("", rest))
-        if known:
-            return f"{name}: {gettext(known)}"
-    if stored in FIXED_WORDS:
-        return gettext(stored)
-    known = KNOWN_VENDOR_TEXT.get(HTTP_SUFFIX.sub("", stored))
-    return gettext(known) if known else stored
+    if colon and name in VENDOR_NAMES and (words := _translated(rest)):
+        return f"{name}: {words}"
+    return _translated(stored) or stored
+
+
+def _translated(text: str) -> str:
+    """A fixed word or a known vendor text in the reader's language; "" for
+    anything else."""
+    if text in FIXED_WORDS:
+        return gettext(text)
+    known = KNOWN_VENDOR_TEXT.get(HTTP_SUFFIX.sub("", text))
+    return gettext(known) if known else ""
 
 
 def people_text(error: ApiError) -> str:

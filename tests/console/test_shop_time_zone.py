@@ -230,3 +230,18 @@ def test_a_save_that_changes_nothing_leaves_no_history_entry(client, east):
     [entry] = LogEntry.objects.filter(object_id=str(shop.pk))
     with translation.override("ru"):
         assert history_words(entry) == "Изменено поле: Валюта."
+
+
+def test_a_half_hour_zone_charts_its_own_clock_hours(client, east, make_shop):
+    """The one-shop chart counts that shop's clock hours: in Kolkata
+    (UTC+5:30) the bars start at 10:00, 11:00…, not at :30 (the server's
+    hours shown in Kolkata time); only the window's first bar is partial."""
+    shop = east["shop"]
+    shop.timezone = "Asia/Kolkata"
+    shop.save(update_fields=["timezone"])
+    make_shop(east["agency"], name="Moscow", timezone="Europe/Moscow")  # no common zone
+    client.force_login(east["owner"])
+    page = client.get(reverse("admin:console-dashboard"), {"shop": str(shop.public_id)})
+    hours = [bucket.start for bucket in page.context["activity"].buckets]
+    labels = [moment.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%M") for moment in hours]
+    assert set(labels[1:]) == {"00"}, labels
