@@ -41,7 +41,7 @@ from integration.vendors.errors import (
     ApiAccessDenied,
     ApiError,
 )
-from integration.vendors.facts import RIGHT_FEATURES
+from integration.vendors.facts import RIGHT_FEATURES, right_name
 
 RETAILCRM, HDE = "retailcrm", "helpdeskeddy"
 
@@ -131,7 +131,7 @@ def rights_warning(rights) -> str:
              "%(features)s. To turn them on, give the key the rights in RetailCRM "
              "(Administration → Integration → API access keys) and test the connection "
              "again.") % {
-        "features": "; ".join(f"{RIGHT_FEATURES[r]} ({r})" for r in rights
+        "features": "; ".join(f"{RIGHT_FEATURES[r]} ({right_name(r)})" for r in rights
                               if r in RIGHT_FEATURES)}
 
 
@@ -219,7 +219,7 @@ def least_privilege_advice(extra: list[str]) -> str:
     if not extra:
         return ""
     return _("For least privilege, the key does not need these rights; you may remove them "
-             "in RetailCRM: %(rights)s.") % {"rights": ", ".join(extra)}
+             "in RetailCRM: %(rights)s.") % {"rights": ", ".join(map(right_name, extra))}
 
 
 RESTORED_FIELDS = ("base_url", "agent_email", "api_key", "key_origin", "status", "last_error",

@@ -54,6 +54,10 @@ FILTER_CUSTOMER_ORDERS, FILTER_PART, FILTER_IGNORED = "customer_orders", "part_o
 # The portal features behind each RetailCRM right, in words (the wizard, the
 # shop page and the health lines show them; the rights' names are RetailCRM's).
 # The rights as a person names them (the scope codes are the API's words).
+# Beyond the six the portal uses, the scopes a key may carry that it does
+# not need (the wizard's least-privilege advice names them): RetailCRM names
+# its scopes `<area>_read` / `<area>_write`; five names are confirmed, the
+# rest are the likely ones (docs/vendors/retailcrm.md, "Key scopes").
 RIGHT_NAMES = {
     "customer_read": gettext_lazy("reading customers"),
     "order_read": gettext_lazy("reading orders"),
@@ -61,7 +65,27 @@ RIGHT_NAMES = {
     "user_read": gettext_lazy("reading users"),
     "customer_write": gettext_lazy("editing customers"),
     "task_write": gettext_lazy("editing tasks"),
+    "order_write": gettext_lazy("editing orders"),
+    "reference_write": gettext_lazy("editing reference books"),
+    "user_write": gettext_lazy("editing users"),
+    "task_read": gettext_lazy("reading tasks"),
+    "integration_read": gettext_lazy("reading integration modules"),
+    "integration_write": gettext_lazy("editing integration modules"),
+    "store_read": gettext_lazy("reading warehouses"),
+    "store_write": gettext_lazy("editing warehouses"),
+    "telephony_read": gettext_lazy("reading telephony"),
+    "telephony_write": gettext_lazy("editing telephony"),
+    "analytics_read": gettext_lazy("reading analytics"),
+    "custom_fields_read": gettext_lazy("reading custom fields"),
+    "custom_fields_write": gettext_lazy("editing custom fields"),
 }
+
+
+def right_name(scope: str) -> str:
+    """A RetailCRM right as a person names it; a scope this table does not
+    know keeps RetailCRM's own name, quoted (what else could name it)."""
+    name = RIGHT_NAMES.get(scope)
+    return str(name) if name is not None else f"“{scope}”"
 
 RIGHT_FEATURES = {
     "customer_read": gettext_lazy("find customers for tickets"),

@@ -56,11 +56,27 @@ def test_shop_page_and_history_in_the_shops_zone_and_the_readers_language(client
     history = reverse("admin:integration_shop_history", args=[shop.pk])
     # ...and a Russian reader reads it in Russian, at Yekaterinburg's hour.
     russian = client.get(history, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
-    assert f"Выпущено: Секрет вебхука HDE (…{hint[-4:]})." in russian
+    assert f"Выпущен новый секрет вебхука HDE (…{hint[-4:]})." in russian
     assert "Issued" not in russian
     assert "Asia/Yekaterinburg, UTC+5" in russian and "14:05" in russian
     english = client.get(history, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f"Issued a new HDE webhook secret (…{hint[-4:]})." in english
+
+
+def test_a_secret_issued_before_the_mid_sentence_names_still_reads_in_russian(east):
+    """Entries written with the kind's capitalised label keep reading well."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.utils import translation
+
+    from integration.console.history import history_note, history_words
+
+    entry = LogEntry.objects.log_actions(
+        user_id=east["admin"].pk, queryset=[east["shop"]], action_flag=CHANGE,
+        single_object=True, change_message=history_note(
+            "Issued a new %(kind)s (…%(hint)s).", words=("kind",), kind="HDE webhook secret",
+            hint="a1b2"))
+    with translation.override("ru"):
+        assert history_words(entry) == "Секрет вебхука HDE: выпущен новый (…a1b2)."
 
 
 def test_a_change_by_form_reads_as_fields_in_the_readers_words(client, east):

@@ -130,7 +130,10 @@ def test_wizard_happy_path_connects_a_working_shop(
         messages = page.locator("ul.messagelist").inner_text()
         assert "RetailCRM key works" in messages
         assert "stores: Уютный дом, Уютный дом — Аутлет;" in messages  # names, not codes
-        assert "least privilege" in messages and "order_write" in messages
+        # The extras by name, never by RetailCRM's scope codes.
+        assert ("least privilege" in messages and "editing orders" in messages
+                and "reading integration modules" in messages)
+        assert not re.search(r"\b[a-z]+_(read|write)\b", messages), messages
         shop = Shop.objects.get(name="New Shop")
         assert not shop.active and shop.agency.name == "Wizard Agency"
         connection = RetailCrmConnection.objects.get(shop=shop)
@@ -343,7 +346,8 @@ def test_wizard_failures_say_what_to_fix(
     warning = page.locator("ul.messagelist").inner_text()
     assert "lacks rights" in warning and "create tasks for managers" in warning
     off = page.locator("#features-off").inner_text()
-    assert "create tasks for managers" in off and "task_write" in off
+    assert "create tasks for managers — needs the right: editing tasks" in off
+    assert not re.search(r"\b[a-z]+_(read|write)\b", warning + off), warning + off
     shop = Shop.objects.get(name="New Shop")
     assert not shop.active and RetailCrmConnection.objects.filter(shop=shop).exists()
     _shot(page, artifacts_dir, "wizard-scope-warning")

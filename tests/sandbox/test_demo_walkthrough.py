@@ -159,6 +159,9 @@ def test_the_readme_walkthrough(demo, live_server, page, browser, artifacts_dir)
         expect(admin.locator("#event-attempts tbody tr")).to_have_count(8)  # each try
         _shot(admin, artifacts_dir, f"4-dead-event-{language}")
     admins["ru"].get_by_role("button", name=words["ru"][2]).click()
+    # The click returns once the POST is sent; the redirect's message says it was answered
+    # (reading the database or reloading before that raced the navigation).
+    expect(admins["ru"].locator("ul.messagelist")).to_contain_text("Событие снова поставлено")
     event = InboundEvent.objects.get(pk=demo["history"]["dead_event_id"])
     assert event.state == EventState.DONE, event.last_error
     ticket = Ticket.objects.get(account__code="demo", hid=dead_ticket)

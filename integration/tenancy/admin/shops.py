@@ -23,6 +23,18 @@ from integration.tenancy.admin.widget_access import ShopWidgetAccessMixin
 from integration.tickets.admin import FieldMappingInline, ShopSettingsInline, WidgetFieldInline
 from integration.vendors.errors import shown_text
 
+# A secret's kind as the middle of a History sentence ("Issued a new widget
+# API token"): the kinds' labels start with a capital, which read wrong there
+# ("Выпущено: Секрет вебхука HDE"). Message ids, worded when History is read.
+SECRET_IN_A_SENTENCE = {
+    SecretKind.HDE_WEBHOOK: gettext_noop("a new HDE webhook secret"),
+    SecretKind.RETAILCRM_TRIGGER: gettext_noop("a new RetailCRM trigger secret"),
+    SecretKind.WIDGET_TOKEN: gettext_noop("a new widget API token"),
+}
+# Entries written before that read on in the reader's language (their kind
+# is the capitalised label, so the sentence starts with it).
+gettext_noop("Issued a new %(kind)s (…%(hint)s).")
+
 
 def health_badge(connection) -> str:
     """Coloured by a class (static/console/console.css `.health-*`): the
@@ -223,8 +235,8 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
                 continue
             token = shop_secret_issue(shop=shop, kind=kind, replace=replace)
             self.log_change(request, shop, history_note(
-                gettext_noop("Issued a new %(kind)s (…%(hint)s)."), words=("kind",),
-                kind=SecretKind(kind).label, hint=token[-4:]))
+                gettext_noop("Issued %(kind)s (…%(hint)s)."), words=("kind",),
+                kind=SECRET_IN_A_SENTENCE[kind], hint=token[-4:]))
             where = ""
             if kind in route:
                 where = settings.PORTAL_BASE_URL + reverse(route[kind], args=[shop.public_id])
