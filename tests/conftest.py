@@ -58,6 +58,32 @@ def _postgresql_commits_without_waiting_for_the_disk():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _postgresql_connections_from_a_pool(django_db_setup,
+                                        _postgresql_commits_without_waiting_for_the_disk):
+    """On PostgreSQL, this process's connections come from a pool (Django's
+    own, psycopg_pool): each live-server request used to open a connection of
+    its own (`CONN_MAX_AGE` 0, above), and PostgreSQL starts a process for
+    each, which made the PostgreSQL passes half as slow again as SQLite's.
+    The pool keeps closing at the end of each request (it hands the
+    connection back) and caps a test process at `max_size` connections, so
+    the reason for age 0 holds. Made after the test database exists, so the
+    pool connects to it."""
+    from django.conf import settings
+    from django.db import connections
+
+    entry = settings.DATABASES["default"]
+    if entry["ENGINE"] != "django.db.backends.postgresql":
+        yield
+        return
+    connections["default"].close()
+    entry.setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20, "timeout": 60}
+    yield
+    connections["default"].close()
+    connections["default"].close_pool()
+    entry["OPTIONS"].pop("pool", None)
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _postgresql_flushes_by_delete():
     """On PostgreSQL, the flush after each transactional test (every test
     that talks to the live server) deletes rows instead of truncating.
@@ -107,6 +133,38 @@ def _postgresql_flushes_by_delete():
     yield
     DatabaseOperations.sql_flush = truncate
     DatabaseOperations.execute_sql_flush = execute
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_keeps_what_migrate_made():
+    """The flush after each transactional test leaves the content types,
+    permissions and role groups alone, and sends no `post_migrate`.
+
+    Django empties every table, then sends `post_migrate` so that the
+    receivers make those rows again (content types, permissions, and our
+    role groups: `integration.tenancy.signals`). That re-making was 6% of the
+    suite's time, spent after each of several hundred tests on rows no test
+    changes. Kept, they are exactly what the receivers would make: the
+    receivers are these three alone, and `tests/test_flush.py` holds it."""
+    from django.core.management.commands import flush
+
+    sql_flush, emit = flush.sql_flush, flush.emit_post_migrate_signal
+
+    def sql_flush_but_kept(style, connection, reset_sequences=True, allow_cascade=False):
+        tables = [table for table in connection.introspection.django_table_names(
+            only_existing=True, include_views=False) if table not in KEPT_BY_FLUSH]
+        return connection.ops.sql_flush(style, tables, reset_sequences=reset_sequences,
+                                        allow_cascade=allow_cascade)
+
+    flush.sql_flush = sql_flush_but_kept
+    flush.emit_post_migrate_signal = lambda *args, **kwargs: None
+    yield
+    flush.sql_flush, flush.emit_post_migrate_signal = sql_flush, emit
+
+
+# What `post_migrate` makes; no test changes these rows (tests/test_flush.py).
+KEPT_BY_FLUSH = frozenset({"django_content_type", "auth_permission", "auth_group",
+                           "auth_group_permissions"})
 
 
 @pytest.fixture(autouse=True)
