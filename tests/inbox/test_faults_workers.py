@@ -322,6 +322,12 @@ def test_a_dropped_database_connection_is_survived(procs):
         cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
         assert cursor.fetchone()[0] >= 1
+    # This process's own idle pooled connections went too (tests/conftest.py:
+    # the pool): start a fresh pool, as a restarted process would. Left
+    # alone, psycopg_pool kept handing out checks of dead connections until
+    # its 60-second timeout.
+    connection.close()
+    connection.close_pool()
     HdeAccount.objects.filter(code="demo").update(fault_latency_ms=0)
 
     def finished():
