@@ -60,7 +60,10 @@ def _form(html, action):
 
 
 def _notes(customer_id):
-    return [n.doc["text"] for n in Note.objects.filter(customer_crm_id=customer_id)]
+    """Oldest first: without an order PostgreSQL may return them in any
+    order (seen in CI: the newest note was not last)."""
+    return [n.doc["text"] for n in
+            Note.objects.filter(customer_crm_id=customer_id).order_by("pk")]
 
 
 def test_a_link_shows_only_its_tickets_customer(shop, ids):
