@@ -368,7 +368,8 @@ class ShopProbeMixin:
         extra_context = dict(extra_context or {})
         if shop is not None:
             watch = getattr(shop, "order_watch", None)
-            extra_context["vendor_notices"] = health_notices(watch=watch, facts=facts_of(shop))
+            extra_context["vendor_notices"] = health_notices(watch=watch, facts=facts_of(shop),
+                                                            features_off=False)
             extra_context["features_off"] = onboarding.features_off(shop)
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -95,12 +95,14 @@ class ShopHealth:
 
 
 def health_notices(*, watch=None, facts: dict | None = None, refused: int = 0,
-                   refused_last_at: datetime | None = None, zone: str = "") -> list[str]:
+                   refused_last_at: datetime | None = None, zone: str = "",
+                   features_off: bool = True) -> list[str]:
     """What a person should know about one shop's integration, in words:
     a stalled order watch, features a key's missing rights switch off, and
     vendor answers the portal now works around (docs/vendors/
     open-questions.md). `facts`: (provider, name) → value, current ones only
-    (integration.vendors.facts.facts_of)."""
+    (integration.vendors.facts.facts_of). `features_off=False`: the page
+    shows the features that are off in a box of its own (the shop page)."""
     from integration.vendors import facts as known
 
     facts = facts or {}
@@ -125,7 +127,7 @@ def health_notices(*, watch=None, facts: dict | None = None, refused: int = 0,
     rights = facts.get((Provider.RETAILCRM, known.RC_RIGHTS)) or {}
     off = [r for r in known.RIGHT_FEATURES
            if r in rights.get("missing", []) or r in rights.get("unconfirmed", [])]
-    if off:
+    if off and features_off:
         lines.append(gettext("The RetailCRM key lacks rights, so these features are off: "
                              "%(features)s.") % {
             "features": "; ".join(str(known.RIGHT_FEATURES[r]) for r in off)})

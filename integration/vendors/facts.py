@@ -25,7 +25,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from integration.models import FactSource, Provider, VendorFact
 
@@ -81,11 +81,46 @@ RIGHT_NAMES = {
 }
 
 
+# A right listed under another spelling or split into finer ones (R-6:
+# `customers_read`, `order_create`, `customer_notes_write`), worded from its
+# parts: what it does to what. The things take the form the phrases need
+# (Russian genitive: "чтение заказов").
+RIGHT_THINGS = {
+    "customer": pgettext_lazy("a right's object", "customers"),
+    "customer_note": pgettext_lazy("a right's object", "customer notes"),
+    "note": pgettext_lazy("a right's object", "notes"),
+    "order": pgettext_lazy("a right's object", "orders"),
+    "reference": pgettext_lazy("a right's object", "reference books"),
+    "user": pgettext_lazy("a right's object", "users"),
+    "task": pgettext_lazy("a right's object", "tasks"),
+    "integration": pgettext_lazy("a right's object", "integration modules"),
+    "store": pgettext_lazy("a right's object", "warehouses"),
+    "telephony": pgettext_lazy("a right's object", "telephony"),
+    "analytic": pgettext_lazy("a right's object", "analytics"),
+    "custom_field": pgettext_lazy("a right's object", "custom fields"),
+}
+RIGHT_ACTIONS = {
+    "read": gettext_lazy("reading %(things)s"),
+    "write": gettext_lazy("editing %(things)s"),
+    "edit": gettext_lazy("editing %(things)s"),
+    "create": gettext_lazy("creating %(things)s"),
+    "delete": gettext_lazy("deleting %(things)s"),
+}
+
+
 def right_name(scope: str) -> str:
-    """A RetailCRM right as a person names it; a scope this table does not
-    know keeps RetailCRM's own name, quoted (what else could name it)."""
+    """A RetailCRM right as a person names it: from the table, else from
+    its parts; a name neither explains keeps RetailCRM's own spelling,
+    quoted (what else could name it)."""
     name = RIGHT_NAMES.get(scope)
-    return str(name) if name is not None else f"“{scope}”"
+    if name is not None:
+        return str(name)
+    parts = [p[:-1] if len(p) > 3 and p.endswith("s") else p
+             for p in scope.strip().lower().replace("-", "_").split("_") if p] or [""]
+    things, action = RIGHT_THINGS.get("_".join(parts[:-1])), RIGHT_ACTIONS.get(parts[-1])
+    if things is not None and action is not None:
+        return str(action) % {"things": things}
+    return gettext("“%(name)s”") % {"name": scope}
 
 RIGHT_FEATURES = {
     "customer_read": gettext_lazy("find customers for tickets"),

@@ -58,3 +58,21 @@ def test_chart_tooltips_count_in_the_readers_plurals(client, two_tenants):
     russian = client.get(reverse("admin:console-dashboard"),
                          HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert ": 1 событие, 0 вызовов API (0 с ошибкой)</title>" in russian
+
+
+@pytest.mark.parametrize("language, kind, words", [
+    ("en", "issue_hde_webhook_secret", "Issue a new HDE webhook secret for these shops?"),
+    ("ru", "issue_hde_webhook_secret", "Выпустить новый секрет вебхука HDE для этих магазинов?"),
+    ("ru", "issue_retailcrm_trigger_secret",
+     "Выпустить новый секрет триггера RetailCRM для этих магазинов?"),
+])
+def test_the_secret_confirmation_names_the_kind_mid_sentence(client, two_tenants, language,
+                                                            kind, words):
+    """Not the capitalised label in quotes ("новый «Секрет вебхука HDE»")."""
+    tenant = two_tenants["a"]
+    client.force_login(tenant["owner"])
+    page = client.post(reverse("admin:integration_shop_changelist"), {
+        "action": kind, "_selected_action": [tenant["shop"].pk]},
+        HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert words in page
+    assert "«" not in page.split(words)[0].rsplit("<p>", 1)[-1]

@@ -8,7 +8,10 @@ Now only `api-versions` and `credentials` decide; the rest are warnings,
 and a missing right turns off exactly its features.
 """
 
+import re
+
 import pytest
+from django.utils import translation
 
 from integration.models import (
     ApiCall,
@@ -17,7 +20,7 @@ from integration.models import (
     SideEffect,
     TicketRecord,
 )
-from integration.onboarding.wizard import retailcrm_connection_check
+from integration.onboarding.wizard import least_privilege_advice, retailcrm_connection_check
 from integration.ops.health import shops_health
 from integration.vendors import facts
 from sandbox.retailcrm.behaviour import set_behaviour
@@ -80,6 +83,14 @@ def test_every_right_is_recognised_under_either_name(rc_emulator, rc_shop, names
     assert facts.rights_off(connection) == []
     # Rights the portal needs, under other names, are not "excess" either.
     assert not {"customer_create", "task_create", "customers_read"} & set(result.extra)
+    # The rest are advised away by name, under either spelling, in either language.
+    assert result.extra
+    for language in ("en", "ru"):
+        with translation.override(language):
+            advice = least_privilege_advice(result.extra)
+        assert not re.search(r"[a-z]+_[a-z]+", advice), advice
+    with translation.override("ru"):
+        assert "изменение заказов" in least_privilege_advice(result.extra)
 
 
 @pytest.mark.parametrize("names", RIGHTS)
@@ -121,6 +132,7 @@ def test_shop_page_shows_the_features_that_are_off(client, rc_emulator, rc_shop,
     assert 'id="features-off"' in page
     assert "create tasks for managers — needs the right: editing tasks" in page
     assert "task_write" not in page  # the right by name, never by RetailCRM's scope code
+    assert "so these features are off: " not in page  # the box, not the box and a notice
     client.cookies["django_language"] = "ru"
     page = client.get(f"/admin/integration/shop/{rc_shop.pk}/change/",
                       HTTP_ACCEPT_LANGUAGE="ru").content.decode()

@@ -3,8 +3,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from integration.console.forms import WriteOnlySecretForm
 from integration.console.history import history_note
@@ -262,6 +262,7 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
             **self.admin_site.each_context(request),
             "title": _("New secrets: %(kind)s") % {"kind": SecretKind(kind).label},
             "opts": self.opts, "kind": SecretKind(kind), "shops": shops,
+            "kind_in_a_sentence": gettext(SECRET_IN_A_SENTENCE[kind]),
             "active_shops": [shop for shop in shops if shop.active],
             "action": request.POST.get("action", ""),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
