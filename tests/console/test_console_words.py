@@ -76,3 +76,19 @@ def test_the_secret_confirmation_names_the_kind_mid_sentence(client, two_tenants
         HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert words in page
     assert "«" not in page.split(words)[0].rsplit("<p>", 1)[-1]
+
+
+@pytest.mark.parametrize("language, words", [
+    ("en", "Not found: shop (perhaps it was deleted)."),
+    ("ru", "Не найдено: магазин (возможно, удалено)."),
+])
+def test_another_agencys_shop_is_not_found_without_its_id(client, two_tenants, language, words):
+    """Django's notice named the internal id ("Магазин с ID “2“ не существует.
+    Возможно оно было удалено?")."""
+    client.force_login(two_tenants["a"]["owner"])
+    other = two_tenants["b"]["shop"]
+    response = client.get(reverse("admin:integration_shop_change", args=[other.pk]),
+                          HTTP_ACCEPT_LANGUAGE=language, follow=True)
+    shown = [str(message) for message in response.context["messages"]]
+    assert shown == [words]
+    assert str(other.pk) not in shown[0] and other.name not in response.content.decode()
