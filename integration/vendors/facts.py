@@ -51,13 +51,11 @@ TAGS_STICK, TAGS_REFUSED, TAGS_IGNORED = "stick", "refused", "ignored"
 AVAILABLE, UNAVAILABLE = "available", "unavailable"
 FILTER_CUSTOMER_ORDERS, FILTER_PART, FILTER_IGNORED = "customer_orders", "part_of_them", "ignored"
 
-# The portal features behind each RetailCRM right, in words (the wizard, the
-# shop page and the health lines show them; the rights' names are RetailCRM's).
-# The rights as a person names them (the scope codes are the API's words).
-# Beyond the six the portal uses, the scopes a key may carry that it does
-# not need (the wizard's least-privilege advice names them): RetailCRM names
-# its scopes `<area>_read` / `<area>_write`; five names are confirmed, the
-# rest are the likely ones (docs/vendors/retailcrm.md, "Key scopes").
+# The rights as a person names them (the scope codes are the API's words):
+# the six the portal uses, then the scopes a key may carry that it does not
+# need (the wizard's least-privilege advice names them). RetailCRM names its
+# scopes `<area>_read` / `<area>_write`; five names are confirmed, the rest
+# are the likely ones (docs/vendors/retailcrm.md §2).
 RIGHT_NAMES = {
     "customer_read": gettext_lazy("reading customers"),
     "order_read": gettext_lazy("reading orders"),
@@ -122,6 +120,9 @@ def right_name(scope: str) -> str:
         return str(action) % {"things": things}
     return gettext("“%(name)s”") % {"name": scope}
 
+
+# The portal features behind each right it uses, in words (the wizard, the
+# shop page and the health lines show them).
 RIGHT_FEATURES = {
     "customer_read": gettext_lazy("find customers for tickets"),
     "order_read": gettext_lazy("show orders and poll order history"),
