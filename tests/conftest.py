@@ -58,7 +58,7 @@ def _postgresql_commits_without_waiting_for_the_disk():
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _postgresql_connections_from_a_pool(django_db_setup,
+def _postgresql_connections_from_a_pool(django_db_setup, django_db_blocker,
                                         _postgresql_commits_without_waiting_for_the_disk):
     """On PostgreSQL, this process's connections come from a pool (Django's
     own, psycopg_pool): each live-server request used to open a connection of
@@ -81,6 +81,12 @@ def _postgresql_connections_from_a_pool(django_db_setup,
     connections["default"].close()
     connections["default"].close_pool()
     entry["OPTIONS"].pop("pool", None)
+    # A connection some thread still held kept the test database from being
+    # dropped once ("is being accessed by other users"): end any left over.
+    with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    connections["default"].close()
 
 
 @pytest.fixture(autouse=True, scope="session")
