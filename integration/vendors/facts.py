@@ -113,8 +113,9 @@ def right_name(scope: str) -> str:
     name = RIGHT_NAMES.get(scope)
     if name is not None:
         return str(name)
-    parts = [p[:-1] if len(p) > 3 and p.endswith("s") else p
-             for p in scope.strip().lower().replace("-", "_").split("_") if p] or [""]
+    from integration.vendors.retailcrm_parsing import right_tokens
+
+    parts = right_tokens(scope) or ("",)
     things, action = RIGHT_THINGS.get("_".join(parts[:-1])), RIGHT_ACTIONS.get(parts[-1])
     if things is not None and action is not None:
         return str(action) % {"things": things}

@@ -168,7 +168,7 @@ def parse_credentials(body: dict) -> Credentials:
     )
 
 
-def _tokens(name: str) -> tuple[str, ...]:
+def right_tokens(name: str) -> tuple[str, ...]:
     """`Customers_Notes_Write` → ("customer", "note", "write"): the parts of
     a right's name, lower-case, plurals folded."""
     parts = [p for p in name.strip().lower().replace("-", "_").split("_") if p]
@@ -179,8 +179,8 @@ def _similar(right: str, scopes) -> list[str]:
     """The listed rights that read like `right` under another spelling
     (`customers_read`), or, for a write right, the finer rights it may have
     been split into (`task_create`; `customer_create` plus a notes right)."""
-    entity, action = _tokens(right)[:-1], _tokens(right)[-1]
-    tokens = {scope: _tokens(scope) for scope in scopes}
+    entity, action = right_tokens(right)[:-1], right_tokens(right)[-1]
+    tokens = {scope: right_tokens(scope) for scope in scopes}
     if action == "read":
         return [s for s, t in tokens.items() if t[:-1] == entity and t[-1:] == ("read",)]
     writes = [s for s, t in tokens.items() if t and t[-1] in WRITE_ACTIONS]
