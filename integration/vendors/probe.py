@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.utils import timezone, translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_noop
 
 from integration.models import (
@@ -978,13 +979,19 @@ def _tags_shape(tags) -> str:
 # -- showing ---------------------------------------------------------------------
 def _render(message) -> str:
     """[msgid, params] in the current language; list parameters joined,
-    text parameters that are message ids translated too."""
+    text parameters that are message ids translated too.
+
+    A `right` parameter is a RetailCRM right as the account spelled it (the
+    report keeps it so, for the facts it switched); a person reads it by
+    name, never as a scope code, and it opens its sentence."""
     if not message:
         return ""
     msgid, params = message[0], dict(message[1] or {})
     shown = {}
     for key, value in params.items():
-        if isinstance(value, list):
+        if key == "right":
+            value = capfirst(facts.right_name(str(value)))
+        elif isinstance(value, list):
             value = ", ".join(gettext(str(v)) for v in value)
         elif isinstance(value, str):
             value = gettext(value) if value else value

@@ -209,6 +209,25 @@ def test_the_webhook_date_format_is_read_from_what_arrived(wired_shop, style, ex
     assert line.tolerated
 
 
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_rights_line_names_rights_as_a_person_does(demo_shop, rc_emulator, language):
+    """Under rights RetailCRM spells otherwise, and with a key that lacks some,
+    the report's rights line names each right in words: no scope code."""
+    rc_behaviour("demo", credentials_rights="renamed_or_split")
+    connection = demo_shop.retailcrm
+    connection.api_key = rc_emulator.demo["restricted_keys"]["read_only"]
+    connection.save()
+    demo_shop.refresh_from_db()
+    line = next(line for line in _rc_lines(demo_shop) if line.check == "rc.rights")
+    with translation.override(language):
+        shown = line_view(line.as_dict())
+    said = "\n".join(shown["evidence"] + shown["switched"] + [shown["detail"]])
+    assert not re.search(r"[a-z]+_[a-z]+", said), said
+    expected = {"en": "Editing customers: not found under any name",
+                "ru": "Изменение клиентов: не найдено ни под каким названием"}[language]
+    assert expected in said, said
+
+
 def test_tags_are_unchecked_without_the_write_test_until_learned(demo_shop):
     outcomes = _outcomes(_hde_lines(demo_shop))
     assert outcomes["hde.tags_on_update"] == UNCHECKED
