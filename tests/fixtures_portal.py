@@ -1,5 +1,7 @@
 """A shop wired to both emulators, as the demo seed wires it."""
 
+from html.parser import HTMLParser
+
 import pytest
 from django.urls import reverse
 
@@ -20,6 +22,25 @@ def pump_dispatcher() -> int:
     while Delivery.objects.filter(state=Delivery.QUEUED).exists() and sent < 50:
         sent += dispatcher.pump() or 1
     return sent
+
+
+class _HiddenInputs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.fields: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
+            self.fields.setdefault(attrs["name"], []).append(attrs.get("value") or "")
+
+
+def hidden_fields(html: str, **extra) -> dict[str, list[str]]:
+    """The hidden inputs a page carries, as its form posts them back (a
+    confirmation page's choices and signed record), plus `extra` fields."""
+    parser = _HiddenInputs()
+    parser.feed(html)
+    return {**parser.fields, **{name: [value] for name, value in extra.items()}}
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from integration.onboarding import checklist
 from integration.onboarding import wizard as onboarding
 from integration.onboarding.dispatcher_rules import BASIC_USERNAME, DISPATCHER_RULES
 from integration.tenancy.access import can_edit_agency_data, get_shop_for_user_or_404
+from integration.tenancy.secret_confirmation import ConfirmationExpired
 
 STEPS = [
     ("retailcrm", _("RetailCRM")),
@@ -252,8 +253,9 @@ def wizard_hooks(request, public_id):
     """Step 4: the exact HDE dispatcher rules and RetailCRM trigger to paste,
     with the secrets. The secrets are shown once, on the answer to the POST
     that issued them; every later visit (going back) shows the same URLs,
-    user and bodies with the password hidden. A new POST issues new ones
-    (the old ones stop working)."""
+    user and bodies with the password hidden. Posting the page's form again
+    issues new ones (the old ones stop working); the same POST sent twice (a
+    reload of the page that shows them) issues nothing more."""
     from integration.onboarding import dispatcher_rules as hde
 
     shop = _editable_draft(request, public_id)
@@ -269,18 +271,34 @@ def wizard_hooks(request, public_id):
                 "Nothing was issued: tick the box to confirm that the current secrets "
                 "stop working."))
         else:
-            secrets = onboarding.shop_hook_secrets_issue(shop=shop)
-            history_log(request, shop, history_note(gettext_noop(
-                "Issued new webhook secrets in the set-up wizard (HDE …%(hde)s, "
-                "RetailCRM …%(retailcrm)s)."), hde=secrets["hde"][-4:],
-                retailcrm=secrets["retailcrm"][-4:]))
-            issued = True
+            # Once per page shown: this answer carries the secrets, and a
+            # reload sends its POST again (tenancy.secret_confirmation).
+            try:
+                secrets = onboarding.shop_hook_secrets_issue_once(
+                    shop=shop, seen=request.POST.get("seen", ""), user=request.user)
+            except ConfirmationExpired:
+                messages.error(request, gettext(
+                    "Nothing was issued: this page had expired or was not opened here. "
+                    "Issue the secrets again below."))
+            else:
+                if secrets is None:
+                    messages.warning(request, gettext(
+                        "Nothing was issued again: the secrets were issued when this page "
+                        "was first sent, and they still work. If you did not copy them, "
+                        "issue new ones below."))
+                else:
+                    history_log(request, shop, history_note(gettext_noop(
+                        "Issued new webhook secrets in the set-up wizard (HDE …%(hde)s, "
+                        "RetailCRM …%(retailcrm)s)."), hde=secrets["hde"][-4:],
+                        retailcrm=secrets["retailcrm"][-4:]))
+                    issued = True
     rules = [{**rule, "gloss": CONDITION_GLOSS[rule["event"]]} for rule in DISPATCHER_RULES]
     response = _render(
         request, "admin/console/wizard_hooks.html", shop=shop, step="hooks",
         title=gettext("Add a shop: webhooks"), secrets=secrets,
         urls=onboarding.hook_urls(shop), rules=rules, basic_user=BASIC_USERNAME,
         issued=issued, must_confirm=must_confirm,
+        seen=onboarding.hook_secrets_seen(shop=shop, user=request.user),
         hde_menu=hde.HDE_MENU_DISPATCHER, hde_required=hde.HDE_REQUIRED_CONDITIONS,
         hde_action=hde.HDE_ACTION_WEBHOOK, hde_reply=hde.HDE_CONDITIONS["new_reply"],
         rc_action=onboarding.RETAILCRM_HTTP_ACTION,

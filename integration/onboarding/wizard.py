@@ -297,17 +297,37 @@ def hook_urls(shop) -> dict[str, str]:
     }
 
 
-def shop_hook_secrets_issue(*, shop) -> dict[str, str]:
-    """New HDE webhook and RetailCRM trigger secrets (old ones revoked); the
-    plaintext exists only in the returned dict, for one page."""
-    from integration.tenancy.secrets import shop_secret_issue
+HOOK_SECRET_KINDS = (SecretKind.HDE_WEBHOOK, SecretKind.RETAILCRM_TRIGGER)
 
-    return {
-        "hde": shop_secret_issue(shop=shop, kind=SecretKind.HDE_WEBHOOK, replace=True,
-                                 label="wizard"),
-        "retailcrm": shop_secret_issue(shop=shop, kind=SecretKind.RETAILCRM_TRIGGER,
-                                       replace=True, label="wizard"),
-    }
+
+def hook_secrets_seen(*, shop, user) -> str:
+    """What the webhooks step's form carries, so that its POST issues once."""
+    from integration.tenancy.secret_confirmation import seen_token
+
+    return seen_token(user=user, shops=[shop], kinds=HOOK_SECRET_KINDS)
+
+
+def shop_hook_secrets_issue_once(*, shop, seen: str, user) -> dict[str, str] | None:
+    """New HDE webhook and RetailCRM trigger secrets (old ones revoked); the
+    plaintext exists only in the returned dict, for one page. None when the
+    form was posted already (a reload of the page that showed the secrets);
+    `ConfirmationExpired` when it was not this user's form for this shop or
+    is too old. Nothing is issued in either case."""
+    from integration.tenancy.secret_confirmation import (
+        ConfirmationExpired,
+        secrets_issue_once,
+        seen_read,
+    )
+
+    revisions = (seen_read(seen, user=user, kinds=HOOK_SECRET_KINDS) or {}).get(shop.pk)
+    if revisions is None:
+        raise ConfirmationExpired
+    tokens = secrets_issue_once(shop=shop, kinds=HOOK_SECRET_KINDS, seen=revisions,
+                                label="wizard", issued_by=user)
+    if tokens is None:
+        return None
+    return {"hde": tokens[SecretKind.HDE_WEBHOOK],
+            "retailcrm": tokens[SecretKind.RETAILCRM_TRIGGER]}
 
 
 def hook_secrets_present(shop) -> bool:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from integration.models import AuthFailure, OrderWatch, SecretKind, ShopSecret
 from integration.tenancy.secrets import shop_secret_issue
+from tests.fixtures_portal import hidden_fields
 
 # 09:05 UTC is 14:05 in Yekaterinburg (UTC+5, no summer time).
 MOMENT = datetime(2026, 11, 20, 9, 5, tzinfo=UTC)
@@ -48,9 +49,12 @@ def test_shop_page_and_history_in_the_shops_zone_and_the_readers_language(client
     client.force_login(east["admin"])
     with time_machine.travel(MOMENT, tick=False):
         # The admin action issues a secret in English...
-        response = client.post(reverse("admin:integration_shop_changelist"), {
-            "action": "issue_hde_webhook_secret", "_selected_action": [shop.pk], "post": "yes",
+        changelist = reverse("admin:integration_shop_changelist")
+        asked = client.post(changelist, {
+            "action": "issue_hde_webhook_secret", "_selected_action": [shop.pk],
         }, HTTP_ACCEPT_LANGUAGE="en")
+        response = client.post(changelist, hidden_fields(asked.content.decode()),
+                               HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     hint = ShopSecret.objects.get(shop=shop, kind=SecretKind.HDE_WEBHOOK).hint
     history = reverse("admin:integration_shop_history", args=[shop.pk])
@@ -159,7 +163,8 @@ def test_the_wizard_writes_its_secret_issue_into_the_shops_history(client, east)
     shop.active = False
     shop.save(update_fields=["active"])
     client.force_login(east["admin"])
-    page = client.post(reverse("admin:console-wizard-hooks", args=[shop.public_id]))
+    hooks = reverse("admin:console-wizard-hooks", args=[shop.public_id])
+    page = client.post(hooks, hidden_fields(client.get(hooks).content.decode(), issue="1"))
     assert page.status_code == 200
     hints = {secret.kind: secret.hint[-4:] for secret in ShopSecret.objects.filter(
         shop=shop, revoked_at__isnull=True)}

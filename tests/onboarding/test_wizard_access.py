@@ -20,6 +20,7 @@ from integration.models import (
     ShopSecret,
     ShopSettings,
 )
+from tests.fixtures_portal import hidden_fields
 
 
 @pytest.fixture
@@ -91,15 +92,20 @@ def test_a_user_viewer_here_and_admin_there_sees_only_the_editable_agency(
     assert "Agency B" in html and "Agency A" not in html
 
 
+def _issue_form(client, url, **extra):
+    """The webhooks step's form as the page renders it, with its button."""
+    return hidden_fields(client.get(url).content.decode(), issue="1", **extra)
+
+
 @pytest.mark.django_db
 def test_secrets_shown_once_then_only_reissued(client, two_tenants, draft):
     client.force_login(two_tenants["a"]["admin"])
     url = f"/admin/console/add-shop/{draft.public_id}/hooks/"
-    first = client.post(url, {"issue": "1"}).content.decode()
+    first = client.post(url, _issue_form(client, url)).content.decode()
     assert 'id="hde-secret"' in first
     again = client.get(url).content.decode()
     assert 'id="hde-secret"' not in again and "not shown again" in again
-    client.post(url, {"issue": "1"})
+    client.post(url, hidden_fields(again, issue="1"))
     # Reissuing revoked the first pair: one active secret of each kind.
     active = ShopSecret.objects.filter(shop=draft, revoked_at__isnull=True)
     assert sorted(active.values_list("kind", flat=True)) == sorted(
@@ -182,7 +188,7 @@ def test_reissuing_on_an_active_shop_asks_first(client, two_tenants, draft):
     (a box to tick) and a POST without it changes nothing."""
     client.force_login(two_tenants["a"]["admin"])
     url = f"/admin/console/add-shop/{draft.public_id}/hooks/"
-    client.post(url, {"issue": "1"})  # a draft's first secrets: no question
+    client.post(url, _issue_form(client, url))  # a draft's first secrets: no question
     draft.active = True
     draft.save(update_fields=["active"])
     before = set(ShopSecret.objects.filter(shop=draft, revoked_at__isnull=True)
@@ -190,13 +196,52 @@ def test_reissuing_on_an_active_shop_asks_first(client, two_tenants, draft):
     page = client.get(url).content.decode()
     assert 'name="confirm"' in page and "Draft A" in page
 
-    refused = client.post(url, {"issue": "1"}).content.decode()
+    refused = client.post(url, hidden_fields(page, issue="1")).content.decode()
     assert "Nothing was issued" in refused and 'id="hde-secret"' not in refused
     assert set(ShopSecret.objects.filter(shop=draft, revoked_at__isnull=True)
                .values_list("pk", flat=True)) == before
 
-    confirmed = client.post(url, {"issue": "1", "confirm": "yes"}).content.decode()
+    confirmed = client.post(url, hidden_fields(page, issue="1", confirm="yes")).content.decode()
     assert 'id="hde-secret"' in confirmed
     after = set(ShopSecret.objects.filter(shop=draft, revoked_at__isnull=True)
                 .values_list("pk", flat=True))
     assert len(after) == 2 and not after & before
+
+
+def _active_pks(shop):
+    return set(ShopSecret.objects.filter(shop=shop, revoked_at__isnull=True)
+               .values_list("pk", flat=True))
+
+
+@pytest.mark.django_db
+def test_the_page_that_shows_the_secrets_sent_again_issues_nothing(client, two_tenants, draft):
+    """The secrets are shown on the answer to the POST that issued them; a
+    reload sends that POST again. It must not revoke what the admin has just
+    pasted into HDE and RetailCRM, and the page says why nothing is shown."""
+    client.force_login(two_tenants["a"]["admin"])
+    url = f"/admin/console/add-shop/{draft.public_id}/hooks/"
+    form = _issue_form(client, url)
+    first = client.post(url, form).content.decode()
+    assert 'id="hde-secret"' in first
+    issued = _active_pks(draft)
+
+    reload = client.post(url, form, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert 'id="hde-secret"' not in reload and _active_pks(draft) == issued
+    assert "Ничего не выпущено повторно" in reload
+
+    # Coming back to the step and pressing its button still issues anew.
+    second = client.post(url, _issue_form(client, url)).content.decode()
+    assert 'id="hde-secret"' in second and not _active_pks(draft) & issued
+
+
+@pytest.mark.django_db
+def test_the_webhooks_step_issues_only_from_its_own_users_page(client, two_tenants, draft):
+    """Another admin's page, a forged or missing record: nothing is issued."""
+    client.force_login(two_tenants["a"]["owner"])
+    url = f"/admin/console/add-shop/{draft.public_id}/hooks/"
+    owners = _issue_form(client, url)
+    client.force_login(two_tenants["a"]["admin"])
+    for form in (owners, {**owners, "seen": ["forged"]}, {"issue": ["1"]}):
+        page = client.post(url, form).content.decode()
+        assert "this page had expired" in page and 'id="hde-secret"' not in page
+    assert _active_pks(draft) == set()

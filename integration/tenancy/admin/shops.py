@@ -213,27 +213,40 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
                 self.message_user(request, f"{shop.name} · {result.provider}: {result.message}",
                                   level)
 
-    def _issue(self, request, queryset, kind, replace):
+    def _issue(self, request, queryset, kind):
         """Issue the secrets and show them once, on the answer to this POST:
         a page of its own that no cache keeps (the admin marks every answer
         uncacheable). Never in a message: Django keeps messages in a signed
         but readable cookie (or the session), so the plaintext would travel
-        back and forth and rest in the browser."""
+        back and forth and rest in the browser.
+
+        Only for the shops the confirmation page showed, and only once: the
+        same POST sent again (a reload of this page) issues nothing more
+        (`tenancy.secret_confirmation`)."""
         from django.conf import settings
         from django.template.response import TemplateResponse
         from django.urls import reverse
 
-        from integration.tenancy.secrets import shop_secret_issue
+        from integration.tenancy.secret_confirmation import secrets_issue_once, seen_read
 
         route = {SecretKind.HDE_WEBHOOK: "hook-hde", SecretKind.RETAILCRM_TRIGGER: "hook-retailcrm"}
         if request.POST.get("post") != "yes":
             return self._issue_confirm(request, queryset, kind)
-        issued, refused = [], []
-        for shop in queryset[:20]:
+        seen = seen_read(request.POST.get("seen", ""), user=request.user, kinds=[kind])
+        shops = list(queryset[:20])
+        if seen is None or any(shop.pk not in seen for shop in shops):
+            return self._issue_confirm(request, queryset, kind, expired=True)
+        issued, refused, unchanged = [], [], []
+        for shop in shops:
             if not self._may_edit(request, shop):
                 refused.append(shop)
                 continue
-            token = shop_secret_issue(shop=shop, kind=kind, replace=replace)
+            tokens = secrets_issue_once(shop=shop, kinds=[kind], seen=seen[shop.pk],
+                                        issued_by=request.user)
+            if tokens is None:
+                unchanged.append(shop)
+                continue
+            token = tokens[kind]
             self.log_change(request, shop, history_note(
                 gettext_noop("Issued %(kind)s (…%(hint)s)."), words=("kind",),
                 kind=SECRET_IN_A_SENTENCE[kind], hint=token[-4:]))
@@ -245,17 +258,22 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
             **self.admin_site.each_context(request),
             "title": _("New secrets: %(kind)s") % {"kind": SecretKind(kind).label},
             "opts": self.opts, "kind": SecretKind(kind), "issued": issued, "refused": refused,
+            "unchanged": unchanged,
         })
         response["Cache-Control"] = "no-store"
         return response
 
-    def _issue_confirm(self, request, queryset, kind):
+    def _issue_confirm(self, request, queryset, kind, *, expired=False):
         """A new secret revokes the old one at once, so an active shop's
         webhooks are refused until the vendor has the new one: like Django's
         own "delete selected", the action first asks, on a page that names
-        the shops and says what stops working, and issues only on "yes"."""
+        the shops and says what stops working, and issues only on "yes".
+        `expired`: a "yes" came without this user's valid, recent record of
+        what the page showed, so it asks again."""
         from django.contrib.admin import helpers
         from django.template.response import TemplateResponse
+
+        from integration.tenancy.secret_confirmation import seen_token
 
         shops = list(queryset[:20])
         return TemplateResponse(request, "admin/integration/shop/secrets_confirm.html", {
@@ -266,14 +284,16 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
             "active_shops": [shop for shop in shops if shop.active],
             "action": request.POST.get("action", ""),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "seen": seen_token(user=request.user, shops=shops, kinds=[kind]),
+            "expired": expired,
         })
 
     @admin.action(description=_("Issue a new HDE webhook secret (revokes the old one)"),
                   permissions=["change"])
     def issue_hde_webhook_secret(self, request, queryset):
-        return self._issue(request, queryset, SecretKind.HDE_WEBHOOK, replace=True)
+        return self._issue(request, queryset, SecretKind.HDE_WEBHOOK)
 
     @admin.action(description=_("Issue a new RetailCRM trigger secret (revokes the old one)"),
                   permissions=["change"])
     def issue_retailcrm_trigger_secret(self, request, queryset):
-        return self._issue(request, queryset, SecretKind.RETAILCRM_TRIGGER, replace=True)
+        return self._issue(request, queryset, SecretKind.RETAILCRM_TRIGGER)
