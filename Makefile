@@ -45,7 +45,7 @@ run: setup
 ## make test: the whole suite (DATABASE_URL selects SQLite or PostgreSQL), in
 ## TEST_PROCESSES parallel processes (pytest-xdist; most tests wait on HTTP,
 ## so more processes than cores pays). A file stays in one process.
-TEST_PROCESSES ?= 3
+TEST_PROCESSES ?= 4
 test: $(STAMP) messages browser
 	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
 

@@ -57,6 +57,11 @@ def _postgresql_commits_without_waiting_for_the_disk():
     connections["default"].close()  # the session's own connection reconnects with it
 
 
+# Connections kept free for the processes tests start: gunicorn's workers,
+# up to three qclusters with their workers, and PostgreSQL's reserved slots.
+CHILD_PROCESS_CONNECTIONS = 40
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _postgresql_connections_from_a_pool(django_db_setup, django_db_blocker,
                                         _postgresql_commits_without_waiting_for_the_disk):
@@ -67,7 +72,14 @@ def _postgresql_connections_from_a_pool(django_db_setup, django_db_blocker,
     The pool keeps closing at the end of each request (it hands the
     connection back) and caps a test process at `max_size` connections, so
     the reason for age 0 holds. Made after the test database exists, so the
-    pool connects to it."""
+    pool connects to it.
+
+    The test processes share the server's `max_connections` with the
+    processes some tests start (gunicorn, two or three qclusters): four test
+    processes whose pools had grown to 20 each left those no room ("too many
+    clients", seen in the multi-worker proof). So each pool gets an equal
+    share of what is left after `CHILD_PROCESS_CONNECTIONS`, and gives back
+    what a burst grew it by after `max_idle` seconds."""
     from django.conf import settings
     from django.db import connections
 
@@ -75,8 +87,14 @@ def _postgresql_connections_from_a_pool(django_db_setup, django_db_blocker,
     if entry["ENGINE"] != "django.db.backends.postgresql":
         yield
         return
+    with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
+        cursor.execute("SHOW max_connections")
+        server_max = int(cursor.fetchone()[0])
     connections["default"].close()
-    entry.setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20, "timeout": 60}
+    processes = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+    share = max(4, min(20, (server_max - CHILD_PROCESS_CONNECTIONS) // processes))
+    entry.setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": share,
+                                               "max_idle": 30, "timeout": 60}
     yield
     connections["default"].close()
     connections["default"].close_pool()
