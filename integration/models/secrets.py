@@ -10,6 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from integration.core.querysets import ShopOwnedQuerySet
 
+# Labels the portal itself gives a secret (the set-up wizard, the server
+# command's default), stored as these codes and read in the reader's
+# language; an admin's own label is shown as typed.
+PORTAL_LABELS = {
+    "wizard": _("set-up wizard"),
+    "cli": _("server command"),
+}
+
 
 class SecretKind(models.TextChoices):
     HDE_WEBHOOK = "hde_webhook", _("HDE webhook secret")
@@ -43,6 +51,10 @@ class ShopSecret(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.hint}"
+
+    @property
+    def label_shown(self) -> str:
+        return str(PORTAL_LABELS.get(self.label, self.label))
 
 
 class AuthFailure(models.Model):

@@ -278,14 +278,15 @@ def wizard_hooks(request, public_id):
                     shop=shop, seen=request.POST.get("seen", ""), user=request.user)
             except ConfirmationExpired:
                 messages.error(request, gettext(
-                    "Nothing was issued: this page had expired or was not opened here. "
-                    "Issue the secrets again below."))
+                    "Nothing was issued: this page was opened more than an hour ago or by "
+                    "another user. Issue the secrets again below."))
             else:
                 if secrets is None:
                     messages.warning(request, gettext(
-                        "Nothing was issued again: the secrets were issued when this page "
-                        "was first sent, and they still work. If you did not copy them, "
-                        "issue new ones below."))
+                        "Nothing was issued again: newer secrets were issued after this page "
+                        "was opened (this page sent twice, another tab or another admin), "
+                        "and they are in force. If you have not copied them, issue new ones "
+                        "below."))
                 else:
                     history_log(request, shop, history_note(gettext_noop(
                         "Issued new webhook secrets in the set-up wizard (HDE …%(hde)s, "

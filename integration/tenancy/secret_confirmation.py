@@ -8,7 +8,8 @@ secrets the admin had just pasted into HDE or RetailCRM; their webhooks
 were then refused with nothing on screen to say why.
 
 How: the form that asks carries a signed record of the newest secret of
-each kind for each shop at the moment it was shown (`seen_token`). Posting
+each kind for each shop at the moment it was shown (`seen_token`; an HMAC of
+the row, not its id). Posting
 it issues only where that is still the newest secret, inside a transaction
 that locks the shop row; where a newer one exists (this form was already
 posted, or another admin issued since) nothing is issued and the page says
@@ -21,6 +22,7 @@ confirms nothing. It expires after MAX_AGE.
 
 from django.core import signing
 from django.db import transaction
+from django.utils.crypto import salted_hmac
 
 from integration.models import Shop, ShopSecret
 from integration.tenancy.secrets import shop_secret_issue
@@ -33,11 +35,17 @@ class ConfirmationExpired(Exception):
     """The form carried no valid, recent record of this user's: it asks again."""
 
 
-def _revision(shop_pk: int, kind: str) -> int:
-    """The newest secret of this kind (0: none yet); revoked ones count, so
-    a secret issued and then revoked still changes the revision."""
-    return (ShopSecret.objects.filter(shop_id=shop_pk, kind=kind).order_by("-pk")
-            .values_list("pk", flat=True).first() or 0)
+def _revision(shop_pk: int, kind: str) -> str:
+    """The newest secret of this kind ("" while there is none); revoked ones
+    count, so a secret issued and then revoked still changes it. Opaque: the
+    record is signed, not encrypted, and row ids are numbered across every
+    agency, so a readable id would let a watcher count other tenants'
+    secrets."""
+    newest = (ShopSecret.objects.filter(shop_id=shop_pk, kind=kind).order_by("-pk")
+              .values_list("pk", flat=True).first())
+    if newest is None:
+        return ""
+    return salted_hmac(_SALT, str(newest)).hexdigest()[:20]
 
 
 def seen_token(*, user, shops, kinds) -> str:
@@ -48,7 +56,7 @@ def seen_token(*, user, shops, kinds) -> str:
                          compress=True)
 
 
-def seen_read(token: str, *, user, kinds) -> dict[int, list[int]] | None:
+def seen_read(token: str, *, user, kinds) -> dict[int, list[str]] | None:
     """The shops and revisions a form of this user carried, or None when the
     value is missing, forged, another user's, for other kinds or expired."""
     try:
@@ -60,7 +68,7 @@ def seen_read(token: str, *, user, kinds) -> dict[int, list[int]] | None:
     return {int(pk): list(revisions) for pk, revisions in (data.get("seen") or {}).items()}
 
 
-def secrets_issue_once(*, shop, kinds, seen: list[int], label: str = "",
+def secrets_issue_once(*, shop, kinds, seen: list[str], label: str = "",
                        issued_by=None) -> dict[str, str] | None:
     """New secrets of `kinds` for `shop` (the old ones revoked), or None when
     any of them changed since the form was shown: issued already."""

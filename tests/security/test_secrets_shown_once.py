@@ -140,7 +140,7 @@ def test_the_page_sent_again_issues_nothing_more(client, two_tenants, action):
     page = again.content.decode()
     assert again.status_code == 200 and not again.context["issued"]
     assert 'id="already-issued"' in page and shop.name in page and token not in page
-    assert "still work" in page
+    assert "is in force" in page
     assert shop_secret_match(shop=shop, kind=kind, presented=token)
     assert len(_active(shop, kind)) == 1
 
@@ -193,3 +193,38 @@ def test_a_confirmation_not_made_here_or_too_old_asks_again(client, two_tenants,
         # The page asked again with a fresh record: pressing "Yes" there issues.
         issued = client.post(changelist, hidden_fields(stale.content.decode()))
     assert issued.context["issued"][0]["shop"] == shop and len(_active(shop, kind)) == 1
+
+
+@pytest.mark.django_db
+def test_the_confirmation_says_what_it_will_not_do(client, two_tenants, make_shop):
+    """Shops the user may only view are named apart, and with none left there
+    is no "Yes"; past the 20 an action issues for, the rest are counted."""
+    from integration.models import Membership, Role
+
+    admin = two_tenants["a"]["admin"]
+    Membership.objects.create(user=admin, agency=two_tenants["b"]["agency"], role=Role.VIEWER)
+    shop_a, shop_b = two_tenants["a"]["shop"], two_tenants["b"]["shop"]
+    client.force_login(admin)
+    changelist = reverse("admin:integration_shop_changelist")
+
+    def ask(shops):
+        return client.post(changelist, {"action": "issue_hde_webhook_secret",
+                                        "_selected_action": [s.pk for s in shops]}).content.decode()
+
+    both = ask([shop_a, shop_b])
+    listed = both.split('id="shops-to-reissue"')[1].split("</ul>")[0]
+    assert "Shop A" in listed and "Shop B" not in listed
+    assert 'id="not-editable"' in both and "Shop B" in both.split('id="not-editable"')[1]
+    assert "One shop is active" in both
+
+    only_b = ask([shop_b])
+    assert 'id="nothing-to-issue"' in only_b and "Yes, issue new secrets" not in only_b
+    fields = hidden_fields(only_b)
+    client.post(changelist, fields)
+    assert not ShopSecret.objects.filter(shop=shop_b).exists()
+
+    many = [shop_a] + [make_shop(two_tenants["a"]["agency"], name=f"Shop A{n}")
+                       for n in range(21)]
+    page = ask(many)
+    assert "2 more chosen shops are left out" in page
+    assert page.count('name="_selected_action"') == 20

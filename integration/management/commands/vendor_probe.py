@@ -13,11 +13,13 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
+from django.utils.translation import gettext
 
 from integration.models import Shop
 from integration.vendors.probe import probe_run, probe_start, report_view
 
-MARKS = {"holds": "ok  ", "differs": "DIFF", "unchecked": "??  "}
+# Signs, not words, so a report printed in any language reads in that language alone.
+MARKS = {"holds": "✓", "differs": "≠", "unchecked": "?"}
 
 
 class Command(BaseCommand):
@@ -60,11 +62,13 @@ class Command(BaseCommand):
 
     def _print(self, shop, view):
         write = self.stdout.write
-        write(f"{shop.name}: {view['holds']} hold, {view['differs']} differ "
-              f"({view['untolerated']} not tolerated), {view['unchecked']} not checked")
+        write(gettext("%(shop)s: %(holds)s hold, %(differs)s differ (%(untolerated)s not "
+                      "tolerated), %(unchecked)s not checked") % {
+            "shop": shop.name, "holds": view["holds"], "differs": view["differs"],
+            "untolerated": view["untolerated"], "unchecked": view["unchecked"]})
         for line in view["lines"]:
             question = f" [{line['question']}]" if line["question"] else ""
-            write(f"{MARKS.get(line['outcome'], '    ')} {line['provider']}: "
+            write(f"{MARKS.get(line['outcome'], ' ')} {line['provider']}: "
                   f"{line['title']}{question} — {line['outcome_label']}")
             if line["detail"]:
                 write(f"       {line['detail']}")

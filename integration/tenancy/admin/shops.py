@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
@@ -31,9 +32,31 @@ SECRET_IN_A_SENTENCE = {
     SecretKind.RETAILCRM_TRIGGER: gettext_noop("a new RetailCRM trigger secret"),
     SecretKind.WIDGET_TOKEN: gettext_noop("a new widget API token"),
 }
+# The pages of the shop action that issues them: a title per kind (the kind's
+# label, capitalised, read wrong after a colon in Russian).
+SECRET_TITLES = {
+    SecretKind.HDE_WEBHOOK: _("New HDE webhook secrets"),
+    SecretKind.RETAILCRM_TRIGGER: _("New RetailCRM trigger secrets"),
+}
+# Shops one action issues for (the confirmation names each of them).
+ISSUE_AT_ONCE = 20
 # Entries written before that read on in the reader's language (their kind
 # is the capitalised label, so the sentence starts with it).
 gettext_noop("Issued a new %(kind)s (…%(hint)s).")
+
+
+def _issued_when(moment) -> str:
+    """How long ago a secret was issued, in words: Django's `naturaltime`
+    says "now" for the secret issued a moment ago, which reads as if it were
+    being issued still."""
+    from datetime import timedelta
+
+    from django.contrib.humanize.templatetags.humanize import naturaltime
+    from django.utils import timezone
+
+    if timezone.now() - moment < timedelta(minutes=1):
+        return gettext("less than a minute ago")
+    return naturaltime(moment)
 
 
 def health_badge(connection) -> str:
@@ -108,10 +131,15 @@ class ShopSecretInline(TenantScopedInlineMixin, admin.TabularInline):
 
     model = ShopSecret
     extra = 0
-    fields = ("kind", "hint", "label", "created_at", "created_by", "last_used_at", "revoked_at")
+    fields = ("kind", "hint", "label_column", "created_at", "created_by", "last_used_at",
+              "revoked_at")
     readonly_fields = fields
     can_delete = False
     verbose_name_plural = _("Webhook secrets and widget tokens")
+
+    @admin.display(description=_("label"))
+    def label_column(self, secret):
+        return secret.label_shown
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -233,7 +261,7 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
         if request.POST.get("post") != "yes":
             return self._issue_confirm(request, queryset, kind)
         seen = seen_read(request.POST.get("seen", ""), user=request.user, kinds=[kind])
-        shops = list(queryset[:20])
+        shops = list(queryset[:ISSUE_AT_ONCE])
         if seen is None or any(shop.pk not in seen for shop in shops):
             return self._issue_confirm(request, queryset, kind, expired=True)
         issued, refused, unchanged = [], [], []
@@ -254,36 +282,60 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
             if kind in route:
                 where = settings.PORTAL_BASE_URL + reverse(route[kind], args=[shop.public_id])
             issued.append({"shop": shop, "token": token, "where": where})
+        title = SECRET_TITLES[kind]
+        if not issued:
+            title = _("%(title)s: nothing was issued") % {"title": title}
         response = TemplateResponse(request, "admin/integration/shop/secrets_issued.html", {
             **self.admin_site.each_context(request),
-            "title": _("New secrets: %(kind)s") % {"kind": SecretKind(kind).label},
-            "opts": self.opts, "kind": SecretKind(kind), "issued": issued, "refused": refused,
-            "unchanged": unchanged,
+            "title": title, "opts": self.opts, "kind": SecretKind(kind), "issued": issued,
+            "refused": refused, "unchanged": unchanged,
+            "unchanged_current": self._current_secrets(unchanged, kind),
+            "action": request.POST.get("action", ""),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         })
         response["Cache-Control"] = "no-store"
         return response
+
+    @staticmethod
+    def _current_secrets(shops, kind) -> list[dict]:
+        """Each shop's secret in force: its last characters, when and by whom
+        it was issued (the confirmation says what "Yes" would revoke)."""
+        from integration.tenancy.secrets import shop_secrets_list
+
+        rows = []
+        for shop in shops:
+            current = shop_secrets_list(shop=shop, kind=kind).filter(
+                revoked_at__isnull=True).first()
+            rows.append({"shop": shop, "current": current,
+                         "when": _issued_when(current.created_at) if current else ""})
+        return rows
 
     def _issue_confirm(self, request, queryset, kind, *, expired=False):
         """A new secret revokes the old one at once, so an active shop's
         webhooks are refused until the vendor has the new one: like Django's
         own "delete selected", the action first asks, on a page that names
-        the shops and says what stops working, and issues only on "yes".
+        the shops, each one's secret in force (issued when, by whom) and what
+        stops working, and issues only on "yes". Shops this user may not
+        change are named apart, and with none left there is no "yes".
         `expired`: a "yes" came without this user's valid, recent record of
         what the page showed, so it asks again."""
-        from django.contrib.admin import helpers
         from django.template.response import TemplateResponse
 
         from integration.tenancy.secret_confirmation import seen_token
 
-        shops = list(queryset[:20])
+        shops = list(queryset[:ISSUE_AT_ONCE])
+        editable = [shop for shop in shops if self._may_edit(request, shop)]
         return TemplateResponse(request, "admin/integration/shop/secrets_confirm.html", {
             **self.admin_site.each_context(request),
-            "title": _("New secrets: %(kind)s") % {"kind": SecretKind(kind).label},
-            "opts": self.opts, "kind": SecretKind(kind), "shops": shops,
+            "title": SECRET_TITLES[kind], "opts": self.opts, "kind": SecretKind(kind),
+            "shops": self._current_secrets(editable, kind),
+            "not_editable": [shop for shop in shops if shop not in editable],
+            "left_out": max(0, queryset.count() - ISSUE_AT_ONCE),
             "kind_in_a_sentence": gettext(SECRET_IN_A_SENTENCE[kind]),
-            "active_shops": [shop for shop in shops if shop.active],
+            "active_shops": [shop for shop in editable if shop.active],
             "action": request.POST.get("action", ""),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "all_shops": shops,
             "seen": seen_token(user=request.user, shops=shops, kinds=[kind]),
             "expired": expired,
         })
