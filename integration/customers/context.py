@@ -57,7 +57,7 @@ from integration.customers.types import (
 )
 from integration.models import ShopSettings
 from integration.vendors import facts
-from integration.vendors.errors import ApiError, ApiNotFound
+from integration.vendors.errors import ApiError, ApiNotFound, ApiTimeoutError
 
 logger = logging.getLogger("integration.context")
 
@@ -369,7 +369,8 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                             pinned_orders=found.orders if found else None,
                             hde_user_id=((hde_user_id or ticket.user_id) if with_hde_history
                                          else None),
-                            timeout=remaining(), today=today)
+                            timeout=remaining(), today=today,
+                            books_required=raise_errors and _books_readable(shop))
         except ApiNotFound:
             if not asked_for and found is None and use_memory:
                 return _search_again(shop, hde_user_id, lookup_key, arguments)
@@ -392,6 +393,14 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                             "fresh_until": now + settings.context_ttl_seconds,
                             "context": asdict(context)}, STALE_TTL)
         return assembly.pin_order(context)
+
+
+def _books_readable(shop) -> bool:
+    """Unless the key is known to lack the right to read reference books
+    (then the feature is off and a job works without them)."""
+    from integration.vendors.facts import right_available
+
+    return right_available(shop, "reference_read")
 
 
 def _lookup_store(lookup_key, customer_id, settings, *, first=None) -> None:
@@ -544,13 +553,21 @@ def _first_paint(client, shop, found: _Found, *, refs, order_number, today) -> C
 
 
 def _fill(client, shop, settings, *, customer_id, customer, page, order_number, hde_user_id,
-          timeout, today, pinned_orders=None, refs=None) -> CustomerContext:
+          timeout, today, pinned_orders=None, refs=None,
+          books_required=False) -> CustomerContext:
     """Round-trip 2: everything about a known customer, in parallel.
 
     `customer`: the record round-trip 1 found, used as it is when whole; a
     stub embedded in an order (R-8) is read by id here, in parallel with
     the rest. `pinned_orders`: round-trip 1's answer for `order_number`,
-    when it ran (otherwise the order is searched for here)."""
+    when it ran (otherwise the order is searched for here).
+
+    `books_required`: the reference books are not optional (the ticket job).
+    The card can show a notice for books not loaded in time; a job cannot:
+    without the status book it wrote status codes into HDE's fields and its
+    comment ("delivering") and its priority rules by status group matched
+    nothing, for good (seen in CI under load). So it raises instead, and
+    the event is retried with backoff like any other RetailCRM failure."""
     if customer is not None and not assembly.customer_whole(customer):
         customer = None
     # Every active order, however old: the newest page alone hid an order
@@ -603,6 +620,11 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
             notices.append(assembly.PART_LABELS[name])
             return default
 
+    if refs is None and books_required:
+        if jobs["refs"] in pending:
+            raise ApiTimeoutError("RetailCRM did not answer with the reference books in time.",
+                                  provider="retailcrm")
+        refs = jobs["refs"].result()  # its ApiError, if any, goes to the job
     if refs is None:
         refs = optional("refs", {"statuses": {}, "status_groups": {}, "users": []})
     pinned = pinned_orders if pinned_orders is not None else optional("pinned", [])

@@ -9,6 +9,7 @@ reconciliation back-filled only `open` and `process`.
 import pytest
 from django.utils import timezone
 
+from integration.inbox.events import inbound_events_replay
 from integration.models import ApiCall, EventState, InboundEvent, ShopSettings
 from integration.ops.health import shops_health
 from integration.tickets.reconcile import tickets_reconcile
@@ -196,3 +197,37 @@ def test_a_mapped_field_deleted_in_hde_does_not_stop_the_ticket(wired_shop):
     assert after.custom_fields[hde_fields.CRM_CARD]
     assert 99 not in after.custom_fields and "99" not in after.custom_fields
     assert len(hde.list_comments(ticket.id)) == 1
+
+
+def test_a_job_without_the_status_book_writes_no_codes_and_tries_again(wired_shop):
+    """The ticket job needs RetailCRM's reference books: without the status
+    book it wrote the order's status code into HDE ("delivering") and its
+    rules by status group matched nothing. The key here loses the right to
+    read them on RetailCRM's side (the portal has not learned it yet): the
+    job writes nothing and the event waits for its retry; with the right
+    back, the retry writes names and the rule's priority."""
+    from sandbox.retailcrm.models import ApiKey
+
+    key = ApiKey.objects.get(key=wired_shop.retailcrm.api_key)
+    scopes = list(key.scopes)
+    ApiKey.objects.filter(pk=key.pk).update(
+        scopes=[scope for scope in scopes if scope != "reference_read"])
+    hde, ticket = _writes(wired_shop, "ivan.petrov@example.ru", "Когда привезут заказ?")
+    pump_dispatcher()
+
+    event = InboundEvent.objects.get(shop=wired_shop, source_key=f"new_ticket:{ticket.id}")
+    assert event.state == EventState.PARKED, event.last_error  # a key's right needs a person
+    untouched = hde.get_ticket(ticket.id)
+    assert not untouched.custom_fields.get(hde_fields.LAST_ORDER_STATUS)
+    assert hde.list_comments(ticket.id) == []
+
+    # The right given back, the person replays the event.
+    ApiKey.objects.filter(pk=key.pk).update(scopes=scopes)
+    inbound_events_replay(queryset=InboundEvent.objects.filter(pk=event.pk))
+    event.refresh_from_db()
+    assert event.state == EventState.DONE, event.last_error
+    after = hde.get_ticket(ticket.id)
+    assert after.custom_fields[hde_fields.LAST_ORDER_STATUS] == "Доставляется"
+    assert after.priority_id == URGENT
+    [comment] = hde.list_comments(ticket.id)
+    assert "Доставляется" in comment.text and "delivering" not in comment.text
