@@ -398,9 +398,7 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
 def _books_readable(shop) -> bool:
     """Unless the key is known to lack the right to read reference books
     (then the feature is off and a job works without them)."""
-    from integration.vendors.facts import right_available
-
-    return right_available(shop, "reference_read")
+    return facts.right_available(shop, "reference_read")
 
 
 def _lookup_store(lookup_key, customer_id, settings, *, first=None) -> None:
