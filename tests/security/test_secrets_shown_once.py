@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from integration.models import SecretKind, ShopSecret
 from integration.tenancy.secret_confirmation import MAX_AGE
-from integration.tenancy.secrets import shop_secret_match
+from integration.tenancy.secrets import shop_secret_issue, shop_secret_match
 from tests.fixtures_portal import hidden_fields
 
 ACTIONS = {
@@ -94,6 +94,7 @@ def test_the_action_asks_before_it_revokes_a_live_shops_secret(client, two_tenan
     names the shops and says which are live; nothing is issued until "yes"."""
     shop = two_tenants["a"]["shop"]
     assert shop.active
+    shop_secret_issue(shop=shop, kind=ACTIONS[action], replace=True)
     client.force_login(two_tenants["a"]["owner"])
     changelist = reverse("admin:integration_shop_changelist")
     before = list(ShopSecret.objects.filter(shop=shop).values_list("pk", "revoked_at"))
@@ -211,11 +212,17 @@ def test_the_confirmation_says_what_it_will_not_do(client, two_tenants, make_sho
         return client.post(changelist, {"action": "issue_hde_webhook_secret",
                                         "_selected_action": [s.pk for s in shops]}).content.decode()
 
+    # Without a secret in force, nothing stops working: the page does not say it would.
+    fresh = ask([shop_a])
+    assert "no secret in force yet" in fresh and "stops working" not in fresh
+    assert 'id="active-warning"' not in fresh
+
+    shop_secret_issue(shop=shop_a, kind=SecretKind.HDE_WEBHOOK, replace=True)
     both = ask([shop_a, shop_b])
     listed = both.split('id="shops-to-reissue"')[1].split("</ul>")[0]
     assert "Shop A" in listed and "Shop B" not in listed
     assert 'id="not-editable"' in both and "Shop B" in both.split('id="not-editable"')[1]
-    assert "One shop is active" in both
+    assert "One shop is active" in both and "Each secret in force stops working" in both
 
     only_b = ask([shop_b])
     assert 'id="nothing-to-issue"' in only_b and "Yes, issue new secrets" not in only_b
@@ -223,8 +230,11 @@ def test_the_confirmation_says_what_it_will_not_do(client, two_tenants, make_sho
     client.post(changelist, fields)
     assert not ShopSecret.objects.filter(shop=shop_b).exists()
 
-    many = [shop_a] + [make_shop(two_tenants["a"]["agency"], name=f"Shop A{n}")
-                       for n in range(21)]
+    # The 20 are counted among the shops the user may change: a view-only
+    # one is named apart, never hidden among those left out.
+    many = [shop_b, shop_a] + [make_shop(two_tenants["a"]["agency"], name=f"Shop A{n}")
+                               for n in range(21)]
     page = ask(many)
     assert "2 more chosen shops are left out" in page
-    assert page.count('name="_selected_action"') == 20
+    assert "Shop B" in page.split('id="not-editable"')[1]
+    assert page.count('name="_selected_action"') == 21  # 20 to issue, 1 to refuse

@@ -261,7 +261,8 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
         if request.POST.get("post") != "yes":
             return self._issue_confirm(request, queryset, kind)
         seen = seen_read(request.POST.get("seen", ""), user=request.user, kinds=[kind])
-        shops = list(queryset[:ISSUE_AT_ONCE])
+        editable, not_editable = self._issue_selection(request, queryset)[:2]
+        shops = editable + not_editable
         if seen is None or any(shop.pk not in seen for shop in shops):
             return self._issue_confirm(request, queryset, kind, expired=True)
         issued, refused, unchanged = [], [], []
@@ -310,6 +311,18 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
                          "when": _issued_when(current.created_at) if current else ""})
         return rows
 
+    def _issue_selection(self, request, queryset):
+        """The chosen shops as the action treats them: those this user may
+        change, at most ISSUE_AT_ONCE; those they may only view, all named
+        (nothing is issued for them); and how many changeable ones are left
+        out. The cap counts changeable shops only, so view-only ones never
+        push a changeable one out nor hide among those left out."""
+        chosen = list(queryset)
+        editable = [shop for shop in chosen if self._may_edit(request, shop)]
+        not_editable = [shop for shop in chosen if shop not in editable]
+        return (editable[:ISSUE_AT_ONCE], not_editable,
+                max(0, len(editable) - ISSUE_AT_ONCE))
+
     def _issue_confirm(self, request, queryset, kind, *, expired=False):
         """A new secret revokes the old one at once, so an active shop's
         webhooks are refused until the vendor has the new one: like Django's
@@ -323,16 +336,17 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
 
         from integration.tenancy.secret_confirmation import seen_token
 
-        shops = list(queryset[:ISSUE_AT_ONCE])
-        editable = [shop for shop in shops if self._may_edit(request, shop)]
+        editable, not_editable, left_out = self._issue_selection(request, queryset)
+        shops = editable + not_editable
+        rows = self._current_secrets(editable, kind)
         return TemplateResponse(request, "admin/integration/shop/secrets_confirm.html", {
             **self.admin_site.each_context(request),
             "title": SECRET_TITLES[kind], "opts": self.opts, "kind": SecretKind(kind),
-            "shops": self._current_secrets(editable, kind),
-            "not_editable": [shop for shop in shops if shop not in editable],
-            "left_out": max(0, queryset.count() - ISSUE_AT_ONCE),
+            "shops": rows, "not_editable": not_editable, "left_out": left_out,
             "kind_in_a_sentence": gettext(SECRET_IN_A_SENTENCE[kind]),
-            "active_shops": [shop for shop in editable if shop.active],
+            "any_in_force": any(row["current"] for row in rows),
+            # Only a live shop whose secret is in force loses its webhooks.
+            "active_shops": [row["shop"] for row in rows if row["shop"].active and row["current"]],
             "action": request.POST.get("action", ""),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "all_shops": shops,
