@@ -44,10 +44,9 @@ from tests.workers import (
 
 @pytest.fixture
 def shop(wired_shop, settings):
-    # What is under test is who creates the customer, not timeouts: on a
-    # loaded CI machine reads at the emulators' injected latency passed the
-    # tests' 5 s read timeout, and since the job no longer works without
-    # RetailCRM's reference books, those reads sent every event to a retry.
+    # What is under test is who creates the customer, not timeouts: reads
+    # with room to spare keep a loaded CI machine from sending an event to a
+    # retry for a slow answer.
     settings.INTEGRATION = {**settings.INTEGRATION, "HTTP_READ_TIMEOUT": 30.0}
     ShopSettings.objects.filter(shop=wired_shop).update(create_unknown_customers=True)
     HdeAccount.objects.filter(code="demo").update(rate_limit_enabled=False)
