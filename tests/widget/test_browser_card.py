@@ -10,7 +10,6 @@ page in hde-ticket-live-*.png)."""
 import os
 import re
 import threading
-import time
 
 import pytest
 from playwright.sync_api import expect
@@ -23,6 +22,7 @@ from sandbox.hde.models import Ticket as HdeTicket
 from sandbox.retailcrm.models import Account as RcAccount
 from tests.fixtures_portal import pump_dispatcher
 from tests.screenshots import save_screenshot
+from tests.workers import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -87,11 +87,10 @@ def test_the_emulator_ticket_page_and_the_card_update_by_themselves(card_shop, l
     pump = threading.Thread(target=pump_dispatcher)
     pump.start()
     try:
-        for _ in range(600):  # until the job has written the card's link
-            ticket = HdeTicket.objects.filter(account__code="demo").order_by("-pk").first()
-            if any("/widget/" in str(value) for value in ticket.custom_fields.values()):
-                break
-            time.sleep(0.05)
+        wait_for(lambda: any(  # the job has written the card's link (HDE's own record)
+            "/widget/" in str(value) for value in HdeTicket.objects.filter(
+                account__code="demo").order_by("-pk").first().custom_fields.values()),
+            timeout=30, interval=0.05, what="the card's link in HDE")
         RcAccount.objects.filter(code="demo").update(latency_ms=10000)
         card = page.frame_locator("iframe.crm-card")
         expect(card.locator("#job[data-job=processing]")).to_be_visible(timeout=40000)
