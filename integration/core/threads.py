@@ -13,8 +13,11 @@ keeps the two levels apart.
 """
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 
 from django.db import connections
+
+from integration.core.db_waits import pooled_connections_release
 
 _POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="portal")
 _INNER_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="portal-inner")
@@ -39,6 +42,14 @@ def threaded_inner(fn, *args, **kwargs) -> Future:
     """`threaded`, for calls made from inside a pool thread (see the module
     docstring)."""
     return _INNER_POOL.submit(_closing(fn, args, kwargs))
+
+
+def wait_on(futures, *, timeout: float):
+    """`concurrent.futures.wait` for a thread that fanned work out: its own
+    pooled database connection is handed back first, since the threads it
+    waits on need connections of their own (integration.core.db_waits)."""
+    pooled_connections_release()
+    return futures_wait(futures, timeout=timeout)
 
 
 def map_side_by_side(fn, items, *, workers: int = 4) -> list:

@@ -38,7 +38,6 @@ does not exist (`customer_site_allowed`).
 import hashlib
 import logging
 import time
-from concurrent.futures import wait
 from dataclasses import asdict
 from datetime import date, datetime
 
@@ -47,7 +46,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integration.core.tenant_regex import tenant_search
-from integration.core.threads import threaded
+from integration.core.threads import threaded, wait_on
 from integration.customers import assembly
 from integration.customers.types import (
     Candidate,
@@ -468,7 +467,7 @@ def _find(client, *, email, phone, order_number, timeout, first_step=False,
         extras["email_orders"] = threaded(client.orders_by_email, email)
     if refs is not None:
         extras["refs"] = refs
-    done, pending = wait([*searches.values(), *extras.values()], timeout=timeout)
+    done, pending = wait_on([*searches.values(), *extras.values()], timeout=timeout)
     if any(future in pending for future in searches.values()):
         raise TimeoutError("RetailCRM did not answer the customer search in time.")
     email_orders = None
@@ -593,7 +592,7 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     if hde_user_id and getattr(shop, "helpdeskeddy", None) is not None:
         jobs["tickets"] = threaded(assembly.previous_tickets, shop, hde_user_id,
                                     client.interactive)
-    done, pending = wait(jobs.values(), timeout=timeout)
+    done, pending = wait_on(jobs.values(), timeout=timeout)
     if jobs["orders"] in pending or ("customer" in jobs and jobs["customer"] in pending):
         raise TimeoutError("RetailCRM did not answer with the customer's orders in time.")
     customer = customer or jobs["customer"].result()

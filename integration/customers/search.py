@@ -14,12 +14,11 @@ itself knows nothing of tickets.
 
 import logging
 import re
-from concurrent.futures import wait
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from integration.core.threads import threaded
+from integration.core.threads import threaded, wait_on
 from integration.customers import assembly
 from integration.customers.context import customer_site_allowed
 from integration.customers.types import Candidate
@@ -73,7 +72,7 @@ def customer_search(*, shop, query: str, request_id: str = "") -> SearchResult:
     calls = {"email": client.customers_by_email, "phone": client.customers_by_phone,
              "order_number": client.orders_by_number, "name": client.customers_search}
     futures = {kind: threaded(calls[kind], query) for kind in _kinds(query)}
-    done, pending = wait(futures.values(), timeout=SEARCH_TIMEOUT)
+    done, pending = wait_on(futures.values(), timeout=SEARCH_TIMEOUT)
     customers, failures = [], []
     for kind, future in futures.items():
         if future in pending:

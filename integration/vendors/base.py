@@ -36,6 +36,7 @@ from django.utils import timezone
 from urllib3.util.retry import Retry
 
 from integration.core import outbound_policy
+from integration.core.db_waits import pooled_connections_release
 from integration.models import ApiCall, ConnectionStatus
 from integration.ops import metrics
 from integration.vendors import call_log, throttle
@@ -272,6 +273,9 @@ class BaseClient:
         self._refuse_unless_allowed(method, prepared_path)
         self.before_request()
         self._slot()
+        # No pooled database connection is held while the vendor answers
+        # (integration.core.db_waits).
+        pooled_connections_release()
         self._local.started = time.monotonic()
         try:
             response = self.session.send(prepared, timeout=timeout,

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from integration.core.db_waits import pooled_connections_release
 from integration.models import RateLimitState
 from integration.ops import metrics
 from integration.vendors.errors import ApiBanned, ThrottleExhausted
@@ -172,6 +173,7 @@ def acquire(key: str, budget: Budget, *, interactive: bool,
                 retry_after=wait,
             )
         metrics.throttle_waited(key, wait, interactive=interactive)
+        pooled_connections_release()  # not held while waiting (core.db_waits)
         time.sleep(wait)
 
 

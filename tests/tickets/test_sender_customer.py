@@ -103,6 +103,46 @@ def test_concurrent_jobs_for_one_unknown_sender_create_exactly_one_customer(shop
     assert SideEffect.objects.filter(shop=shop, key__startswith="sender:").count() == 1
 
 
+@pytest.fixture
+def small_database_pool():
+    """On PostgreSQL, this process's connection pool cut to four for one test
+    (tests/conftest.py sizes it as a share of the server's connections)."""
+    from django.conf import settings
+
+    entry = settings.DATABASES["default"]
+    pool = entry.get("OPTIONS", {}).get("pool")
+    if entry["ENGINE"] != "django.db.backends.postgresql" or not pool:
+        pytest.skip("PostgreSQL-only: SQLite has no connection pool (CI's second and third "
+                    "passes run this)")
+    connections["default"].close()
+    connections["default"].close_pool()
+    entry["OPTIONS"]["pool"] = {**pool, "max_size": 4, "timeout": 60}
+    yield
+    connections["default"].close()
+    connections["default"].close_pool()
+    entry["OPTIONS"]["pool"] = pool
+
+
+def test_jobs_waiting_on_vendors_leave_the_pool_to_others(shop, small_database_pool):
+    """Three jobs whose threads wait on slow vendors at once, and four
+    pooled connections: a thread hands its connection back while it waits
+    (integration.core.db_waits). Holding them, the jobs emptied the pool,
+    the emulators serving their requests in this process could not get a
+    connection, and every request timed out together (CI, PostgreSQL, four
+    test processes with a pool of 15 each)."""
+    sender = "pool.share@example.org"
+    tickets = emulator_tickets(3, [sender])
+    RcAccount.objects.filter(code="demo").update(latency_ms=400)
+
+    events = _events(shop, tickets)
+    outcome = _at_once(events)
+
+    assert set(outcome.values()) == {EventState.DONE}, [
+        (e.pk, e.state, e.last_error) for e in InboundEvent.objects.filter(
+            pk__in=[e.pk for e in events])]
+    assert len(crm_customers_of(sender)) == 1
+
+
 def test_a_writer_killed_mid_create_is_looked_up_not_repeated(shop):
     """Another worker sent this sender's create to RetailCRM and was killed
     before it stored the id: its claim is not renewed and lapses. The job
