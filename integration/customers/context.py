@@ -131,15 +131,35 @@ def active_status_codes(client, refs=None) -> list[str]:
             if getattr(status, "group", "") not in finished]
 
 
-def references_get(client, shop) -> dict:
+# A status created in RetailCRM after the books were cached is missing from
+# them: an order in it showed its code ("delivering_by_courier") on the card
+# and in HDE until the hour was up. Books missing a status someone asks
+# about are read again, at most once in this many seconds per connection (a
+# code RetailCRM's book never names must not cost a read per card).
+BOOKS_RECHECK_AFTER = 60
+
+
+def books_name(statuses: dict, codes, read_at: float) -> bool:
+    """Whether a status book read at `read_at` (epoch seconds) will do for
+    orders in `codes`: it names them all, or it was read too recently to be
+    read again."""
+    missing = {code for code in codes if code} - set(statuses)
+    return not missing or time.time() - read_at < BOOKS_RECHECK_AFTER
+
+
+def references_get(client, shop, *, naming=()) -> dict:
     """Statuses, status groups, managers and the order books (delivery and
     payment names), cached an hour per connection
     identity (account URL + key digest), never per host: two accounts on one
     host, or a shop that typed another's account URL with a key RetailCRM
-    refuses, must not read each other's managers (names, e-mails, phones)."""
+    refuses, must not read each other's managers (names, e-mails, phones).
+
+    `naming`: status codes of the orders about to be shown; cached books
+    that lack one are read again (`books_name`)."""
     key = _references_key(client)
     cached = cache.get(key)
-    if cached is not None:
+    if cached is not None and books_name(cached.get("statuses") or {}, naming,
+                                         cached.get("read_at", 0)):
         return cached
     # A key without the users right (the wizard saves it, with that feature
     # off) is not asked for managers: the 403 would flag the connection and
@@ -160,6 +180,7 @@ def references_get(client, shop) -> dict:
         except ApiError as error:
             logger.info("context.book_failed", extra={"book": name, "error": str(error)})
             refs[name] = [] if name == "users" else {}
+    refs["read_at"] = time.time()
     cache.set(key, refs, REFERENCE_TTL)
     return refs
 
@@ -351,7 +372,7 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
         # 2b. The first paint, when round-trip 1 brought the customer's orders.
         if paint_first:
             context = _first_paint(client, shop, found, refs=refs or {}, order_number=order_number,
-                                   today=today)
+                                   today=today, timeout=remaining())
             _lookup_store(lookup_key, customer_id, settings, first={
                 "customer": found.customer, "pinned": found.orders,
                 "matched_by": found.matched_by, "at": time.time()})
@@ -516,7 +537,8 @@ def _candidates(customers) -> list[Candidate]:
             for c in customers]
 
 
-def _first_paint(client, shop, found: _Found, *, refs, order_number, today) -> CustomerContext:
+def _first_paint(client, shop, found: _Found, *, refs, order_number, today,
+                 timeout) -> CustomerContext:
     """Round-trip 1's answer as a card: the profile, and of the orders
     `filter[email]` found only those whose embedded customer is the
     customer found: the filter may match the order's own e-mail, the
@@ -536,6 +558,8 @@ def _first_paint(client, shop, found: _Found, *, refs, order_number, today) -> C
     orders_page = Page(items=newest_first(own)[:ORDERS_PAGE_SIZE], total_count=total,
                        current_page=1, total_pages=max(1, -(-total // ORDERS_PAGE_SIZE)),
                        limit=ORDERS_PAGE_SIZE)
+    refs = _books_naming(client, shop, refs, [*orders_page.items, *pinned], required=False,
+                         timeout=timeout)
     no_notes_yet = Page(items=[], total_count=0, current_page=1, total_pages=0,
                         limit=ORDERS_PAGE_SIZE)  # not read yet, which is not a failure
     context = assembly.build(
@@ -565,6 +589,7 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     comment ("delivering") and its priority rules by status group matched
     nothing, for good (seen in CI under load). So it raises instead, and
     the event is retried with backoff like any other RetailCRM failure."""
+    started = time.monotonic()
     if customer is not None and not assembly.customer_whole(customer):
         customer = None
     # Every active order, however old: the newest page alone hid an order
@@ -629,6 +654,9 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     pinned = [o for o in pinned if o.customer_id in (None, customer_id)]
     active = [o for o in optional("active", []) if o.customer_id in (None, customer_id)]
     pinned = pinned + [o for o in active if all(o.id != p.id for p in pinned)]
+    refs = _books_naming(client, shop, refs, [*orders_page.items, *pinned],
+                         required=books_required,
+                         timeout=timeout - (time.monotonic() - started))
     context = assembly.build(
         shop=shop, crm_url=client.base_url, customer=customer, orders_page=orders_page,
         pinned=pinned, notes=optional("notes", None), tickets=optional("tickets", []),
@@ -640,6 +668,25 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
         context.notice = _("Not loaded in time: %(parts)s.") % {
             "parts": ", ".join(_(label) for label in notices)}
     return context
+
+
+def _books_naming(client, shop, refs, orders, *, required, timeout) -> dict:
+    """The books, read again when they were cached before a status one of
+    `orders` is in (`books_name`). A job waits for them (a failure goes to
+    the job: it retries rather than write a code); the card waits what is
+    left of its deadline and otherwise shows what it has."""
+    codes = {order.status for order in orders}
+    if not refs.get("statuses") or books_name(refs["statuses"], codes,
+                                              refs.get("read_at", 0)):
+        return refs
+    again = threaded(references_get, client, shop, naming=codes)
+    if required:
+        return again.result()
+    done, _pending = wait_on([again], timeout=max(0.05, timeout))
+    if again in done and again.exception() is None:
+        return again.result()
+    logger.info("context.books_again_late", extra={"shop": shop.pk})
+    return refs
 
 
 def _remembered(shop, hde_user_id):

@@ -59,7 +59,8 @@ def order_event_handle(*, event) -> None:
         site = getattr(shop.retailcrm, "site_code", "")
         if site and order.site and order.site != site:
             return  # another store's order: the key sees several stores (§3)
-        snapshot = order_snapshot(order, order_statuses_get(crm.client), timezone.now())
+        snapshot = order_snapshot(order, order_statuses_get(crm.client, naming={order.status}),
+                                  timezone.now())
     previous = local_order_apply(shop=shop, snapshot=snapshot)
     for customer_id in {snapshot.get("customer_id"), previous}:
         if customer_id:

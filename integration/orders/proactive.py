@@ -50,7 +50,8 @@ def proactive_ticket_open(*, shop, watch, order, crm, event, key: str) -> str:
     from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 
     hde = HelpDeskEddyClient.for_connection(shop.helpdeskeddy, event=event)
-    summary = order_summary(order, statuses=order_statuses_get(crm), crm_url=crm.base_url,
+    summary = order_summary(order, statuses=order_statuses_get(crm, naming={order.status}),
+                            crm_url=crm.base_url,
                             tz=ZoneInfo(shop.timezone), today=timezone.localdate())
     subject = texts.problem_subject(shop=shop, summary=summary)
     state = {}

@@ -87,20 +87,28 @@ class PollResult:
 
 
 # -- reference data ------------------------------------------------------------
-def order_statuses_get(client) -> dict:
+def order_statuses_get(client, *, naming=()) -> dict:
     """RetailCRM's status book (code → Status with name and group), cached an
     hour per connection identity (account URL + key digest): one host can
     serve several accounts, and a key RetailCRM refuses must not read what
-    another key cached."""
+    another key cached.
+
+    `naming`: the status codes of the orders at hand. A book cached before
+    one of them was created in RetailCRM is read again (at most once a
+    minute, `books_name`): an order moved into a new status would otherwise
+    carry its code into a proactive ticket's subject and the analytics'
+    groups for up to an hour."""
+    from integration.customers.context import books_name
     from integration.vendors.facts import right_available
 
     if not right_available(client.shop, "reference_read"):
         return {}  # the key may not read reference books: codes instead of names
-    key = f"rcrm-statuses:{client.connection.identity}"
-    statuses = cache.get(key)
-    if statuses is None:
-        statuses = client.statuses()
-        cache.set(key, statuses, STATUSES_TTL)
+    key = f"rcrm-statuses:v2:{client.connection.identity}"
+    cached = cache.get(key)
+    if cached is not None and books_name(cached["statuses"], naming, cached["read_at"]):
+        return cached["statuses"]
+    statuses = client.statuses()
+    cache.set(key, {"statuses": statuses, "read_at": time.time()}, STATUSES_TTL)
     return statuses
 
 
@@ -348,13 +356,11 @@ def _catch_up(watch, client, token, result, deadline: float) -> None:
 def _snapshots(client, order_ids: list[int]) -> dict[int, dict]:
     """The changed orders as they are now, 100 per request. Read after the
     history page, so each snapshot already reflects that page's changes."""
-    statuses = order_statuses_get(client)
     read_at = timezone.now()
-    found = {}
-    for start in range(0, len(order_ids), 100):
-        for order in client.orders_by_ids(order_ids[start:start + 100]):
-            found[order.id] = order_snapshot(order, statuses, read_at)
-    return found
+    orders = [order for start in range(0, len(order_ids), 100)
+              for order in client.orders_by_ids(order_ids[start:start + 100])]
+    statuses = order_statuses_get(client, naming={order.status for order in orders})
+    return {order.id: order_snapshot(order, statuses, read_at) for order in orders}
 
 
 def _store(shop, changed: OrderedDict, snapshots: dict) -> list[int]:

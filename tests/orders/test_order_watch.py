@@ -243,3 +243,34 @@ def test_the_ticket_job_enriches_the_proactive_ticket_for_the_right_customer(wat
     assert record.customer_id == order.customer_crm_id and record.order_number == order.number
     comments = HelpDeskEddyClient.for_connection(watched.helpdeskeddy).list_comments(ticket.id)
     assert len(comments) == 1 and "Пагинова Галина" in comments[0].text
+
+
+def test_a_status_created_after_the_watch_started_is_named_in_the_ticket(watched, rc_emulator):
+    """The shop creates a status in RetailCRM ("Курьер потерял посылку")
+    after the watch cached the status book, and marks it a problem status.
+    The order moved into it opens a ticket that names it, and the local
+    copy knows its group: the book is read again for a status it lacks,
+    instead of carrying the code into HDE and the analytics for an hour."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    account = Account.objects.get(code="demo")
+    books = account.references
+    books["statuses"]["courier-lost"] = {"name": "Курьер потерял посылку",
+                                         "code": "courier-lost", "active": True,
+                                         "ordering": 235, "group": "delivery"}
+    books["statusGroups"]["delivery"]["statuses"].append("courier-lost")
+    Account.objects.filter(pk=account.pk).update(references=books)
+    OrderWatch.objects.filter(shop=watched).update(
+        problem_statuses=["delivery-problem", "courier-lost"])
+    order = newest_order(rc_emulator.demo, "many")
+    with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=True):
+        crm_edit(rc_emulator.demo["url"], order.crm_id, status="courier-lost")
+        assert order_watch_poll(shop_id=watched.pk).events == 1
+
+    [ticket] = hde_tickets_of(watched, "galina@example.ru")
+    assert "Курьер потерял посылку" in ticket.title and "courier-lost" not in ticket.title
+    local = LocalOrder.objects.get(shop=watched, order_id=order.crm_id)
+    assert (local.status, local.status_group) == ("courier-lost", "delivery")

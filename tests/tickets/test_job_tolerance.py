@@ -231,3 +231,56 @@ def test_a_job_without_the_status_book_writes_no_codes_and_tries_again(wired_sho
     assert after.priority_id == URGENT
     [comment] = hde.list_comments(ticket.id)
     assert "Доставляется" in comment.text and "delivering" not in comment.text
+
+
+def test_a_status_created_after_the_books_were_read_is_named_not_coded(wired_shop):
+    """A manager creates a status in RetailCRM and moves Иван's order into
+    it after the portal cached the reference books (an hour). The next
+    ticket's job reads the books again because one of the orders is in a
+    status they do not name: HDE gets the status's name and the rule by
+    status group still holds, never the code ("courier-assigned"). The
+    books are read again once, not for every ticket."""
+    from datetime import timedelta
+
+    import time_machine
+
+    from sandbox.retailcrm import store
+    from sandbox.retailcrm.models import Account as RcAccount
+    from sandbox.retailcrm.models import Order
+
+    hde, first = _writes(wired_shop, "ivan.petrov@example.ru", "Когда привезут заказ?")
+    pump_dispatcher()
+    assert hde.get_ticket(first.id).custom_fields[hde_fields.LAST_ORDER_STATUS] == "Доставляется"
+
+    account = RcAccount.objects.get(code="demo")
+    books = account.references
+    books["statuses"]["courier-assigned"] = {
+        "name": "Передан курьеру", "code": "courier-assigned", "active": True,
+        "ordering": 215, "group": "delivery"}
+    books["statusGroups"]["delivery"]["statuses"].append("courier-assigned")
+    RcAccount.objects.filter(pk=account.pk).update(references=books)
+    account.refresh_from_db()
+    order = Order.objects.get(account=account, status="delivering",
+                              email="ivan.petrov@example.ru")
+    store.edit_order(account, None, order, {"status": "courier-assigned"}, user_id=None)
+
+    def status_reads():
+        return ApiCall.objects.filter(shop=wired_shop, provider="retailcrm",
+                                      path__contains="/api/v5/reference/statuses").count()
+
+    reads_before = status_reads()
+    # Past the card's cache (a minute), well inside the books' hour.
+    with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=True):
+        _, second = _writes(wired_shop, "ivan.petrov@example.ru", "Где курьер?")
+        _, third = _writes(wired_shop, "ivan.petrov@example.ru", "Курьер не звонил")
+        pump_dispatcher()
+
+    for ticket in (second, third):
+        event = InboundEvent.objects.get(shop=wired_shop, source_key=f"new_ticket:{ticket.id}")
+        assert event.state == EventState.DONE, event.last_error
+        after = hde.get_ticket(ticket.id)
+        assert after.custom_fields[hde_fields.LAST_ORDER_STATUS] == "Передан курьеру"
+        assert after.priority_id == URGENT  # the rule by group "delivery"
+        [comment] = hde.list_comments(ticket.id)
+        assert "Передан курьеру" in comment.text and "courier-assigned" not in comment.text
+    assert status_reads() - reads_before == 1

@@ -137,3 +137,39 @@ def test_profile_fields_follow_the_shops_configuration(portal_url, demo_shop):
     labels = re.findall(r"<dt>([^<]+)</dt>", profile)
     assert labels == ["Телефон", "LTV"]
     assert "₽" in profile
+
+
+def test_a_status_created_after_the_books_were_read_is_named_on_the_card(portal_url,
+                                                                          demo_shop):
+    """The card names an order's status from RetailCRM's book even when the
+    status was created after the portal cached the book (an hour): both the
+    first paint and the rest read the book again for a status it lacks, so
+    the operator never reads a code ("courier-assigned")."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from sandbox.retailcrm import store
+    from sandbox.retailcrm.models import Order
+
+    link = widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)
+    assert "Доставляется" in _open(link).text  # RetailCRM's name; the books are cached now
+    account = RcAccount.objects.get(code="demo")
+    books = account.references
+    books["statuses"]["courier-assigned"] = {
+        "name": "Передан курьеру", "code": "courier-assigned", "active": True,
+        "ordering": 215, "group": "delivery"}
+    books["statusGroups"]["delivery"]["statuses"].append("courier-assigned")
+    RcAccount.objects.filter(pk=account.pk).update(references=books)
+    account.refresh_from_db()
+    order = Order.objects.get(account=account, status="delivering",
+                              email="ivan.petrov@example.ru")
+    store.edit_order(account, None, order, {"status": "courier-assigned"}, user_id=None)
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=True):
+        first = _open(link)
+        rest = _open(f"{link}?part=rest", headers={"HX-Request": "true"})
+    for page in (first, rest):
+        assert page.status_code == 200 and "Передан курьеру" in page.text
+        assert "courier-assigned" not in page.text
