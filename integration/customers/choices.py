@@ -9,6 +9,7 @@ three lists are read here, in the request's own thread (a page's form must
 not wait on pool threads writing the call log), and cached as long.
 """
 
+import time
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -49,11 +50,20 @@ def _by_ordering(items):
     return sorted(items, key=lambda item: (getattr(item, "ordering", 0), item.name.casefold()))
 
 
-def retailcrm_choices_get(*, shop) -> RetailCrmChoices:
+def retailcrm_choices_get(*, shop, naming=(), picking: bool = False) -> RetailCrmChoices:
     """The lists, read with the shop's *saved* connection (for the reason
     `hde_choices_get` gives: the shop page's form may hold a URL typed a
-    moment ago, and the stored key must never go there)."""
-    from integration.customers.context import REFERENCE_TTL
+    moment ago, and the stored key must never go there).
+
+    The newer of the card's books and this module's own copy is used.
+    Accounts add statuses and managers at any time, so cached books are
+    read again (at most once a minute, `context.BOOKS_RECHECK_AFTER`)
+    - for `naming`: status codes about to be shown by name that the books
+      lack;
+    - when `picking`: a form offers the lists to choose from, and a status
+      created in RetailCRM a moment ago must be there to pick.
+    A re-read that fails falls back to the books in hand."""
+    from integration.customers.context import BOOKS_RECHECK_AFTER, REFERENCE_TTL, books_name
     from integration.customers.context import _references_key as references_key
     from integration.models import RetailCrmConnection
     from integration.vendors.retailcrm import RetailCrmClient
@@ -65,19 +75,26 @@ def retailcrm_choices_get(*, shop) -> RetailCrmChoices:
     client = RetailCrmClient.for_connection(connection, interactive=True)
     own_key = f"rcrm-choices:v1:{connection.identity}"
     down = cache.get(own_key + ":down")
-    if down:  # failed a moment ago: the page must not wait for it on every render
+    cached = [books for books in cache.get_many([references_key(client), own_key]).values()
+              if books]
+    refs = max(cached, key=lambda books: books.get("read_at", 0), default=None)
+    if down and refs is None:  # failed a moment ago: the page must not wait on every render
         return RetailCrmChoices(error=_unavailable(down))
-    try:
-        refs = cache.get(references_key(client)) or cache.get(own_key)
-        if refs is None:
+    read_at = refs.get("read_at", 0) if refs is not None else 0
+    again = refs is not None and not down and (
+        not books_name(refs.get("statuses") or {}, naming, read_at)
+        or (picking and time.time() - read_at >= BOOKS_RECHECK_AFTER))
+    if refs is None or again:
+        try:
             refs = {"users": client.users(), "statuses": client.statuses(),
-                    "status_groups": client.status_groups()}
+                    "status_groups": client.status_groups(), "read_at": time.time()}
             cache.set(own_key, refs, REFERENCE_TTL)
-    except ApiError as error:
-        # The reason is remembered as stored words, not as a sentence: the
-        # next reader may read another language.
-        cache.set(own_key + ":down", stored_text(error), FAILURE_TTL)
-        return RetailCrmChoices(error=_unavailable(stored_text(error)))
+        except ApiError as error:
+            # The reason is remembered as stored words, not as a sentence:
+            # the next reader may read another language.
+            cache.set(own_key + ":down", stored_text(error), FAILURE_TTL)
+            if refs is None:
+                return RetailCrmChoices(error=_unavailable(stored_text(error)))
     users = sorted((user for user in refs.get("users") or [] if user.active),
                    key=lambda user: user.full_name.casefold())
     return RetailCrmChoices(

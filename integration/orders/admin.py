@@ -149,6 +149,11 @@ class LocalOrderAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
         names = getattr(self, "_status_names", {})
         if order.shop_id not in names:
             names[order.shop_id] = status_names(order.shop)
+        if order.status not in names[order.shop_id] and (order.shop_id, "again") not in names:
+            # A status created after the books were cached: read them again,
+            # once per shop on this page.
+            names[(order.shop_id, "again")] = True
+            names[order.shop_id] = status_names(order.shop, naming={order.status})
         return names[order.shop_id].get(order.status, order.status) or "—"
 
     @admin.display(description=_("created"), ordering="created_at")

@@ -19,19 +19,20 @@ def problem_status_choices(shop) -> tuple[list[tuple[str, str]], str]:
     when RetailCRM cannot be read, no choices and the reason in words."""
     if shop is None or getattr(shop, "retailcrm", None) is None:
         return [], _("RetailCRM is not connected for this shop.")
-    choices = retailcrm_choices_get(shop=shop)
+    choices = retailcrm_choices_get(shop=shop, picking=True)
     if not choices.available:
         return [], _("RetailCRM statuses can't be read right now; the chosen ones are kept. "
                      "Try again in a minute.")
     return choices.statuses, ""
 
 
-def status_names(shop) -> dict[str, str]:
+def status_names(shop, *, naming=()) -> dict[str, str]:
     """Code → name of the shop's statuses (empty when RetailCRM cannot be
-    read: the caller shows what it has)."""
+    read: the caller shows what it has). `naming`: codes about to be shown
+    (see `retailcrm_choices_get`)."""
     if shop is None or getattr(shop, "retailcrm", None) is None:
         return {}
-    return dict(retailcrm_choices_get(shop=shop).statuses)
+    return dict(retailcrm_choices_get(shop=shop, naming=naming).statuses)
 
 
 def proactive_department_choices(shop) -> list[tuple[int, str]]:

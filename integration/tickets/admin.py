@@ -45,7 +45,8 @@ def with_hde_pickers(form_class, shop):
     managers), and plain numbers (with the reason) when they cannot."""
     if shop is None:
         return form_class
-    readers = {"hde": hde_choices_get, "retailcrm": retailcrm_choices_get}
+    readers = {"hde": hde_choices_get,
+               "retailcrm": lambda shop: retailcrm_choices_get(shop=shop, picking=True)}
     lists = {}  # read on first use, once for all forms of the formset
 
     def choices_of(vendor):
@@ -128,7 +129,7 @@ class RuleConditionInline(admin.TabularInline):
     fields = ("field", "operator", "value")
 
     def get_formset(self, request, obj=None, **kwargs):
-        names = rule_names_get(shop=obj.shop) if obj is not None else None
+        names = rule_names_get(shop=obj.shop, picking=True) if obj is not None else None
         kwargs["form"] = condition_form_for(names)
         return super().get_formset(request, obj, **kwargs)
 

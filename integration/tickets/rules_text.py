@@ -69,10 +69,12 @@ class RuleNames:
         return (self.hde if source in HDE_LISTS else self.retailcrm).error
 
 
-def rule_names_get(*, shop, retailcrm: bool = True) -> RuleNames:
-    """`retailcrm=False` when only HDE's names are needed (the rules list)."""
+def rule_names_get(*, shop, retailcrm: bool = True, picking: bool = False) -> RuleNames:
+    """`retailcrm=False` when only HDE's names are needed (the rules list);
+    `picking` for a form that offers RetailCRM's lists to choose from (see
+    `retailcrm_choices_get`)."""
     return RuleNames(hde=hde_choices_get(shop=shop),
-                     retailcrm=(retailcrm_choices_get(shop=shop) if retailcrm
+                     retailcrm=(retailcrm_choices_get(shop=shop, picking=picking) if retailcrm
                                 else RetailCrmChoices()),
                      currency=shop.currency or "RUB")
 
