@@ -209,3 +209,28 @@ def test_saving_a_rule_unchanged_leaves_its_conditions_as_they_were(owner_client
     saved = owner_client.post(url, {**form, "_save": "Save"})
     assert saved.status_code == 302, saved.content.decode()[:3000]
     assert sorted(rule.conditions.values_list("field", "operator", "value")) == before
+
+
+def test_a_status_created_a_moment_ago_is_there_to_pick(owner_client, demo_shop):
+    """The rule form was opened (RetailCRM's lists cached for an hour), then
+    a manager created a status in RetailCRM: the form offers it a minute
+    later, by name."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from sandbox.retailcrm.models import Account as RcAccount
+
+    rule = PriorityRule.objects.for_shop(demo_shop).get(position=10)
+    url = reverse("admin:integration_priorityrule_change", args=[rule.pk])
+    assert ">Передан курьеру</option>" not in owner_client.get(url).content.decode()
+    account = RcAccount.objects.get(code="demo")
+    books = account.references
+    books["statuses"]["courier-assigned"] = {"name": "Передан курьеру", "active": True,
+                                             "code": "courier-assigned", "ordering": 215,
+                                             "group": "delivery"}
+    RcAccount.objects.filter(pk=account.pk).update(references=books)
+    with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=True):
+        html = owner_client.get(url).content.decode()
+    assert 'value="courier-assigned">Передан курьеру</option>' in html
