@@ -277,7 +277,7 @@ def hde_lists_get(*, shop) -> HdeLists:
     and, when HDE cannot be read, the wizard's advice on what to fix."""
     from integration.vendors.helpdeskeddy_choices import hde_choices_get
 
-    choices = hde_choices_get(shop=shop)
+    choices = hde_choices_get(shop=shop, picking=True)
     if not choices.available:
         return HdeLists([], [], error=(error_advice(choices.failure, HDE)
                                        if choices.failure is not None else choices.error))

@@ -38,4 +38,4 @@ def status_names(shop, *, naming=()) -> dict[str, str]:
 def proactive_department_choices(shop) -> list[tuple[int, str]]:
     """HDE departments a proactive ticket may go to (empty when HDE cannot be
     read: the form then keeps the plain field)."""
-    return hde_choices_get(shop=shop).departments if shop and shop.pk else []
+    return hde_choices_get(shop=shop, picking=True).departments if shop and shop.pk else []

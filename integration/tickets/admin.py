@@ -45,7 +45,7 @@ def with_hde_pickers(form_class, shop):
     managers), and plain numbers (with the reason) when they cannot."""
     if shop is None:
         return form_class
-    readers = {"hde": hde_choices_get,
+    readers = {"hde": lambda shop: hde_choices_get(shop=shop, picking=True),
                "retailcrm": lambda shop: retailcrm_choices_get(shop=shop, picking=True)}
     lists = {}  # read on first use, once for all forms of the formset
 

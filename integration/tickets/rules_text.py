@@ -73,7 +73,7 @@ def rule_names_get(*, shop, retailcrm: bool = True, picking: bool = False) -> Ru
     """`retailcrm=False` when only HDE's names are needed (the rules list);
     `picking` for a form that offers RetailCRM's lists to choose from (see
     `retailcrm_choices_get`)."""
-    return RuleNames(hde=hde_choices_get(shop=shop),
+    return RuleNames(hde=hde_choices_get(shop=shop, picking=picking),
                      retailcrm=(retailcrm_choices_get(shop=shop, picking=picking) if retailcrm
                                 else RetailCrmChoices()),
                      currency=shop.currency or "RUB")

@@ -491,16 +491,23 @@ class HelpDeskEddyClient(BaseClient):
         """Per connection identity (account URL + key), never per host: a
         shop on another account of the same host, or one that typed this
         account's URL with a key HDE refuses, must not read these lists."""
-        return f"hde:ref:{self.connection.identity}:{kind}"
+        return f"hde:ref:v2:{self.connection.identity}:{kind}"
 
-    def _reference(self, kind: str, path: str) -> list[dict]:
+    def _reference(self, kind: str, path: str, max_age: float | None = None) -> list[dict]:
         """Raw dictionary items, cached for an hour in the shared cache under
         the connection's identity (shops using one key of one HDE account
         share it); names are localised per call, so shops with different
-        languages share too."""
+        languages share too.
+
+        `max_age` (seconds): a form offering the list to pick from wants it
+        no older than that (a field created in HDE a moment ago must be
+        there); when that read fails, the cached list still serves."""
         key = self._reference_key(kind)
-        items = cache.get(key)
-        if items is None:
+        cached = cache.get(key)
+        if cached is not None and (max_age is None
+                                   or time.time() - cached["read_at"] < max_age):
+            return cached["items"]
+        try:
             items, page = [], 1
             while page <= MAX_REFERENCE_PAGES:
                 body = self._get(path, page=page if page > 1 else None)
@@ -509,30 +516,36 @@ class HelpDeskEddyClient(BaseClient):
                 if page >= (to_int(pagination.get("total_pages")) or 1):
                     break
                 page += 1
-            cache.set(key, items, REFERENCE_TTL)
+        except ApiError:
+            if cached is None:
+                raise
+            return cached["items"]
+        cache.set(key, {"items": items, "read_at": time.time()}, REFERENCE_TTL)
         return items
 
-    def priorities(self) -> list[Ref]:
+    def priorities(self, max_age: float | None = None) -> list[Ref]:
         """§8: ids are not ordered by severity; map by name or config."""
         return [parse_ref(i, self.lang) for i in self._reference("priorities",
-                                                                 "/api/v2/priorities/")]
+                                                                 "/api/v2/priorities/", max_age)]
 
     def statuses(self) -> list[Ref]:
         """§5.3: string ids (`open`, `process`, `closed`, custom slugs)."""
         return [parse_status(i, self.lang) for i in self._reference("statuses",
                                                                     "/api/v2/statuses/")]
 
-    def ticket_types(self) -> list[Ref]:
-        return [parse_ref(i, self.lang) for i in self._reference("types", "/api/v2/types/")]
+    def ticket_types(self, max_age: float | None = None) -> list[Ref]:
+        return [parse_ref(i, self.lang) for i in self._reference("types", "/api/v2/types/",
+                                                                 max_age)]
 
-    def departments(self) -> list[Ref]:
+    def departments(self, max_age: float | None = None) -> list[Ref]:
         return [parse_ref(i, self.lang) for i in self._reference("departments",
-                                                                 "/api/v2/departments/")]
+                                                                 "/api/v2/departments/",
+                                                                 max_age)]
 
-    def custom_fields(self) -> list[CustomFieldDef]:
+    def custom_fields(self, max_age: float | None = None) -> list[CustomFieldDef]:
         """§9.1: an object keyed by id, paginated."""
         return [parse_custom_field_def(i, self.lang)
-                for i in self._reference("custom_fields", "/api/v2/custom_fields/")]
+                for i in self._reference("custom_fields", "/api/v2/custom_fields/", max_age)]
 
     def custom_field_id(self, name: str) -> int | None:
         """Id of the ticket custom field called `name` in any language."""

@@ -68,14 +68,23 @@ class HdeChoices:
         return next((ref.id for name in names for ref in refs if ref.matches(name)), None)
 
 
-def hde_choices_get(*, shop) -> HdeChoices:
+# A form offering HDE's lists to pick from reads them again when they are
+# older than this (seconds): a field or priority created in HDE a moment ago
+# must be there to pick, at a cost of a few requests a minute at most.
+PICKING_FRESH_FOR = 60
+
+
+def hde_choices_get(*, shop, picking: bool = False) -> HdeChoices:
     """The lists, read with the shop's *saved* connection.
 
     Why not `shop.helpdeskeddy`: on the shop page that is the very object
     the posted form fills in, so it may hold a URL typed a moment ago and
     never saved (the form may even be refused). Reading with it would send
     the stored key to whatever was typed; the saved row is what the key was
-    entered for."""
+    entered for.
+
+    `picking`: a form offers the lists to choose from (PICKING_FRESH_FOR);
+    otherwise the hour-long cache serves (names on a list or a dry run)."""
     from integration.models import HelpDeskEddyConnection
     from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 
@@ -85,11 +94,12 @@ def hde_choices_get(*, shop) -> HdeChoices:
         return HdeChoices(error=gettext("HelpDeskEddy is not connected for this shop."))
     client = HelpDeskEddyClient.for_connection(connection, interactive=True)
     try:
-        priorities, fields = client.priorities(), client.custom_fields()
+        age = PICKING_FRESH_FOR if picking else None
+        priorities, fields = client.priorities(age), client.custom_fields(age)
         return HdeChoices(
             priorities=[(ref.id, ref.name) for ref in priorities],
-            departments=[(ref.id, ref.name) for ref in client.departments()],
-            types=[(ref.id, ref.name) for ref in client.ticket_types()],
+            departments=[(ref.id, ref.name) for ref in client.departments(age)],
+            types=[(ref.id, ref.name) for ref in client.ticket_types(age)],
             custom_fields=[(f.id, hde_field_label(f)) for f in fields],
             priority_refs=list(priorities), field_refs=list(fields),
         )

@@ -234,3 +234,31 @@ def test_a_status_created_a_moment_ago_is_there_to_pick(owner_client, demo_shop)
     with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=True):
         html = owner_client.get(url).content.decode()
     assert 'value="courier-assigned">Передан курьеру</option>' in html
+
+
+def test_an_hde_field_created_a_moment_ago_is_there_to_pick(owner_client, demo_shop):
+    """The shop page was opened (HDE's lists cached for an hour), then the
+    shop's HDE admin created a custom field: the page offers it a minute
+    later; with HDE failing then, the lists in hand still serve."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from sandbox.hde.models import Account as HdeAccount
+    from sandbox.hde.models import CustomField
+
+    url = reverse("admin:integration_shop_change", args=[demo_shop.pk])
+    assert "Номер накладной" not in owner_client.get(url).content.decode()
+    account = HdeAccount.objects.get(code="demo")
+    CustomField.objects.create(account=account, hid=90, name={"ru": "Номер накладной"})
+    with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=True):
+        page = owner_client.get(url, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert re.search(r'<option value="90"[^>]*>Номер накладной \(текст\)</option>', page)
+
+    CustomField.objects.create(account=account, hid=91, name={"ru": "Курьерская служба"})
+    HdeAccount.objects.filter(pk=account.pk).update(fault_kind="500", fault_next=50)
+    with time_machine.travel(timezone.now() + timedelta(minutes=4), tick=True):
+        page = owner_client.get(url, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Номер накладной" in page and "Курьерская служба" not in page
+    assert 'name="settings-0-high_priority_id"' in page and "<select" in page
