@@ -32,7 +32,9 @@ class OrderSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="RetailCRM order id.")
     number = serializers.CharField(help_text="The order number people use.")
     status_code = serializers.CharField()
-    status_name = serializers.CharField(help_text="The status as the account names it.")
+    status_name = serializers.CharField(help_text=(
+        "The status as the account names it; empty when RetailCRM's status book does not "
+        "name it (`status_code` holds the code)."))
     status_group = serializers.CharField(
         help_text="RetailCRM status group: new, approval, assembling, delivery, complete, "
                   "cancel.")

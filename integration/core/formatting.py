@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.utils import dateformat, translation
+from django.utils.translation import gettext
 
 CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "KZT": "₸", "BYN": "Br", "UAH": "₴"}
 NBSP = "\u00a0"
@@ -152,3 +153,12 @@ def shop_datetime_zoned(value, tz_name="Europe/Moscow", language: str | None = N
         return shop_datetime(moment, tz_name, language)
     local = moment.astimezone(ZoneInfo(tz_name or "Europe/Moscow"))
     return f"{shop_datetime(local, tz_name, language)}{NBSP}{zone_label(local)}"
+
+
+def status_shown(name: str) -> str:
+    """An order's status as a person reads it: RetailCRM's name, or words
+    saying it has none, never its code. RetailCRM's status book names every
+    status it has; an order may still be in one the book lacks (deleted
+    from the book, or missing from what the key may read), and its code
+    ("adv-ghost") means nothing to an operator or a customer."""
+    return name or gettext("unnamed status")

@@ -138,7 +138,9 @@ def order_summary(order, *, statuses, crm_url, tz, today: date,
                    and bucket == OrderGroup.ACTIVE)
     return OrderSummary(
         id=order.id, number=order.number, status_code=order.status,
-        status_name=status.name if status else order.status, status_group=group, bucket=bucket,
+        # Empty when the book does not name the status: never the code
+        # (`formatting.status_shown` words it; a reply needing it is greyed).
+        status_name=status.name if status else "", status_group=group, bucket=bucket,
         created_at=_iso(order.created_at, tz), total=order.total_summ, currency=order.currency,
         items=items, delivery=_delivery(order, tz, books.get("delivery_types")),
         payment_state=_payment_state(order, books.get("payment_statuses")),

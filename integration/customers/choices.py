@@ -63,7 +63,12 @@ def retailcrm_choices_get(*, shop, naming=(), picking: bool = False) -> RetailCr
     - when `picking`: a form offers the lists to choose from, and a status
       created in RetailCRM a moment ago must be there to pick.
     A re-read that fails falls back to the books in hand."""
-    from integration.customers.context import BOOKS_RECHECK_AFTER, REFERENCE_TTL, books_name
+    from integration.customers.context import (
+        BOOKS_RECHECK_AFTER,
+        REFERENCE_TTL,
+        books_name,
+        books_unnamed,
+    )
     from integration.customers.context import _references_key as references_key
     from integration.models import RetailCrmConnection
     from integration.vendors.retailcrm import RetailCrmClient
@@ -82,12 +87,14 @@ def retailcrm_choices_get(*, shop, naming=(), picking: bool = False) -> RetailCr
         return RetailCrmChoices(error=_unavailable(down))
     read_at = refs.get("read_at", 0) if refs is not None else 0
     again = refs is not None and not down and (
-        not books_name(refs.get("statuses") or {}, naming, read_at)
+        not books_name(refs, naming)
         or (picking and time.time() - read_at >= BOOKS_RECHECK_AFTER))
     if refs is None or again:
         try:
-            refs = {"users": client.users(), "statuses": client.statuses(),
-                    "status_groups": client.status_groups(), "read_at": time.time()}
+            statuses = client.statuses()
+            refs = {"users": client.users(), "statuses": statuses,
+                    "status_groups": client.status_groups(), "read_at": time.time(),
+                    "unnamed": books_unnamed(statuses, naming)}
             cache.set(own_key, refs, REFERENCE_TTL)
         except ApiError as error:
             # The reason is remembered as stored words, not as a sentence:

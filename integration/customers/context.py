@@ -133,18 +133,30 @@ def active_status_codes(client, refs=None) -> list[str]:
 
 # A status created in RetailCRM after the books were cached is missing from
 # them: an order in it showed its code ("delivering_by_courier") on the card
-# and in HDE until the hour was up. Books missing a status someone asks
-# about are read again, at most once in this many seconds per connection (a
-# code RetailCRM's book never names must not cost a read per card).
+# and in HDE until the hour was up. Books that lack the status of an order
+# about to be shown or written are read again at once; a code they still
+# lack after that read (a status deleted in RetailCRM, or one it never had)
+# is looked for again at most once in this many seconds per connection, so
+# it does not cost a read per card.
 BOOKS_RECHECK_AFTER = 60
 
 
-def books_name(statuses: dict, codes, read_at: float) -> bool:
-    """Whether a status book read at `read_at` (epoch seconds) will do for
-    orders in `codes`: it names them all, or it was read too recently to be
-    read again."""
-    missing = {code for code in codes if code} - set(statuses)
-    return not missing or time.time() - read_at < BOOKS_RECHECK_AFTER
+def books_name(books: dict, codes) -> bool:
+    """Whether cached books (a dict with "statuses" and, from a read that
+    looked for codes, "unnamed": {code: when looked for}) will do for orders
+    in `codes`: they name each one, or looked for it less than
+    BOOKS_RECHECK_AFTER ago and RetailCRM did not name it."""
+    statuses, unnamed = books.get("statuses") or {}, books.get("unnamed") or {}
+    now = time.time()
+    return all(code in statuses or now - unnamed.get(code, 0) < BOOKS_RECHECK_AFTER
+               for code in codes if code)
+
+
+def books_unnamed(statuses: dict, codes) -> dict:
+    """For books just read: the codes asked about that they do not name,
+    with when they were looked for (`books_name`)."""
+    now = time.time()
+    return {code: now for code in codes if code and code not in statuses}
 
 
 def references_get(client, shop, *, naming=()) -> dict:
@@ -158,8 +170,7 @@ def references_get(client, shop, *, naming=()) -> dict:
     that lack one are read again (`books_name`)."""
     key = _references_key(client)
     cached = cache.get(key)
-    if cached is not None and books_name(cached.get("statuses") or {}, naming,
-                                         cached.get("read_at", 0)):
+    if cached is not None and books_name(cached, naming):
         return cached
     # A key without the users right (the wizard saves it, with that feature
     # off) is not asked for managers: the 403 would flag the connection and
@@ -181,6 +192,7 @@ def references_get(client, shop, *, naming=()) -> dict:
             logger.info("context.book_failed", extra={"book": name, "error": str(error)})
             refs[name] = [] if name == "users" else {}
     refs["read_at"] = time.time()
+    refs["unnamed"] = books_unnamed(refs["statuses"], naming)
     cache.set(key, refs, REFERENCE_TTL)
     return refs
 
@@ -676,8 +688,7 @@ def _books_naming(client, shop, refs, orders, *, required, timeout) -> dict:
     the job: it retries rather than write a code); the card waits what is
     left of its deadline and otherwise shows what it has."""
     codes = {order.status for order in orders}
-    if not refs.get("statuses") or books_name(refs["statuses"], codes,
-                                              refs.get("read_at", 0)):
+    if not refs.get("statuses") or books_name(refs, codes):
         return refs
     again = threaded(references_get, client, shop, naming=codes)
     if required:

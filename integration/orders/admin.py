@@ -14,6 +14,7 @@ from integration.models import LocalOrder, OrderWatch
 from integration.orders.choices import (
     proactive_department_choices,
     problem_status_choices,
+    problem_statuses_in_force,
     status_names,
 )
 from integration.vendors.errors import shown_text
@@ -23,7 +24,8 @@ class OrderWatchForm(forms.ModelForm):
     problem_statuses = forms.MultipleChoiceField(
         label=_("Problem statuses"), required=False, widget=forms.CheckboxSelectMultiple,
         help_text=_("An order entering one of these gets a proactive ticket (once per order "
-                    "and status)."))
+                    "and status). A status just created in RetailCRM appears here within a "
+                    "minute."))
 
     class Meta:
         model = OrderWatch
@@ -34,8 +36,8 @@ class OrderWatchForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         shop = self.instance.shop if self.instance.pk else None
         choices, error = problem_status_choices(shop) if shop else ([], "")
-        chosen = list(self.instance.problem_statuses or [])
         known = {code for code, _label in choices}
+        chosen = problem_statuses_in_force(self.instance, known)
         # A chosen status RetailCRM no longer lists stays visible (and
         # removable); while RetailCRM can't be read, nobody knows, so it is
         # not said to be gone.
@@ -44,7 +46,7 @@ class OrderWatchForm(forms.ModelForm):
         choices += [(code, gone(code)) for code in chosen if code not in known]
         field = self.fields["problem_statuses"]
         field.choices = choices
-        self.initial.setdefault("problem_statuses", chosen)
+        self.initial["problem_statuses"] = chosen
         if error:
             field.help_text = error
         elif not shop:

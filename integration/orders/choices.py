@@ -26,6 +26,18 @@ def problem_status_choices(shop) -> tuple[list[tuple[str, str]], str]:
     return choices.statuses, ""
 
 
+def problem_statuses_in_force(watch, offered) -> list[str]:
+    """What the form shows ticked: the watch's own list, or, before anyone
+    chose (None), the default problem status the watch applies when the
+    account has it (`watch.problem_statuses_of`): an unticked form over a
+    status in force, saved after ticking another, dropped it unseen."""
+    from integration.models.orders import DEFAULT_PROBLEM_STATUS
+
+    if watch.problem_statuses is not None:
+        return list(watch.problem_statuses)
+    return [DEFAULT_PROBLEM_STATUS] if DEFAULT_PROBLEM_STATUS in offered else []
+
+
 def status_names(shop, *, naming=()) -> dict[str, str]:
     """Code → name of the shop's statuses (empty when RetailCRM cannot be
     read: the caller shows what it has). `naming`: codes about to be shown

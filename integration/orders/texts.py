@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from integration.core.formatting import money, shop_date, shop_day
+from integration.core.formatting import money, shop_date, shop_day, status_shown
 from integration.customers.types import CustomerProfile, OrderSummary
 from integration.tickets.texts import vendor_plain
 
@@ -19,8 +19,9 @@ def problem_subject(*, shop, summary: OrderSummary) -> str:
     """The HDE ticket's title: plain text wherever HDE shows it (see
     integration.tickets.texts on what the vendors render)."""
     with translation.override(shop.language):
-        return _("%(status)s: order %(number)s") % {"status": vendor_plain(summary.status_name),
-                                                     "number": vendor_plain(summary.number)}
+        return _("%(status)s: order %(number)s") % {
+            "status": vendor_plain(status_shown(summary.status_name)),
+            "number": vendor_plain(summary.number)}
 
 
 def _order_lines(summary: OrderSummary, shop) -> list[str]:
@@ -49,7 +50,7 @@ def problem_body(*, shop, summary: OrderSummary, customer: CustomerProfile | Non
     with translation.override(shop.language):
         lines = [_("The order moved to the status «%(status)s» in RetailCRM. This ticket was "
                    "opened by the portal before the customer wrote.")
-                 % {"status": escape(summary.status_name)}]
+                 % {"status": escape(status_shown(summary.status_name))}]
         if customer is not None:
             contacts = ", ".join([*customer.emails, *customer.phones])
             lines.append(_("Customer: %(name)s") % {"name": escape(customer.name)}
@@ -64,7 +65,8 @@ def problem_comment(*, shop, summary: OrderSummary) -> str:
     """The internal comment on the customer's open ticket instead of a new one."""
     with translation.override(shop.language):
         lines = [_("Heads-up: order %(number)s moved to the status «%(status)s» in RetailCRM.")
-                 % {"number": escape(summary.number), "status": escape(summary.status_name)}]
+                 % {"number": escape(summary.number),
+                    "status": escape(status_shown(summary.status_name))}]
         lines.extend(_order_lines(summary, shop)[1:])
         lines.append(f'<a href="{escape(summary.url)}">' + _("Open the order in RetailCRM")
                      + "</a>")
@@ -74,6 +76,11 @@ def problem_comment(*, shop, summary: OrderSummary) -> str:
 def customer_notice(*, shop, summary: OrderSummary) -> str:
     """The public reply, only when the shop asked to notify customers."""
     with translation.override(shop.language):
+        if not summary.status_name:  # the customer is not told "unnamed status"
+            return "<p>" + _(
+                "Hello! We noticed a problem with your order %(number)s and are already "
+                "working on it. We will get back to you shortly.") % {
+                "number": escape(summary.number)} + "</p>"
         return "<p>" + _(
             "Hello! We noticed a problem with your order %(number)s (%(status)s) and are "
             "already working on it. We will get back to you shortly.") % {

@@ -94,21 +94,22 @@ def order_statuses_get(client, *, naming=()) -> dict:
     another key cached.
 
     `naming`: the status codes of the orders at hand. A book cached before
-    one of them was created in RetailCRM is read again (at most once a
-    minute, `books_name`): an order moved into a new status would otherwise
+    one of them was created in RetailCRM is read again (`books_name`): an
+    order moved into a new status would otherwise
     carry its code into a proactive ticket's subject and the analytics'
     groups for up to an hour."""
-    from integration.customers.context import books_name
+    from integration.customers.context import books_name, books_unnamed
     from integration.vendors.facts import right_available
 
     if not right_available(client.shop, "reference_read"):
         return {}  # the key may not read reference books: codes instead of names
     key = f"rcrm-statuses:v2:{client.connection.identity}"
     cached = cache.get(key)
-    if cached is not None and books_name(cached["statuses"], naming, cached["read_at"]):
+    if cached is not None and books_name(cached, naming):
         return cached["statuses"]
     statuses = client.statuses()
-    cache.set(key, {"statuses": statuses, "read_at": time.time()}, STATUSES_TTL)
+    cache.set(key, {"statuses": statuses, "read_at": time.time(),
+                    "unnamed": books_unnamed(statuses, naming)}, STATUSES_TTL)
     return statuses
 
 

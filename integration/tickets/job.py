@@ -45,8 +45,9 @@ import json
 import logging
 import re
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from integration.core.formatting import status_shown
 from integration.core.side_effects import side_effect_done, side_effect_once
 from integration.customers import senders
 from integration.customers.context import customer_context_get, customer_link_set
@@ -75,7 +76,8 @@ def _clients(event):
             RetailCrmClient.for_connection(shop.retailcrm, event=event))
 
 
-def mapped_values(*, context: CustomerContext, widget_link: str) -> dict[str, str]:
+def mapped_values(*, context: CustomerContext, widget_link: str,
+                  language: str = "ru") -> dict[str, str]:
     customer = context.customer
     # The newest by date, never the first listed: the order named in the
     # ticket is pinned first, and it may be an old one.
@@ -93,7 +95,8 @@ def mapped_values(*, context: CustomerContext, widget_link: str) -> dict[str, st
             MappedValue.SEGMENTS: ", ".join(customer.segment_names or customer.segments),
         })
     if newest:
-        values[MappedValue.LAST_ORDER_STATUS] = newest.status_name
+        with translation.override(language):
+            values[MappedValue.LAST_ORDER_STATUS] = status_shown(newest.status_name)
         values[MappedValue.LAST_ORDER_NUMBER] = newest.number
     if context.manager:
         values[MappedValue.MANAGER] = context.manager.name
@@ -144,7 +147,7 @@ def ticket_event_handle(*, event) -> None:
     key = f"ticket:{ticket_id}"
 
     mappings = list(FieldMapping.objects.for_shop(shop))
-    values = mapped_values(context=context, widget_link=link)
+    values = mapped_values(context=context, widget_link=link, language=shop.language)
     # Only the values we have: an unknown sender has no orders count, and an
     # empty string would wipe whatever an operator typed into that field.
     fields = {m.hde_field_id: values[m.value] for m in mappings if values.get(m.value)}

@@ -24,7 +24,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from integration.core.formatting import money
+from integration.core.formatting import money, status_shown
 from integration.customers.types import ContextStatus, CustomerContext
 from integration.models import TicketRecord
 
@@ -70,7 +70,8 @@ def summary_comment(*, shop, context: CustomerContext, decision, widget_link: st
             active = [o for o in context.orders if o.bucket == "active"][:5]
             for order in active:
                 overdue = " ⚠ " + _("overdue") if order.overdue else ""
-                lines.append(f"№ {escape(order.number)}: {escape(order.status_name)}, "
+                status = escape(status_shown(order.status_name))
+                lines.append(f"№ {escape(order.number)}: {status}, "
                              f"{money(order.total, order.currency)}{overdue}")
             if not active:
                 lines.append(_("No active orders."))

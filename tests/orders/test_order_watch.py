@@ -274,3 +274,24 @@ def test_a_status_created_after_the_watch_started_is_named_in_the_ticket(watched
     assert "Курьер потерял посылку" in ticket.title and "courier-lost" not in ticket.title
     local = LocalOrder.objects.get(shop=watched, order_id=order.crm_id)
     assert (local.status, local.status_group) == ("courier-lost", "delivery")
+
+    # A second new status used seconds after that read: the books just read
+    # lack it, and are read again at once (what is written stays written).
+    account.refresh_from_db()
+    books = account.references
+    books["statuses"]["parcel-damaged"] = {"name": "Повреждён при доставке",
+                                           "code": "parcel-damaged", "active": True,
+                                           "ordering": 236, "group": "delivery"}
+    Account.objects.filter(pk=account.pk).update(references=books)
+    OrderWatch.objects.filter(shop=watched).update(
+        problem_statuses=["delivery-problem", "courier-lost", "parcel-damaged"])
+    other = newest_order(rc_emulator.demo, "delivery")  # Иван
+    with time_machine.travel(timezone.now() + timedelta(minutes=2, seconds=10), tick=True):
+        crm_edit(rc_emulator.demo["url"], other.crm_id, status="parcel-damaged")
+        assert order_watch_poll(shop_id=watched.pk).events == 1
+    # Иван has an open ticket: order watch comments there instead.
+    hde = HelpDeskEddyClient.for_connection(watched.helpdeskeddy)
+    comments = [c.text for t in hde_tickets_of(watched, "ivan.petrov@example.ru")
+                for c in hde.list_comments(t.id)]
+    assert any("Повреждён при доставке" in text for text in comments), comments
+    assert not any("parcel-damaged" in text for text in comments)

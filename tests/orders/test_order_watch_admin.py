@@ -187,3 +187,22 @@ def test_a_status_created_after_the_lists_were_read_is_offered_and_named(client,
         page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'value="courier-lost"' in page and "can't be read right now" not in page
     assert "Курьер опаздывает" not in page
+
+
+def test_the_default_problem_status_in_force_shows_ticked(client, tenants):
+    """Before anyone chose, the watch applies "Проблема с доставкой": the
+    form shows it ticked, so saving after ticking another keeps both."""
+    watch = tenants["a"]["watch"]
+    assert watch.problem_statuses is None
+    url = reverse("admin:integration_orderwatch_change", args=[watch.pk])
+    client.force_login(tenants["a"]["owner"])
+    page = client.get(url).content.decode()
+    ticked = re.findall(r'<input type="checkbox" name="problem_statuses" value="([^"]+)"'
+                        r'[^>]*checked', page)
+    assert ticked == ["delivery-problem"]
+    response = client.post(url, {"enabled": "on", "proactive_tickets": "on",
+                                 "problem_statuses": ["delivery-problem", "redirect"],
+                                 "hde_department_id": ""})
+    assert response.status_code == 302
+    watch.refresh_from_db()
+    assert watch.problem_statuses == ["delivery-problem", "redirect"]

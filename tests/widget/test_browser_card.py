@@ -237,3 +237,35 @@ def test_every_card_state_reads_as_a_person_would(card_shop, rc_connect, live_se
     expect(page.locator('[data-state="several"]')).to_be_visible()
     _check_words(page.locator("body").inner_text(), language)
     _shot(page, artifacts_dir, f"card-chooser-{language}.png")
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_a_hostile_status_name_neither_runs_widens_nor_reverses_the_card(
+        card_shop, live_server, page, artifacts_dir, language):
+    """A status named in RetailCRM with markup, a right-to-left override and
+    300 letters without a space: the card shows it as text, wraps it inside
+    a 360 px sidebar, and keeps the override from reversing what follows."""
+    from django.core.cache import cache
+
+    _speak(card_shop, language)
+    cache.clear()  # the books as RetailCRM has them now
+    account = RcAccount.objects.get(code="demo")
+    books = account.references
+    hostile = "<img src=x onerror=alert(1)>\u202e" + "Д" * 300
+    books["statuses"]["delivering"]["name"] = hostile
+    RcAccount.objects.filter(pk=account.pk).update(references=books)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.set_viewport_size({"width": 360, "height": 900})
+    page.goto(widget_link_build(shop=card_shop, ticket_id=TICKET_IVAN))
+    expect(page.locator("[data-manager]")).to_be_visible()  # the card is complete
+    status = page.locator("article.order .status", has_text="ДДДДДДДДДД").first
+    expect(status).to_be_visible()
+    assert status.inner_text().startswith("<img src=x")  # text, not markup
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    # Read at once in the page: a locator's element may be swapped meanwhile
+    # (the card's second step replaces the orders).
+    assert page.evaluate("getComputedStyle(document.querySelector("
+                         "'article.order .status')).unicodeBidi") == "isolate"
+    assert dialogs == []
+    _shot(page, artifacts_dir, f"card-hostile-status-{language}.png")

@@ -173,3 +173,49 @@ def test_a_status_created_after_the_books_were_read_is_named_on_the_card(portal_
     for page in (first, rest):
         assert page.status_code == 200 and "Передан курьеру" in page.text
         assert "courier-assigned" not in page.text
+
+
+def test_a_status_the_books_never_name_is_worded_and_looked_for_once_a_minute(portal_url,
+                                                                                demo_shop):
+    """An order in a status RetailCRM's book does not have (deleted from the
+    book, say): the card says "unnamed status", never the code, and a reply
+    that needs the status is greyed rather than sent with it. The books are
+    read again for it once, then at most once a minute, however many cards
+    open."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from integration.models import ApiCall, ReplyTemplate
+    from sandbox.retailcrm.models import Order
+
+    def status_reads():
+        return ApiCall.objects.filter(shop=demo_shop, provider="retailcrm",
+                                      path__contains="/reference/statuses").count()
+
+    link = widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)
+    _open(link)  # the books are cached
+    order = Order.objects.get(account__code="demo", status="delivering",
+                              email="ivan.petrov@example.ru")
+    Order.objects.filter(pk=order.pk).update(status="adv-ghost",
+                                             doc={**order.doc, "status": "adv-ghost"})
+    ReplyTemplate.objects.create(shop=demo_shop, name="Where is my order", language="en",
+                                 order_required=True,
+                                 body="Your order {{ order.number }} is now {{ order.status }}.")
+    # Every card assembled afresh (no context cache): the books' own rule
+    # is what keeps the reads down.
+    ShopSettings.objects.filter(shop=demo_shop).update(context_ttl_seconds=0)
+    before = status_reads()
+    with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=True) as clock:
+        pages = [_open(f"{link}?part=rest", headers={"HX-Request": "true"}) for _ in range(3)]
+        assert status_reads() - before == 1
+        clock.shift(timedelta(seconds=61))
+        _open(f"{link}?part=rest", headers={"HX-Request": "true"})
+        assert status_reads() - before == 2
+    for page in pages:
+        assert "unnamed status" in page.text and "adv-ghost" not in page.text
+    # The reply that would tell the customer the status is greyed, and says why.
+    reply = re.search(r'<article class="reply greyed"[^>]*data-sendable="no">.*?</article>',
+                      pages[-1].text, re.S)
+    assert reply and "order status" in reply.group(0), pages[-1].text
