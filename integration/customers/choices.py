@@ -94,7 +94,8 @@ def retailcrm_choices_get(*, shop, naming=(), picking: bool = False) -> RetailCr
             statuses = client.statuses()
             refs = {"users": client.users(), "statuses": statuses,
                     "status_groups": client.status_groups(), "read_at": time.time(),
-                    "unnamed": books_unnamed(statuses, naming)}
+                    "unnamed": books_unnamed(statuses, naming,
+                                             refs.get("unnamed") if refs else None)}
             cache.set(own_key, refs, REFERENCE_TTL)
         except ApiError as error:
             # The reason is remembered as stored words, not as a sentence:

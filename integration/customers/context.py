@@ -152,11 +152,16 @@ def books_name(books: dict, codes) -> bool:
                for code in codes if code)
 
 
-def books_unnamed(statuses: dict, codes) -> dict:
+def books_unnamed(statuses: dict, codes, before: dict | None = None) -> dict:
     """For books just read: the codes asked about that they do not name,
-    with when they were looked for (`books_name`)."""
+    with when they were looked for (`books_name`), kept beside those an
+    earlier read (`before`, the replaced books' record) looked for within
+    the minute: two orders in two unnamed statuses, asked about in turn,
+    must not make every card read the books again."""
     now = time.time()
-    return {code: now for code in codes if code and code not in statuses}
+    kept = {code: when for code, when in (before or {}).items()
+            if code not in statuses and now - when < BOOKS_RECHECK_AFTER}
+    return {**kept, **{code: now for code in codes if code and code not in statuses}}
 
 
 def references_get(client, shop, *, naming=()) -> dict:
@@ -192,7 +197,8 @@ def references_get(client, shop, *, naming=()) -> dict:
             logger.info("context.book_failed", extra={"book": name, "error": str(error)})
             refs[name] = [] if name == "users" else {}
     refs["read_at"] = time.time()
-    refs["unnamed"] = books_unnamed(refs["statuses"], naming)
+    refs["unnamed"] = books_unnamed(refs["statuses"], naming,
+                                    cached.get("unnamed") if cached else None)
     cache.set(key, refs, REFERENCE_TTL)
     return refs
 

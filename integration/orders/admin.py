@@ -9,7 +9,7 @@ from django.utils.translation import ngettext
 from integration.analytics.reports import product_names_of
 from integration.console.mixins import ReadOnlyAdminMixin, TenantScopedAdminMixin
 from integration.console.time_zone import shop_time
-from integration.core.formatting import money, shop_datetime_zoned
+from integration.core.formatting import money, shop_datetime_zoned, status_shown
 from integration.models import LocalOrder, OrderWatch
 from integration.orders.choices import (
     proactive_department_choices,
@@ -156,7 +156,9 @@ class LocalOrderAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
             # once per shop on this page.
             names[(order.shop_id, "again")] = True
             names[order.shop_id] = status_names(order.shop, naming={order.status})
-        return names[order.shop_id].get(order.status, order.status) or "—"
+        if not names[order.shop_id]:
+            return order.status or "—"  # RetailCRM can't be read: the code is all there is
+        return status_shown(names[order.shop_id].get(order.status, ""))
 
     @admin.display(description=_("created"), ordering="created_at")
     def created(self, order):

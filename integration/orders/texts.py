@@ -8,6 +8,7 @@ its status, which is also how a retry recognises a ticket it already created
 
 from django.utils import translation
 from django.utils.html import escape
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from integration.core.formatting import money, shop_date, shop_day, status_shown
@@ -20,7 +21,7 @@ def problem_subject(*, shop, summary: OrderSummary) -> str:
     integration.tickets.texts on what the vendors render)."""
     with translation.override(shop.language):
         return _("%(status)s: order %(number)s") % {
-            "status": vendor_plain(status_shown(summary.status_name)),
+            "status": capfirst(vendor_plain(status_shown(summary.status_name))),
             "number": vendor_plain(summary.number)}
 
 
@@ -50,7 +51,9 @@ def problem_body(*, shop, summary: OrderSummary, customer: CustomerProfile | Non
     with translation.override(shop.language):
         lines = [_("The order moved to the status «%(status)s» in RetailCRM. This ticket was "
                    "opened by the portal before the customer wrote.")
-                 % {"status": escape(status_shown(summary.status_name))}]
+                 % {"status": escape(summary.status_name)} if summary.status_name else
+                 _("The order moved to a status without a name in RetailCRM. This ticket was "
+                   "opened by the portal before the customer wrote.")]
         if customer is not None:
             contacts = ", ".join([*customer.emails, *customer.phones])
             lines.append(_("Customer: %(name)s") % {"name": escape(customer.name)}
@@ -65,8 +68,10 @@ def problem_comment(*, shop, summary: OrderSummary) -> str:
     """The internal comment on the customer's open ticket instead of a new one."""
     with translation.override(shop.language):
         lines = [_("Heads-up: order %(number)s moved to the status «%(status)s» in RetailCRM.")
-                 % {"number": escape(summary.number),
-                    "status": escape(status_shown(summary.status_name))}]
+                 % {"number": escape(summary.number), "status": escape(summary.status_name)}
+                 if summary.status_name else
+                 _("Heads-up: order %(number)s moved to a status without a name in RetailCRM.")
+                 % {"number": escape(summary.number)}]
         lines.extend(_order_lines(summary, shop)[1:])
         lines.append(f'<a href="{escape(summary.url)}">' + _("Open the order in RetailCRM")
                      + "</a>")

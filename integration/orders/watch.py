@@ -95,9 +95,8 @@ def order_statuses_get(client, *, naming=()) -> dict:
 
     `naming`: the status codes of the orders at hand. A book cached before
     one of them was created in RetailCRM is read again (`books_name`): an
-    order moved into a new status would otherwise
-    carry its code into a proactive ticket's subject and the analytics'
-    groups for up to an hour."""
+    order moved into a new status would otherwise carry its code into a
+    proactive ticket's subject and the analytics' groups for up to an hour."""
     from integration.customers.context import books_name, books_unnamed
     from integration.vendors.facts import right_available
 
@@ -109,7 +108,9 @@ def order_statuses_get(client, *, naming=()) -> dict:
         return cached["statuses"]
     statuses = client.statuses()
     cache.set(key, {"statuses": statuses, "read_at": time.time(),
-                    "unnamed": books_unnamed(statuses, naming)}, STATUSES_TTL)
+                    "unnamed": books_unnamed(statuses, naming,
+                                             cached.get("unnamed") if cached else None)},
+              STATUSES_TTL)
     return statuses
 
 

@@ -5,6 +5,7 @@ filled from the shop's HDE account, a dry run over recent tickets and a
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.http import QueryDict
 from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import gettext
@@ -129,7 +130,8 @@ class RuleConditionInline(admin.TabularInline):
     fields = ("field", "operator", "value")
 
     def get_formset(self, request, obj=None, **kwargs):
-        names = rule_names_get(shop=obj.shop, picking=True) if obj is not None else None
+        shop = self.admin_site._registry[PriorityRule].rule_shop(request, obj)
+        names = rule_names_get(shop=shop, picking=True) if shop is not None else None
         kwargs["form"] = condition_form_for(names)
         return super().get_formset(request, obj, **kwargs)
 
@@ -175,9 +177,31 @@ class PriorityRuleAdmin(ReviewMarkMixin, TenantScopedAdminMixin, admin.ModelAdmi
             return "—"
         return rule_names_get(shop=rule.shop, retailcrm=False).priority(rule.set_priority_id)
 
+    def rule_shop(self, request, obj):
+        """The shop whose lists the form offers: the rule's own; for a new
+        rule, the one chosen (`?shop=`, sent when the choice changes, or the
+        filter of the list the "Add" button was pressed on) or the user's
+        only shop. Without one, a new rule offered bare id boxes."""
+        if obj is not None:
+            return obj.shop
+        shops = shops_for_user(request.user)
+        filters = QueryDict(request.GET.get("_changelist_filters", ""))
+        wanted = (request.POST.get("shop") or request.GET.get("shop")
+                  or filters.get("shop__id__exact") or "")
+        if wanted.isdigit():
+            return shops.filter(pk=int(wanted)).first()
+        return shops.first() if shops.count() == 1 else None
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        shop = self.rule_shop(request, None)
+        if shop is not None:
+            initial["shop"] = shop.pk
+        return initial
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        return with_hde_pickers(form, obj.shop if obj else None)
+        return with_hde_pickers(form, self.rule_shop(request, obj))
 
     def get_urls(self):
         extra = [

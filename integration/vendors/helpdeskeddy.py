@@ -23,6 +23,7 @@ The client never special-cases the emulator: the sandbox is just another
 """
 
 import base64
+import contextlib
 import time
 import zoneinfo
 from urllib.parse import urlsplit
@@ -501,26 +502,37 @@ class HelpDeskEddyClient(BaseClient):
 
         `max_age` (seconds): a form offering the list to pick from wants it
         no older than that (a field created in HDE a moment ago must be
-        there); when that read fails, the cached list still serves."""
+        there). Such a re-read is optional: when it fails, the cached list
+        serves, the connection's health is left as it was, and the list is
+        not asked again for `max_age` (admin pages reloaded while HDE fails
+        must not pile requests on it: 300 a minute bans the account)."""
         key = self._reference_key(kind)
         cached = cache.get(key)
         if cached is not None and (max_age is None
                                    or time.time() - cached["read_at"] < max_age):
             return cached["items"]
+        refreshing = cached is not None
         try:
-            items, page = [], 1
-            while page <= MAX_REFERENCE_PAGES:
-                body = self._get(path, page=page if page > 1 else None)
-                items.extend(values_of(self._data(body, path)))
-                pagination = body.get("pagination") or {}
-                if page >= (to_int(pagination.get("total_pages")) or 1):
-                    break
-                page += 1
+            with self.optional_calls() if refreshing else contextlib.nullcontext():
+                items = self._reference_read(path)
         except ApiError:
-            if cached is None:
+            if not refreshing:
                 raise
+            # Served as it is, and not asked again for `max_age`.
+            cache.set(key, {**cached, "read_at": time.time()}, REFERENCE_TTL)
             return cached["items"]
         cache.set(key, {"items": items, "read_at": time.time()}, REFERENCE_TTL)
+        return items
+
+    def _reference_read(self, path: str) -> list[dict]:
+        items, page = [], 1
+        while page <= MAX_REFERENCE_PAGES:
+            body = self._get(path, page=page if page > 1 else None)
+            items.extend(values_of(self._data(body, path)))
+            pagination = body.get("pagination") or {}
+            if page >= (to_int(pagination.get("total_pages")) or 1):
+                break
+            page += 1
         return items
 
     def priorities(self, max_age: float | None = None) -> list[Ref]:

@@ -6,6 +6,7 @@
 //    The server refuses the rest anyway (integration/tickets/condition_form.py).
 // 2. The dry run and "Try with e-mail" say they are reading while the
 //    vendors answer (the page waits for RetailCRM).
+// 3. On a new rule, choosing the shop reloads the form with its lists.
 (function () {
   "use strict";
 
@@ -53,6 +54,12 @@
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("select[name$='-field']")) {
       applyField(event.target);
+    }
+    // 3. A new rule's lists (priorities, fields, statuses, managers) are the
+    //    chosen shop's: choosing another shop reloads the form for it.
+    if (event.target.matches && event.target.matches("#priorityrule_form select[name='shop']")
+        && /\/add\/$/.test(window.location.pathname) && event.target.value) {
+      window.location.search = "?shop=" + encodeURIComponent(event.target.value);
     }
   });
   document.addEventListener("formset:added", function (event) { applyAll(event.target); });

@@ -295,3 +295,29 @@ def test_a_status_created_after_the_watch_started_is_named_in_the_ticket(watched
                 for c in hde.list_comments(t.id)]
     assert any("Повреждён при доставке" in text for text in comments), comments
     assert not any("parcel-damaged" in text for text in comments)
+
+
+def test_a_status_deleted_from_the_book_is_worded_never_coded(watched, rc_emulator):
+    """The order stays in a status RetailCRM's book no longer has: the
+    proactive ticket says "Статус без названия", its text says "статус без
+    названия", and the customer's notice leaves the status out."""
+    account = Account.objects.get(code="demo")
+    books = account.references
+    books["statuses"]["gone-status"] = {"name": "Уйдёт из справочника", "code": "gone-status",
+                                        "active": True, "ordering": 237, "group": "delivery"}
+    Account.objects.filter(pk=account.pk).update(references=books)
+    OrderWatch.objects.filter(shop=watched).update(
+        problem_statuses=["delivery-problem", "gone-status"], notify_customer=True)
+    order = newest_order(rc_emulator.demo, "many")
+    crm_edit(rc_emulator.demo["url"], order.crm_id, status="gone-status")
+    del books["statuses"]["gone-status"]
+    Account.objects.filter(pk=account.pk).update(references=books)
+    assert order_watch_poll(shop_id=watched.pk).events == 1
+
+    [ticket] = hde_tickets_of(watched, "galina@example.ru")
+    assert ticket.title == f"Статус без названия: заказ {order.number}"
+    hde = HelpDeskEddyClient.for_connection(watched.helpdeskeddy)
+    posts = [post.text for post in hde.list_posts(ticket.id)]
+    assert "Заказ перешёл в статус без названия в RetailCRM" in posts[0]
+    assert any(f"вашим заказом {order.number} и уже" in text for text in posts[1:]), posts
+    assert not any("gone-status" in text for text in posts)

@@ -131,3 +131,33 @@ def test_shop_page_and_rules_read_like_a_product(demo_shop, live_server, browser
         save_screenshot(page, os.path.join(artifacts_dir, f"rules-try-email-{language}.png"),
                         full_page=True)
         context.close()
+
+
+def test_a_new_rule_offers_the_chosen_shops_lists(demo_shop, live_server, browser,
+                                                  artifacts_dir, make_member, make_shop):
+    """An agency with two shops adds a rule: the form offers no lists until a
+    shop is chosen, then reloads with that shop's priorities, fields and
+    statuses by name (a new rule used to offer bare id boxes)."""
+    shop_defaults_apply(shop=demo_shop, normal_priority_id=STANDARD, high_priority_id=URGENT)
+    make_shop(demo_shop.agency, name="Second shop")
+    client = Client()
+    client.force_login(make_member(demo_shop.agency, Role.OWNER, username="rule-adder"))
+    context = browser.new_context(locale="ru", viewport={"width": 1280, "height": 900})
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                          "url": live_server.url}])
+    page = context.new_page()
+    page.set_default_timeout(30000)
+    page.goto(live_server.url + reverse("admin:integration_priorityrule_add"))
+    expect(page.locator("input[name=set_priority_id]")).to_be_visible()  # no shop yet
+    with page.expect_navigation():
+        page.locator("select[name=shop]").select_option(str(demo_shop.pk))
+    assert f"shop={demo_shop.pk}" in page.url
+    assert page.locator("select[name=shop]").input_value() == str(demo_shop.pk)
+    expect(page.locator("select[name=set_priority_id] option", has_text="Срочно")).to_have_count(1)
+    row = page.locator("tr.form-row").first
+    row.locator("select[name$='-field']").select_option("ticket_order_status")
+    expect(row.locator("select[data-value-pick=statuses] option",
+                       has_text="Доставляется")).to_have_count(1)
+    _no_internals(page.locator("#content").inner_text())
+    save_screenshot(page, os.path.join(artifacts_dir, "rules-add-ru.png"), full_page=True)
+    context.close()

@@ -12,7 +12,7 @@ from sandbox.retailcrm.models import Account as RcAccount
 from sandbox.retailcrm.models import Note
 from tests.workers import ticket_marker
 
-TICKET_IVAN, TICKET_UNKNOWN = 3, 12
+TICKET_IVAN, TICKET_OLGA, TICKET_UNKNOWN = 3, 4, 12
 
 
 def _open(url, **kwargs):
@@ -203,16 +203,27 @@ def test_a_status_the_books_never_name_is_worded_and_looked_for_once_a_minute(po
     ReplyTemplate.objects.create(shop=demo_shop, name="Where is my order", language="en",
                                  order_required=True,
                                  body="Your order {{ order.number }} is now {{ order.status }}.")
+    # Ольга's order too, in another status the book lacks: two cards asked
+    # about in turn must not make each other read the books again.
+    olga = Order.objects.get(account__code="demo", status="delivery-problem",
+                             email="olga.k@example.ru")
+    Order.objects.filter(pk=olga.pk).update(status="adv-ghost-b",
+                                            doc={**olga.doc, "status": "adv-ghost-b"})
+    olga_link = widget_link_build(shop=demo_shop, ticket_id=TICKET_OLGA)
     # Every card assembled afresh (no context cache): the books' own rule
     # is what keeps the reads down.
     ShopSettings.objects.filter(shop=demo_shop).update(context_ttl_seconds=0)
     before = status_reads()
     with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=True) as clock:
-        pages = [_open(f"{link}?part=rest", headers={"HX-Request": "true"}) for _ in range(3)]
-        assert status_reads() - before == 1
+        pages = []
+        for _ in range(3):
+            pages.append(_open(f"{link}?part=rest", headers={"HX-Request": "true"}))
+            olga_page = _open(f"{olga_link}?part=rest", headers={"HX-Request": "true"})
+            assert "unnamed status" in olga_page.text and "adv-ghost-b" not in olga_page.text
+        assert status_reads() - before == 2  # once for each code
         clock.shift(timedelta(seconds=61))
         _open(f"{link}?part=rest", headers={"HX-Request": "true"})
-        assert status_reads() - before == 2
+        assert status_reads() - before == 3
     for page in pages:
         assert "unnamed status" in page.text and "adv-ghost" not in page.text
     # The reply that would tell the customer the status is greyed, and says why.
