@@ -296,7 +296,7 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
     arguments = {k: v for k, v in locals().items() if k != "use_memory"}
     from integration.vendors.retailcrm import RetailCrmClient
 
-    started = time.monotonic()
+    started, asked_at = time.monotonic(), time.time()
     settings = ShopSettings.of(shop)
     ticket = ticket or TicketInfo(id=0)
     email = (email or ticket.email or "").strip()
@@ -390,7 +390,7 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
         # 2b. The first paint, when round-trip 1 brought the customer's orders.
         if paint_first:
             context = _first_paint(client, shop, found, refs=refs or {}, order_number=order_number,
-                                   today=today, timeout=remaining())
+                                   today=today, timeout=remaining(), asked_at=asked_at)
             _lookup_store(lookup_key, customer_id, settings, first={
                 "customer": found.customer, "pinned": found.orders,
                 "matched_by": found.matched_by, "at": time.time()})
@@ -408,7 +408,8 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                             hde_user_id=((hde_user_id or ticket.user_id) if with_hde_history
                                          else None),
                             timeout=remaining(), today=today,
-                            books_required=raise_errors and _books_readable(shop))
+                            books_required=raise_errors and _books_readable(shop),
+                            asked_at=asked_at)
         except ApiNotFound:
             if not asked_for and found is None and use_memory:
                 return _search_again(shop, hde_user_id, lookup_key, arguments)
@@ -556,7 +557,7 @@ def _candidates(customers) -> list[Candidate]:
 
 
 def _first_paint(client, shop, found: _Found, *, refs, order_number, today,
-                 timeout) -> CustomerContext:
+                 timeout, asked_at=0.0) -> CustomerContext:
     """Round-trip 1's answer as a card: the profile, and of the orders
     `filter[email]` found only those whose embedded customer is the
     customer found: the filter may match the order's own e-mail, the
@@ -577,7 +578,7 @@ def _first_paint(client, shop, found: _Found, *, refs, order_number, today,
                        current_page=1, total_pages=max(1, -(-total // ORDERS_PAGE_SIZE)),
                        limit=ORDERS_PAGE_SIZE)
     refs = _books_naming(client, shop, refs, [*orders_page.items, *pinned], required=False,
-                         timeout=timeout)
+                         timeout=timeout, asked_at=asked_at)
     no_notes_yet = Page(items=[], total_count=0, current_page=1, total_pages=0,
                         limit=ORDERS_PAGE_SIZE)  # not read yet, which is not a failure
     context = assembly.build(
@@ -593,7 +594,7 @@ def _first_paint(client, shop, found: _Found, *, refs, order_number, today,
 
 def _fill(client, shop, settings, *, customer_id, customer, page, order_number, hde_user_id,
           timeout, today, pinned_orders=None, refs=None,
-          books_required=False) -> CustomerContext:
+          books_required=False, asked_at=0.0) -> CustomerContext:
     """Round-trip 2: everything about a known customer, in parallel.
 
     `customer`: the record round-trip 1 found, used as it is when whole; a
@@ -674,7 +675,7 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     pinned = pinned + [o for o in active if all(o.id != p.id for p in pinned)]
     refs = _books_naming(client, shop, refs, [*orders_page.items, *pinned],
                          required=books_required,
-                         timeout=timeout - (time.monotonic() - started))
+                         timeout=timeout - (time.monotonic() - started), asked_at=asked_at)
     context = assembly.build(
         shop=shop, crm_url=client.base_url, customer=customer, orders_page=orders_page,
         pinned=pinned, notes=optional("notes", None), tickets=optional("tickets", []),
@@ -688,13 +689,20 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     return context
 
 
-def _books_naming(client, shop, refs, orders, *, required, timeout) -> dict:
+def _books_naming(client, shop, refs, orders, *, required, timeout, asked_at=0.0) -> dict:
     """The books, read again when they were cached before a status one of
     `orders` is in (`books_name`). A job waits for them (a failure goes to
     the job: it retries rather than write a code); the card waits what is
-    left of its deadline and otherwise shows what it has."""
+    left of its deadline and otherwise shows what it has.
+
+    Books read during this very lookup (after `asked_at`, epoch seconds)
+    are as fresh as a second read would be: the codes they lack are only
+    noted as unnamed (a cold card read the whole books twice)."""
     codes = {order.status for order in orders}
     if not refs.get("statuses") or books_name(refs, codes):
+        return refs
+    if refs.get("read_at", 0) >= asked_at > 0:
+        _books_note_unnamed(client, refs, codes)
         return refs
     again = threaded(references_get, client, shop, naming=codes)
     if required:
@@ -704,6 +712,16 @@ def _books_naming(client, shop, refs, orders, *, required, timeout) -> dict:
         return again.result()
     logger.info("context.books_again_late", extra={"shop": shop.pk})
     return refs
+
+
+def _books_note_unnamed(client, refs, codes) -> None:
+    """Record in the cached books (the same read only) the codes they lack."""
+    key = _references_key(client)
+    cached = cache.get(key)
+    if cached is not None and cached.get("read_at") == refs.get("read_at"):
+        cached["unnamed"] = books_unnamed(cached.get("statuses") or {}, codes,
+                                          cached.get("unnamed"))
+        cache.set(key, cached, REFERENCE_TTL)
 
 
 def _remembered(shop, hde_user_id):

@@ -226,6 +226,14 @@ def test_a_status_the_books_never_name_is_worded_and_looked_for_once_a_minute(po
         assert status_reads() - before == 3
     for page in pages:
         assert "unnamed status" in page.text and "adv-ghost" not in page.text
+    # A cold card (nothing cached) reads the books once, not again for the
+    # code those very books lack.
+    from django.core.cache import cache
+
+    cache.clear()
+    before = status_reads()
+    assert "unnamed status" in _open(f"{link}?part=rest", headers={"HX-Request": "true"}).text
+    assert status_reads() - before == 1
     # The reply that would tell the customer the status is greyed, and says why.
     reply = re.search(r'<article class="reply greyed"[^>]*data-sendable="no">.*?</article>',
                       pages[-1].text, re.S)
