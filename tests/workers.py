@@ -257,3 +257,41 @@ def crm_ticket_notes(customer_id: int) -> list[str]:
     return [n.doc.get("text", "").split(":")[0]
             for n in Note.objects.filter(account__code="demo", customer_crm_id=customer_id)
             if n.doc.get("text", "").startswith(("Заявка ", "Ticket "))]
+
+
+def crm_status_create(code: str, name: str, *, group: str = "delivery",
+                      ordering: int = 215) -> None:
+    """A manager adds a status to the demo RetailCRM account's book (in
+    `group`), after the portal may have cached the book."""
+    from sandbox.retailcrm.models import Account
+
+    account = Account.objects.get(code="demo")
+    books = account.references
+    books["statuses"][code] = {"name": name, "code": code, "active": True,
+                               "ordering": ordering, "group": group}
+    books["statusGroups"][group]["statuses"].append(code)
+    Account.objects.filter(pk=account.pk).update(references=books)
+
+
+def crm_status_delete(code: str) -> None:
+    """The status leaves the demo account's book; orders in it stay."""
+    from sandbox.retailcrm.models import Account
+
+    account = Account.objects.get(code="demo")
+    books = account.references
+    books["statuses"].pop(code, None)
+    for group in books["statusGroups"].values():
+        if code in group.get("statuses", []):
+            group["statuses"].remove(code)
+    Account.objects.filter(pk=account.pk).update(references=books)
+
+
+def crm_order_move(email: str, status: str, to: str) -> None:
+    """A manager moves the customer's order in `status` to `to` in the back
+    office (history and triggers as RetailCRM writes them)."""
+    from sandbox.retailcrm import store
+    from sandbox.retailcrm.models import Account, Order
+
+    account = Account.objects.get(code="demo")
+    order = Order.objects.get(account=account, status=status, email=email)
+    store.edit_order(account, None, order, {"status": to}, user_id=None)

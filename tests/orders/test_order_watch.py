@@ -25,6 +25,7 @@ from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 from sandbox.retailcrm.models import Account, ApiKey, Order
 from sandbox.retailcrm.seed import FULL_SCOPES
 from tests.fixtures_portal import URGENT
+from tests.workers import crm_status_create, crm_status_delete
 
 # A second key of the same account: the shop's managers working in RetailCRM
 # (changes made with the portal's own key are skipped by design).
@@ -256,13 +257,7 @@ def test_a_status_created_after_the_watch_started_is_named_in_the_ticket(watched
     import time_machine
     from django.utils import timezone
 
-    account = Account.objects.get(code="demo")
-    books = account.references
-    books["statuses"]["courier-lost"] = {"name": "Курьер потерял посылку",
-                                         "code": "courier-lost", "active": True,
-                                         "ordering": 235, "group": "delivery"}
-    books["statusGroups"]["delivery"]["statuses"].append("courier-lost")
-    Account.objects.filter(pk=account.pk).update(references=books)
+    crm_status_create("courier-lost", "Курьер потерял посылку", ordering=235)
     OrderWatch.objects.filter(shop=watched).update(
         problem_statuses=["delivery-problem", "courier-lost"])
     order = newest_order(rc_emulator.demo, "many")
@@ -277,12 +272,7 @@ def test_a_status_created_after_the_watch_started_is_named_in_the_ticket(watched
 
     # A second new status used seconds after that read: the books just read
     # lack it, and are read again at once (what is written stays written).
-    account.refresh_from_db()
-    books = account.references
-    books["statuses"]["parcel-damaged"] = {"name": "Повреждён при доставке",
-                                           "code": "parcel-damaged", "active": True,
-                                           "ordering": 236, "group": "delivery"}
-    Account.objects.filter(pk=account.pk).update(references=books)
+    crm_status_create("parcel-damaged", "Повреждён при доставке", ordering=236)
     OrderWatch.objects.filter(shop=watched).update(
         problem_statuses=["delivery-problem", "courier-lost", "parcel-damaged"])
     other = newest_order(rc_emulator.demo, "delivery")  # Иван
@@ -301,17 +291,12 @@ def test_a_status_deleted_from_the_book_is_worded_never_coded(watched, rc_emulat
     """The order stays in a status RetailCRM's book no longer has: the
     proactive ticket says "Статус без названия", its text says "статус без
     названия", and the customer's notice leaves the status out."""
-    account = Account.objects.get(code="demo")
-    books = account.references
-    books["statuses"]["gone-status"] = {"name": "Уйдёт из справочника", "code": "gone-status",
-                                        "active": True, "ordering": 237, "group": "delivery"}
-    Account.objects.filter(pk=account.pk).update(references=books)
+    crm_status_create("gone-status", "Уйдёт из справочника", ordering=237)
     OrderWatch.objects.filter(shop=watched).update(
         problem_statuses=["delivery-problem", "gone-status"], notify_customer=True)
     order = newest_order(rc_emulator.demo, "many")
     crm_edit(rc_emulator.demo["url"], order.crm_id, status="gone-status")
-    del books["statuses"]["gone-status"]
-    Account.objects.filter(pk=account.pk).update(references=books)
+    crm_status_delete("gone-status")
     assert order_watch_poll(shop_id=watched.pk).events == 1
 
     [ticket] = hde_tickets_of(watched, "galina@example.ru")

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from integration.models import LocalOrder, OrderWatch
+from tests.workers import crm_status_create
 
 
 @pytest.fixture
@@ -144,18 +145,6 @@ def test_retailcrm_down_keeps_chosen_statuses_without_calling_them_gone(client, 
     assert "can't be read right now" in text
 
 
-def _status_created_in_retailcrm(code, name):
-    """A manager adds a status to the demo account's "delivery" group."""
-    from sandbox.retailcrm.models import Account as RcAccount
-
-    account = RcAccount.objects.get(code="demo")
-    books = account.references
-    books["statuses"][code] = {"name": name, "code": code, "active": True, "ordering": 235,
-                               "group": "delivery"}
-    books["statusGroups"]["delivery"]["statuses"].append(code)
-    RcAccount.objects.filter(pk=account.pk).update(references=books)
-
-
 def test_a_status_created_after_the_lists_were_read_is_offered_and_named(client, tenants):
     """The admin opens the watch page (the lists are read and cached), then
     creates a status in RetailCRM and comes back: the picker offers it, and
@@ -172,7 +161,7 @@ def test_a_status_created_after_the_lists_were_read_is_offered_and_named(client,
     url = reverse("admin:integration_orderwatch_change", args=[watch.pk])
     client.force_login(tenants["a"]["owner"])
     assert "Курьер потерял посылку" not in client.get(url).content.decode()
-    _status_created_in_retailcrm("courier-lost", "Курьер потерял посылку")
+    crm_status_create("courier-lost", "Курьер потерял посылку")
     LocalOrder.objects.filter(shop=tenants["a"]["shop"]).update(status="courier-lost")
 
     with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=True):
@@ -181,7 +170,7 @@ def test_a_status_created_after_the_lists_were_read_is_offered_and_named(client,
         listing = client.get(reverse("admin:integration_localorder_changelist")).content.decode()
         assert "Курьер потерял посылку" in listing and "courier-lost" not in listing
 
-    _status_created_in_retailcrm("courier-late", "Курьер опаздывает")
+    crm_status_create("courier-late", "Курьер опаздывает")
     RcAccount.objects.filter(code="demo").update(fault="502")
     with time_machine.travel(timezone.now() + timedelta(minutes=4), tick=True):
         page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()

@@ -244,25 +244,14 @@ def test_a_status_created_after_the_books_were_read_is_named_not_coded(wired_sho
 
     import time_machine
 
-    from sandbox.retailcrm import store
-    from sandbox.retailcrm.models import Account as RcAccount
-    from sandbox.retailcrm.models import Order
+    from tests.workers import crm_order_move, crm_status_create
 
     hde, first = _writes(wired_shop, "ivan.petrov@example.ru", "Когда привезут заказ?")
     pump_dispatcher()
     assert hde.get_ticket(first.id).custom_fields[hde_fields.LAST_ORDER_STATUS] == "Доставляется"
 
-    account = RcAccount.objects.get(code="demo")
-    books = account.references
-    books["statuses"]["courier-assigned"] = {
-        "name": "Передан курьеру", "code": "courier-assigned", "active": True,
-        "ordering": 215, "group": "delivery"}
-    books["statusGroups"]["delivery"]["statuses"].append("courier-assigned")
-    RcAccount.objects.filter(pk=account.pk).update(references=books)
-    account.refresh_from_db()
-    order = Order.objects.get(account=account, status="delivering",
-                              email="ivan.petrov@example.ru")
-    store.edit_order(account, None, order, {"status": "courier-assigned"}, user_id=None)
+    crm_status_create("courier-assigned", "Передан курьеру")
+    crm_order_move("ivan.petrov@example.ru", "delivering", "courier-assigned")
 
     def status_reads():
         return ApiCall.objects.filter(shop=wired_shop, provider="retailcrm",

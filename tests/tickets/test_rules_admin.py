@@ -220,17 +220,12 @@ def test_a_status_created_a_moment_ago_is_there_to_pick(owner_client, demo_shop)
     import time_machine
     from django.utils import timezone
 
-    from sandbox.retailcrm.models import Account as RcAccount
+    from tests.workers import crm_status_create
 
     rule = PriorityRule.objects.for_shop(demo_shop).get(position=10)
     url = reverse("admin:integration_priorityrule_change", args=[rule.pk])
     assert ">Передан курьеру</option>" not in owner_client.get(url).content.decode()
-    account = RcAccount.objects.get(code="demo")
-    books = account.references
-    books["statuses"]["courier-assigned"] = {"name": "Передан курьеру", "active": True,
-                                             "code": "courier-assigned", "ordering": 215,
-                                             "group": "delivery"}
-    RcAccount.objects.filter(pk=account.pk).update(references=books)
+    crm_status_create("courier-assigned", "Передан курьеру")
     with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=True):
         html = owner_client.get(url).content.decode()
     assert 'value="courier-assigned">Передан курьеру</option>' in html

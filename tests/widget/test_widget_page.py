@@ -150,22 +150,12 @@ def test_a_status_created_after_the_books_were_read_is_named_on_the_card(portal_
     import time_machine
     from django.utils import timezone
 
-    from sandbox.retailcrm import store
-    from sandbox.retailcrm.models import Order
+    from tests.workers import crm_order_move, crm_status_create
 
     link = widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)
     assert "Доставляется" in _open(link).text  # RetailCRM's name; the books are cached now
-    account = RcAccount.objects.get(code="demo")
-    books = account.references
-    books["statuses"]["courier-assigned"] = {
-        "name": "Передан курьеру", "code": "courier-assigned", "active": True,
-        "ordering": 215, "group": "delivery"}
-    books["statusGroups"]["delivery"]["statuses"].append("courier-assigned")
-    RcAccount.objects.filter(pk=account.pk).update(references=books)
-    account.refresh_from_db()
-    order = Order.objects.get(account=account, status="delivering",
-                              email="ivan.petrov@example.ru")
-    store.edit_order(account, None, order, {"status": "courier-assigned"}, user_id=None)
+    crm_status_create("courier-assigned", "Передан курьеру")
+    crm_order_move("ivan.petrov@example.ru", "delivering", "courier-assigned")
 
     with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=True):
         first = _open(link)
