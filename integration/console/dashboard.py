@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
@@ -46,11 +47,20 @@ def activity_svg(activity: health.Activity) -> str:
         return round(plot_h * value / peak, 1)
 
     parts = []
+    today = (timezone.localdate(activity.buckets[-1].start) if activity.buckets else None)
     for index, bucket in enumerate(activity.buckets):
         x = LEFT + index * slot + 1
-        hour = timezone.localtime(bucket.start).strftime("%H:%M")
+        local = timezone.localtime(bucket.start)
+        hour = local.strftime("%H:%M")
+        # The 24-hour window holds the same clock hour twice (yesterday's,
+        # partial, and today's): the bar's key carries the day, and a bar
+        # from an earlier day says which day in its tooltip.
+        key = local.strftime("%Y-%m-%dT%H:%M")
+        when = hour
+        if local.date() != today:
+            when = " ".join((date_format(local, "SHORT_DATE_FORMAT"), hour))
         tip = gettext("%(hour)s: %(events)s, %(calls)s (%(failed)s)") % {
-            "hour": hour,
+            "hour": when,
             "events": ngettext("%(n)d event", "%(n)d events", bucket.events) % {
                 "n": bucket.events},
             "calls": ngettext("%(n)d API call", "%(n)d API calls", bucket.api_calls) % {
@@ -63,14 +73,14 @@ def activity_svg(activity: health.Activity) -> str:
             parts.append(format_html(
                 '<rect class="bar-{}" data-hour="{}" data-value="{}" x="{}" y="{}" width="{}" '
                 'height="{}" fill="{}"><title>{}</title></rect>',
-                kind, hour, value, round(x + offset, 1), round(TOP + plot_h - h, 1),
+                kind, key, value, round(x + offset, 1), round(TOP + plot_h - h, 1),
                 round(bar, 1), h, colour, tip))
         if bucket.failed_calls:
             h = height(bucket.failed_calls)
             parts.append(format_html(
                 '<rect class="bar-failed" data-hour="{}" data-value="{}" x="{}" y="{}" '
                 'width="{}" height="{}" fill="{}"><title>{}</title></rect>',
-                hour, bucket.failed_calls, round(x + bar, 1), round(TOP + plot_h - h, 1),
+                key, bucket.failed_calls, round(x + bar, 1), round(TOP + plot_h - h, 1),
                 round(bar, 1), h, FAILED_COLOUR, tip))
         if index % 3 == 0:
             parts.append(format_html(

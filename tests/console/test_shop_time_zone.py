@@ -121,7 +121,7 @@ def test_dashboard_names_the_zone_of_its_hours(client, east, make_shop):
     assert one.context["chart_zone"] == "Asia/Yekaterinburg, UTC+5"
     labels = one.context["chart"]
     expected = timezone.localtime(timezone.now(), timezone=ZoneInfo(ZONE))
-    assert f'data-hour="{expected:%H}:' in labels
+    assert f'data-hour="{expected:%Y-%m-%dT%H}:' in labels
 
 
 def test_refused_webhooks_raise_a_notice_until_the_vendor_has_the_new_secret(client, east):
