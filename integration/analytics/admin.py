@@ -30,7 +30,7 @@ from integration.core import formatting
 from integration.models import RetailCrmConnection, SupportAnalytics
 from integration.ops.log_export import csv_lines
 from integration.tenancy.access import can_edit_agency_data, shops_for_user
-from integration.vendors.errors import ApiError
+from integration.vendors.errors import ApiError, vendor_detail
 
 MAX_DAYS = 366
 
@@ -240,7 +240,7 @@ class SupportAnalyticsAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mo
                 shop=shop, period=form.period(), customer_id=customer_id)
         except ApiError as error:
             self.message_user(request, _("RetailCRM refused the note: %(error)s") % {
-                "error": error}, messages.ERROR)
+                "error": vendor_detail(error)}, messages.ERROR)
         else:
             self.message_user(request, _("Note %(note)s written to RetailCRM customer "
                                          "%(customer)s.") % {"note": note_id,

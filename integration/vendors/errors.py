@@ -54,6 +54,8 @@ KNOWN_VENDOR_TEXT = {
     'Wrong "apiKey" value.': gettext_noop("the API key is wrong"),
     '"apiKey" is missing.': gettext_noop("the API key is missing"),
     "Access denied.": gettext_noop("this key has no access to that"),
+    # RetailCRM's answer to an id it does not know (a customer, an order).
+    "Not found": gettext_noop("not found"),
 }
 HTTP_SUFFIX = re.compile(r" \(HTTP \d{3}\)$")
 

@@ -1,6 +1,9 @@
 """Products in tickets written to RetailCRM as a merchandising note, over
 real HTTP to the RetailCRM emulator, through the admin's button."""
 
+import html
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -48,7 +51,22 @@ def test_refused_note_says_why(client, rc_shop, rc_connect, make_member):
     response = client.post(reverse("admin:integration_supportanalytics_products_note"),
                            {"shop": rc_shop.pk, **PERIOD, "customer_id": 987654321},
                            follow=True)
-    assert "RetailCRM refused the note" in response.content.decode()
+    said = error_messages(response)
+    assert said == ["RetailCRM refused the note: not found"], said
+    # In Russian, whole: the vendor's "Not found" in the reader's words, and
+    # never the API path or the HTTP code the client's error carries.
+    response = client.post(reverse("admin:integration_supportanalytics_products_note"),
+                           {"shop": rc_shop.pk, **PERIOD, "customer_id": 987654321},
+                           follow=True, HTTP_ACCEPT_LANGUAGE="ru")
+    said = error_messages(response)
+    assert len(said) == 1 and said[0] == "RetailCRM отклонил заметку: не найдено", said
+
+
+def error_messages(response) -> list[str]:
+    """The admin's error messages as a person reads them."""
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", "", m)).split())
+            for m in re.findall(r'<li class="error">(.*?)</li>', response.content.decode(),
+                                re.S)]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -69,6 +87,8 @@ def test_a_customer_of_another_store_gets_no_note(client, rc_shop, rc_connect, r
                            {"shop": rc_shop.pk, **PERIOD, "customer_id": outlet}, follow=True)
     html = response.content.decode()
     assert "RetailCRM refused the note" in html and "No such customer" in html
+    assert error_messages(response) == [
+        "RetailCRM refused the note: No such customer in this shop's RetailCRM store."]
     assert len(crm.customer_notes(outlet).items) == before
     assert not ApiCall.objects.filter(shop=rc_shop, path__contains="customers/notes/create"
                                       ).exists()

@@ -12,6 +12,7 @@ from integration.models import ApiCall, ConnectionStatus
 from integration.vendors.errors import (
     ApiAccessDenied,
     ApiHostError,
+    ApiNotFound,
     ApiRateLimited,
     ApiServerError,
     ApiTimeoutError,
@@ -268,3 +269,17 @@ def test_a_non_json_answer_is_logged_as_such_not_as_ok(rc_client):
         RetailCrmClient.for_connection(rc_client.connection).statuses()
     row = ApiCall.objects.filter(provider="retailcrm").latest("created_at")
     assert row.outcome == "unexpected" and row.status_code == 200
+
+
+def test_not_found_reads_in_the_readers_language(rc_connect):
+    """RetailCRM answers an unknown id with its English "Not found"; a
+    person reads it in their language, without the API path or HTTP code
+    the error carries for the log."""
+    client = RetailCrmClient.for_connection(rc_connect())
+    with pytest.raises(ApiNotFound) as caught:
+        client.customer(987654321)
+    assert caught.value.status_code == 404 and "/api/v5/customers/" in str(caught.value)
+    with translation.override("ru"):
+        assert people_text(caught.value) == "не найдено"
+    with translation.override("en"):
+        assert people_text(caught.value) == "not found"
