@@ -578,7 +578,7 @@ class _World:
             local.append(LocalOrder(
                 shop=self.shop, order_id=order.crm_id, customer_id=order.customer_crm_id,
                 number=order.number, created_at=order.created_at, status=snapshot["status"],
-                status_group=snapshot["status_group"],
+                status_group=snapshot["status_group"], status_name=snapshot["status_name"],
                 total=Decimal(snapshot["total"]), currency=snapshot["currency"],
                 product_ids=snapshot["product_ids"],
                 synced_at=datetime.fromisoformat(snapshot["read_at"])))

@@ -82,6 +82,10 @@ class LocalOrder(models.Model):
     created_at = models.DateTimeField(_("created"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=60, blank=True, default="")
     status_group = models.CharField(_("status group"), max_length=60, blank=True, default="")
+    # RetailCRM's name of the status when the order was read: what the
+    # admin shows while RetailCRM cannot be read, and after the status left
+    # RetailCRM's book (never the code).
+    status_name = models.CharField(_("status name"), max_length=255, blank=True, default="")
     total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=0)
     currency = models.CharField(_("currency"), max_length=3, blank=True, default="")
     product_ids = models.JSONField(_("product ids"), default=list, blank=True)

@@ -126,13 +126,13 @@ class OrderWatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(LocalOrder)
 class LocalOrderAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("number", "shop", "status_name", "total_shown", "created", "synced")
+    list_display = ("number", "shop", "status_in_words", "total_shown", "created", "synced")
     list_filter = (("shop", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("number",)
     list_select_related = ("shop",)
     # The detail page in words: the status by name, the sum in the shop's
     # currency, the products by name (codes and ids stay in the database).
-    fields = ("number", "shop", "status_name", "total_shown", "products", "created", "synced")
+    fields = ("number", "shop", "status_in_words", "total_shown", "products", "created", "synced")
     readonly_fields = fields
 
     def get_list_display(self, request):
@@ -145,9 +145,11 @@ class LocalOrderAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("status"), ordering="status")
-    def status_name(self, order):
-        """RetailCRM's name of the status (its code only when RetailCRM can't
-        be read)."""
+    def status_in_words(self, order):
+        """RetailCRM's name of the status; while RetailCRM can't be read, or
+        once the status has left its book, the name it had when the order
+        was read; "unnamed status" when nothing ever named it (never the
+        code)."""
         names = getattr(self, "_status_names", {})
         if order.shop_id not in names:
             names[order.shop_id] = status_names(order.shop)
@@ -156,9 +158,9 @@ class LocalOrderAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
             # once per shop on this page.
             names[(order.shop_id, "again")] = True
             names[order.shop_id] = status_names(order.shop, naming={order.status})
-        if not names[order.shop_id]:
-            return order.status or "—"  # RetailCRM can't be read: the code is all there is
-        return status_shown(names[order.shop_id].get(order.status, ""))
+        if not order.status:
+            return "—"
+        return status_shown(names[order.shop_id].get(order.status) or order.status_name)
 
     @admin.display(description=_("created"), ordering="created_at")
     def created(self, order):

@@ -128,6 +128,7 @@ def local_order_apply(*, shop, snapshot: dict) -> int | None:
         "created_at": datetime.fromisoformat(created) if created else None,
         "status": str(snapshot.get("status") or "")[:60],
         "status_group": str(snapshot.get("status_group") or "")[:60],
+        "status_name": str(snapshot.get("status_name") or "")[:255],
         "total": Decimal(str(snapshot.get("total") or "0")),
         "currency": str(snapshot.get("currency") or "")[:3],
         "product_ids": list(snapshot.get("product_ids") or []),

@@ -143,6 +143,7 @@ def order_snapshot(order, statuses: dict, read_at) -> dict:
         "id": order.id, "number": order.number, "customer_id": order.customer_id,
         "created_at": order.created_at.isoformat() if order.created_at else None,
         "status": order.status, "status_group": status.group if status else "",
+        "status_name": status.name if status else "",
         "total": f"{order.total_summ:.2f}", "currency": order.currency,
         "product_ids": product_ids, "product_names": product_names,
         "read_at": read_at.isoformat(),

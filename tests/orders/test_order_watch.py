@@ -3,6 +3,7 @@ the emulator, the portal polls `orders/history` (or receives the trigger),
 and the HDE emulator ends with exactly one proactive ticket or comment."""
 
 import json
+import re
 
 import pytest
 import requests
@@ -306,3 +307,40 @@ def test_a_status_deleted_from_the_book_is_worded_never_coded(watched, rc_emulat
     assert "Заказ перешёл в статус без названия в RetailCRM" in posts[0]
     assert any(f"вашим заказом {order.number} и уже" in text for text in posts[1:]), posts
     assert not any("gone-status" in text for text in posts)
+
+
+def test_local_orders_keep_the_status_name_they_were_read_with(watched, rc_emulator, client,
+                                                               make_member):
+    """A manager moves an order; order watch reads it and keeps RetailCRM's
+    name of its status with the copy. The local orders list then shows that
+    name while RetailCRM cannot be read, and after the status has left
+    RetailCRM's book: never the code."""
+    from django.core.cache import cache
+
+    crm_status_create("courier-late", "Курьер опаздывает", ordering=238)
+    order = newest_order(rc_emulator.demo, "many")
+    crm_edit(rc_emulator.demo["url"], order.crm_id, status="courier-late")
+    assert order_watch_poll(shop_id=watched.pk).state == "done"
+    local = LocalOrder.objects.get(shop=watched, order_id=order.crm_id)
+    assert (local.status, local.status_name) == ("courier-late", "Курьер опаздывает")
+
+    client.force_login(make_member(watched.agency))
+    listing = reverse("admin:integration_localorder_changelist")
+
+    def row_status(**headers) -> str:
+        page = client.get(listing, {"q": order.number}, **headers).content.decode()
+        cell = re.search(r'<td class="field-status_in_words">(.*?)</td>', page, re.S)
+        assert cell, page[:3000]
+        return cell.group(1)
+
+    cache.clear()
+    Account.objects.filter(code="demo").update(fault="502")  # RetailCRM answers 502
+    assert row_status(HTTP_ACCEPT_LANGUAGE="en") == "Курьер опаздывает"
+    Account.objects.filter(code="demo").update(fault="")
+    crm_status_delete("courier-late")
+    cache.clear()
+    assert row_status(HTTP_ACCEPT_LANGUAGE="en") == "Курьер опаздывает"
+    # A copy read before names were kept: words, not the code.
+    LocalOrder.objects.filter(pk=local.pk).update(status_name="")
+    assert row_status(HTTP_ACCEPT_LANGUAGE="en") == "unnamed status"
+    assert row_status(HTTP_ACCEPT_LANGUAGE="ru") == "статус без названия"
