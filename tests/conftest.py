@@ -234,17 +234,29 @@ def _sync_jobs(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_redis(settings):
-    """With REDIS_URL / a Redis CACHE_URL (the CI's third pass), start every
-    test with empty Redis databases, as the database tables are: throttle
-    logs, queued tasks and cached contexts would otherwise leak between tests
-    (the live server's port, and so every throttle key, is the same all session)."""
+def _fresh_caches(request, settings):
+    """Start every test with an empty cache and empty Redis databases, as
+    the database tables are: throttle logs, queued tasks, cached contexts,
+    reference books and a remembered failed read would otherwise leak
+    between tests (the live server's port, and so every cache key, is the
+    same all session), and a test would pass or fail by what ran before it
+    in its process. The embedded cache (local memory) is cleared the same
+    way as Redis under CACHE_URL (the CI's third pass)."""
     import redis
+    from django.core.cache import caches
 
     urls = [settings.REDIS_URL] if settings.REDIS_URL else []
     cache_conf = settings.CACHES["default"]
     if cache_conf["BACKEND"].endswith("RedisCache"):
         urls.append(cache_conf["LOCATION"])
+    elif ("django_db_setup" in request.fixturenames
+          or request.node.get_closest_marker("django_db")):
+        # The embedded cache is a database table (dbcache), which Django's
+        # flush after a transactional test leaves alone: only a test that
+        # has the database can (and needs to) clear it.
+        request.getfixturevalue("_django_db_helper")
+        for alias in settings.CACHES:
+            caches[alias].clear()
     for url in urls:
         redis.Redis.from_url(url).flushdb()
 

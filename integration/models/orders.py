@@ -49,6 +49,10 @@ class OrderWatch(models.Model):
     # RetailCRM status codes. None: not chosen yet, so the first poll picks
     # DEFAULT_PROBLEM_STATUS if the account has it; [] means "none".
     problem_statuses = models.JSONField(_("problem statuses"), null=True, blank=True)
+    # RetailCRM's names of the chosen statuses (code → name) as they were
+    # when chosen: the form names them while RetailCRM cannot be read and
+    # after one has left RetailCRM's book, instead of showing its code.
+    problem_status_names = models.JSONField(_("problem status names"), default=dict, blank=True)
     proactive_tickets = models.BooleanField(
         _("open proactive tickets"), default=True,
         help_text=_("On a problem status: a ticket in HelpDeskEddy, or an internal comment on "

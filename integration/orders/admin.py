@@ -12,6 +12,8 @@ from integration.console.time_zone import shop_time
 from integration.core.formatting import money, shop_datetime_zoned, status_shown
 from integration.models import LocalOrder, OrderWatch
 from integration.orders.choices import (
+    chosen_status_label,
+    chosen_status_names,
     proactive_department_choices,
     problem_status_choices,
     problem_statuses_in_force,
@@ -36,14 +38,13 @@ class OrderWatchForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         shop = self.instance.shop if self.instance.pk else None
         choices, error = problem_status_choices(shop) if shop else ([], "")
-        known = {code for code, _label in choices}
-        chosen = problem_statuses_in_force(self.instance, known)
+        self.offered = dict(choices)
+        chosen = problem_statuses_in_force(self.instance, self.offered)
         # A chosen status RetailCRM no longer lists stays visible (and
-        # removable); while RetailCRM can't be read, nobody knows, so it is
-        # not said to be gone.
-        gone = (lambda code: code) if error else (
-            lambda code: _("%(code)s (no longer in RetailCRM)") % {"code": code})
-        choices += [(code, gone(code)) for code in chosen if code not in known]
+        # removable), by the name it had; while RetailCRM can't be read,
+        # nobody knows, so it is not said to be gone.
+        choices += [(code, chosen_status_label(self.instance, code, gone=not error))
+                    for code in chosen if code not in self.offered]
         field = self.fields["problem_statuses"]
         field.choices = choices
         self.initial["problem_statuses"] = chosen
@@ -58,7 +59,10 @@ class OrderWatchForm(forms.ModelForm):
                 empty_value=None, choices=[("", _("HDE default")), *departments])
 
     def clean_problem_statuses(self):
-        return list(self.cleaned_data.get("problem_statuses") or [])
+        chosen = list(self.cleaned_data.get("problem_statuses") or [])
+        self.instance.problem_status_names = chosen_status_names(
+            self.offered, chosen, self.instance.problem_status_names or {})
+        return chosen
 
 
 @admin.register(OrderWatch)

@@ -10,6 +10,7 @@ that is down on every render) and the one HDE reader
 
 from django.utils.translation import gettext as _
 
+from integration.core.formatting import status_shown
 from integration.customers.choices import retailcrm_choices_get
 from integration.vendors.helpdeskeddy_choices import hde_choices_get
 
@@ -36,6 +37,27 @@ def problem_statuses_in_force(watch, offered) -> list[str]:
     if watch.problem_statuses is not None:
         return list(watch.problem_statuses)
     return [DEFAULT_PROBLEM_STATUS] if DEFAULT_PROBLEM_STATUS in offered else []
+
+
+def chosen_status_label(watch, code: str, *, gone: bool) -> str:
+    """A chosen problem status RetailCRM does not list right now, in words:
+    the name it had when chosen (or on the newest local copy of an order in
+    it), else "unnamed status"; `gone` when RetailCRM was read and no
+    longer has it. Never the code: it means nothing to a person."""
+    from integration.models import LocalOrder
+
+    name = (watch.problem_status_names or {}).get(code) or (
+        LocalOrder.objects.for_shop(watch.shop).filter(status=code).exclude(status_name="")
+        .order_by("-synced_at").values_list("status_name", flat=True).first())
+    name = status_shown(name or "")
+    return _("%(name)s (no longer in RetailCRM)") % {"name": name} if gone else name
+
+
+def chosen_status_names(offered: dict[str, str], chosen: list[str], kept: dict) -> dict:
+    """The names to keep with the watch's chosen statuses: RetailCRM's as
+    offered now, the ones kept before for a status it does not list."""
+    return {code: offered.get(code) or kept.get(code) for code in chosen
+            if offered.get(code) or kept.get(code)}
 
 
 def status_names(shop, *, naming=()) -> dict[str, str]:

@@ -307,6 +307,10 @@ def _start(watch, client, token, now, result) -> None:
     fields = {"since_id": newest, "started_at": now}
     if watch.problem_statuses is None:
         fields["problem_statuses"] = problem_statuses_of(watch, client)
+        books = order_statuses_get(client)
+        fields["problem_status_names"] = {code: books[code].name
+                                          for code in fields["problem_statuses"]
+                                          if code in books and books[code].name}
     if not _held(watch, token).update(**fields):
         raise LeaseLost
     result.state, result.since_id = "started", newest

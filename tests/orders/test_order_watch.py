@@ -72,6 +72,7 @@ def test_first_poll_starts_from_now_with_the_default_problem_status(watched, rc_
         entity="order"))
     assert watch.since_id == newest and watch.started_at is not None
     assert watch.problem_statuses == ["delivery-problem"]
+    assert watch.problem_status_names == {"delivery-problem": "Проблема с доставкой"}
     assert not InboundEvent.objects.filter(shop=watched).exists()  # nothing replayed
     assert order_watch_poll(shop_id=watched.pk).events == 0
 

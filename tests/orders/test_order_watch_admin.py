@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from integration.models import LocalOrder, OrderWatch
-from tests.workers import crm_status_create
+from tests.workers import crm_status_create, crm_status_delete
 
 
 @pytest.fixture
@@ -143,6 +143,58 @@ def test_retailcrm_down_keeps_chosen_statuses_without_calling_them_gone(client, 
     assert 'value="delivery-problem"' in text and "checked" in text
     assert "no longer in RetailCRM" not in text
     assert "can't be read right now" in text
+    # By the name it had (order watch's copy of an order in it), never the code.
+    assert labels(text) == ["unnamed status"]
+    LocalOrder.objects.filter(shop=tenants["a"]["shop"]).update(
+        status="delivery-problem", status_name="Проблема с доставкой")
+    text = client.get(reverse("admin:integration_orderwatch_change", args=[watch.pk]),
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert labels(text) == ["Проблема с доставкой"]
+
+
+def labels(page: str) -> list[str]:
+    """The problem-status checkboxes' labels as a person reads them."""
+    return [" ".join(re.sub(r"<[^>]+>", "", label).split()) for label in re.findall(
+        r'<label for="id_problem_statuses_\d+">(.*?)</label>', page, re.S)]
+
+
+def test_chosen_statuses_keep_their_names_when_retailcrm_forgets_them(client, tenants):
+    """The admin ticks two statuses; RetailCRM then deletes one from its
+    book, and later cannot be read at all. The form names both as they were
+    named when chosen, never by code, and says which one is gone."""
+    from django.core.cache import cache
+
+    from sandbox.retailcrm.models import Account as RcAccount
+
+    watch = tenants["a"]["watch"]
+    url = reverse("admin:integration_orderwatch_change", args=[watch.pk])
+    client.force_login(tenants["a"]["owner"])
+    response = client.post(url, {"enabled": "on", "proactive_tickets": "on",
+                                 "problem_statuses": ["redirect", "delivery-problem"],
+                                 "hde_department_id": ""})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    watch.refresh_from_db()
+    assert watch.problem_status_names == {"redirect": "Доставка перенесена",
+                                          "delivery-problem": "Проблема с доставкой"}
+
+    crm_status_delete("redirect")
+    cache.clear()
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Доставка перенесена (no longer in RetailCRM)" in labels(page)
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Доставка перенесена (больше нет в RetailCRM)" in labels(page)
+    # Saved again without a change: the gone status keeps its name.
+    client.post(url, {"enabled": "on", "proactive_tickets": "on",
+                      "problem_statuses": ["redirect", "delivery-problem"],
+                      "hde_department_id": ""})
+    watch.refresh_from_db()
+    assert watch.problem_status_names["redirect"] == "Доставка перенесена"
+
+    RcAccount.objects.filter(code="demo").update(fault="502")
+    cache.clear()
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert sorted(labels(page)) == ["Доставка перенесена", "Проблема с доставкой"]
+    assert all(code not in " ".join(labels(page)) for code in ("redirect", "delivery-problem"))
 
 
 def test_a_status_created_after_the_lists_were_read_is_offered_and_named(client, tenants):
