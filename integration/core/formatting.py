@@ -23,8 +23,11 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from django.utils import dateformat, translation
 from django.utils.translation import gettext
+
+from integration.core.phones import phone_parse
 
 CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "KZT": "₸", "BYN": "Br", "UAH": "₴"}
 NBSP = "\u00a0"
@@ -162,3 +165,25 @@ def status_shown(name: str) -> str:
     from the book, or missing from what the key may read), and its code
     ("adv-ghost") means nothing to an operator or a customer."""
     return name or gettext("unnamed status")
+
+
+def phone_shown(raw: str) -> str:
+    """A phone as people read it, every stored form alike: "+7 903 555-12-34"
+    for "89035551234", "8 903 555 12 34" and "+79035551234" (the
+    international form, so a number abroad reads right too). What does not
+    read as a phone number is shown as it was written."""
+    number = phone_parse(raw)
+    if number is None:
+        return (raw or "").strip()
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def phones_shown(phones) -> list[str]:
+    """A customer's phones as people read them, each number once: RetailCRM
+    may hold one number twice in two spellings ("+7 (916) 123-45-67" and
+    "89161234567")."""
+    shown = []
+    for phone in phones or []:
+        if (text := phone_shown(phone)) and text not in shown:
+            shown.append(text)
+    return shown

@@ -11,7 +11,7 @@ from django.utils.html import escape
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from integration.core.formatting import money, shop_date, shop_day, status_shown
+from integration.core.formatting import money, phones_shown, shop_date, shop_day, status_shown
 from integration.customers.types import CustomerProfile, OrderSummary
 from integration.tickets.texts import vendor_plain
 
@@ -55,7 +55,7 @@ def problem_body(*, shop, summary: OrderSummary, customer: CustomerProfile | Non
                  _("The order moved to a status without a name in RetailCRM. This ticket was "
                    "opened by the portal before the customer wrote.")]
         if customer is not None:
-            contacts = ", ".join([*customer.emails, *customer.phones])
+            contacts = ", ".join([*customer.emails, *phones_shown(customer.phones)])
             lines.append(_("Customer: %(name)s") % {"name": escape(customer.name)}
                          + (f" ({escape(contacts)})" if contacts else ""))
         lines.extend(_order_lines(summary, shop))

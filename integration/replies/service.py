@@ -24,7 +24,7 @@ from django.utils.html import escape, linebreaks, strip_tags
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from integration.core.formatting import money, shop_date, shop_day
+from integration.core.formatting import money, phone_shown, shop_date, shop_day
 from integration.core.side_effects import side_effect_once
 from integration.customers.types import (
     ContextStatus,
@@ -106,7 +106,8 @@ VARIABLES = {
     "customer.email": (gettext_lazy("customer e-mail"), False,
                        lambda s: _first(s.context.customer.emails) if s.context.customer else ""),
     "customer.phone": (gettext_lazy("customer phone"), False,
-                       lambda s: _first(s.context.customer.phones) if s.context.customer else ""),
+                       lambda s: phone_shown(_first(s.context.customer.phones))
+                       if s.context.customer else ""),
     "order.number": (gettext_lazy("order number"), True, lambda s: s.order.number),
     "order.status": (gettext_lazy("order status"), True, lambda s: s.order.status_name),
     "order.date": (gettext_lazy("order date"), True, _order_date),
@@ -127,7 +128,7 @@ VARIABLES = {
     "manager.name": (gettext_lazy("manager name"), False,
                      lambda s: s.context.manager.name if s.context.manager else ""),
     "manager.phone": (gettext_lazy("manager phone"), False,
-                      lambda s: s.context.manager.phone if s.context.manager else ""),
+                      lambda s: phone_shown(s.context.manager.phone) if s.context.manager else ""),
     "manager.email": (gettext_lazy("manager e-mail"), False,
                       lambda s: s.context.manager.email if s.context.manager else ""),
     "shop.name": (gettext_lazy("shop name"), False, lambda s: s.shop.name),

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from integration.core.phones import phone_parse
+
 T = TypeVar("T")
 
 # What the portal's features need from a key, and why (shown to the admin).
@@ -82,18 +84,8 @@ def error_details(body) -> dict:
 def normalise_phone(raw: str, region: str = "RU") -> str:
     """E.164 for comparison: `8 (916) 123-45-67`, `+7 916 1234567` and
     `79161234567` are the same number. Empty string when unparseable."""
-    if not raw:
-        return ""
-    digits = "".join(ch for ch in raw if ch.isdigit())
-    candidate = raw.strip()
-    # A bare 11-digit "7XXXXXXXXXX" has no "+" and would read as national.
-    if not candidate.startswith("+") and len(digits) == 11 and digits[0] == "7":
-        candidate = "+" + digits
-    try:
-        number = phonenumbers.parse(candidate, region)
-    except phonenumbers.NumberParseException:
-        return ""
-    if not phonenumbers.is_possible_number(number):
+    number = phone_parse(raw, region)
+    if number is None:
         return ""
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

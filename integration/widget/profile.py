@@ -4,7 +4,7 @@ and timezone."""
 
 from django.utils.translation import gettext as _
 
-from integration.core.formatting import money, shop_date
+from integration.core.formatting import money, phones_shown, shop_date
 from integration.customers.types import CustomerContext
 from integration.models import ProfileValue, WidgetField
 
@@ -17,7 +17,7 @@ def _value(key: str, context: CustomerContext, shop, code: str = "") -> str:
     discount = customer.personal_discount or customer.cumulative_discount
     values = {
         ProfileValue.EMAILS: ", ".join(customer.emails),
-        ProfileValue.PHONES: ", ".join(customer.phones),
+        ProfileValue.PHONES: ", ".join(phones_shown(customer.phones)),
         ProfileValue.ORDERS_COUNT: str(customer.orders_count),
         ProfileValue.TOTAL_SUM: money(customer.total_sum, shop.currency),
         ProfileValue.AVERAGE_SUM: money(customer.average_sum, shop.currency),

@@ -94,6 +94,8 @@ def test_problem_status_opens_one_proactive_ticket(watched, rc_emulator):
     hde = HelpDeskEddyClient.for_connection(watched.helpdeskeddy)
     opening = hde.list_posts(ticket.id)[0]
     assert order.number in opening.text and "RetailCRM" in opening.text
+    # Her phone as people write it, whatever spelling RetailCRM keeps.
+    assert "galina@example.ru, +7 912 345-67-89)" in opening.text, opening.text
     assert opening.user_id != ticket.user_id  # staff-authored: create_from_user=0
     assert len(hde.list_posts(ticket.id)) == 1  # no public reply: the customer is not told
     record = TicketRecord.objects.get(shop=watched, ticket_id=ticket.id)

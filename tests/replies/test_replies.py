@@ -53,7 +53,7 @@ def _context(orders=None, vip=False, manager=True, pinned=""):
         status=ContextStatus.FOUND,
         customer=CustomerProfile(id=7, name="Петров Иван", first_name="Иван",
                                  emails=["ivan@example.ru"],
-                                 phones=["+79035551234"], vip=vip),
+                                 phones=["8 (903) 555 12 34"], vip=vip),
         orders=[_order()] if orders is None else orders,
         manager=Manager(id=3, name="Анна Менеджер", email="anna@shop.example",
                         phone="+74950000000") if manager else None,
@@ -85,7 +85,7 @@ def test_every_variable_renders_in_a_russian_shop(ru_shop):
     assert values == {
         "customer.first_name": "Иван",
         "customer.name": "Петров Иван", "customer.email": "ivan@example.ru",
-        "customer.phone": "+79035551234",
+        "customer.phone": "+7 903 555-12-34",  # stored as "8 (903) 555 12 34"
         "order.number": "1001A", "order.status": "Доставляется",
         "order.date": "21.11.2026",  # 23:30 UTC is the next day in Moscow
         "order.total": "12\u00a0345,50\u00a0₽",  # Russian: decimal comma, sign after
@@ -93,7 +93,7 @@ def test_every_variable_renders_in_a_russian_shop(ru_shop):
         "order.payment": _in_russian("paid"),
         "order.delivery_type": "Курьер", "order.delivery_date": "27.11.2026",
         "order.delivery_address": "Москва, Тверская, 1", "order.track_number": "RP000000001RU",
-        "manager.name": "Анна Менеджер", "manager.phone": "+74950000000",
+        "manager.name": "Анна Менеджер", "manager.phone": "+7 495 000-00-00",
         "manager.email": "anna@shop.example", "shop.name": "Магазин",
     }
     assert rendered.sendable and rendered.fits and rendered.order_number == "1001A"

@@ -142,3 +142,19 @@ def test_a_russian_card_writes_money_and_names_in_russian(card_shop):
     assert re.search(r"\d\u00a0₽", page) and "₽\u00a0" not in page.replace("₽\u00a0·", "")
     assert "self-delivery" not in page and "courier" not in page
     assert "Активные заказы" in page and "Обновить" in page
+
+
+def test_phones_read_one_way_and_each_number_once(card_shop, rc_people):
+    """RetailCRM keeps phones as managers typed them: Ivan's as
+    "8 903 555 12 34", Anna's one number twice ("+7 (916) 123-45-67" and
+    "89161234567"). The operator reads every number in one form, once."""
+    url = widget_link_build(shop=card_shop, ticket_id=TICKET_UNKNOWN)
+    found = requests.get(url, params={"q": "Петров", "part": "search"}, headers=HTMX,
+                         timeout=10).text
+    hit = found.split(f'data-hit="{rc_people["delivery"]}"')[1].split("</li>")[0]
+    assert "+7 903 555-12-34" in hit and "8 903" not in hit
+
+    requests.get(url, params={"q": "Смирнова", "part": "search"}, headers=HTMX, timeout=10)
+    anna = requests.get(url, params={"customer": rc_people["vip"]}, timeout=10).text
+    contacts = re.search(r'<p class="contacts">(.*?)</p>', anna, re.S).group(1)
+    assert " ".join(contacts.split()) == "anna.smirnova@example.ru · +7 916 123-45-67", contacts
