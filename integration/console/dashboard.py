@@ -14,13 +14,13 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 
 from integration.console.time_zone import zone_caption
-from integration.models import AlertState
+from integration.core.formatting import shop_datetime
+from integration.models import AlertState, Shop
 from integration.onboarding.checklist import REVIEW_KINDS, shop_review_mark, shops_checklists
 from integration.onboarding.wizard import editable_agencies
 from integration.ops import health
@@ -57,8 +57,8 @@ def activity_svg(activity: health.Activity) -> str:
         # from an earlier day says which day in its tooltip.
         key = local.strftime("%Y-%m-%dT%H:%M")
         when = hour
-        if local.date() != today:
-            when = " ".join((date_format(local, "SHORT_DATE_FORMAT"), hour))
+        if local.date() != today:  # the console's own date form, not Django's "11/30/2026"
+            when = shop_datetime(local, timezone.get_current_timezone_name())
         tip = gettext("%(hour)s: %(events)s, %(calls)s (%(failed)s)") % {
             "hour": when,
             "events": ngettext("%(n)d event", "%(n)d events", bucket.events) % {
@@ -113,10 +113,14 @@ def dashboard_view(request):
     chart_shop = None
     if request.GET.get("shop"):
         try:
-            public_id = uuid.UUID(request.GET["shop"])
-        except ValueError:
-            raise Http404("No such shop.") from None
-        chart_shop = get_shop_for_user_or_404(request.user, public_id)
+            chart_shop = get_shop_for_user_or_404(request.user, uuid.UUID(request.GET["shop"]))
+        except (ValueError, Http404):
+            # As every console page answers for an object one may not see:
+            # the same words whether it never existed or is another
+            # agency's, and no error page.
+            messages.warning(request, gettext("Not found: %(name)s (perhaps it was deleted).")
+                             % {"name": Shop._meta.verbose_name})
+            return redirect("admin:console-dashboard")
         if (zone := zone_or_none(chart_shop.timezone)) is not None:
             # The page is about that shop's chart: its zone for the whole
             # page (the chart's hours are that zone's clock hours; the
@@ -163,6 +167,7 @@ def dashboard_view(request):
         "totals": {
             "events": sum(b.events for b in activity.buckets),
             "calls": sum(b.api_calls for b in activity.buckets),
+            "failed": sum(b.failed_calls for b in activity.buckets),
         },
     })
 

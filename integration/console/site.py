@@ -38,6 +38,9 @@ class ConsoleSite(admin.AdminSite):
     site_header = _("RetailCRM ↔ HelpDeskEddy portal")
     site_title = _("Integration portal")
     index_title = _("Shops, connections and sync logs")
+    # One mark for "no value" everywhere: the portal's own fields write an
+    # em dash, and Django's default ("-") made the same page show both.
+    empty_value_display = "—"
 
     def register(self, model_or_iterable, admin_class=None, **options):
         """Every ModelAdmin, ours and the contrib apps' alike, answers for an

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django.utils import dateformat, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from integration.core.phones import phone_parse
 
@@ -187,3 +187,20 @@ def phones_shown(phones) -> list[str]:
         if (text := phone_shown(phone)) and text not in shown:
             shown.append(text)
     return shown
+
+
+def data_age(seconds: int) -> str:
+    """How old the data on a screen is, in the unit a person would say:
+    "Data as of 13 minutes ago.", never "769 seconds"."""
+    if seconds < 5:
+        return gettext("Data read just now.")
+    if seconds < 60:
+        return ngettext("Data as of %(n)d second ago.", "Data as of %(n)d seconds ago.",
+                        seconds) % {"n": seconds}
+    if seconds < 3600:
+        minutes = seconds // 60
+        return ngettext("Data as of %(n)d minute ago.", "Data as of %(n)d minutes ago.",
+                        minutes) % {"n": minutes}
+    hours = seconds // 3600
+    return ngettext("Data as of %(n)d hour ago.", "Data as of %(n)d hours ago.",
+                    hours) % {"n": hours}

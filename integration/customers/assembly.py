@@ -23,7 +23,14 @@ from integration.customers.types import (
     OrderItem,
     OrderSummary,
 )
-from integration.vendors.errors import TIMED_OUT, ApiError, people_text, shown_text
+from integration.vendors.errors import (
+    OUTCOME_WORDS,
+    TIMED_OUT,
+    ApiError,
+    clause,
+    people_text,
+    shown_text,
+)
 
 FINISHED_GROUPS = {"complete": OrderGroup.COMPLETED, "cancel": OrderGroup.CANCELLED}
 PAID_STATUSES = {"paid", "completed", "succeeded"}
@@ -244,24 +251,32 @@ def from_cache(data: dict) -> CustomerContext:
     return context
 
 
-def unavailable_notice(error: Exception) -> str:
-    # people_text: fixed words for the network and the outbound policy, a
-    # vendor's own text only cut short.
-    if isinstance(error, ApiError):
-        return _("RetailCRM is unavailable right now (%(error)s). Try refresh in a minute.") % {
-            "error": people_text(error)}
-    return _("RetailCRM is not answering (%(error)s). Try refresh in a minute.") % {
-        "error": shown_text(TIMED_OUT)}  # a TimeoutError's own text is not for people
+def unavailable_notice(error: Exception, *, failure: str = "") -> str:
+    """Why the card has nothing to show, in a sentence: fixed words for the
+    network, the policy, a server error or a rate limit, a vendor's own text
+    only cut short (`people_text`). `failure`: the client's last failed
+    attempt (`BaseClient.last_failure`)."""
+    return _("RetailCRM is unavailable right now: %(error)s. Try refreshing in a minute.") % {
+        "error": clause(_reason(error, failure))}
 
 
-def stale_notice(context: CustomerContext, error: Exception) -> str:
+def stale_notice(context: CustomerContext, error: Exception, *, failure: str = "") -> str:
     """Why the card shows what it read last; the card says how long ago
     beside the data (`cache_age_seconds`), so the notice does not repeat a
     rounded age ("0 min ago")."""
-    reason = (people_text(error) if isinstance(error, ApiError)
-              else shown_text(TIMED_OUT))  # our TimeoutError's text is not for people
-    return _("RetailCRM is unavailable (%(error)s): the card shows what it read last.") % {
-        "error": reason}
+    return _("RetailCRM is unavailable right now: %(error)s. The card shows what it read "
+             "last.") % {"error": clause(_reason(error, failure))}
+
+
+def _reason(error: Exception, failure: str) -> str:
+    """The error in words. The card's own deadline (a TimeoutError, whose
+    text is not for people) can pass while the client is still waiting out
+    a rate limit or retrying a server error: its last failed attempt then
+    says what RetailCRM answered, rather than "timed out" for an answer
+    that came."""
+    if isinstance(error, ApiError):
+        return people_text(error)
+    return shown_text(OUTCOME_WORDS.get(failure, TIMED_OUT))
 
 
 def as_dict(context: CustomerContext) -> dict:

@@ -348,7 +348,8 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                 stale_id = lookup_customer_id(lookup)
                 if stale_id is None:
                     return CustomerContext(status=ContextStatus.UNAVAILABLE,
-                                           notice=assembly.unavailable_notice(error))
+                                           notice=assembly.unavailable_notice(
+                                               error, failure=client.last_failure))
                 customer_id = stale_id
             else:
                 if found.status != ContextStatus.FOUND:
@@ -421,9 +422,10 @@ def customer_context_get(*, shop, email: str = "", phone: str = "", order_number
                 raise
             if entry is None:
                 return CustomerContext(status=ContextStatus.UNAVAILABLE,
-                                       notice=assembly.unavailable_notice(error))
+                                       notice=assembly.unavailable_notice(
+                                           error, failure=client.last_failure))
             context = assembly.from_cache(entry["context"])
-            context.notice = assembly.stale_notice(context, error)
+            context.notice = assembly.stale_notice(context, error, failure=client.last_failure)
             return assembly.pin_order(context)
         context.matched_by = found.matched_by if found else "remembered"
         if not context.notice:

@@ -509,5 +509,5 @@ class ShopConnectionTestMixin:
         for result in results:
             level = (messages.ERROR if not result.ok else
                      messages.WARNING if result.warning else messages.SUCCESS)
-            self.message_user(request, f"{result.provider}: {result.message}", level)
+            self.message_user(request, result.said, level)
         return HttpResponseRedirect(reverse("admin:integration_shop_change", args=[shop.pk]))

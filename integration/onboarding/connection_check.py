@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext
 
-from integration.vendors.errors import ApiError, people_text
+from integration.vendors.advice import error_advice
+from integration.vendors.errors import ApiError
 
 
 @dataclass
@@ -20,6 +21,14 @@ class ConnectionTestResult:
     # The key works, but something is off that a person should read (rights
     # that switch features off, settings that cannot be read).
     warning: bool = False
+
+    @property
+    def said(self) -> str:
+        """The result in one message, the vendor named once ("RetailCRM:
+        …", unless the advice begins with it)."""
+        if self.message.startswith(self.provider):
+            return self.message
+        return f"{self.provider}: {self.message}"
 
 
 def shop_connections_test(*, shop) -> list[ConnectionTestResult]:
@@ -39,10 +48,11 @@ def shop_connections_test(*, shop) -> list[ConnectionTestResult]:
             client = client_class.for_connection(connection, interactive=True)
             summary = client.test_connection()
         except ApiError as error:
-            # People see fixed words for the network and the policy, and a
-            # vendor's own text cut short ("Ключ отозван."), never ids, paths
-            # or codes; the wizard adds what to change (vendors.advice).
-            results.append(ConnectionTestResult(label, False, people_text(error)))
+            # What is wrong and what to change, in sentences, as the wizard
+            # says it (vendors.advice): fixed words for the network and the
+            # policy, a vendor's own text cut short, never ids, paths or
+            # codes.
+            results.append(ConnectionTestResult(label, False, error_advice(error, attr)))
         else:
             # The key works. Missing rights switch their features off (the
             # rest works) and unreadable settings keep the shop's zone: a

@@ -230,11 +230,11 @@ def hde_connection_check(*, shop, base_url: str, agent_email: str, api_key: str)
     """Test an HDE URL, agent e-mail and key live. The connection row is
     written first because the test records the key's HDE user id on it; it
     is removed again when the test fails."""
-    from integration.tenancy.hde_accounts import HDE_ACCOUNT_TAKEN, hde_account_taken
+    from integration.tenancy.hde_accounts import hde_account_refusal
     from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 
-    if hde_account_taken(shop=shop, base_url=base_url, api_key=api_key):
-        return CheckResult(ok=False, errors=[str(HDE_ACCOUNT_TAKEN)])
+    if refusal := hde_account_refusal(shop=shop, base_url=base_url, api_key=api_key):
+        return CheckResult(ok=False, errors=[refusal])
     previous = HelpDeskEddyConnection.objects.filter(shop=shop).first()
     connection = previous or HelpDeskEddyConnection(shop=shop)
     # A failed try must leave a working connection exactly as it was (its
@@ -373,9 +373,9 @@ def sample_lookup(*, shop, email: str):
 def activation_refusal(shop) -> str:
     """Why the shop may not be switched on although its steps are done
     (another active shop took its HDE account and key meanwhile), or ""."""
-    from integration.tenancy.hde_accounts import HDE_ACCOUNT_TAKEN, hde_account_taken_by_saved
+    from integration.tenancy.hde_accounts import hde_account_refusal_of_saved
 
-    return str(HDE_ACCOUNT_TAKEN) if hde_account_taken_by_saved(shop=shop) else ""
+    return hde_account_refusal_of_saved(shop=shop)
 
 
 def shop_activate(*, shop) -> bool:

@@ -74,8 +74,11 @@ class OrderWatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                     "last_poll", "last_poll_records", "poll_health")
     list_filter = ("enabled", "proactive_tickets")
     list_select_related = ("shop",)
-    readonly_fields = ("since_id", "started_at", "last_poll_at", "last_success_at",
-                       "last_poll_records", "last_error_words", "lease_until")
+    # In words: RetailCRM's history cursor (a record id) and the poll's lease
+    # (a timestamp) mean nothing to a shop admin; "watching since" and "a
+    # poll is running now" say what they stand for.
+    readonly_fields = ("watching_since", "poll_running", "last_poll_at", "last_success_at",
+                       "last_poll_records", "last_error_words")
     actions = ["poll_now"]
 
     def get_fieldsets(self, request, obj=None):
@@ -93,6 +96,20 @@ class OrderWatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def last_poll(self, watch):
         """In the shop's zone, the zone written after it (one list, many shops)."""
         return shop_time(watch.last_poll_at, watch.shop)
+
+    @admin.display(description=_("watching since"))
+    def watching_since(self, watch):
+        """When the watch started reading RetailCRM's history (changes before
+        it are not replayed)."""
+        if watch.started_at is None:
+            return _("not started yet: the first poll starts from that moment")
+        return shop_time(watch.started_at, watch.shop)
+
+    @admin.display(description=_("poll running now"), boolean=True)
+    def poll_running(self, watch):
+        from django.utils import timezone
+
+        return watch.lease_until is not None and watch.lease_until > timezone.now()
 
     @admin.display(description=_("last error"))
     def last_error_words(self, watch):

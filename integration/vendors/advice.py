@@ -9,6 +9,7 @@ test). Nothing here shows an API path, a status code or a Python value.
 
 from django.utils.translation import gettext as _
 
+from integration.core import outbound_policy
 from integration.vendors.errors import (
     PROVIDER_NAMES,
     ApiAccessDenied,
@@ -38,6 +39,10 @@ def error_advice(error: ApiError, provider: str) -> str:
                      "your account, e.g. https://yourshop.retailcrm.ru (no path after it).")
         return _("This URL does not answer like a HelpDeskEddy account. Use the address of "
                  "your help desk, e.g. https://yourcompany.helpdeskeddy.com (no path after it).")
+    if isinstance(error, ApiRefusedByPolicy) and error.reason == outbound_policy.REDIRECT:
+        return _("This address sends the portal on to another address (a redirect), and the "
+                 "portal follows no redirect to another site. Enter the address your account "
+                 "answers at: the one the browser shows after opening it.")
     if isinstance(error, ApiRefusedByPolicy):
         return _("The portal does not connect to this address: use the vendor's public "
                  "https:// address (no internal or private network addresses).")

@@ -111,6 +111,8 @@ class BaseClient:
     # Query parameters whose values the call log may keep as they are (ids,
     # codes, dates, paging); every other value is hashed.
     log_params: frozenset[str] = call_log.KEPT_PARAMS
+    # The HTTP statuses by which the vendor says "too many requests".
+    rate_limit_statuses: tuple[int, ...] = (429,)
 
     def __init__(self, *, shop, connection, interactive: bool = False, event=None,
                  request_id: str = ""):
@@ -128,6 +130,10 @@ class BaseClient:
         self._shared_lock = threading.Lock()
         self._prepaid = 0
         self._batched_calls: list | None = None
+        # The outcome of the newest failed attempt ("rate_limited", …): a
+        # caller whose own deadline passed while this client still retried
+        # can say what the vendor answered instead of "timed out".
+        self.last_failure = ""
 
     @classmethod
     def account_key_for(cls, connection) -> str:
@@ -193,6 +199,10 @@ class BaseClient:
         status = response.status if response is not None else None
         reason = f"retrying after HTTP {status}" if status else f"retrying after {error!r}"
         self._record(method, self._local.path, status, started, "retried", reason)
+        self.last_failure = ("rate_limited" if status in self.rate_limit_statuses
+                             else "server_error" if status and status >= 500
+                             else "timeout" if "Timeout" in type(error).__name__
+                             else "host_error" if error is not None else "")
         throttle.acquire(self.account_key, self.budget(), interactive=self.interactive)
         self._local.started = time.monotonic()
 
@@ -255,7 +265,7 @@ class BaseClient:
     def _refused(self, method, path, refused: outbound_policy.Refused):
         self._fail(method, path, None, ApiRefusedByPolicy(
             "The portal refused to send this request (outbound policy).", path=path,
-            provider=self.provider), refused)
+            provider=self.provider, reason=refused.reason), refused)
 
     def request(self, method: str, path: str, *, params=None, data=None, json_body=None,
                 timeout=None):
@@ -385,6 +395,8 @@ class BaseClient:
             request_id=self.request_id,
         )
         with self._shared_lock:
+            if outcome not in ("ok", "retried"):  # a retry says why in _on_retry
+                self.last_failure = outcome
             if self._batched_calls is not None:
                 self._batched_calls.append(row)
                 return

@@ -42,8 +42,22 @@ UNEXPECTED_ANSWER = gettext_noop("the answer was not what the vendor's API sends
 # a screen) and an event kind nothing handles.
 INTERNAL_ERROR = gettext_noop("an error inside the portal; the details are in the portal's log")
 NO_HANDLER = gettext_noop("the portal has nothing to do for this kind of event")
+# A vendor's server failing and a vendor's rate limit, said the same for both
+# vendors (HDE's own text for a 500 is whatever its server printed, in
+# English): a clause to follow "<vendor> is unavailable right now: ".
+SERVER_FAILED = gettext_noop("server error")
+TOO_MANY_REQUESTS = gettext_noop("too many requests")
+# RATE_LIMITED and SERVER_ERROR stay translatable: rows stored before these
+# two words existed still carry them.
 FIXED_WORDS = (UNREACHABLE, TIMED_OUT, REFUSED_BY_POLICY, RATE_LIMITED, SERVER_ERROR,
-               BANNED, THROTTLED, UNEXPECTED_ANSWER, INTERNAL_ERROR, NO_HANDLER)
+               BANNED, THROTTLED, UNEXPECTED_ANSWER, INTERNAL_ERROR, NO_HANDLER,
+               SERVER_FAILED, TOO_MANY_REQUESTS)
+# What the call log's outcomes say as fixed words, for a card whose deadline
+# passed while the client was still retrying (integration.customers.assembly).
+OUTCOME_WORDS = {"timeout": TIMED_OUT, "host_error": UNREACHABLE,
+                 "refused_by_policy": REFUSED_BY_POLICY, "server_error": SERVER_FAILED,
+                 "unexpected": UNEXPECTED_ANSWER, "rate_limited": TOO_MANY_REQUESTS,
+                 "banned": BANNED, "throttled": THROTTLED}
 VENDOR_TEXT_CHARS = 200
 
 # Vendor messages known word for word, said in the reader's language: the
@@ -117,6 +131,10 @@ class ApiRefusedByPolicy(ApiUnauthorized):
 
     outcome = "refused_by_policy"
 
+    def __init__(self, message: str, *, reason: str = "", **kwargs):
+        super().__init__(message, **kwargs)
+        self.reason = reason  # integration.core.outbound_policy's REDIRECT, ADDRESS, …
+
 
 class ApiAccessDenied(ApiUnauthorized):
     """The key works but lacks a right (RetailCRM scope, HDE permission)."""
@@ -182,6 +200,10 @@ def stored_text(error: ApiError) -> str:
         return THROTTLED
     if isinstance(error, ApiUnexpectedResponse):
         return UNEXPECTED_ANSWER
+    if isinstance(error, ApiServerError):
+        return SERVER_FAILED
+    if isinstance(error, ApiRateLimited):
+        return TOO_MANY_REQUESTS
     return shorten(error.message)
 
 
@@ -245,6 +267,12 @@ def vendor_said(error: ApiError, vendor: str) -> str:
     it when its text names the vendor already, else "<vendor>: <text>"."""
     text = people_text(error)
     return text if vendor.lower() in text.lower() else f"{vendor}: {text}"
+
+
+def clause(text: str) -> str:
+    """An error text to go inside a sentence: without its closing full stop
+    (a vendor's "Access denied." ends one of its own)."""
+    return text.rstrip().rstrip(".")
 
 
 def shorten(text: str, limit: int = VENDOR_TEXT_CHARS) -> str:

@@ -66,6 +66,7 @@ class RetailCrmClient(BaseClient):
     rate_limit_settings = (
         "RETAILCRM_RATE_LIMIT", "RETAILCRM_RATE_WINDOW", "RETAILCRM_INTERACTIVE_RESERVE",
     )
+    rate_limit_statuses = (429, 503)  # 503 is RetailCRM's nginx limit page (§6)
     # Values the call log keeps as they are; the rest (e-mails, phones, names,
     # free text) is hashed (see call_log).
     log_params = call_log.RETAILCRM_PARAMS

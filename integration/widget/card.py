@@ -21,7 +21,7 @@ from integration.customers.types import ContextStatus, CustomerContext, TicketIn
 from integration.models import ScopeReason, TicketRecord, WidgetRequest
 from integration.replies import service as reply_service
 from integration.tickets.info import requester_notice, ticket_info_get
-from integration.vendors.errors import ApiError, vendor_detail
+from integration.vendors.errors import ApiError, clause, vendor_detail
 from integration.widget.profile import profile_rows
 from integration.widget.scope import (
     form_nonce_issue,
@@ -105,9 +105,12 @@ def _ticket(shop, ticket_id, request_id) -> tuple[TicketInfo, str]:
     try:
         info = ticket_info_get(shop=shop, ticket_id=ticket_id, request_id=request_id)
     except ApiError as error:
+        # The card may still show a customer linked to the ticket before:
+        # the notice says the sender could not be checked, not that nobody
+        # is known.
         return TicketInfo(id=ticket_id), _(
-            "HelpDeskEddy did not answer (%(err)s); the ticket's sender is unknown for now."
-        ) % {"err": vendor_detail(error)}
+            "HelpDeskEddy is unavailable right now: %(err)s. The ticket's sender can't be "
+            "checked until it answers.") % {"err": clause(vendor_detail(error))}
     return info, requester_notice(info)
 
 

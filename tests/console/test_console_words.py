@@ -57,7 +57,7 @@ def test_chart_tooltips_count_in_the_readers_plurals(client, two_tenants):
     assert "1 events" not in english
     russian = client.get(reverse("admin:console-dashboard"),
                          HTTP_ACCEPT_LANGUAGE="ru").content.decode()
-    assert ": 1 событие, 0 вызовов API (0 с ошибкой)</title>" in russian
+    assert ": 1 событие, 0 вызовов API (0 неудачных)</title>" in russian
 
 
 @pytest.mark.parametrize("language, kind, words", [

@@ -200,19 +200,29 @@ def test_chart_counts_events_and_calls_per_hour(client, top_of_the_hour, seeded)
     tips = re.findall(r'<rect class="bar-events"[^>]*><title>([^<]+)</title>', html)
     assert len(set(keys)) == len(set(tips)) == 25, (keys, tips)
     assert tips[0].split(": ")[0].endswith(keys[-1][-5:]) and tips[0] != tips[-1], tips
-    # Totals in the legend: A's 8 events in 24 h (the old dead one is out), 13 calls.
-    assert "events (8)" in html and "API calls (13)" in html
+    # Totals in the legend: A's 8 events in 24 h (the old dead one is out),
+    # 13 calls, 3 of them failed.
+    assert "events (8)" in html and "API calls (13)" in html and "failed calls (3)" in html
+    # The older day in the console's own date form, not Django's "11/30/2026".
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d", tips[0].split(": ")[0]), tips[0]
 
 
 @pytest.mark.django_db
-def test_chart_of_one_shop_and_another_agencys_shop_is_404(client, seeded):
+def test_chart_of_one_shop_and_another_agencys_shop_is_not_found(client, seeded):
     client.force_login(seeded["a"]["owner"])
     own = client.get(f"/admin/console/?shop={seeded['a']['shop'].public_id}")
     assert own.status_code == 200
     assert "Last 24 hours: Shop A" in own.content.decode()
-    other = client.get(f"/admin/console/?shop={seeded['b']['shop'].public_id}")
-    assert other.status_code == 404
-    assert client.get("/admin/console/?shop=not-a-uuid").status_code == 404
+    # Another agency's shop and a made-up id read alike: the dashboard with
+    # a notice in words, never an error page or the other shop's name.
+    for shop in (seeded["b"]["shop"].public_id, "not-a-uuid",
+                 "00000000-0000-0000-0000-000000000000"):
+        other = client.get(f"/admin/console/?shop={shop}", follow=True,
+                           HTTP_ACCEPT_LANGUAGE="ru")
+        assert other.redirect_chain == [("/admin/console/", 302)]
+        html = other.content.decode()
+        assert "Не найдено: магазин (возможно, удалено)." in html
+        assert "Shop B" not in html and "Last 24 hours: Shop" not in html
     # B's owner sees B's backlog of 7, and nothing of A.
     client.force_login(seeded["b"]["owner"])
     html = client.get("/admin/console/").content.decode()
@@ -305,3 +315,22 @@ def test_the_chart_and_the_rows_count_the_same_calls_at_the_window_edge(client, 
     assert response.context["totals"]["calls"] == 2
     assert sum(b.failed_calls for b in buckets) == 1
     assert len(buckets) == 25 and buckets[0].api_calls == 1 and buckets[-1].api_calls == 1
+
+
+@pytest.mark.django_db
+def test_a_new_agency_is_shown_where_to_begin(client, make_agency, make_member):
+    """No shops yet: the dashboard says how to add the first one (for an
+    owner) instead of an empty chart with an axis from 0 to 1."""
+    from integration.models import Role
+
+    agency = make_agency("Fresh Agency")
+    client.force_login(make_member(agency, Role.OWNER))
+    html = client.get("/admin/console/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    empty = re.search(r'<td colspan="8" id="console-no-shops">(.*?)</td>', html, re.S)
+    assert empty and 'href="/admin/console/add-shop/"' in empty.group(1), html[:3000]
+    assert "Add your first shop" in empty.group(1)
+    assert "console-chart" not in html and "Last 24 hours" not in html
+    client.force_login(make_member(agency, Role.VIEWER))
+    html = client.get("/admin/console/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    empty = re.search(r'<td colspan="8" id="console-no-shops">(.*?)</td>', html, re.S)
+    assert empty and "<a " not in empty.group(1) and "Магазинов пока нет" in empty.group(1)

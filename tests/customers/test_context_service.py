@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from django.utils import translation
 
 from integration.customers.context import (
     customer_context_get,
@@ -134,6 +135,31 @@ def test_retailcrm_down_cold_names_retailcrm(shop):
     assert "RetailCRM" in context.notice and context.orders == []
 
 
+@pytest.mark.parametrize(("fault", "en", "ru"), [
+    ("500", "server error", "ошибка сервера"),
+    ("502", "server error", "ошибка сервера"),
+    ("429", "too many requests", "слишком много запросов"),
+    ("503", "too many requests", "слишком много запросов"),
+    ("html", "the answer was not what the vendor's API sends (a web page, or data cut short)",
+     "ответ не похож на ответ API сервиса (веб-страница или оборванные данные)"),
+])
+def test_a_cold_card_says_what_retailcrm_answered(shop, fault, en, ru):
+    """Whatever RetailCRM answered, the operator reads it in one sentence of
+    their language: a rate limit is not "timed out" (the card's deadline can
+    pass while the client waits it out), a server error is not RetailCRM's
+    English, and no bracket sits inside another."""
+    Account.objects.filter(code="demo").update(fault=fault)
+    with translation.override("en"):
+        context = customer_context_get(shop=shop, email="olga.k@example.ru")
+    assert context.status == ContextStatus.UNAVAILABLE
+    assert context.notice == (f"RetailCRM is unavailable right now: {en}. Try refreshing in a "
+                              "minute.")
+    with translation.override("ru"):
+        context = customer_context_get(shop=shop, email="olga.k@example.ru")
+    assert context.notice == (f"RetailCRM сейчас недоступен: {ru}. Попробуйте обновить через "
+                              "минуту.")
+
+
 def test_retailcrm_down_after_a_visit_shows_stale_data_with_age(shop):
     email = "olga.k@example.ru"
     fresh = customer_context_get(shop=shop, email=email)
@@ -142,8 +168,8 @@ def test_retailcrm_down_after_a_visit_shows_stale_data_with_age(shop):
     context = customer_context_get(shop=shop, email=email)
     assert context.status == ContextStatus.FOUND
     assert len(context.orders) == len(fresh.orders) > 0  # never "no orders"
-    assert context.notice.startswith("RetailCRM is unavailable (")
-    assert context.notice.endswith("the card shows what it read last.")
+    assert context.notice == ("RetailCRM is unavailable right now: too many requests. The card "
+                              "shows what it read last.")
     assert context.cache_age_seconds is not None  # the card says how old, beside the data
 
 

@@ -41,6 +41,10 @@ def test_missing_rights_and_wrong_key_are_reported(client, demo_shop, make_membe
     connection.save()
     level, text = _run_action(client, demo_shop)[0]
     assert level == "error"
+    # What is wrong and what to change, as the wizard says it; the vendor
+    # named once.
+    assert text.startswith(f"{demo_shop.name} · RetailCRM refused this API key. Copy the key "
+                           "again"), text
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.NEEDS_ATTENTION
     assert "wrong-key-123456" not in text

@@ -46,7 +46,7 @@ def test_picker_offers_the_shops_retailcrm_statuses_and_saves(client, tenants):
     assert watch.problem_statuses == [] and watch.proactive_tickets is False
 
 
-def test_poll_now_queues_a_poll_and_the_page_shows_the_cursor(client, tenants):
+def test_poll_now_queues_a_poll_and_the_page_says_when_watching_began(client, tenants):
     watch = tenants["a"]["watch"]
     client.force_login(tenants["a"]["admin"])
     changelist = reverse("admin:integration_orderwatch_changelist")
@@ -55,8 +55,12 @@ def test_poll_now_queues_a_poll_and_the_page_shows_the_cursor(client, tenants):
     assert "Queued a poll for 1 shop." in response.content.decode()
     watch.refresh_from_db()  # django-q runs it inline in tests
     assert watch.since_id is not None and watch.last_poll_at is not None
-    page = client.get(reverse("admin:integration_orderwatch_change", args=[watch.pk]))
-    assert str(watch.since_id) in page.content.decode()
+    page = client.get(reverse("admin:integration_orderwatch_change", args=[watch.pk]),
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    since = re.search(r'field-watching_since.*?<div class="readonly">(.*?)</div>', page, re.S)
+    assert since and re.fullmatch(r"\d{1,2} \w{3} \d{4}, \d\d:\d\d\xa0UTC\+3", since.group(1))
+    # RetailCRM's history cursor is a record id: not for people.
+    assert str(watch.since_id) not in page and "lease" not in page.lower()
 
 
 def test_viewer_sees_but_cannot_change_or_poll(client, tenants):

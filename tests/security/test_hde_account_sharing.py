@@ -6,6 +6,8 @@ that account's open tickets and wrote notes with its own links on tickets
 another shop had already handled.
 """
 
+from html import unescape
+
 import pytest
 from django.urls import reverse
 
@@ -18,7 +20,7 @@ from integration.models import (
     Shop,
     ShopSettings,
 )
-from integration.tenancy.hde_accounts import HDE_ACCOUNT_TAKEN
+from integration.tenancy.hde_accounts import HDE_ACCOUNT_TAKEN, HDE_ACCOUNT_TAKEN_ELSEWHERE
 from integration.tenancy.secrets import shop_secret_issue
 from integration.tickets.reconcile import tickets_reconcile
 from integration.vendors.helpdeskeddy import HelpDeskEddyClient
@@ -142,3 +144,24 @@ def test_the_wizard_refuses_the_account_and_key_of_an_active_shop(wired_shop, cl
                            {"activate": "1"}, follow=True)
     assert TAKEN in response.content.decode()
     assert not Shop.objects.get(pk=draft.pk).active
+
+
+def test_another_agency_is_refused_without_being_told_to_deactivate_a_shop(
+        wired_shop, client, make_agency, make_shop, make_member):
+    """Someone in another agency enters the HDE account and key an active
+    shop here uses: the wizard refuses (two shops would handle every
+    ticket), without asking to deactivate a shop they cannot see, or
+    naming it or its agency."""
+    connection = wired_shop.helpdeskeddy
+    rival = make_agency("Rival Agency")
+    draft = make_shop(rival, name="Rival shop", active=False)
+    client.force_login(make_member(rival, Role.OWNER, username="rival-owner"))
+    response = client.post(reverse("admin:console-wizard-hde", args=[draft.public_id]),
+                           {"base_url": connection.base_url,
+                            "agent_email": connection.agent_email,
+                            "api_key": connection.api_key}, HTTP_ACCEPT_LANGUAGE="en")
+    html = unescape(response.content.decode())
+    assert response.status_code == 200 and str(HDE_ACCOUNT_TAKEN_ELSEWHERE) in html
+    assert "Deactivate" not in html and TAKEN not in html
+    assert wired_shop.name not in html and wired_shop.agency.name not in html
+    assert not HelpDeskEddyConnection.objects.filter(shop=draft).exists()

@@ -227,6 +227,28 @@ def test_a_redirect_to_another_origin_is_refused(stored, listener, client_class,
     assert [r.path for r in same.received] == [f"/old{path}", f"/new{path}"]
 
 
+@pytest.mark.parametrize("language, words", [
+    ("en", "This address sends the portal on to another address (a redirect)"),
+    ("ru", "Этот адрес перенаправляет портал на другой адрес (редирект)"),
+])
+def test_the_wizard_says_a_redirect_is_why_it_refuses(owner_client, make_agency, make_shop,
+                                                     listener, language, words):
+    """An address that redirects to another site is refused for that, and
+    the admin is told so, not that the address is an internal one."""
+    other = listener()
+    first = listener(_redirect_to(other.url))
+    agency = make_agency("Redirect agency")
+    draft = make_shop(agency, name="Draft", active=False)
+    client = owner_client(draft)
+    response = client.post(reverse("admin:console-wizard-hde", args=[draft.public_id]), {
+        "base_url": first.url, "agent_email": "agent@example.com",
+        "api_key": "typed-key-1234"}, HTTP_ACCEPT_LANGUAGE=language)
+    text = " ".join(response.content.decode().split())
+    assert response.status_code == 200 and words in text, text[-3000:]
+    assert "internal" not in text and "внутренн" not in text
+    assert other.received == []
+
+
 def test_people_see_fixed_words_for_refusals_and_the_network(
         demo_shop, stored, owner_client, listener):
     stored(RetailCrmConnection, "http://169.254.169.254")

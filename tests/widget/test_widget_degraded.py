@@ -58,6 +58,16 @@ def test_the_card_page_names_the_vendor_once(live_server, demo_shop, settings):
                         timeout=20).text
     assert "HelpDeskEddy" in page and not _doubled(page)
     assert "(HelpDeskEddy" not in page  # "HelpDeskEddy did not answer (HelpDeskEddy: …)"
+    # HDE's own text for a 500 is its server's English: the operator reads
+    # fixed words in the shop's language instead, and the card does not say
+    # the sender is unknown while it may show the customer linked before.
+    demo_shop.language = "ru"
+    demo_shop.save(update_fields=["language"])
+    page = requests.get(widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN),
+                        timeout=20).text
+    assert ("HelpDeskEddy сейчас недоступен: ошибка сервера. Отправителя заявки нельзя "
+            "проверить, пока он не ответит.") in page
+    assert "Server error" not in page and "Injected" not in page
 
 
 def test_the_card_page_shows_the_customer_when_only_the_requester_record_fails(

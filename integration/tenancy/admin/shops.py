@@ -182,14 +182,14 @@ class ShopForm(forms.ModelForm):
         return (url, key) if url and key else None
 
     def clean(self):
-        from integration.tenancy.hde_accounts import HDE_ACCOUNT_TAKEN, hde_account_taken
+        from integration.tenancy.hde_accounts import hde_account_refusal
 
         data = super().clean()
         if data.get("active"):
             posted = self._posted_hde()
-            if posted and hde_account_taken(shop=self.instance, base_url=posted[0],
-                                            api_key=posted[1]):
-                self.add_error("active", HDE_ACCOUNT_TAKEN)
+            if posted and (refusal := hde_account_refusal(
+                    shop=self.instance, base_url=posted[0], api_key=posted[1])):
+                self.add_error("active", refusal)
         return data
 
 
@@ -238,7 +238,7 @@ class ShopAdmin(ShopConnectionTestMixin, ShopProbeMixin, ShopWidgetAccessMixin,
             for result in shop_connections_test(shop=shop):
                 level = (messages.ERROR if not result.ok else
                          messages.WARNING if result.warning else messages.SUCCESS)
-                self.message_user(request, f"{shop.name} · {result.provider}: {result.message}",
+                self.message_user(request, f"{shop.name} · {result.said}",
                                   level)
 
     def _issue(self, request, queryset, kind):
