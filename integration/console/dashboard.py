@@ -31,71 +31,89 @@ from integration.tenancy.access import (
 )
 from integration.tenancy.time_zones import zone_or_none
 
-CHART_WIDTH, CHART_HEIGHT = 760, 200
-LEFT, BOTTOM, TOP = 44, 22, 10
+CHART_WIDTH, PANEL_HEIGHT = 760, 140
+LEFT, BOTTOM, TOP = 44, 22, 22
 EVENTS_COLOUR, CALLS_COLOUR, FAILED_COLOUR = "#2b6cb0", "#8c959f", "#cf222e"
+MUTED = "#57606a"
 
 
 def activity_svg(activity: health.Activity) -> str:
-    """Grouped bars per hour: events, API calls (failed part in red)."""
-    plot_h = CHART_HEIGHT - BOTTOM - TOP
-    slot = (CHART_WIDTH - LEFT) / max(1, len(activity.buckets))
-    bar = max(2.0, slot / 2 - 2)
-    peak = activity.peak
+    """Two panels over the same hours, each on its own scale: events per
+    hour, then API calls per hour with the failed part in red. On one shared
+    scale the events (tens an hour) hid under the calls (hundreds)."""
+    buckets = activity.buckets
+    today = timezone.localdate(buckets[-1].start) if buckets else None
+    hours = [_hour(bucket, today) for bucket in buckets]
+    events = _panel(buckets, hours, gettext("Events per hour"), [
+        ("events", [b.events for b in buckets], EVENTS_COLOUR)])
+    calls = _panel(buckets, hours, gettext("API calls per hour (failed in red)"), [
+        ("calls", [b.api_calls for b in buckets], CALLS_COLOUR),
+        ("failed", [b.failed_calls for b in buckets], FAILED_COLOUR)])
+    return format_html("{}{}", events, calls)
 
-    def height(value):
-        return round(plot_h * value / peak, 1)
 
+def _hour(bucket, today) -> tuple[str, str, str]:
+    """(label, key, tooltip) of an hour's bars. The 24-hour window holds
+    the same clock hour twice (yesterday's, partial, and today's): the key
+    carries the day, and a bar from an earlier day names its day in the
+    tooltip, in the console's own date form (not Django's "11/30/2026")."""
+    local = timezone.localtime(bucket.start)
+    label = local.strftime("%H:%M")
+    when = label if local.date() == today else shop_datetime(
+        local, timezone.get_current_timezone_name())
+    tip = gettext("%(hour)s: %(events)s, %(calls)s (%(failed)s)") % {
+        "hour": when,
+        "events": ngettext("%(n)d event", "%(n)d events", bucket.events) % {
+            "n": bucket.events},
+        "calls": ngettext("%(n)d API call", "%(n)d API calls", bucket.api_calls) % {
+            "n": bucket.api_calls},
+        "failed": ngettext("%(n)d failed", "%(n)d failed", bucket.failed_calls) % {
+            "n": bucket.failed_calls}}
+    return label, local.strftime("%Y-%m-%dT%H:%M"), tip
+
+
+def _panel(buckets, hours, title: str, series) -> str:
+    """One panel: bars per hour on the panel's own scale (its peak, half of
+    it and 0 on the axis), its title on top, the hours below. A second
+    series is drawn over the first, from the same baseline (the failed part
+    of the calls)."""
+    plot_h = PANEL_HEIGHT - BOTTOM - TOP
+    slot = (CHART_WIDTH - LEFT) / max(1, len(buckets))
+    bar = max(2.0, slot - 3)
+    peak = max([1, *series[0][1]])
+    base = TOP + plot_h
     parts = []
-    today = (timezone.localdate(activity.buckets[-1].start) if activity.buckets else None)
-    for index, bucket in enumerate(activity.buckets):
+    for index, (label, key, tip) in enumerate(hours):
         x = LEFT + index * slot + 1
-        local = timezone.localtime(bucket.start)
-        hour = local.strftime("%H:%M")
-        # The 24-hour window holds the same clock hour twice (yesterday's,
-        # partial, and today's): the bar's key carries the day, and a bar
-        # from an earlier day says which day in its tooltip.
-        key = local.strftime("%Y-%m-%dT%H:%M")
-        when = hour
-        if local.date() != today:  # the console's own date form, not Django's "11/30/2026"
-            when = shop_datetime(local, timezone.get_current_timezone_name())
-        tip = gettext("%(hour)s: %(events)s, %(calls)s (%(failed)s)") % {
-            "hour": when,
-            "events": ngettext("%(n)d event", "%(n)d events", bucket.events) % {
-                "n": bucket.events},
-            "calls": ngettext("%(n)d API call", "%(n)d API calls", bucket.api_calls) % {
-                "n": bucket.api_calls},
-            "failed": ngettext("%(n)d failed", "%(n)d failed", bucket.failed_calls) % {
-                "n": bucket.failed_calls}}
-        for kind, value, colour, offset in (("events", bucket.events, EVENTS_COLOUR, 0),
-                                            ("calls", bucket.api_calls, CALLS_COLOUR, bar)):
-            h = height(value)
+        for kind, values, colour in series:
+            value = values[index]
+            if kind != series[0][0] and not value:
+                continue
+            h = round(plot_h * value / peak, 1)
             parts.append(format_html(
                 '<rect class="bar-{}" data-hour="{}" data-value="{}" x="{}" y="{}" width="{}" '
                 'height="{}" fill="{}"><title>{}</title></rect>',
-                kind, key, value, round(x + offset, 1), round(TOP + plot_h - h, 1),
-                round(bar, 1), h, colour, tip))
-        if bucket.failed_calls:
-            h = height(bucket.failed_calls)
-            parts.append(format_html(
-                '<rect class="bar-failed" data-hour="{}" data-value="{}" x="{}" y="{}" '
-                'width="{}" height="{}" fill="{}"><title>{}</title></rect>',
-                key, bucket.failed_calls, round(x + bar, 1), round(TOP + plot_h - h, 1),
-                round(bar, 1), h, FAILED_COLOUR, tip))
+                kind, key, value, round(x, 1), round(base - h, 1), round(bar, 1), h, colour,
+                tip))
         if index % 3 == 0:
             parts.append(format_html(
-                '<text x="{}" y="{}" font-size="10" fill="#57606a">{}</text>',
-                round(x, 1), CHART_HEIGHT - 6, hour))
+                '<text x="{}" y="{}" font-size="10" fill="{}">{}</text>',
+                round(x, 1), PANEL_HEIGHT - 6, MUTED, label))
+    half = f'<text x="2" y="{round(base - plot_h / 2 + 4, 1)}" font-size="10" fill="{MUTED}">' \
+        f"{peak // 2}</text>" if peak >= 4 else ""
     axis = format_html(
+        '<text x="{l}" y="12" font-size="11" font-weight="600" fill="#24292f">{title}</text>'
         '<line x1="{l}" y1="{b}" x2="{r}" y2="{b}" stroke="#d0d7de"/>'
-        '<text x="2" y="{t}" font-size="10" fill="#57606a">{peak}</text>'
-        '<text x="2" y="{b}" font-size="10" fill="#57606a">0</text>',
-        l=LEFT, r=CHART_WIDTH, b=TOP + plot_h, t=TOP + 8, peak=peak)
+        '<line x1="{l}" y1="{t}" x2="{r}" y2="{t}" stroke="#eaeef2"/>'
+        '<text x="2" y="{tt}" font-size="10" fill="{m}">{peak}</text>{half}'
+        '<text x="2" y="{b}" font-size="10" fill="{m}">0</text>',
+        l=LEFT, r=CHART_WIDTH, b=base, t=TOP, tt=TOP + 4, peak=peak, title=title, m=MUTED,
+        half=mark_safe(half))  # noqa: S308 - numbers and a constant colour only
     return format_html(
         '<svg class="console-chart" xmlns="http://www.w3.org/2000/svg" role="img" '
         'viewBox="0 0 {w} {h}" width="{w}" height="{h}" aria-label="{label}">{axis}{bars}</svg>',
-        w=CHART_WIDTH, h=CHART_HEIGHT, label=gettext("Events and API calls per hour"),
-        axis=axis, bars=mark_safe("".join(parts)))  # noqa: S308 - every part is format_html
+        w=CHART_WIDTH, h=PANEL_HEIGHT, label=title, axis=axis,
+        bars=mark_safe("".join(parts)))  # noqa: S308 - every part is format_html
 
 
 def _changelist(model: str, **params) -> str:

@@ -159,10 +159,6 @@ class HourBucket:
 class Activity:
     buckets: list[HourBucket] = field(default_factory=list)
 
-    @property
-    def peak(self) -> int:
-        return max([1, *(max(b.events, b.api_calls) for b in self.buckets)])
-
 
 def percentile(values: list[int], q: float) -> int | None:
     """Nearest-rank percentile (p95 of 20 values is the 19th smallest)."""

@@ -70,6 +70,9 @@ KNOWN_VENDOR_TEXT = {
     "Access denied.": gettext_noop("this key has no access to that"),
     # RetailCRM's answer to an id it does not know (a customer, an order).
     "Not found": gettext_noop("not found"),
+    # The clients' own words for a refusal that came without a text.
+    "RetailCRM refused the request.": gettext_noop("RetailCRM refused the request"),
+    "HelpDeskEddy refused the request.": gettext_noop("HelpDeskEddy refused the request"),
 }
 HTTP_SUFFIX = re.compile(r" \(HTTP \d{3}\)$")
 

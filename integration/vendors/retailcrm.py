@@ -656,7 +656,9 @@ def error_for_response(response, body) -> ApiError | None:
                                      status_code=status)
     if status < 400 and body.get("success") is not False:
         return None
-    message = str(body.get("errorMsg") or f"RetailCRM error (HTTP {status})")
+    # No text of its own: the client's words, with no HTTP code (the status
+    # is on the error for the log; a person reads words).
+    message = str(body.get("errorMsg") or "RetailCRM refused the request.")
     errors = parsing.error_details(body)
     if errors:
         message = f"{message} " + "; ".join(f"{k}: {v}" for k, v in errors.items())

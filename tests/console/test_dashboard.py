@@ -282,7 +282,20 @@ def test_dashboard_in_the_browser(role_groups, seeded, live_server, page, artifa
     assert row.locator(".cell-backlog").inner_text().strip() == "4"
     assert page.locator("svg.console-chart rect.bar-events").count() == 25
     assert "Shop B" not in page.content()
+    # Two panels, each on its own scale: the events are not flattened by
+    # the calls (Shop A: at most 4 events an hour, 10 calls).
+    titles = page.locator("svg.console-chart").evaluate_all(
+        "charts => charts.map(c => c.getAttribute('aria-label'))")
+    assert titles == ["Events per hour", "API calls per hour (failed in red)"]
+    tallest = page.locator("svg.console-chart rect.bar-events").evaluate_all(
+        "bars => Math.max(...bars.map(b => parseFloat(b.getAttribute('height'))))")
+    assert tallest == 96.0  # the whole plot height: the busiest hour reaches the top
     save_screenshot(page, os.path.join(artifacts_dir, "console-dashboard.png"), full_page=True)
+    page.context.add_cookies([{"name": "django_language", "value": "ru",
+                               "url": live_server.url}])
+    page.reload()
+    assert page.locator("h1").inner_text() == "Панель агентства"
+    save_screenshot(page, os.path.join(artifacts_dir, "console-dashboard-ru.png"), full_page=True)
 
 
 @pytest.mark.django_db

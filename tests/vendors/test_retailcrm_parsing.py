@@ -198,3 +198,18 @@ def test_a_corporate_orders_company_is_never_taken_for_a_person():
     company = parsing.parse_order(
         {**raw, "customer": {"type": "customer_corporate", "id": 4924}}, MOSCOW)
     assert person.customer_id == 4924 and company.customer_id is None
+
+
+def test_a_refusal_without_a_text_reads_in_words_in_either_language():
+    """RetailCRM refused with no errorMsg: the person reads the client's
+    words in their language, never "HTTP 418"."""
+    from django.utils import translation
+
+    from integration.vendors.errors import people_text
+
+    error = error_for_response(*answer(418, '{"success": false}'))
+    with translation.override("en"):
+        assert people_text(error) == "RetailCRM refused the request"
+    with translation.override("ru"):
+        assert people_text(error) == "RetailCRM отклонил запрос"
+    assert "418" not in people_text(error)
