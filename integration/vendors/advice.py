@@ -11,6 +11,9 @@ from django.utils.translation import gettext as _
 
 from integration.core import outbound_policy
 from integration.vendors.errors import (
+    FIXED_WORDS,
+    HTTP_SUFFIX,
+    KNOWN_VENDOR_TEXT,
     PROVIDER_NAMES,
     ApiAccessDenied,
     ApiBanned,
@@ -23,7 +26,10 @@ from integration.vendors.errors import (
     ApiTimeoutError,
     ApiUnauthorized,
     ApiUnexpectedResponse,
+    clause,
     people_text,
+    stored_text,
+    without_vendor_name,
 )
 
 RETAILCRM = "retailcrm"
@@ -31,7 +37,27 @@ RETAILCRM = "retailcrm"
 
 def error_advice(error: ApiError, provider: str) -> str:
     """A vendor error as "what is wrong and what to change", for the person
-    who typed the connection (the wizard, the shop page's test)."""
+    who typed the connection (the wizard, the shop page's test), followed by
+    the vendor's own words when it gave some ("Ключ отозван."), cut short:
+    they may say what no advice can (a revoked key, a blocked account)."""
+    advice = _advice(error, provider)
+    said = vendor_own_words(error)
+    if said and said not in advice:
+        advice += " " + _("%(vendor)s said: “%(text)s”") % {
+            "vendor": PROVIDER_NAMES.get(provider, provider), "text": clause(said)}
+    return advice
+
+
+def vendor_own_words(error: ApiError) -> str:
+    """The vendor's own text of an error, or "" when the portal words it
+    (a fixed word, a known vendor text) or the vendor gave none."""
+    stored = stored_text(error)
+    if stored in FIXED_WORDS or HTTP_SUFFIX.sub("", stored) in KNOWN_VENDOR_TEXT:
+        return ""
+    return without_vendor_name(stored)
+
+
+def _advice(error: ApiError, provider: str) -> str:
     vendor = PROVIDER_NAMES.get(provider, provider)
     if isinstance(error, ApiUnexpectedResponse):
         if provider == RETAILCRM:

@@ -242,4 +242,4 @@ def test_a_page_that_forbids_frames_still_gets_the_panel(extension_browser, wire
     expect(page.locator("#portal-hde-panel")).to_have_attribute("data-state", "widget")
     card = page.frame_locator("#portal-hde-panel iframe.portal-hde-frame")
     expect(card.locator("header.bar")).to_contain_text("Strict shop")
-    expect(card.locator(".notice").first).to_contain_text("HelpDeskEddy did not answer")
+    expect(card.locator(".notice").first).to_contain_text("HelpDeskEddy is unavailable right now")

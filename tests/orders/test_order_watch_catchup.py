@@ -119,10 +119,10 @@ def test_failure_mid_poll_never_skips_records(watched, rc_emulator):
     # vendor's rate-limit 503: page 2 fails (retried, still 503) mid-poll.
     faults(rc_emulator, rate_limit_rps=0, fault="503", fault_after=PAGE_ONE_REQUESTS)
     result = order_watch_poll(shop_id=watched.pk, budget_seconds=600)
-    assert result.state == "failed" and "rate limit" in result.error
+    assert result.state == "failed" and result.error == "RetailCRM: too many requests"
     watch = OrderWatch.objects.get(shop=watched)
     assert watch.since_id == start + 100  # page 1 stored, page 2 not
-    assert "rate limit" in watch.last_error and watch.lease_until is None
+    assert watch.last_error == "RetailCRM: too many requests" and watch.lease_until is None
     assert stored_history_ids(watched) == list(range(start + 1, start + 101))
 
     # A burst of 502s (more than the client retries) fails the next poll at once.

@@ -48,6 +48,9 @@ REFUSED_URLS = [
     ("http://demo.retailcrm.example/", True),  # plain http
 ]
 
+POLICY_ADVICE = ("The portal does not connect to this address: use the vendor's public https:// "
+                 "address (no internal or private network addresses).")
+
 
 @pytest.fixture
 def production(settings):
@@ -193,7 +196,7 @@ def test_dns_rebinding_is_refused_at_connect_time(demo_shop, owner_client, live_
     messages = run_connection_test(client, demo_shop)
     assert resolver.asked["rebind.example"] >= 2
     assert "10.0.0.7" not in connects
-    assert ("error", f"{demo_shop.name} · RetailCRM: refused by policy") in messages
+    assert ("error", f"{demo_shop.name} · RetailCRM: {POLICY_ADVICE}") in messages
     demo_shop.retailcrm.refresh_from_db()
     assert demo_shop.retailcrm.last_error == "refused by policy"
 
@@ -260,8 +263,10 @@ def test_people_see_fixed_words_for_refusals_and_the_network(
     client = owner_client(demo_shop)
 
     texts = [text for _, text in run_connection_test(client, demo_shop)]
-    assert texts == [f"{demo_shop.name} · RetailCRM: refused by policy",
-                     f"{demo_shop.name} · HelpDeskEddy: unreachable"]
+    # What to change, as the wizard says it; the stored words stay fixed.
+    assert texts == [f"{demo_shop.name} · RetailCRM: {POLICY_ADVICE}",
+                     f"{demo_shop.name} · HelpDeskEddy: Nothing answers at this address. "
+                     "Check the spelling of the account URL."]
     demo_shop.retailcrm.refresh_from_db()
     demo_shop.helpdeskeddy.refresh_from_db()
     assert demo_shop.retailcrm.last_error == "refused by policy"
@@ -277,7 +282,7 @@ def test_people_see_fixed_words_for_refusals_and_the_network(
         context = customer_context_get(shop=demo_shop, email="anna.smirnova@example.ru",
                                        refresh=True)
     assert context.customer is None
-    assert "(refused by policy)" in context.notice
+    assert "RetailCRM is unavailable right now: refused by policy." in context.notice
 
 
 def test_a_vendors_own_error_text_is_shown_cut_short(demo_shop, stored, owner_client,
@@ -294,9 +299,9 @@ def test_a_vendors_own_error_text_is_shown_cut_short(demo_shop, stored, owner_cl
     stored(HelpDeskEddyConnection, server.url)
     client = owner_client(demo_shop)
     texts = [text for _, text in run_connection_test(client, demo_shop)]
-    hde = next(text for text in texts if "HelpDeskEddy:" in text)
-    assert "Ключ отозван." in hde
-    assert len(hde) < 300 and "x" * 300 not in hde
+    hde = next(text for text in texts if "HelpDeskEddy" in text)
+    assert "HelpDeskEddy said: “Unauthorized Ключ отозван. xxx" in hde  # after the advice
+    assert len(hde) < 450 and "x" * 300 not in hde
     connection = HelpDeskEddyConnection.objects.get(shop=demo_shop)
     assert connection.status == ConnectionStatus.NEEDS_ATTENTION
     assert "Ключ отозван." in connection.last_error and len(connection.last_error) <= 200
