@@ -59,6 +59,9 @@ MIDDLEWARE = [
     # After authentication: the console's times in the user's shops' zone.
     "integration.console.time_zone.ShopsZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A console page that raises Http404 answers like the admin's object
+    # pages: the dashboard with a notice, never an error page.
+    "integration.console.not_found.ConsoleNotFoundMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last: turns a locked-out login into the lock-out page, which then still

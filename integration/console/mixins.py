@@ -49,21 +49,6 @@ class TenantScopedAdminMixin:
             kwargs["queryset"] = agencies_for_user(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        """Django's notice names the object's internal id ("Shop with ID “2”
-        doesn't exist", and in Russian "…Возможно оно было удалено?"): the
-        console says the same without the id, in words that suit any noun.
-        The same words whether the object never existed or is another
-        agency's (the queryset above hides it either way)."""
-        from django.contrib import messages
-        from django.http import HttpResponseRedirect
-        from django.urls import reverse
-        from django.utils.translation import gettext
-
-        self.message_user(request, gettext("Not found: %(name)s (perhaps it was deleted).") % {
-            "name": opts.verbose_name}, messages.WARNING)
-        return HttpResponseRedirect(reverse("admin:index", current_app=self.admin_site.name))
-
     def _may_edit(self, request, obj) -> bool:
         if obj is None:
             return True

@@ -33,6 +33,21 @@ class UniformObjectAccessMixin:
             return None
         return obj
 
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        """Django's notice names the object's internal id ("Shop with ID “2”
+        doesn't exist", and in Russian "…Возможно оно было удалено?"): the
+        console says the same without the id, in words that suit any noun.
+        The same words whether the object never existed or is another
+        agency's (the queryset above hides it either way)."""
+        from django.contrib import messages
+        from django.http import HttpResponseRedirect
+        from django.urls import reverse
+        from django.utils.translation import gettext
+
+        self.message_user(request, gettext("Not found: %(name)s (perhaps it was deleted).") % {
+            "name": opts.verbose_name}, messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:index", current_app=self.admin_site.name))
+
 
 class ConsoleSite(admin.AdminSite):
     site_header = _("RetailCRM ↔ HelpDeskEddy portal")

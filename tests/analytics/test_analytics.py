@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from integration.analytics import reports as analytics
 from integration.models import LocalOrder, ProductName, ShopSettings, TicketRecord
+from tests.refusals import not_found
 
 MSK = ZoneInfo("Europe/Moscow")
 HIGH, NORMAL = 1, 2
@@ -233,10 +234,10 @@ def test_agency_a_never_sees_or_writes_for_agency_b(client, two_tenants, seeded)
     assert "Shop B" not in html and "Select a valid choice" in html
     csv_response = client.get(reverse("admin:integration_supportanalytics_products_csv"),
                               params)
-    assert csv_response.status_code == 404
+    assert not_found(csv_response)
     note = client.post(reverse("admin:integration_supportanalytics_products_note"),
                        {**params, "customer_id": 5})
-    assert note.status_code == 404
+    assert not_found(note)
     # B's owner sees B's numbers only (one ticket, customer 106, in B).
     client.force_login(two_tenants["b"]["owner"])
     report = analytics.repeat_purchase_report(shop=shop_b, period=october(shop_b))

@@ -80,7 +80,7 @@ def test_the_secret_confirmation_names_the_kind_mid_sentence(client, two_tenants
 
 @pytest.mark.parametrize("language, words", [
     ("en", "Not found: shop (perhaps it was deleted)."),
-    ("ru", "Не найдено: магазин (возможно, удалено)."),
+    ("ru", "Не найдено: магазин (возможно, объект удалён)."),
 ])
 def test_another_agencys_shop_is_not_found_without_its_id(client, two_tenants, language, words):
     """Django's notice named the internal id ("Магазин с ID “2“ не существует.

@@ -221,7 +221,7 @@ def test_chart_of_one_shop_and_another_agencys_shop_is_not_found(client, seeded)
                            HTTP_ACCEPT_LANGUAGE="ru")
         assert other.redirect_chain == [("/admin/console/", 302)]
         html = other.content.decode()
-        assert "Не найдено: магазин (возможно, удалено)." in html
+        assert "Не найдено: магазин (возможно, объект удалён)." in html
         assert "Shop B" not in html and "Last 24 hours: Shop" not in html
     # B's owner sees B's backlog of 7, and nothing of A.
     client.force_login(seeded["b"]["owner"])

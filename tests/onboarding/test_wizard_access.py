@@ -21,6 +21,7 @@ from integration.models import (
     ShopSettings,
 )
 from tests.fixtures_portal import hidden_fields
+from tests.refusals import not_found
 
 
 @pytest.fixture
@@ -36,8 +37,12 @@ STEPS = ["retailcrm", "hde", "priorities", "hooks", "check", "live"]
 def test_other_agency_gets_404_for_each_step(client, two_tenants, draft, step):
     client.force_login(two_tenants["b"]["owner"])
     url = f"/admin/console/add-shop/{draft.public_id}/{step}/"
-    assert client.get(url).status_code == 404
-    assert client.post(url, {"issue": "1", "activate": "1"}).status_code == 404
+    assert not_found(client.get(url))
+    # The dashboard says so in the reader's words: no error page (with
+    # DEBUG on, Django's lists every URL pattern), no name of the draft.
+    page = client.get(url, follow=True, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Не найдено (возможно, удалено)." in page and "Draft A" not in page
+    assert not_found(client.post(url, {"issue": "1", "activate": "1"}))
     assert not ShopSecret.objects.filter(shop=draft).exists()
     draft.refresh_from_db()
     assert not draft.active
@@ -62,7 +67,7 @@ def test_viewer_cannot_start_and_unknown_draft_is_404(client, two_tenants):
     index = client.get("/admin/").content.decode()
     assert "Agency dashboard" in index and "/admin/console/add-shop/" not in index
     client.force_login(two_tenants["a"]["admin"])
-    assert client.get(f"/admin/console/add-shop/{uuid.uuid4()}/hde/").status_code == 404
+    assert not_found(client.get(f"/admin/console/add-shop/{uuid.uuid4()}/hde/"))
 
 
 @pytest.mark.django_db
@@ -118,8 +123,8 @@ def test_first_webhook_status_is_the_shops_own(client, two_tenants, draft):
     poll it (404, like a shop that does not exist); the shop's own viewer may."""
     url = f"/admin/console/shops/{draft.public_id}/first-webhook/"
     client.force_login(two_tenants["b"]["owner"])
-    assert client.get(url).status_code == 404
-    assert client.get(f"/admin/console/shops/{uuid.uuid4()}/first-webhook/").status_code == 404
+    assert not_found(client.get(url))
+    assert not_found(client.get(f"/admin/console/shops/{uuid.uuid4()}/first-webhook/"))
     client.force_login(two_tenants["a"]["viewer"])
     waiting = client.get(url).content.decode()
     assert "Waiting for the first webhook" in waiting and "data-settled" not in waiting
@@ -128,14 +133,14 @@ def test_first_webhook_status_is_the_shops_own(client, two_tenants, draft):
     arrived = client.get(url).content.decode()
     assert "The first webhook arrived" in arrived and "(New ticket)" in arrived
     client.force_login(two_tenants["b"]["owner"])
-    assert client.get(url).status_code == 404
+    assert not_found(client.get(url))
 
 
 @pytest.mark.django_db
 def test_marking_reviewed_is_for_the_shops_editors(client, two_tenants, draft):
     url = f"/admin/console/shops/{draft.public_id}/reviewed/rules/"
     client.force_login(two_tenants["b"]["owner"])
-    assert client.post(url).status_code == 404
+    assert not_found(client.post(url))
     client.force_login(two_tenants["a"]["viewer"])
     assert client.post(url).status_code == 403
     # The viewer reads the list, without the button.
@@ -145,8 +150,7 @@ def test_marking_reviewed_is_for_the_shops_editors(client, two_tenants, draft):
     assert not ShopSettings.objects.filter(shop=draft, rules_reviewed_at__isnull=False).exists()
     client.force_login(two_tenants["a"]["admin"])
     assert client.get(url).status_code == 405
-    assert client.post(f"/admin/console/shops/{draft.public_id}/reviewed/other/").status_code \
-        == 404
+    assert not_found(client.post(f"/admin/console/shops/{draft.public_id}/reviewed/other/"))
     assert client.post(url)["Location"] == "/admin/"
     assert ShopSettings.objects.get(shop=draft).rules_reviewed_at is not None
     assert ShopSettings.objects.get(shop=draft).templates_reviewed_at is None

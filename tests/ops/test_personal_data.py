@@ -28,6 +28,7 @@ from integration.models import (
 from integration.ops.personal_data import personal_data_purge, shop_erase_plan
 from integration.ops.retention import logs_purge
 from integration.tenancy.secrets import shop_secret_issue
+from tests.refusals import not_found
 
 
 def _customer_rows(shop, *, customer_id=501, ticket_id=77, email="anna@example.ru"):
@@ -104,9 +105,9 @@ def test_other_agency_cannot_see_erase_or_export_a_shop(client, both_with_data, 
     client.force_login(both_with_data["a"][role])
     for name in ("admin:integration_shop_delete", "admin:integration_shop_export_customer"):
         url = reverse(name, args=[shop_b.pk])
-        assert client.get(url).status_code == 404
-        assert client.post(url, {"confirm_name": shop_b.name,
-                                 "customer_id": 501}).status_code == 404
+        assert not_found(client.get(url))
+        assert not_found(client.post(url, {"confirm_name": shop_b.name,
+                                           "customer_id": 501}))
     assert Shop.objects.filter(pk=shop_b.pk).exists()
 
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from integration.models import ReplyTemplate, Role, SentReply, TicketRecord
 from integration.replies.defaults import reply_templates_default_create
+from tests.refusals import not_found
 
 
 def _form(shop, **fields):
@@ -55,7 +56,7 @@ def test_agency_a_never_reaches_agency_b_templates(client, two_tenants):
         assert change.status_code == missing.status_code == 302 and change.url == missing.url
         preview = client.get(reverse("admin:integration_replytemplate_preview",
                                      args=[theirs.pk]), {"who": "x@example.com"})
-        assert preview.status_code == 404
+        assert not_found(preview)
         sent = client.get(reverse("admin:integration_sentreply_changelist"))
         assert sent_b.pk not in set(sent.context["cl"].queryset.values_list("pk", flat=True))
     # Agency A's admin cannot move a template into agency B's shop.
