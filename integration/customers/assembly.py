@@ -87,12 +87,27 @@ def customer_whole(customer) -> bool:
     return any(k in raw for k in NAME_KEYS) and any(k in raw for k in PROFILE_KEYS)
 
 
-def previous_tickets(shop, hde_user_id, interactive) -> list:
-    """The customer's other HDE tickets, open ones first."""
+def previous_tickets(shop, hde_user_id, interactive, clients: list | None = None) -> list:
+    """The customer's other HDE tickets, open ones first. `clients`
+    receives the HDE client, so that a caller whose deadline passed can
+    tell what HDE answered (`BaseClient.last_failure`)."""
     from integration.vendors.helpdeskeddy import HelpDeskEddyClient
 
     client = HelpDeskEddyClient.for_connection(shop.helpdeskeddy, interactive=interactive)
+    if clients is not None:
+        clients.append(client)
     return client.user_tickets(int(hde_user_id))
+
+
+def parts_notice(late: list[str], failed: list[tuple[str, str]]) -> str:
+    """What the card could not show, and why: parts still loading at the
+    deadline, and parts that failed with the reason in words."""
+    sentences = [_("Could not load: %(part)s (%(error)s).") % {
+        "part": _(label), "error": clause(error)} for label, error in failed]
+    if late:
+        sentences.insert(0, _("Not loaded in time: %(parts)s. Refresh the card in a minute.")
+                         % {"parts": ", ".join(_(label) for label in late)})
+    return " ".join(sentences)
 
 
 def _payment_state(order, payment_statuses=None) -> str:

@@ -56,7 +56,13 @@ from integration.customers.types import (
 )
 from integration.models import ShopSettings
 from integration.vendors import facts
-from integration.vendors.errors import ApiError, ApiNotFound
+from integration.vendors.errors import (
+    OUTCOME_WORDS,
+    ApiError,
+    ApiNotFound,
+    shown_text,
+    vendor_detail,
+)
 
 logger = logging.getLogger("integration.context")
 
@@ -635,9 +641,10 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
         jobs["active"] = threaded(client.customer_orders_in_statuses, customer_id, active_codes)
     if pinned_wanted:
         jobs["pinned"] = threaded(client.orders_by_number, order_number)
+    hde_clients: list = []
     if hde_user_id and getattr(shop, "helpdeskeddy", None) is not None:
         jobs["tickets"] = threaded(assembly.previous_tickets, shop, hde_user_id,
-                                    client.interactive)
+                                    client.interactive, hde_clients)
     done, pending = wait_on(jobs.values(), timeout=timeout)
     if jobs["orders"] in pending or ("customer" in jobs and jobs["customer"] in pending):
         raise TimeoutError("RetailCRM did not answer with the customer's orders in time.")
@@ -647,20 +654,28 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
                        extra={"shop": shop.pk, "customer": customer_id})
         raise CustomerOutOfScope("The customer belongs to another store.")
     orders_page = jobs["orders"].result()
-    notices = []
+    late, failed = [], []
 
     def optional(name, default):
         future = jobs.get(name)
         if future is None:
             return default
+        label = assembly.PART_LABELS[name]
         if future in pending:
-            notices.append(assembly.PART_LABELS[name])
+            # Still retrying at the deadline: what the vendor last answered,
+            # when it answered (a rate limit, a server error), else late.
+            owner = (hde_clients[0] if hde_clients else None) if name == "tickets" else client
+            cause = owner.last_failure if owner is not None else ""
+            if cause in OUTCOME_WORDS and cause != "timeout":
+                failed.append((label, shown_text(OUTCOME_WORDS[cause])))
+            else:
+                late.append(label)
             return default
         try:
             return future.result()
         except ApiError as error:
             logger.info("context.part_failed", extra={"part": name, "error": str(error)})
-            notices.append(assembly.PART_LABELS[name])
+            failed.append((label, vendor_detail(error)))
             return default
 
     if refs is None and books_required:
@@ -685,9 +700,8 @@ def _fill(client, shop, settings, *, customer_id, customer, page, order_number, 
     )
     context.pinned_order_number = order_number
     context.fetched_at = datetime.now(tz=timezone.get_current_timezone()).isoformat()
-    if notices:
-        context.notice = _("Not loaded in time: %(parts)s.") % {
-            "parts": ", ".join(_(label) for label in notices)}
+    if late or failed:
+        context.notice = assembly.parts_notice(late, failed)
     return context
 
 

@@ -103,3 +103,16 @@ def _advice(error: ApiError, provider: str) -> str:
             "vendor": vendor}
     return _("%(vendor)s answered with an error: %(detail)s") % {
         "vendor": vendor, "detail": people_text(error)}
+
+
+def action_failure(error: ApiError, provider: str) -> str:
+    """Why an operator's action (a note, a comment, a reply) did not go
+    through, as one sentence: a failure that passes (a server error, a rate
+    limit, the network) says to try again; a refusal says what the vendor
+    refused. "Refused: server error" was neither true nor a sentence."""
+    vendor = PROVIDER_NAMES.get(provider, provider)
+    detail = clause(without_vendor_name(people_text(error)))
+    if error.retryable and not isinstance(error, ApiBanned):  # a ban's words say when
+        return _("%(vendor)s could not do this right now: %(err)s. Try again in a minute.") % {
+            "vendor": vendor, "err": detail}
+    return _("%(vendor)s did not accept this: %(err)s.") % {"vendor": vendor, "err": detail}

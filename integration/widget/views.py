@@ -29,7 +29,8 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
 from integration.replies import service as reply_service
-from integration.vendors.errors import ApiError, vendor_detail
+from integration.vendors.advice import action_failure
+from integration.vendors.errors import ApiError
 from integration.widget import actions as widget_actions
 from integration.widget.card import reply_preview_build, widget_card_build, widget_search
 from integration.widget.links import (
@@ -217,7 +218,7 @@ def _act(request, shop, ticket_id):
     except (FormRefused, widget_actions.ActionRefused, reply_service.ReplyRefused) as refused:
         back["failed"] = str(refused)
     except ApiError as error:
-        back["failed"] = _("RetailCRM refused: %(err)s") % {"err": vendor_detail(error)}
+        back["failed"] = action_failure(error, "retailcrm")
     return _back(request, back)
 
 
@@ -242,8 +243,7 @@ def _reply(shop, ticket_id, form, customer_id, *, from_preview: bool) -> str:
             kind=kind, nonce=form.get("nonce", "")[:64], context=context,
             text=text[:10000] if text is not None else None, author_id=author_id)
     except ApiError as error:  # only HDE raises here; RetailCRM trouble is a context state
-        raise reply_service.ReplyRefused(
-            _("HelpDeskEddy refused: %(err)s") % {"err": vendor_detail(error)}) from error
+        raise reply_service.ReplyRefused(action_failure(error, "helpdeskeddy")) from error
     if sent.kind == "comment":
         return _("Internal comment added to the ticket: %(name)s.") % {"name": sent.template_name}
     if author_id and reply_service.reply_author_mode(shop=shop) == "allowed":

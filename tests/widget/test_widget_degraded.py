@@ -9,6 +9,7 @@ vendor twice ("HelpDeskEddy: HelpDeskEddy: …").
 
 import re
 
+import pytest
 import requests
 
 from integration.widget.links import widget_link_build
@@ -77,3 +78,29 @@ def test_the_card_page_shows_the_customer_when_only_the_requester_record_fails(
     page = requests.get(widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN),
                         timeout=20).text
     assert "Петров Иван" in page and not _doubled(page)
+
+
+@pytest.mark.parametrize(("kind", "en", "ru"), [
+    ("500", "server error", "ошибка сервера"),
+    ("429", "too many requests", "слишком много запросов"),
+])
+def test_previous_tickets_that_fail_say_why(live_server, demo_shop, kind, en, ru):
+    """HDE answers the customer's other tickets with a server error or a
+    rate limit: the card says which, not "not loaded in time", and the rest
+    of the card is there."""
+    from django.utils import translation
+
+    from integration.customers.context import customer_context_get
+    from sandbox.hde.models import HdeUser
+
+    ivan = HdeUser.objects.get(account__code="demo", email="ivan.petrov@example.ru").hid
+    _fail("tickets", kind)
+    with translation.override("en"):
+        context = customer_context_get(shop=demo_shop, email="ivan.petrov@example.ru",
+                                       hde_user_id=ivan)
+    assert context.customer is not None and context.orders
+    assert context.notice == f"Could not load: previous HDE tickets ({en}).", context.notice
+    with translation.override("ru"):
+        context = customer_context_get(shop=demo_shop, email="ivan.petrov@example.ru",
+                                       hde_user_id=ivan, refresh=True)
+    assert context.notice == f"Не удалось загрузить: прошлые заявки в HDE ({ru}).", context.notice

@@ -1,5 +1,6 @@
 """The widget page: signed links, framing policy, every state, actions."""
 
+import html
 import re
 
 import pytest
@@ -228,3 +229,32 @@ def test_a_status_the_books_never_name_is_worded_and_looked_for_once_a_minute(po
     reply = re.search(r'<article class="reply greyed"[^>]*data-sendable="no">.*?</article>',
                       pages[-1].text, re.S)
     assert reply and "order status" in reply.group(0), pages[-1].text
+
+
+@pytest.mark.parametrize(("fault", "said"), [
+    ("500", "RetailCRM could not do this right now: server error. Try again in a minute."),
+    ("429", "RetailCRM could not do this right now: too many requests. Try again in a minute."),
+])
+def test_a_note_that_fails_says_why_and_what_to_do(portal_url, demo_shop, fault, said):
+    """RetailCRM fails the note: the operator reads one sentence that says
+    what happened and to try again, not "refused: server error"; nothing is
+    written, and the same form goes through once RetailCRM is back."""
+    from sandbox.retailcrm.models import Account as RcAccount
+
+    url = widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)
+    page = _open(url)
+    customer_id = int(re.search(r'name="customer_id" value="(\d+)"', page.text).group(1))
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page.text).group(1)
+    form = {"action": "note", "nonce": nonce, "customer_id": customer_id,
+            "text": "Перезвонить в пятницу"}
+    RcAccount.objects.filter(code="demo").update(fault=fault)
+    failed = requests.post(url, data=form, timeout=30)
+    assert said in html.unescape(failed.text), failed.text[-2000:]
+    RcAccount.objects.filter(code="demo").update(fault="")
+    # Trying again is the refreshed card's form (a new nonce: the failed one
+    # is spent, so a double click can never write twice).
+    form["nonce"] = re.search(r'name="nonce" value="([^"]+)"', _open(url).text).group(1)
+    assert form["nonce"] != nonce
+    assert "Note added" in requests.post(url, data=form, timeout=10).text
+    texts = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=customer_id)]
+    assert len([t for t in texts if "Перезвонить" in t]) == 1
