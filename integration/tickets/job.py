@@ -46,8 +46,9 @@ import logging
 import re
 
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
-from integration.core.formatting import status_shown
+from integration.core.formatting import money, status_shown
 from integration.core.side_effects import side_effect_done, side_effect_once
 from integration.customers import senders
 from integration.customers.context import customer_context_get, customer_link_set
@@ -76,8 +77,37 @@ def _clients(event):
             RetailCrmClient.for_connection(shop.retailcrm, event=event))
 
 
-def mapped_values(*, context: CustomerContext, widget_link: str,
-                  language: str = "ru") -> dict[str, str]:
+def _plain_number(value) -> str:
+    """A sum for a number field: "7220", "7220.5" (no ".00" to read past)."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def mapped_fields(*, mappings, field_kinds: dict[int, str], context: CustomerContext,
+                  widget_link: str, language: str, currency: str) -> dict[int, str]:
+    """What each mapped HDE field gets, by the field's kind: a number field
+    the plain number and a checkbox 1 or 0 (what HDE accepts there); any
+    other field the words a person reads there ("7 220 ₽", "да"). Only the
+    values we have: an unknown sender has no orders count, and an empty
+    string would wipe whatever an operator typed into that field."""
+    words = mapped_values(context=context, widget_link=widget_link, language=language,
+                          currency=currency)
+    customer = context.customer
+    plain = {MappedValue.TOTAL_SUM: _plain_number(customer.total_sum),
+             MappedValue.AVERAGE_SUM: _plain_number(customer.average_sum),
+             MappedValue.VIP: "1" if customer.vip else "0"} if customer else {}
+    fields = {}
+    for mapping in mappings:
+        kind = field_kinds.get(mapping.hde_field_id, "")
+        value = (plain.get(mapping.value) if kind in ("number", "checkbox") else None) or \
+            words.get(mapping.value)
+        if value:
+            fields[mapping.hde_field_id] = value
+    return fields
+
+
+def mapped_values(*, context: CustomerContext, widget_link: str, language: str = "ru",
+                  currency: str = "RUB") -> dict[str, str]:
+    """Each value in words, for a text field."""
     customer = context.customer
     # The newest by date, never the first listed: the order named in the
     # ticket is pinned first, and it may be an old one.
@@ -89,14 +119,16 @@ def mapped_values(*, context: CustomerContext, widget_link: str,
             MappedValue.CUSTOMER_ID: str(customer.id),
             MappedValue.CUSTOMER_NAME: customer.name,
             MappedValue.ORDERS_COUNT: str(customer.orders_count),
-            MappedValue.TOTAL_SUM: f"{customer.total_sum:.2f}",
-            MappedValue.AVERAGE_SUM: f"{customer.average_sum:.2f}",
-            MappedValue.VIP: "1" if customer.vip else "0",
+            MappedValue.TOTAL_SUM: money(customer.total_sum, currency, language),
+            MappedValue.AVERAGE_SUM: money(customer.average_sum, currency, language),
             MappedValue.SEGMENTS: ", ".join(customer.segment_names or customer.segments),
         })
-    if newest:
-        with translation.override(language):
+    with translation.override(language):
+        if customer:
+            values[MappedValue.VIP] = gettext("yes") if customer.vip else gettext("no")
+        if newest:
             values[MappedValue.LAST_ORDER_STATUS] = status_shown(newest.status_name)
+    if newest:
         values[MappedValue.LAST_ORDER_NUMBER] = newest.number
     if context.manager:
         values[MappedValue.MANAGER] = context.manager.name
@@ -147,10 +179,11 @@ def ticket_event_handle(*, event) -> None:
     key = f"ticket:{ticket_id}"
 
     mappings = list(FieldMapping.objects.for_shop(shop))
-    values = mapped_values(context=context, widget_link=link, language=shop.language)
-    # Only the values we have: an unknown sender has no orders count, and an
-    # empty string would wipe whatever an operator typed into that field.
-    fields = {m.hde_field_id: values[m.value] for m in mappings if values.get(m.value)}
+    # Each field's kind from the ticket itself: HDE reads back every field
+    # of the ticket with its `field_type` (§5.3).
+    fields = mapped_fields(mappings=mappings, field_kinds=ticket.custom_field_types,
+                           context=context, widget_link=link, language=shop.language,
+                           currency=shop.currency)
     if settings.crm_card_field_id:
         fields.setdefault(settings.crm_card_field_id, link)
     fields.update(decision.fields)

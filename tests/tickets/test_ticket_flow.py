@@ -1,6 +1,8 @@
 """End to end over real HTTP: the HDE emulator's dispatcher fires the webhook
 at the portal, the job runs, and both emulators end in the expected state."""
 
+import re
+
 from django.urls import reverse
 
 from integration.models import (
@@ -220,3 +222,35 @@ def test_refused_key_parks_the_event_and_flags_the_connection(wired_shop):
     assert event.state == EventState.PARKED and ticket.id
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.NEEDS_ATTENTION
+
+
+def test_mapped_fields_are_written_as_each_field_kind_reads(wired_shop):
+    """The same customer facts into fields of different kinds: a number
+    field gets the plain number (what HDE accepts there), a checkbox 1 or 0,
+    a text field the words an operator reads, in the shop's currency and
+    language ("7 220 ₽", "да"), never "7220.00" or "1"."""
+    from integration.models import FieldMapping, MappedValue
+    from sandbox.hde.models import Account as HdeAccount
+    from sandbox.hde.models import CustomField
+
+    desk = HdeAccount.objects.get(code="demo")
+    spent_text = CustomField.objects.create(account=desk, hid=91, field_type="text",
+                                            name={"ru": "Потрачено", "en": "Spent"})
+    vip_text = CustomField.objects.create(account=desk, hid=92, field_type="text",
+                                          name={"ru": "VIP?", "en": "VIP?"})
+    vip_box = CustomField.objects.create(account=desk, hid=93, field_type="checkbox",
+                                         name={"ru": "VIP", "en": "VIP"})
+    for value, field_id in ((MappedValue.TOTAL_SUM, hde_fields.TOTAL_SPENT),
+                            (MappedValue.AVERAGE_SUM, spent_text.hid),
+                            (MappedValue.VIP, vip_text.hid)):
+        FieldMapping.objects.create(shop=wired_shop, value=value, hde_field_id=field_id)
+    FieldMapping.objects.create(shop=wired_shop, value=MappedValue.VIP,
+                                hde_field_id=vip_box.hid)
+
+    ticket = _customer_writes(wired_shop, "anna.smirnova@example.ru", "Вопрос по заказу")
+    _pump_all()
+    fields = HelpDeskEddyClient.for_connection(wired_shop.helpdeskeddy).get_ticket(
+        ticket.id).custom_fields
+    assert re.fullmatch(r"\d+(\.\d{1,2})?", str(fields[hde_fields.TOTAL_SPENT])), fields
+    assert re.fullmatch(r"\d{1,3}(\xa0\d{3})*(,\d\d)?\xa0₽", fields[spent_text.hid]), fields
+    assert fields[vip_text.hid] == "да" and fields[vip_box.hid] == 1
