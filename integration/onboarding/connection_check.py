@@ -52,7 +52,8 @@ def shop_connections_test(*, shop) -> list[ConnectionTestResult]:
             # says it (vendors.advice): fixed words for the network and the
             # policy, a vendor's own text cut short, never ids, paths or
             # codes.
-            results.append(ConnectionTestResult(label, False, error_advice(error, attr)))
+            results.append(ConnectionTestResult(label, False, error_advice(
+                error, attr, worked_before=connection.last_success_at is not None)))
         else:
             # The key works. Missing rights switch their features off (the
             # rest works) and unreadable settings keep the shop's zone: a

@@ -77,7 +77,7 @@ class OrderWatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     # In words: RetailCRM's history cursor (a record id) and the poll's lease
     # (a timestamp) mean nothing to a shop admin; "watching since" and "a
     # poll is running now" say what they stand for.
-    readonly_fields = ("watching_since", "poll_running", "last_poll_at", "last_success_at",
+    readonly_fields = ("watching_since", "poll_running", "last_poll", "last_success",
                        "last_poll_records", "last_error_words")
     actions = ["poll_now"]
 
@@ -105,11 +105,17 @@ class OrderWatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             return _("not started yet: the first poll starts from that moment")
         return shop_time(watch.started_at, watch.shop)
 
-    @admin.display(description=_("poll running now"), boolean=True)
+    @admin.display(description=_("poll running now"))
     def poll_running(self, watch):
+        """In words: Django's red cross for "no" read as an error."""
         from django.utils import timezone
 
-        return watch.lease_until is not None and watch.lease_until > timezone.now()
+        running = watch.lease_until is not None and watch.lease_until > timezone.now()
+        return _("yes") if running else _("no")
+
+    @admin.display(description=_("last successful poll"), ordering="last_success_at")
+    def last_success(self, watch):
+        return shop_time(watch.last_success_at, watch.shop)
 
     @admin.display(description=_("last error"))
     def last_error_words(self, watch):

@@ -35,17 +35,31 @@ from integration.vendors.errors import (
 RETAILCRM = "retailcrm"
 
 
-def error_advice(error: ApiError, provider: str) -> str:
+def error_advice(error: ApiError, provider: str, *, worked_before: bool = False) -> str:
     """A vendor error as "what is wrong and what to change", for the person
     who typed the connection (the wizard, the shop page's test), followed by
     the vendor's own words when it gave some ("Ключ отозван."), cut short:
     they may say what no advice can (a revoked key, a blocked account)."""
-    advice = _advice(error, provider)
+    advice = _advice(error, provider, worked_before)
     said = vendor_own_words(error)
-    if said and said not in advice:
+    if said and said not in advice and in_readers_script(said):
         advice += " " + _("%(vendor)s said: “%(text)s”") % {
             "vendor": PROVIDER_NAMES.get(provider, provider), "text": clause(said)}
     return advice
+
+
+def in_readers_script(text: str) -> bool:
+    """Whether a vendor's text is written in the reader's alphabet: HDE
+    answers in Russian or English as it pleases, and its English quoted
+    inside a Russian sentence (or the other way round) mixes languages.
+    The text stays in the connection's stored error and the log."""
+    from django.utils.translation import get_language
+
+    cyrillic = any("а" <= ch.lower() <= "я" or ch.lower() == "ё" for ch in text)
+    latin = any("a" <= ch.lower() <= "z" for ch in text)
+    if (get_language() or "en").startswith("ru"):
+        return cyrillic and not latin
+    return latin and not cyrillic
 
 
 def vendor_own_words(error: ApiError) -> str:
@@ -57,8 +71,14 @@ def vendor_own_words(error: ApiError) -> str:
     return without_vendor_name(stored)
 
 
-def _advice(error: ApiError, provider: str) -> str:
+def _advice(error: ApiError, provider: str, worked_before: bool) -> str:
     vendor = PROVIDER_NAMES.get(provider, provider)
+    if isinstance(error, ApiUnexpectedResponse) and worked_before:
+        # A connection that has answered like the vendor's API: a proxy's
+        # page or a body cut short is a passing glitch, not a wrong URL.
+        return _("%(vendor)s sent something that is not its API's answer (a web page, or data "
+                 "cut short), although this connection has worked. Try again in a minute; if "
+                 "it keeps happening, check the URL.") % {"vendor": vendor}
     if isinstance(error, ApiUnexpectedResponse):
         if provider == RETAILCRM:
             return _("This URL does not answer like a RetailCRM account. Use the address of "
@@ -87,8 +107,8 @@ def _advice(error: ApiError, provider: str) -> str:
         if provider == RETAILCRM:
             return _("RetailCRM accepted the key but refused access: give the key the rights "
                      "listed below in RetailCRM (Administration → Integration → API access keys).")
-        return _("HelpDeskEddy accepted the key but refused access (%(detail)s). Use the key "
-                 "and e-mail of an agent (staff) account.") % {"detail": people_text(error)}
+        return _("HelpDeskEddy accepted the key but refused access. Use the key and e-mail "
+                 "of an agent (staff) account, and check that the URL is your help desk's.")
     if isinstance(error, ApiUnauthorized):
         if provider == RETAILCRM:
             return _("RetailCRM refused this API key. Copy the key again from RetailCRM "

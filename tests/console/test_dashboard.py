@@ -149,7 +149,7 @@ def test_dashboard_numbers_match_the_seeded_rows(client, seeded):
     failures = _words(_cell(row, "failures"))
     assert failures.startswith("3 / 13 calls"), failures
     assert "1 dead event" in failures
-    assert _words(_cell(row, "p95")) == "95 ms (100)"
+    assert _words(_cell(row, "p95")) == "95 ms of 100 cards opened"
     rate = _words(_cell(row, "rate"))
     assert "RetailCRM: 5/8" in rate
     assert "HDE: banned until" in rate

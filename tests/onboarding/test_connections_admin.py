@@ -48,3 +48,18 @@ def test_missing_rights_and_wrong_key_are_reported(client, demo_shop, make_membe
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.NEEDS_ATTENTION
     assert "wrong-key-123456" not in text
+
+
+def test_a_glitch_on_a_working_connection_is_not_called_a_wrong_url(client, demo_shop,
+                                                                     make_member):
+    """RetailCRM (or a proxy before it) sends a web page once: for a
+    connection that has worked, the test says so and to try again, instead
+    of telling the admin to change a URL that is right."""
+    from sandbox.retailcrm.models import Account as RcAccount
+
+    client.force_login(make_member(demo_shop.agency, Role.ADMIN, username="glitch"))
+    assert _run_action(client, demo_shop)[0][0] == "success"  # it has worked
+    RcAccount.objects.filter(code="demo").update(fault="html")
+    level, text = _run_action(client, demo_shop)[0]
+    assert level == "error" and "although this connection has worked" in text, text
+    assert "Use the address of your account" not in text

@@ -300,14 +300,28 @@ def test_a_vendors_own_error_text_is_shown_cut_short(demo_shop, stored, owner_cl
     client = owner_client(demo_shop)
     texts = [text for _, text in run_connection_test(client, demo_shop)]
     hde = next(text for text in texts if "HelpDeskEddy" in text)
-    assert "HelpDeskEddy said: “Unauthorized Ключ отозван. xxx" in hde  # after the advice
-    assert len(hde) < 450 and "x" * 300 not in hde
+    # What to change; the vendor's words mix two alphabets, so they are not
+    # quoted into an English sentence (the stored error keeps them).
+    assert "HelpDeskEddy refused this e-mail and key." in hde and "Ключ" not in hde
+    assert "x" * 300 not in hde
     connection = HelpDeskEddyConnection.objects.get(shop=demo_shop)
     assert connection.status == ConnectionStatus.NEEDS_ATTENTION
     assert "Ключ отозван." in connection.last_error and len(connection.last_error) <= 200
     with pytest.raises(ApiUnauthorized):
         HelpDeskEddyClient.for_connection(connection).request("GET", "/api/v2/users/")
 
+    # Words in the reader's own alphabet are quoted after the advice, cut short.
+    def russian(request):
+        return 401, {}, {"errors": [{"code": "e-401", "title": "Доступ запрещён",
+                                     "details": "Ключ отозван " + "я" * 5000}]}
+
+    server = listener(russian)
+    stored(HelpDeskEddyConnection, server.url)
+    client.cookies["django_language"] = "ru"
+    texts = [text for _, text in run_connection_test(client, demo_shop)]
+    hde = next(text for text in texts if "HelpDeskEddy" in text)
+    assert "HelpDeskEddy ответил: «Доступ запрещён Ключ отозван яяя" in hde, hde
+    assert "я" * 300 not in hde and len(hde) < 500
 
 def test_a_kept_alive_socket_is_checked_again_once_it_is_old(stored, listener, resolver,
                                                               connects, monkeypatch):
