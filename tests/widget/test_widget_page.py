@@ -105,13 +105,20 @@ def test_tampered_expired_revoked_and_foreign_links_are_refused(portal_url, demo
     assert _open(f"{portal_url}/widget/{demo_shop.public_id}/{forged}/").status_code == 403
 
 
+def _nonce(page: str) -> str:
+    return re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+
+
+def _note_form(page: str, text: str) -> dict:
+    """The card's "Add note" form as the page gives it."""
+    customer_id = int(re.search(r'name="customer_id" value="(\d+)"', page).group(1))
+    return {"action": "note", "nonce": _nonce(page), "customer_id": customer_id, "text": text}
+
+
 def test_add_note_from_the_page_once(portal_url, demo_shop):
     url = widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)
-    page = _open(url)
-    customer_id = int(re.search(r'name="customer_id" value="(\d+)"', page.text).group(1))
-    nonce = re.search(r'name="nonce" value="([^"]+)"', page.text).group(1)
-    form = {"action": "note", "nonce": nonce, "customer_id": customer_id,
-            "text": "Курьер будет завтра"}
+    form = _note_form(_open(url).text, "Курьер будет завтра")
+    customer_id = form["customer_id"]
     first = requests.post(url, data=form, timeout=10)
     requests.post(url, data=form, timeout=10)  # double submit
     assert first.status_code == 200 and "Note added" in first.text
@@ -239,21 +246,16 @@ def test_a_note_that_fails_says_why_and_what_to_do(portal_url, demo_shop, fault,
     """RetailCRM fails the note: the operator reads one sentence that says
     what happened and to try again, not "refused: server error"; nothing is
     written, and the same form goes through once RetailCRM is back."""
-    from sandbox.retailcrm.models import Account as RcAccount
-
     url = widget_link_build(shop=demo_shop, ticket_id=TICKET_IVAN)
-    page = _open(url)
-    customer_id = int(re.search(r'name="customer_id" value="(\d+)"', page.text).group(1))
-    nonce = re.search(r'name="nonce" value="([^"]+)"', page.text).group(1)
-    form = {"action": "note", "nonce": nonce, "customer_id": customer_id,
-            "text": "Перезвонить в пятницу"}
+    form = _note_form(_open(url).text, "Перезвонить в пятницу")
+    nonce, customer_id = form["nonce"], form["customer_id"]
     RcAccount.objects.filter(code="demo").update(fault=fault)
     failed = requests.post(url, data=form, timeout=30)
     assert said in html.unescape(failed.text), failed.text[-2000:]
     RcAccount.objects.filter(code="demo").update(fault="")
     # Trying again is the refreshed card's form (a new nonce: the failed one
     # is spent, so a double click can never write twice).
-    form["nonce"] = re.search(r'name="nonce" value="([^"]+)"', _open(url).text).group(1)
+    form["nonce"] = _nonce(_open(url).text)
     assert form["nonce"] != nonce
     assert "Note added" in requests.post(url, data=form, timeout=10).text
     texts = [n.doc["text"] for n in Note.objects.filter(customer_crm_id=customer_id)]
